@@ -1,0 +1,51 @@
+"""From a probe outcome to a host report: parse the facts, evaluate, pick the verdict."""
+
+from __future__ import annotations
+
+from auditor.evaluate import evaluate
+from auditor.facts import FactsError, parse_facts
+from auditor.findings import Verdict, verdict_of
+from auditor.inventory import Host
+from auditor.outcome import HostError, ProbeOutcome, Step
+from auditor.policy import Policy
+from auditor.report import HostReport
+from auditor.text import clean, clean_bytes
+
+NO_PYTHON_STATUS = 127
+
+
+def assess(host: Host, outcome: ProbeOutcome, policy: Policy) -> HostReport:
+    """The verdict for one host. Never raises for anything the host sent."""
+    stderr = clean_bytes(outcome.stderr, limit=16384)
+
+    def failed(verdict: Verdict, error: HostError) -> HostReport:
+        return HostReport(
+            host.name, host.address, host.groups, verdict, error=error, timing=outcome.timing, stderr=stderr
+        )
+
+    if outcome.error is not None:
+        transport = outcome.error.step not in (Step.PROBE, Step.PARSE) or outcome.error.timed_out
+        return failed(Verdict.UNREACHABLE if transport else Verdict.ERROR, outcome.error)
+    if outcome.exit_status not in (0, None):
+        if outcome.exit_status == NO_PYTHON_STATUS:
+            message = "no python3 on this host (the probe needs Python 3.6 or newer)"
+        else:
+            tail = clean(stderr.strip().splitlines()[-1], 300) if stderr.strip() else "no message"
+            message = f"probe exited with status {outcome.exit_status}: {tail}"
+        return failed(Verdict.ERROR, HostError(Step.PROBE, message))
+    try:
+        facts = parse_facts(outcome.stdout)
+    except FactsError as exc:
+        return failed(Verdict.ERROR, HostError(Step.PARSE, clean(str(exc), 500)))
+    evaluation = evaluate(policy, host, facts)
+    return HostReport(
+        host.name,
+        host.address,
+        host.groups,
+        verdict_of(evaluation.findings),
+        findings=evaluation.findings,
+        checks=evaluation.checks,
+        facts=facts,
+        timing=outcome.timing,
+        stderr=stderr,
+    )

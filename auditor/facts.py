@@ -1,0 +1,336 @@
+"""Probe output (``auditor.facts/1``) parsed strictly into typed facts.
+
+The bytes come from a host and are untrusted: size was capped by the runner, and
+here the JSON must be one object of the right schema, every field of the right
+type (a wrong type is a ``FactsError`` naming the JSON path), and every string is
+cleaned of control characters. Sections a collector could not fill carry their
+own ``error``; they are facts too ("could not tell"), not parse failures.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from auditor import versions
+from auditor.text import clean
+
+SCHEMA = "auditor.facts/1"
+SECTIONS = ("host", "driver", "gpus", "cuda", "tensorrt")
+
+
+class FactsError(ValueError):
+    """Probe output that cannot be used; the message names what and where."""
+
+
+class DriverStatus(enum.Enum):
+    """What the probe could tell about the NVIDIA driver."""
+
+    OK = "ok"
+    """User-space driver and kernel module loaded and answering."""
+    NOT_INSTALLED = "not-installed"
+    """No NVIDIA driver on the host."""
+    NOT_LOADED = "not-loaded"
+    """Driver files present, kernel module not loaded."""
+    PERMISSION_DENIED = "permission-denied"
+    """The driver is there but this user may not query it."""
+    MISMATCH = "mismatch"
+    """Kernel module and user-space library differ: the host needs a reboot."""
+    UNKNOWN = "unknown"
+    """The driver collector failed or timed out."""
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    hostname: str | None = None
+    os_id: str | None = None
+    os_version: str | None = None
+    os_name: str | None = None
+    kernel: str | None = None
+    arch: str | None = None
+    python: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class DriverFacts:
+    """``version`` is the user-space driver; ``cuda_version`` the newest CUDA it supports."""
+
+    status: DriverStatus = DriverStatus.UNKNOWN
+    version: str | None = None
+    source: str | None = None
+    cuda_version: str | None = None
+    kernel_module: str | None = None
+    mismatch: bool = False
+    nvml_version: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Gpu:
+    index: int | None = None
+    name: str | None = None
+    uuid: str | None = None
+    compute_capability: str | None = None
+    memory_total_mib: int | None = None
+
+
+@dataclass(frozen=True)
+class GpuFacts:
+    """``count`` is None when the probe could not count the GPUs."""
+
+    count: int | None = None
+    devices: tuple[Gpu, ...] = ()
+    source: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CudaToolkit:
+    path: str
+    version: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class CudaFacts:
+    """Toolkits installed on disk (not what the driver supports: see ``DriverFacts``)."""
+
+    toolkits: tuple[CudaToolkit, ...] = ()
+    default: str | None = None
+    error: str | None = None
+
+    @property
+    def default_toolkit(self) -> CudaToolkit | None:
+        """The toolkit ``/usr/local/cuda`` points at, else the only or newest one."""
+        for toolkit in self.toolkits:
+            if toolkit.path == self.default:
+                return toolkit
+        known = [t for t in self.toolkits if t.version and versions.is_version(t.version)]
+        return max(known, key=lambda t: versions.parse(t.version or "0"), default=None)
+
+
+@dataclass(frozen=True)
+class TensorRTLibrary:
+    name: str
+    path: str | None = None
+    version: str | None = None
+    source: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TensorRTFacts:
+    """``version`` is the most precise version found; ``python_version`` the importable module's."""
+
+    version: str | None = None
+    source: str | None = None
+    libraries: tuple[TensorRTLibrary, ...] = ()
+    python_version: str | None = None
+    python_error: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything one probe run reported, typed. ``raw`` is the cleaned JSON for reports."""
+
+    probe_version: str
+    collected_at: str | None
+    host: HostInfo
+    driver: DriverFacts
+    gpus: GpuFacts
+    cuda: CudaFacts
+    tensorrt: TensorRTFacts
+    raw: Mapping[str, Any]
+
+    def section_error(self, name: str) -> str | None:
+        """The error a collector reported for its section (``host``, ``driver``, ...), if any."""
+        section = getattr(self, name)
+        return section.error if isinstance(section.error, str) else None
+
+
+def parse_facts(data: bytes | str) -> Facts:
+    """Parse probe stdout. Raises ``FactsError`` for anything but valid ``auditor.facts/1``."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FactsError(f"probe output is not UTF-8 (byte {exc.start})") from None
+    text = data.strip()
+    if not text:
+        raise FactsError("probe printed nothing")
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise FactsError("probe output is nested too deeply") from None
+    except ValueError as exc:
+        raise FactsError(f"probe output is not JSON: {clean(str(exc), 200)}") from None
+    if not isinstance(document, dict):
+        raise FactsError(f"probe output must be a JSON object, got {type(document).__name__}")
+    document = _clean_tree(document)
+    if document.get("schema") != SCHEMA:
+        raise FactsError(f"unexpected schema {document.get('schema')!r}, expected {SCHEMA!r}")
+    if document.get("error"):
+        raise FactsError(f"probe failed: {document['error']}")
+    root = _Reader(document, "$")
+    return Facts(
+        probe_version=root.text("probe_version") or "?",
+        collected_at=root.text("collected_at"),
+        host=_host(root.section("host")),
+        driver=_driver(root.section("driver")),
+        gpus=_gpus(root.section("gpus")),
+        cuda=_cuda(root.section("cuda")),
+        tensorrt=_tensorrt(root.section("tensorrt")),
+        raw=document,
+    )
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _clean_tree(node: Any, depth: int = 0) -> Any:
+    if depth > 32:
+        raise FactsError("probe output is nested too deeply")
+    if isinstance(node, str):
+        return clean(node)
+    if isinstance(node, dict):
+        return {clean(str(k), 128): _clean_tree(v, depth + 1) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_clean_tree(v, depth + 1) for v in node]
+    return node
+
+
+class _Reader:
+    """Typed access to one JSON object; a wrong type raises FactsError with the JSON path."""
+
+    def __init__(self, data: Mapping[str, Any], path: str) -> None:
+        self.data, self.path = data, path
+
+    def _get(self, key: str, types: tuple[type, ...], what: str) -> Any:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) and bool not in types:
+            raise FactsError(f"{self.path}.{key} must be {what}, got a boolean")
+        if not isinstance(value, types):
+            raise FactsError(f"{self.path}.{key} must be {what}, got {type(value).__name__}")
+        return value
+
+    def text(self, key: str) -> str | None:
+        return self._get(key, (str,), "a string")
+
+    def integer(self, key: str) -> int | None:
+        value = self._get(key, (int,), "an integer")
+        if value is not None and value < 0:
+            raise FactsError(f"{self.path}.{key} must not be negative")
+        return value
+
+    def flag(self, key: str) -> bool:
+        return bool(self._get(key, (bool,), "true or false"))
+
+    def section(self, key: str) -> _Reader:
+        value = self._get(key, (dict,), "an object")
+        if value is None:
+            return _Reader({"error": f"section {key!r} missing from probe output"}, f"{self.path}.{key}")
+        return _Reader(value, f"{self.path}.{key}")
+
+    def items(self, key: str) -> list[_Reader]:
+        value = self._get(key, (list,), "a list")
+        result = []
+        for index, item in enumerate(value or []):
+            if not isinstance(item, dict):
+                raise FactsError(f"{self.path}.{key}[{index}] must be an object")
+            result.append(_Reader(item, f"{self.path}.{key}[{index}]"))
+        return result
+
+    def error(self) -> str | None:
+        return self.text("error")
+
+
+def _host(r: _Reader) -> HostInfo:
+    os_info = r.section("os") if isinstance(r.data.get("os"), dict) else _Reader({}, r.path + ".os")
+    return HostInfo(
+        hostname=r.text("hostname"),
+        os_id=os_info.text("id"),
+        os_version=os_info.text("version_id"),
+        os_name=os_info.text("pretty_name"),
+        kernel=r.text("kernel"),
+        arch=r.text("arch"),
+        python=r.text("python"),
+        error=r.error(),
+    )
+
+
+def _driver(r: _Reader) -> DriverFacts:
+    status_text = r.text("status")
+    try:
+        status = DriverStatus(status_text) if status_text else DriverStatus.UNKNOWN
+    except ValueError:
+        raise FactsError(f"{r.path}.status: unknown driver status {status_text!r}") from None
+    return DriverFacts(
+        status=status,
+        version=r.text("version"),
+        source=r.text("source"),
+        cuda_version=r.text("cuda_version"),
+        kernel_module=r.text("kernel_module"),
+        mismatch=r.flag("mismatch"),
+        nvml_version=r.text("nvml_version"),
+        error=r.error(),
+    )
+
+
+def _gpus(r: _Reader) -> GpuFacts:
+    devices = tuple(
+        Gpu(
+            index=d.integer("index"),
+            name=d.text("name"),
+            uuid=d.text("uuid"),
+            compute_capability=d.text("compute_capability"),
+            memory_total_mib=d.integer("memory_total_mib"),
+        )
+        for d in r.items("devices")
+    )
+    count = r.integer("count")
+    if count is not None and count < len(devices):
+        raise FactsError(f"{r.path}.count is {count} but {len(devices)} devices are listed")
+    return GpuFacts(count=count, devices=devices, source=r.text("source"), error=r.error())
+
+
+def _cuda(r: _Reader) -> CudaFacts:
+    toolkits = []
+    for t in r.items("toolkits"):
+        path = t.text("path")
+        if not path:
+            raise FactsError(f"{t.path}.path is required")
+        toolkits.append(CudaToolkit(path=path, version=t.text("version"), source=t.text("source")))
+    return CudaFacts(toolkits=tuple(toolkits), default=r.text("default"), error=r.error())
+
+
+def _tensorrt(r: _Reader) -> TensorRTFacts:
+    libraries = tuple(
+        TensorRTLibrary(
+            name=lib.text("name") or "?",
+            path=lib.text("path"),
+            version=lib.text("version"),
+            source=lib.text("source"),
+            error=lib.error(),
+        )
+        for lib in r.items("libraries")
+    )
+    python = r.data.get("python")
+    python_reader = _Reader(python, r.path + ".python") if isinstance(python, dict) else None
+    if python is not None and python_reader is None:
+        raise FactsError(f"{r.path}.python must be an object")
+    return TensorRTFacts(
+        version=r.text("version"),
+        source=r.text("source"),
+        libraries=libraries,
+        python_version=python_reader.text("version") if python_reader else None,
+        python_error=python_reader.error() if python_reader else None,
+        error=r.error(),
+    )

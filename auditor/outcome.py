@@ -1,0 +1,71 @@
+"""What happened when the controller tried to probe one host, before interpretation.
+
+The runner (an edge, over asyncssh) fills these in; the core (``assess``) turns them
+into verdicts. Keeping them here lets the core stay free of SSH.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class HostState(enum.Enum):
+    """Where a host is in a sweep."""
+
+    QUEUED = "queued"
+    """Waiting for a free connection slot."""
+    CONNECTING = "connecting"
+    """TCP, key exchange, host-key check and authentication."""
+    PROBING = "probing"
+    """The probe is running on the host."""
+    DONE = "done"
+    """The probe's output arrived (it may still be unusable)."""
+    FAILED = "failed"
+    """The host could not be probed (see its ``HostError``)."""
+
+
+class Step(enum.Enum):
+    """The step at which a host could not be audited; named in every report."""
+
+    CONNECT = "connect"
+    """TCP connection or SSH handshake (refused, unreachable, reset, timed out)."""
+    HOST_KEY = "host-key"
+    """The server's host key is unknown, changed or revoked."""
+    AUTH = "auth"
+    """No offered credential was accepted."""
+    PROBE = "probe"
+    """The probe could not run, overran its timeout, or its output was unusable."""
+    PARSE = "parse"
+    """The probe ran, but its output is not valid ``auditor.facts/1``."""
+
+
+@dataclass(frozen=True)
+class HostError:
+    """Why a host has no usable facts. ``timed_out`` marks a timeout at ``step``."""
+
+    step: Step
+    message: str
+    timed_out: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {"step": self.step.value, "message": self.message, "timed_out": self.timed_out}
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds spent connecting (through auth) and running the probe."""
+
+    connect_s: float | None = None
+    probe_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """The raw result of one host's probe run: bytes as received, capped by the runner."""
+
+    stdout: bytes = b""
+    stderr: bytes = b""
+    exit_status: int | None = None
+    error: HostError | None = None
+    timing: Timing = field(default_factory=Timing)

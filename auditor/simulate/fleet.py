@@ -1,0 +1,286 @@
+"""Simulated fleet files (``auditor.fleet/1``): hosts described instead of pointed at.
+
+Shape (DESIGN.md)::
+
+    schema: auditor.fleet/1
+    defaults: {os: "Ubuntu 22.04.4 LTS", python: "3.10.12"}
+    hosts:
+      a100-serve-01:
+        groups: [serving, a100]
+        gpus: [{model: "NVIDIA A100-SXM4-80GB", count: 8}]
+        driver: "535.104.05"          # user-space driver (NVML)
+        kernel_module: "535.104.05"   # optional; differs from driver -> mismatch
+        cuda_toolkits: ["12.2.2"]
+        cudnn: "8.9.5"
+        tensorrt: "8.6.1.6"
+        python_tensorrt: "8.6.1.6"
+        engines:
+          /srv/models/resnet50.plan: {tensorrt: "8.6.1.6", compute_capability: "8.0"}
+        fault: null
+
+``defaults`` may set any host key. A GPU model the knowledge base knows needs no
+``compute_capability``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor import knowledge, versions
+from auditor.errors import InputError, InputErrors, Location
+from auditor.yamlsrc import (
+    YamlMap,
+    as_text,
+    check_keys,
+    load_yaml,
+    require_list,
+    require_map,
+    type_name,
+)
+
+SCHEMA = "auditor.fleet/1"
+FAULTS = (
+    "unreachable",
+    "auth-denied",
+    "host-key-changed",
+    "hang",
+    "slow",
+    "garbage",
+    "flood",
+    "no-gpu",
+    "no-python",
+)
+HOST_KEYS = (
+    "groups",
+    "gpus",
+    "driver",
+    "kernel_module",
+    "cuda_toolkits",
+    "cudnn",
+    "tensorrt",
+    "python_tensorrt",
+    "engines",
+    "fault",
+    "os",
+    "python",
+    "kernel",
+    "vars",
+)
+VERSION_KEYS = ("driver", "kernel_module", "cudnn", "tensorrt", "python_tensorrt")
+
+
+@dataclass(frozen=True)
+class GpuSpec:
+    model: str
+    count: int
+    compute_capability: str
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    tensorrt: str
+    compute_capability: str
+
+
+@dataclass(frozen=True)
+class SimHost:
+    """One simulated host's profile."""
+
+    name: str
+    groups: tuple[str, ...] = ()
+    gpus: tuple[GpuSpec, ...] = ()
+    driver: str | None = None
+    kernel_module: str | None = None
+    cuda_toolkits: tuple[str, ...] = ()
+    cudnn: str | None = None
+    tensorrt: str | None = None
+    python_tensorrt: str | None = None
+    engines: dict[str, EngineSpec] = field(default_factory=dict, hash=False, compare=False)
+    fault: str | None = None
+    os: str = "Ubuntu 22.04.4 LTS"
+    python: str = "3.10.12"
+    kernel: str = "5.15.0-105-generic"
+    vars: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def gpu_count(self) -> int:
+        return sum(g.count for g in self.gpus)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    name: str
+    source: str
+    hosts: tuple[SimHost, ...]
+
+
+def load_fleet(path: str | Path) -> Fleet:
+    """Read and validate a fleet file (errors located, all at once)."""
+    data = load_yaml(path)
+    where = Location(str(path), 1)
+    if data is None:
+        raise InputError("fleet file is empty", where)
+    return parse_fleet(require_map(data, "a fleet", where), str(path))
+
+
+def parse_fleet(data: YamlMap, source: str) -> Fleet:
+    errors = check_keys(data, ("schema", "name", "defaults", "hosts"), "the fleet", required=("schema", "hosts"))
+    if data.get("schema") not in (None, SCHEMA):
+        errors.append(InputError(f"schema must be {SCHEMA!r}, got {data['schema']!r}", data.loc("schema")))
+    defaults: YamlMap | None = None
+    if "defaults" in data:
+        try:
+            defaults = require_map(data["defaults"], "'defaults'", data.loc("defaults"))
+            errors.extend(check_keys(defaults, HOST_KEYS, "'defaults'"))
+        except InputError as exc:
+            errors.append(exc)
+    hosts: list[SimHost] = []
+    if "hosts" in data:
+        try:
+            host_map = require_map(data["hosts"], "'hosts'", data.loc("hosts"))
+        except InputError as exc:
+            errors.append(exc)
+            host_map = None
+        for name, spec in (host_map or {}).items():
+            where = host_map.loc(name) if host_map is not None else data.loc("hosts")
+            try:
+                hosts.append(_host(name, spec, defaults, where))
+            except InputErrors as exc:
+                errors.extend(exc.errors)
+            except InputError as exc:
+                errors.append(exc)
+    if not errors and not hosts:
+        errors.append(InputError("the fleet has no hosts", data.loc("hosts")))
+    if errors:
+        raise InputErrors(errors)
+    return Fleet(name=str(data.get("name") or Path(source).stem), source=source, hosts=tuple(hosts))
+
+
+def _host(name: str, spec: Any, defaults: YamlMap | None, where: Location) -> SimHost:
+    node = require_map(spec if spec is not None else {}, f"host {name!r}", where)
+    errors = check_keys(node, HOST_KEYS, f"host {name!r}")
+    merged: dict[str, Any] = dict(defaults or {})
+    merged.update(node)
+
+    def loc(key: str) -> Location:
+        if key in node:
+            return node.loc(key)
+        return defaults.loc(key) if defaults is not None and key in defaults else where
+
+    fields: dict[str, Any] = {"name": name}
+    for key in VERSION_KEYS:
+        if merged.get(key) is not None:
+            try:
+                text = as_text(merged[key], f"'{key}'", loc(key))
+                if not versions.is_version(text):
+                    raise InputError(f"'{key}' must be a version, got {text!r}", loc(key))
+                fields[key] = text
+            except InputError as exc:
+                errors.append(exc)
+    for key in ("os", "python", "kernel"):
+        if merged.get(key) is not None:
+            try:
+                fields[key] = as_text(merged[key], f"'{key}'", loc(key))
+            except InputError as exc:
+                errors.append(exc)
+    try:
+        if merged.get("groups") is not None:
+            groups = require_list(merged["groups"], "'groups'", loc("groups"))
+            fields["groups"] = tuple(as_text(g, "a group", groups.loc(i)) for i, g in enumerate(groups))
+        if merged.get("cuda_toolkits") is not None:
+            kits = require_list(merged["cuda_toolkits"], "'cuda_toolkits'", loc("cuda_toolkits"))
+            fields["cuda_toolkits"] = tuple(_version(k, "a CUDA toolkit", kits.loc(i)) for i, k in enumerate(kits))
+        if merged.get("gpus") is not None:
+            fields["gpus"] = _gpus(merged["gpus"], loc("gpus"))
+        if merged.get("engines") is not None:
+            fields["engines"] = _engines(merged["engines"], loc("engines"))
+        if merged.get("vars") is not None:
+            fields["vars"] = dict(require_map(merged["vars"], "'vars'", loc("vars")))
+    except InputErrors as exc:
+        errors.extend(exc.errors)
+    except InputError as exc:
+        errors.append(exc)
+    fault = merged.get("fault")
+    if fault is not None:
+        if fault not in FAULTS:
+            errors.append(InputError(f"unknown fault {fault!r}; one of: {', '.join(FAULTS)}", loc("fault")))
+        else:
+            fields["fault"] = fault
+    if fields.get("kernel_module") and not fields.get("driver"):
+        errors.append(InputError("'kernel_module' needs 'driver' (the user-space version)", loc("kernel_module")))
+    if errors:
+        raise InputErrors(errors)
+    return SimHost(**fields)
+
+
+def _version(raw: Any, what: str, where: Location) -> str:
+    text = as_text(raw, what, where)
+    if not versions.is_version(text):
+        raise InputError(f"{what} must be a version, got {text!r}", where)
+    return text
+
+
+def _gpus(raw: Any, where: Location) -> tuple[GpuSpec, ...]:
+    items = require_list(raw, "'gpus'", where)
+    result, errors = [], []
+    for index, item in enumerate(items):
+        try:
+            node = require_map(item, "a GPU entry", items.loc(index))
+            problems = check_keys(node, ("model", "count", "compute_capability"), "a GPU entry", required=("model",))
+            if problems:
+                errors.extend(problems)
+                continue
+            model = as_text(node["model"], "'model'", node.loc("model"))
+            count = node.get("count", 1)
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                errors.append(InputError(f"'count' must be a whole number, got {type_name(count)}", node.loc("count")))
+                continue
+            if "compute_capability" in node:
+                cc = as_text(node["compute_capability"], "'compute_capability'", node.loc("compute_capability"))
+            else:
+                known = knowledge.gpu_model(model)
+                if known is None:
+                    errors.append(
+                        InputError(f"unknown GPU model {model!r}: give its compute_capability", node.loc("model"))
+                    )
+                    continue
+                cc = known.compute_capability
+            result.append(GpuSpec(model=model, count=count, compute_capability=cc))
+        except InputError as exc:
+            errors.append(exc)
+    if errors:
+        raise InputErrors(errors)
+    return tuple(result)
+
+
+def _engines(raw: Any, where: Location) -> dict[str, EngineSpec]:
+    node = require_map(raw, "'engines'", where)
+    result, errors = {}, []
+    for path, spec in node.items():
+        if not path.startswith("/"):
+            errors.append(InputError(f"engine path {path!r} must be absolute", node.loc(path)))
+            continue
+        try:
+            entry = require_map(spec, f"engine {path!r}", node.loc(path))
+            problems = check_keys(
+                entry,
+                ("tensorrt", "compute_capability"),
+                f"engine {path!r}",
+                required=("tensorrt", "compute_capability"),
+            )
+            if problems:
+                errors.extend(problems)
+                continue
+            result[path] = EngineSpec(
+                tensorrt=_version(entry["tensorrt"], "'tensorrt'", entry.loc("tensorrt")),
+                compute_capability=as_text(
+                    entry["compute_capability"], "'compute_capability'", entry.loc("compute_capability")
+                ),
+            )
+        except InputError as exc:
+            errors.append(exc)
+    if errors:
+        raise InputErrors(errors)
+    return result

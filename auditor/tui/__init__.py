@@ -1,0 +1,1 @@
+"""The interactive front end (Textual). Imported only by ``auditor tui`` / ``auditor demo``."""

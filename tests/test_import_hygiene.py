@@ -1,0 +1,41 @@
+"""The core never imports the UI or SSH libraries; the headless path never imports Textual."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CORE = [
+    "auditor.inventory",
+    "auditor.policy",
+    "auditor.facts",
+    "auditor.evaluate",
+    "auditor.assess",
+    "auditor.findings",
+    "auditor.versions",
+    "auditor.knowledge",
+    "auditor.report",
+    "auditor.report.json_writer",
+    "auditor.report.table_writer",
+    "auditor.exitcodes",
+    "auditor.simulate.fleet",
+]
+
+
+def _loaded_after(code: str) -> set[str]:
+    script = code + "\nimport sys\nprint('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    return {name.split(".")[0] for name in out.split()}
+
+
+def test_core_imports_neither_textual_nor_asyncssh() -> None:
+    """Every core module imports without pulling in Textual or asyncssh."""
+    loaded = _loaded_after("\n".join(f"import {m}" for m in CORE))
+    assert "textual" not in loaded
+    assert "asyncssh" not in loaded
+
+
+def test_headless_report_never_imports_textual() -> None:
+    """Running `auditor report` (parser and command module) does not import Textual."""
+    loaded = _loaded_after("import auditor.cli, auditor.cli.report\nauditor.cli.build_parser()")
+    assert "textual" not in loaded

@@ -1,0 +1,35 @@
+"""Lint, format and type checks run with the tests, so CI and developers run the same gate."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name) or str(Path(sys.executable).parent / name)
+    if not Path(found).exists():
+        pytest.skip(f"{name} is not installed (pip install -e '.[test]')")
+    return found
+
+
+@pytest.mark.parametrize(
+    "args", [["check", "auditor", "tests", "bench"], ["format", "--check", "auditor", "tests", "bench"]]
+)
+def test_ruff(args: list[str]) -> None:
+    """ruff finds nothing to complain about (rules and their reasons: pyproject.toml)."""
+    existing = [a for a in args if not (ROOT / a).exists() or a in ("check", "format", "--check")]
+    result = subprocess.run([tool("ruff"), *existing], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy() -> None:
+    """The package type-checks (the probe, a Python 3.6 file, is checked by vermin instead)."""
+    result = subprocess.run([tool("mypy")], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
