@@ -19,13 +19,11 @@ def tool(name: str) -> str:
     return found
 
 
-@pytest.mark.parametrize(
-    "args", [["check", "auditor", "tests", "bench"], ["format", "--check", "auditor", "tests", "bench"]]
-)
+@pytest.mark.parametrize("args", [["check"], ["format", "--check"]])
 def test_ruff(args: list[str]) -> None:
     """ruff finds nothing to complain about (rules and their reasons: pyproject.toml)."""
-    existing = [a for a in args if not (ROOT / a).exists() or a in ("check", "format", "--check")]
-    result = subprocess.run([tool("ruff"), *existing], cwd=ROOT, capture_output=True, text=True, check=False)
+    paths = [p for p in ("auditor", "tests", "bench") if (ROOT / p).is_dir()]
+    result = subprocess.run([tool("ruff"), *args, *paths], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
