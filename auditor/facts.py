@@ -19,7 +19,7 @@ from auditor import versions
 from auditor.text import clean
 
 SCHEMA = "auditor.facts/1"
-SECTIONS = ("host", "driver", "gpus", "cuda", "tensorrt")
+SECTIONS = ("host", "driver", "gpus", "cuda", "cudnn", "tensorrt", "engines", "containers")
 
 
 class FactsError(ValueError):
@@ -45,6 +45,8 @@ class DriverStatus(enum.Enum):
 
 @dataclass(frozen=True)
 class HostInfo:
+    """``boot_time`` is ISO 8601 UTC (from ``/proc/stat`` btime)."""
+
     hostname: str | None = None
     os_id: str | None = None
     os_version: str | None = None
@@ -52,6 +54,7 @@ class HostInfo:
     kernel: str | None = None
     arch: str | None = None
     python: str | None = None
+    boot_time: str | None = None
     error: str | None = None
 
 
@@ -71,11 +74,18 @@ class DriverFacts:
 
 @dataclass(frozen=True)
 class Gpu:
+    """One GPU as NVML (or nvidia-smi) describes it; modes are "enabled"/"disabled" or None."""
+
     index: int | None = None
     name: str | None = None
     uuid: str | None = None
     compute_capability: str | None = None
     memory_total_mib: int | None = None
+    pci_bus_id: str | None = None
+    mig_mode: str | None = None
+    ecc_mode: str | None = None
+    persistence_mode: str | None = None
+    vbios_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,9 +100,25 @@ class GpuFacts:
 
 @dataclass(frozen=True)
 class CudaToolkit:
+    """A toolkit directory; ``nvcc_version`` is what its ``bin/nvcc --version`` says."""
+
     path: str
     version: str | None = None
     source: str | None = None
+    nvcc_version: str | None = None
+
+
+@dataclass(frozen=True)
+class CompatPackage:
+    """A ``cuda-compat`` install: ``<toolkit>/compat/libcuda.so.<driver version>``.
+
+    ``version`` is the driver version its libcuda comes from; ``cuda`` the toolkit
+    (major.minor) whose tree holds it.
+    """
+
+    path: str
+    version: str | None = None
+    cuda: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +127,8 @@ class CudaFacts:
 
     toolkits: tuple[CudaToolkit, ...] = ()
     default: str | None = None
+    cudart_sonames: tuple[str, ...] = ()
+    compat: tuple[CompatPackage, ...] = ()
     error: str | None = None
 
     @property
@@ -114,6 +142,25 @@ class CudaFacts:
 
 
 @dataclass(frozen=True)
+class CudnnInstall:
+    """One place cuDNN was found: ``source`` is header, library or pip."""
+
+    version: str | None
+    source: str
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class CudnnFacts:
+    """cuDNN: the best version found and every installation seen."""
+
+    version: str | None = None
+    source: str | None = None
+    installs: tuple[CudnnInstall, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class TensorRTLibrary:
     name: str
     path: str | None = None
@@ -123,14 +170,122 @@ class TensorRTLibrary:
 
 
 @dataclass(frozen=True)
+class TensorRTModule:
+    """An importable Python module (``tensorrt``, ``tensorrt_lean``, ``tensorrt_dispatch``)."""
+
+    module: str
+    version: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TensorRTPackage:
+    """A package a package manager knows: ``manager`` is dpkg, rpm or pip."""
+
+    name: str
+    version: str | None
+    manager: str
+
+
+@dataclass(frozen=True)
 class TensorRTFacts:
-    """``version`` is the most precise version found; ``python_version`` the importable module's."""
+    """``version`` is the most precise version found (four parts when anything gives the build)."""
 
     version: str | None = None
     source: str | None = None
     libraries: tuple[TensorRTLibrary, ...] = ()
-    python_version: str | None = None
-    python_error: str | None = None
+    header_version: str | None = None
+    modules: tuple[TensorRTModule, ...] = ()
+    packages: tuple[TensorRTPackage, ...] = ()
+    error: str | None = None
+
+    def module(self, name: str = "tensorrt") -> TensorRTModule | None:
+        """The importable module called ``name``, if the probe found it."""
+        return next((m for m in self.modules if m.module == name), None)
+
+    @property
+    def python_version(self) -> str | None:
+        """The version of the importable ``tensorrt`` module."""
+        module = self.module("tensorrt")
+        return module.version if module else None
+
+
+class EngineLoad(enum.Enum):
+    """How a test-load of an engine ended (classified from TensorRT's log, research 1.7)."""
+
+    OK = "ok"
+    """Deserialized (and ran, when asked) without error."""
+    VERSION_MISMATCH = "version-mismatch"
+    """Built by another TensorRT version than the runtime."""
+    DEVICE_MISMATCH = "device-mismatch"
+    """Built for another compute capability (or a hardware-compatible plan on an older GPU)."""
+    CORRUPT = "corrupt"
+    """Not a TensorRT plan, truncated, or from another platform."""
+    MISSING_PLUGIN = "missing-plugin"
+    """Needs a plugin that is not registered."""
+    CUDA_INIT_FAILURE = "cuda-init-failure"
+    """CUDA could not initialize (driver too old, no device)."""
+    NO_RUNTIME = "no-runtime"
+    """No TensorRT runtime on the host to try with."""
+    TIMEOUT = "timeout"
+    """The test-load overran its time budget."""
+    CRASHED = "crashed"
+    """The loader process died (signal or unexpected exit)."""
+    NOT_FOUND = "not-found"
+    """No file at the path."""
+    SKIPPED = "skipped"
+    """Not attempted (only the header was checked)."""
+
+
+@dataclass(frozen=True)
+class EngineFacts:
+    """One engine file the controller asked about: header pre-check and test-load result.
+
+    ``template`` is the policy's path before ``{cc}``/``{sm}``/``{gpu}`` expansion.
+    ``header_version`` is the TensorRT version in bytes 24-27 (plans from 8.6 on).
+    """
+
+    path: str
+    template: str | None = None
+    exists: bool = False
+    size: int | None = None
+    sha256: str | None = None
+    header_magic: bool | None = None
+    header_version: str | None = None
+    load: EngineLoad | None = None
+    runtime: str | None = None
+    message: str | None = None
+    load_s: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class EnginesFacts:
+    items: tuple[EngineFacts, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ContainerImage:
+    repository: str
+    tag: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class RunningContainer:
+    name: str
+    image: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class ContainerFacts:
+    """Images and running containers; ``runtime`` None when neither docker nor podman is usable."""
+
+    runtime: str | None = None
+    images: tuple[ContainerImage, ...] = ()
+    running: tuple[RunningContainer, ...] = ()
     error: str | None = None
 
 
@@ -146,6 +301,9 @@ class Facts:
     cuda: CudaFacts
     tensorrt: TensorRTFacts
     raw: Mapping[str, Any]
+    cudnn: CudnnFacts = CudnnFacts()
+    engines: EnginesFacts = EnginesFacts()
+    containers: ContainerFacts = ContainerFacts()
 
     def section_error(self, name: str) -> str | None:
         """The error a collector reported for its section (``host``, ``driver``, ...), if any."""
@@ -186,6 +344,9 @@ def parse_facts(data: bytes | str) -> Facts:
         cuda=_cuda(root.section("cuda")),
         tensorrt=_tensorrt(root.section("tensorrt")),
         raw=document,
+        cudnn=_cudnn(root.section("cudnn")),
+        engines=_engines(root.section("engines")),
+        containers=_containers(root.section("containers")),
     )
 
 
@@ -230,8 +391,27 @@ class _Reader:
             raise FactsError(f"{self.path}.{key} must not be negative")
         return value
 
+    def number(self, key: str) -> float | None:
+        value = self._get(key, (int, float), "a number")
+        return None if value is None else float(value)
+
     def flag(self, key: str) -> bool:
         return bool(self._get(key, (bool,), "true or false"))
+
+    def optional_flag(self, key: str) -> bool | None:
+        return self._get(key, (bool,), "true or false")
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self._get(key, (list,), "a list")
+        for index, item in enumerate(value or []):
+            if not isinstance(item, str):
+                raise FactsError(f"{self.path}.{key}[{index}] must be a string")
+        return tuple(value or ())
+
+    def sub(self, key: str) -> _Reader:
+        """An optional nested object (empty when absent)."""
+        value = self._get(key, (dict,), "an object")
+        return _Reader(value or {}, f"{self.path}.{key}")
 
     def section(self, key: str) -> _Reader:
         value = self._get(key, (dict,), "an object")
@@ -262,6 +442,7 @@ def _host(r: _Reader) -> HostInfo:
         kernel=r.text("kernel"),
         arch=r.text("arch"),
         python=r.text("python"),
+        boot_time=r.text("boot_time"),
         error=r.error(),
     )
 
@@ -292,6 +473,11 @@ def _gpus(r: _Reader) -> GpuFacts:
             uuid=d.text("uuid"),
             compute_capability=d.text("compute_capability"),
             memory_total_mib=d.integer("memory_total_mib"),
+            pci_bus_id=d.text("pci_bus_id"),
+            mig_mode=d.text("mig_mode"),
+            ecc_mode=d.text("ecc_mode"),
+            persistence_mode=d.text("persistence_mode"),
+            vbios_version=d.text("vbios_version"),
         )
         for d in r.items("devices")
     )
@@ -307,8 +493,32 @@ def _cuda(r: _Reader) -> CudaFacts:
         path = t.text("path")
         if not path:
             raise FactsError(f"{t.path}.path is required")
-        toolkits.append(CudaToolkit(path=path, version=t.text("version"), source=t.text("source")))
-    return CudaFacts(toolkits=tuple(toolkits), default=r.text("default"), error=r.error())
+        toolkits.append(
+            CudaToolkit(
+                path=path, version=t.text("version"), source=t.text("source"), nvcc_version=t.text("nvcc_version")
+            )
+        )
+    compat = []
+    for c in r.items("compat"):
+        path = c.text("path")
+        if not path:
+            raise FactsError(f"{c.path}.path is required")
+        compat.append(CompatPackage(path=path, version=c.text("version"), cuda=c.text("cuda")))
+    return CudaFacts(
+        toolkits=tuple(toolkits),
+        default=r.text("default"),
+        cudart_sonames=r.texts("cudart_sonames"),
+        compat=tuple(compat),
+        error=r.error(),
+    )
+
+
+def _cudnn(r: _Reader) -> CudnnFacts:
+    installs = tuple(
+        CudnnInstall(version=i.text("version"), source=i.text("source") or "?", path=i.text("path"))
+        for i in r.items("installs")
+    )
+    return CudnnFacts(version=r.text("version"), source=r.text("source"), installs=installs, error=r.error())
 
 
 def _tensorrt(r: _Reader) -> TensorRTFacts:
@@ -322,15 +532,62 @@ def _tensorrt(r: _Reader) -> TensorRTFacts:
         )
         for lib in r.items("libraries")
     )
-    python = r.data.get("python")
-    python_reader = _Reader(python, r.path + ".python") if isinstance(python, dict) else None
-    if python is not None and python_reader is None:
-        raise FactsError(f"{r.path}.python must be an object")
+    modules = tuple(
+        TensorRTModule(module=m.text("module") or "?", version=m.text("version"), error=m.error())
+        for m in r.items("modules")
+    )
+    packages = tuple(
+        TensorRTPackage(name=p.text("name") or "?", version=p.text("version"), manager=p.text("manager") or "?")
+        for p in r.items("packages")
+    )
     return TensorRTFacts(
         version=r.text("version"),
         source=r.text("source"),
         libraries=libraries,
-        python_version=python_reader.text("version") if python_reader else None,
-        python_error=python_reader.error() if python_reader else None,
+        header_version=r.text("header_version"),
+        modules=modules,
+        packages=packages,
         error=r.error(),
     )
+
+
+def _engines(r: _Reader) -> EnginesFacts:
+    items = []
+    for e in r.items("items"):
+        path = e.text("path")
+        if not path:
+            raise FactsError(f"{e.path}.path is required")
+        header, load = e.sub("header"), e.sub("load")
+        status = load.text("status")
+        try:
+            load_status = EngineLoad(status) if status else None
+        except ValueError:
+            raise FactsError(f"{load.path}.status: unknown load status {status!r}") from None
+        items.append(
+            EngineFacts(
+                path=path,
+                template=e.text("template"),
+                exists=e.flag("exists"),
+                size=e.integer("size"),
+                sha256=e.text("sha256"),
+                header_magic=header.optional_flag("magic"),
+                header_version=header.text("tensorrt_version"),
+                load=load_status,
+                runtime=load.text("runtime"),
+                message=load.text("message"),
+                load_s=load.number("seconds"),
+                error=e.error(),
+            )
+        )
+    return EnginesFacts(items=tuple(items), error=r.error())
+
+
+def _containers(r: _Reader) -> ContainerFacts:
+    images = tuple(
+        ContainerImage(repository=i.text("repository") or "?", tag=i.text("tag"), id=i.text("id"))
+        for i in r.items("images")
+    )
+    running = tuple(
+        RunningContainer(name=c.text("name") or "?", image=c.text("image"), id=c.text("id")) for c in r.items("running")
+    )
+    return ContainerFacts(runtime=r.text("runtime"), images=images, running=running, error=r.error())

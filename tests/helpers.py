@@ -14,7 +14,6 @@ BASE: dict[str, Any] = {
     "collected_at": "2026-11-21T06:00:00Z",
     "root": "/",
     "duration_s": 0.1,
-    "engines": [],
     "host": {
         "hostname": "gpu-01",
         "os": {"id": "ubuntu", "version_id": "22.04", "pretty_name": "Ubuntu 22.04.4 LTS"},
@@ -56,9 +55,17 @@ BASE: dict[str, Any] = {
         "version": "8.6.1.6",
         "source": "python",
         "libraries": [],
-        "python": {"module": "tensorrt", "version": "8.6.1.6", "error": None},
+        "modules": [{"module": "tensorrt", "version": "8.6.1.6", "error": None}],
         "error": None,
     },
+    "cudnn": {
+        "version": "8.9.5",
+        "source": "header",
+        "installs": [{"version": "8.9.5", "source": "header", "path": "/usr/include/cudnn_version.h"}],
+        "error": None,
+    },
+    "engines": {"items": [], "error": None},
+    "containers": {"runtime": None, "images": [], "running": [], "error": None},
 }
 
 

@@ -75,7 +75,7 @@ def test_driver_bounds_and_states(policy: Policy, driver: dict[str, object], exp
 
 def test_missing_required_component_is_an_upgrade(policy: Policy) -> None:
     """A policy that bounds TensorRT on a host without it asks for an install."""
-    got, rules = verdict(policy, tensorrt={"version": None, "python": None}, gpus={"count": 8, "devices": []})
+    got, rules = verdict(policy, tensorrt={"version": None, "modules": []}, gpus={"count": 8, "devices": []})
     assert (got, rules) == (Verdict.UPGRADE, ["base/tensorrt.present"])
 
 
@@ -111,7 +111,7 @@ def test_collector_failure_is_inconclusive_not_pass_or_fail(policy: Policy) -> N
         policy,
         HOST,
         facts(
-            tensorrt={"version": None, "python": None, "error": "timed out after 20.0s"},
+            tensorrt={"version": None, "modules": [], "error": "timed out after 20.0s"},
             gpus={"count": 8, "devices": []},
         ),
     )

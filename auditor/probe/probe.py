@@ -619,7 +619,7 @@ def collect_tensorrt(ctx):
     timeout = min(10.0, ctx.request.get("budgets", {}).get("tensorrt", 20.0) / 2)
     libraries = [e for e in ctx.once("libraries", lambda: list_libraries(ctx))
                  if re.match(r"^libnvinfer\.so\.\d+$", e["name"])]
-    facts = {"version": None, "source": None, "libraries": [], "python": None}
+    facts = {"version": None, "source": None, "libraries": [], "modules": []}
     if libraries:
         try:
             status, out, err = ctx.run_python(LIBVERSION_CODE, [ctx.path(e["path"]) for e in libraries], timeout)
@@ -645,12 +645,11 @@ def collect_tensorrt(ctx):
     except (OSError, ProbeTimeout, ValueError) as exc:
         result = {"error": str(exc)}
     if "error" not in result:
-        facts["python"] = {"module": "tensorrt", "version": clip(result.get("version"), 64), "error": None}
+        facts["modules"].append({"module": "tensorrt", "version": clip(result.get("version"), 64), "error": None})
     elif "No module named" not in result["error"]:
-        facts["python"] = {"module": "tensorrt", "version": None, "error": clip(result["error"], 512)}
+        facts["modules"].append({"module": "tensorrt", "version": None, "error": clip(result["error"], 512)})
     candidates = [(lib["version"], lib["source"]) for lib in facts["libraries"] if lib["version"]]
-    if facts["python"] and facts["python"]["version"]:
-        candidates.append((facts["python"]["version"], "python"))
+    candidates += [(m["version"], "python") for m in facts["modules"] if m["version"]]
     if candidates:  # the most precise (most dotted parts) wins
         facts["version"], facts["source"] = max(candidates, key=lambda c: c[0].count("."))
     return facts
@@ -751,7 +750,6 @@ def main(argv):
         "collected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "root": ctx.root,
         "duration_s": round(time.time() - started, 4),
-        "engines": [],
     }
     document.update(sections)
     sys.stdout.write(cap_output(document) + "\n")
