@@ -80,7 +80,7 @@ async def open_targets(
 
 
 async def audit(
-    hosts: Sequence[Host], policy: Policy, options: ConnectOptions, request: str | None = None
+    hosts: Sequence[Host], policy: Policy, options: ConnectOptions, request: str | Callable[[Host], str] | None = None
 ) -> AsyncIterator[AuditEvent]:
     """Probe and assess every host; events arrive as hosts progress."""
     async for event in run_probes(hosts, options, request or encode_request()):
@@ -92,7 +92,7 @@ async def collect(
     targets: Targets,
     policy: Policy,
     on_event: Callable[[AuditEvent], None] | None = None,
-    request: str | None = None,
+    request: str | Callable[[Host], str] | None = None,
 ) -> Report:
     """Run a whole audit and return its report (hosts in inventory order)."""
     started = time.monotonic()

@@ -79,16 +79,22 @@ def load_known_hosts(paths: Sequence[str] = KNOWN_HOSTS_FILES) -> tuple[Any, tup
     return asyncssh.import_known_hosts(text), found
 
 
-async def run_probes(hosts: Sequence[Host], options: ConnectOptions, request: str) -> AsyncIterator[HostEvent]:
-    """Probe every host; yield a QUEUED event for each, then their progress as it happens."""
+async def run_probes(
+    hosts: Sequence[Host], options: ConnectOptions, request: str | Callable[[Host], str]
+) -> AsyncIterator[HostEvent]:
+    """Probe every host; yield a QUEUED event for each, then their progress as it happens.
+
+    ``request`` is the probe request (``auditor.probe.encode_request``): the same for
+    every host, or computed per host (a policy may ask hosts for different engines).
+    """
     queue: asyncio.Queue[HostEvent] = asyncio.Queue()
     slots = asyncio.Semaphore(max(1, options.forks))
-    command = remote_command(request)
     source = probe_source()
 
     async def one(host: Host) -> None:
         async with slots:
             try:
+                command = remote_command(request(host) if callable(request) else request)
                 outcome = await probe_host(
                     host, options, command, source, lambda s: queue.put_nowait(HostEvent(host, s))
                 )
