@@ -72,6 +72,8 @@ class Report:
     generated_at: str = field(default_factory=utc_now)
     duration_s: float = 0.0
     complete: bool = True
+    notes: tuple[str, ...] = ()
+    """Run-level notices every writer must show (host keys accepted on first use, say)."""
 
     def summary(self) -> dict[str, int]:
         """``{"total": N, "<verdict>": count, ...}`` with every verdict present (zeros too)."""

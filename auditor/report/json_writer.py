@@ -20,6 +20,7 @@ def report_document(report: Report, exit_code: ExitCode | None = None) -> dict[s
         "complete": report.complete,
         "exit_code": None if exit_code is None else int(exit_code),
         "exit_codes": legend(),
+        "notes": list(report.notes),
         "summary": report.summary(),
         "hosts": [host.to_json() for host in report.hosts],
     }

@@ -56,6 +56,8 @@ def render_table(report: Report, width: int | None = None, color: bool = False) 
     counts = "  ".join(f"{v.value} {summary[v.value]}" for v in Verdict if summary[v.value])
     console.print(Text(f"{report.inventory}: {summary['total']} hosts, policy {report.policy}"))
     console.print(Text(counts + ("" if report.complete else "  (INCOMPLETE: interrupted)")))
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="bold"))
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     for column in ("host", "verdict", "GPUs", "driver", "CUDA", "TensorRT", "why"):
         table.add_column(column, overflow="fold")
