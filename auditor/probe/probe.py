@@ -894,7 +894,10 @@ def query_smi(ctx):
     failure = smi_failure(text, status)
     result = failure or {"status": "ok", "gpus": []}
     if failure is None:
-        for line in out.splitlines():
+        lines = [line for line in out.splitlines() if line.strip()]
+        if lines and not any(len(line.split(",")) == len(fields) for line in lines):
+            result = {"status": "failed", "error": "unrecognized nvidia-smi output: %s" % clip(lines[0], 200)}
+        for line in lines if result["status"] == "ok" else []:
             parts = [p.strip() for p in line.split(",")]
             if len(parts) != len(fields):
                 continue
