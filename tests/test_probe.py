@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -263,12 +264,13 @@ def test_engine_templates_expand_per_gpu_model() -> None:
         probe_module.expand_template("/m/{sm}.plan", [])
 
 
-def real_messages() -> list[tuple[str, str]]:
-    """(plan file, first ERROR message) the real 11.4 lean runtime logged on the H200."""
+def real_messages(section: str = r"(\S+\.(?:plan|engine)) engine_host_code_allowed") -> list[tuple[str, str]]:
+    """(section, first ERROR message) for the sections of raw.txt the real 11.4 lean runtime logged on the H200."""
     found, name = [], None
-    for line in (REAL / "raw-lean.txt").read_text().splitlines():
-        if line.startswith("### ") and (".plan" in line or "wrapped" in line):
-            name = line.split()[1]
+    for line in (REAL / "raw.txt").read_text().splitlines():
+        if line.startswith("### "):
+            match = re.match(r"### " + section, line)
+            name = match.group(1) if match else None
         elif line.startswith("LOG Severity.ERROR: ") and name:
             found.append((name, line.split(": ", 1)[1]))
             name = None
@@ -281,6 +283,12 @@ def test_real_runtime_messages_classify_as_corrupt() -> None:
     assert {name for name, _ in messages} >= {"corrupt.plan", "forged.plan", "truncated.plan", "nomagic.plan"}
     for name, message in messages:
         assert probe_module.classify([message])[0] == "corrupt", (name, message)
+
+
+def test_real_runtime_without_a_visible_gpu_is_a_cuda_failure() -> None:
+    """With the GPU hidden, the real runtime's first message (CUDA error 100) reads as cuda-init-failure."""
+    ((_, message),) = real_messages(r"(CUDA_VISIBLE_DEVICES=-1) forged.plan")
+    assert "error: 100" in message and probe_module.classify([message])[0] == "cuda-init-failure"
 
 
 @pytest.mark.parametrize(

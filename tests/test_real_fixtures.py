@@ -31,9 +31,10 @@ def section(title: str) -> str:
 
 def test_real_facts_parse_into_every_section() -> None:
     """The three real documents parse strictly; no collector reported an error on the real machine."""
-    for name in ("probe.json", "probe-plain.json", "probe-engines.json"):
+    for name in ("probe.json", "probe-plain.json", "probe-engines.json", "probe-nocuda.json", "probe-denied.json"):
         facts = real(name)
-        assert all(facts.section_error(s) is None for s in ("host", "driver", "gpus", "cuda", "cudnn", "tensorrt"))
+        sections = ("host", "driver", "cuda", "cudnn", "tensorrt", "engines", "containers")
+        assert all(facts.section_error(s) is None for s in sections), name
         assert facts.probe_version == "0.2.0" and not facts.truncated
 
 
@@ -103,6 +104,25 @@ def test_real_engine_loads_were_classified() -> None:
     expanded = items["sm90.plan"]
     assert expanded.template == "/tmp/eng/{gpu}/{sm}.plan" and expanded.load_gpu == 0
     assert expanded.path == "/tmp/eng/nvidia-h200/sm90.plan"
+
+
+def test_real_permission_denied_and_hidden_gpu() -> None:
+    """Device nodes closed to the user: permission-denied with both versions; GPU hidden: CUDA cannot start."""
+    denied = real("probe-denied.json")
+    assert (denied.driver.status, denied.driver.version, denied.driver.kernel_module) == (
+        DriverStatus.PERMISSION_DENIED,
+        "580.159.04",
+        "580.159.04",
+    )
+    assert denied.gpus.count is None and "Insufficient Permissions" in (denied.gpus.error or "")
+    assert "Failed to initialize NVML: Insufficient Permissions" in section(
+        "as nobody, /dev/nvidiactl and /dev/nvidia0 mode 600: nvidia-smi"
+    )
+    hidden = {Path(e.path).name: e for e in real("probe-nocuda.json").engines.items}
+    assert hidden["forged.plan"].load is EngineLoad.CUDA_INIT_FAILURE
+    assert "no CUDA-capable device" in " ".join(hidden["forged.plan"].log)
+    # a templated path is loaded on its GPU by uuid, which CUDA_VISIBLE_DEVICES=-1 does not hide
+    assert hidden["sm90.plan"].load is EngineLoad.CORRUPT
 
 
 @pytest.fixture()

@@ -1477,7 +1477,7 @@ def read_plan_header(handle):
 
 # Messages TensorRT logs for plans it cannot load, by what they mean (research tensorrt-compat
 # 1.7, E1-E14, matched without the source line numbers), plus what the 11.4 lean runtime
-# logged on a real H200 (tests/fixtures/real/raw-lean.txt). The first message that matches
+# logged on a real H200 (tests/fixtures/real/raw.txt). The first message that matches
 # decides; within a message the classes are tried in this order, because 11.4 words a wrong
 # magic tag as "incompatible serialization version" too.
 LOAD_PATTERNS = (
@@ -1736,14 +1736,21 @@ def collect_engines(ctx):
     the GPU), each in a child with the ``engine_load`` budget; statuses: ok,
     version-mismatch, device-mismatch, corrupt, missing-plugin, cuda-init-failure,
     no-runtime, timeout, crashed, not-found, skipped.
+
+    Version-compatible plans carry the lean runtime as host code, which TensorRT runs
+    only when ``engine_host_code_allowed`` is set; the loader sets it, as a service
+    loading the same engine must. The engines are the operator's own, named in the
+    policy; the probe only deserializes them (like ``trtexec --skipInference``).
     """
     templates = ctx.request.get("engines") or []
     if not isinstance(templates, list) or not all(isinstance(t, str) for t in templates):
         return {"items": [], "error": "request: engines must be a list of paths"}
     if not templates:
         return {"items": []}
-    budgets = ctx.request.get("budgets") or {}
-    load_timeout = float(budgets.get("engine_load", DEFAULT_ENGINE_LOAD))
+    budgets = ctx.request.get("budgets")
+    load_timeout = budgets.get("engine_load") if isinstance(budgets, dict) else None
+    if isinstance(load_timeout, bool) or not isinstance(load_timeout, (int, float)) or not 0 < load_timeout <= 3600:
+        load_timeout = DEFAULT_ENGINE_LOAD
     models = gpu_models(ctx) if any(PLACEHOLDER.search(t) for t in templates) else []
     work, items = [], []
     for template in templates[:MAX_ENGINES]:

@@ -12,7 +12,7 @@ A load decides like TensorRT does, from the plan and the host: no ``ftrt`` tag o
 truncated plan, another TensorRT version in the header (research tensorrt-compat 1.8),
 another compute capability, a plugin that is not registered. The messages are the ones
 research tensorrt-compat 1.7 lists (E1, E2, E5, E7, E14), or the ones the real 11.4 lean
-runtime logged on an H200 (tests/fixtures/real/raw-lean.txt). It runs under the host's
+runtime logged on an H200 (tests/fixtures/real/raw.txt). It runs under the host's
 Python, so it keeps to Python 3.6.
 """
 
@@ -95,13 +95,20 @@ def init_libnvinfer_plugins(logger, namespace):
     return True
 
 
-# What the 11.4 lean runtime logged on an H200 (tests/fixtures/real/raw-lean.txt).
+# What the 11.4 lean runtime logged on an H200 (tests/fixtures/real/raw.txt).
 CUDA_FAILURE = (
     "createInferRuntime: Error Code 6: API Usage Error (CUDA initialization failure with error: 35 "
     "In checkCudaInstallation at /_src/runtime/dispatch/runtime.cpp:960)",
     "[checkMacros.cpp::catchCudaError::250] Error Code 1: Cuda Runtime (In catchCudaError at "
     "/_src/common/dispatch/checkMacros.cpp:250 (cudaError 35: CUDA driver version is insufficient for CUDA "
     "runtime version))",
+)
+# ... and with the GPU hidden (CUDA_VISIBLE_DEVICES=-1) on the same machine.
+NO_DEVICE = (
+    "createInferRuntime: Error Code 6: API Usage Error (CUDA initialization failure with error: 100 "
+    "In checkCudaInstallation at /_src/runtime/dispatch/runtime.cpp:960)",
+    "[checkMacros.cpp::catchCudaError::250] Error Code 1: Cuda Runtime (In catchCudaError at "
+    "/_src/common/dispatch/checkMacros.cpp:250 (cudaError 100: no CUDA-capable device is detected))",
 )
 TRUNCATED = (
     "[runtime.cpp::readHeader::765] Error Code 2: Internal Error (Assertion bufferSize >= minBufferSize "
@@ -176,10 +183,20 @@ def current_gpu():
     return gpus[0] if gpus and not wanted else None
 
 
+def cuda_failure():
+    """What creating a runtime logs when CUDA cannot start here, or None."""
+    if STATE.get("driver_state", "ok") != "ok":
+        return CUDA_FAILURE
+    if current_gpu() is None:
+        return NO_DEVICE
+    return None
+
+
 def decide(data, runtime):
     """(outcome, [(severity, message)]) for a plan loaded by TensorRT ``runtime`` on this host."""
-    if STATE.get("driver_state", "ok") != "ok" or current_gpu() is None:
-        return "cuda-init-failure", [("ERROR", m) for m in CUDA_FAILURE]
+    failure = cuda_failure()
+    if failure:
+        return "cuda-init-failure", [("ERROR", m) for m in failure]
     if not data:
         return "corrupt", [
             (
@@ -227,9 +244,10 @@ class Runtime:
         self._cuda_failed = False
         if _release(__version__) >= (8, 6):
             self.engine_host_code_allowed = False
-        if STATE.get("driver_state", "ok") != "ok" or current_gpu() is None:
+        failure = cuda_failure()
+        if failure:
             self._cuda_failed = True
-            for message in CUDA_FAILURE:
+            for message in failure:
                 logger.log(ILogger.ERROR, message)
 
     def deserialize_cuda_engine(self, data):
