@@ -60,7 +60,13 @@ class HostInfo:
 
 @dataclass(frozen=True)
 class DriverFacts:
-    """``version`` is the user-space driver; ``cuda_version`` the newest CUDA it supports."""
+    """``version`` is the user-space driver; ``cuda_version`` the newest CUDA it supports.
+
+    ``kernel_module`` is what /proc/driver/nvidia/version says; ``library_version`` the
+    version in the name of libnvidia-ml's file. ``notes`` says why better sources failed
+    when the facts came from a fallback (nvidia-smi, procfs); ``error`` is set only when
+    no source could tell.
+    """
 
     status: DriverStatus = DriverStatus.UNKNOWN
     version: str | None = None
@@ -70,6 +76,8 @@ class DriverFacts:
     mismatch: bool = False
     nvml_version: str | None = None
     error: str | None = None
+    library_version: str | None = None
+    notes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ class Gpu:
     ecc_mode: str | None = None
     persistence_mode: str | None = None
     vbios_version: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,7 @@ class CudaToolkit:
     version: str | None = None
     source: str | None = None
     nvcc_version: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,12 +123,15 @@ class CompatPackage:
     """A ``cuda-compat`` install: ``<toolkit>/compat/libcuda.so.<driver version>``.
 
     ``version`` is the driver version its libcuda comes from; ``cuda`` the toolkit
-    (major.minor) whose tree holds it.
+    (major.minor) whose tree holds it; ``active`` whether the dynamic linker's
+    ``libcuda.so.1`` is this package's (processes get it without LD_LIBRARY_PATH).
     """
 
     path: str
     version: str | None = None
     cuda: str | None = None
+    active: bool | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,11 +156,16 @@ class CudaFacts:
 
 @dataclass(frozen=True)
 class CudnnInstall:
-    """One place cuDNN was found: ``source`` is header, library or pip."""
+    """One place cuDNN was found: ``source`` is header, library, dpkg, rpm or pip.
+
+    For a library, ``version`` is what ``cudnnGetVersion()`` returned, else what the
+    file name says (then ``error`` says why the call failed).
+    """
 
     version: str | None
     source: str
     path: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,7 +207,11 @@ class TensorRTPackage:
 
 @dataclass(frozen=True)
 class TensorRTFacts:
-    """``version`` is the most precise version found (four parts when anything gives the build)."""
+    """``version`` is the most precise version found (four parts when anything gives the build).
+
+    ``trtexec`` is the path of the host's trtexec, if any; ``header_path`` where
+    ``header_version`` (NvInferVersion.h) was read.
+    """
 
     version: str | None = None
     source: str | None = None
@@ -198,6 +220,8 @@ class TensorRTFacts:
     modules: tuple[TensorRTModule, ...] = ()
     packages: tuple[TensorRTPackage, ...] = ()
     error: str | None = None
+    trtexec: str | None = None
+    header_path: str | None = None
 
     def module(self, name: str = "tensorrt") -> TensorRTModule | None:
         """The importable module called ``name``, if the probe found it."""
@@ -242,7 +266,12 @@ class EngineFacts:
     """One engine file the controller asked about: header pre-check and test-load result.
 
     ``template`` is the policy's path before ``{cc}``/``{sm}``/``{gpu}`` expansion.
-    ``header_version`` is the TensorRT version in bytes 24-27 (plans from 8.6 on).
+    ``header_version`` is the TensorRT version in bytes 24-27 (plans from 8.6 on);
+    ``header_wrapper`` names a prefix stripped before the plan (``ultralytics``).
+    ``runtime`` is what test-loaded it (``tensorrt``, ``tensorrt_lean``,
+    ``tensorrt_dispatch`` or ``trtexec``) and ``runtime_version`` its version;
+    ``load_gpu`` the GPU index it was loaded on; ``io_tensors`` how many inputs and
+    outputs the loaded engine has; ``log`` TensorRT's warnings and errors, in order.
     """
 
     path: str
@@ -257,6 +286,11 @@ class EngineFacts:
     message: str | None = None
     load_s: float | None = None
     error: str | None = None
+    header_wrapper: str | None = None
+    runtime_version: str | None = None
+    load_gpu: int | None = None
+    io_tensors: int | None = None
+    log: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -304,6 +338,8 @@ class Facts:
     cudnn: CudnnFacts = CudnnFacts()
     engines: EnginesFacts = EnginesFacts()
     containers: ContainerFacts = ContainerFacts()
+    truncated: bool = False
+    """The probe cut long lists to stay under its output cap (the cut lists' owners say ``truncated``)."""
 
     def section_error(self, name: str) -> str | None:
         """The error a collector reported for its section (``host``, ``driver``, ...), if any."""
@@ -347,6 +383,7 @@ def parse_facts(data: bytes | str) -> Facts:
         cudnn=_cudnn(root.section("cudnn")),
         engines=_engines(root.section("engines")),
         containers=_containers(root.section("containers")),
+        truncated=root.flag("truncated"),
     )
 
 
@@ -462,6 +499,8 @@ def _driver(r: _Reader) -> DriverFacts:
         mismatch=r.flag("mismatch"),
         nvml_version=r.text("nvml_version"),
         error=r.error(),
+        library_version=r.text("library_version"),
+        notes=r.text("notes"),
     )
 
 
@@ -478,6 +517,7 @@ def _gpus(r: _Reader) -> GpuFacts:
             ecc_mode=d.text("ecc_mode"),
             persistence_mode=d.text("persistence_mode"),
             vbios_version=d.text("vbios_version"),
+            error=d.error(),
         )
         for d in r.items("devices")
     )
@@ -495,7 +535,11 @@ def _cuda(r: _Reader) -> CudaFacts:
             raise FactsError(f"{t.path}.path is required")
         toolkits.append(
             CudaToolkit(
-                path=path, version=t.text("version"), source=t.text("source"), nvcc_version=t.text("nvcc_version")
+                path=path,
+                version=t.text("version"),
+                source=t.text("source"),
+                nvcc_version=t.text("nvcc_version"),
+                error=t.error(),
             )
         )
     compat = []
@@ -503,7 +547,15 @@ def _cuda(r: _Reader) -> CudaFacts:
         path = c.text("path")
         if not path:
             raise FactsError(f"{c.path}.path is required")
-        compat.append(CompatPackage(path=path, version=c.text("version"), cuda=c.text("cuda")))
+        compat.append(
+            CompatPackage(
+                path=path,
+                version=c.text("version"),
+                cuda=c.text("cuda"),
+                active=c.optional_flag("active"),
+                error=c.error(),
+            )
+        )
     return CudaFacts(
         toolkits=tuple(toolkits),
         default=r.text("default"),
@@ -515,7 +567,7 @@ def _cuda(r: _Reader) -> CudaFacts:
 
 def _cudnn(r: _Reader) -> CudnnFacts:
     installs = tuple(
-        CudnnInstall(version=i.text("version"), source=i.text("source") or "?", path=i.text("path"))
+        CudnnInstall(version=i.text("version"), source=i.text("source") or "?", path=i.text("path"), error=i.error())
         for i in r.items("installs")
     )
     return CudnnFacts(version=r.text("version"), source=r.text("source"), installs=installs, error=r.error())
@@ -548,6 +600,8 @@ def _tensorrt(r: _Reader) -> TensorRTFacts:
         modules=modules,
         packages=packages,
         error=r.error(),
+        trtexec=r.text("trtexec"),
+        header_path=r.text("header_path"),
     )
 
 
@@ -577,6 +631,11 @@ def _engines(r: _Reader) -> EnginesFacts:
                 message=load.text("message"),
                 load_s=load.number("seconds"),
                 error=e.error(),
+                header_wrapper=header.text("wrapper"),
+                runtime_version=load.text("runtime_version"),
+                load_gpu=load.integer("gpu"),
+                io_tensors=load.integer("io_tensors"),
+                log=load.texts("log"),
             )
         )
     return EnginesFacts(items=tuple(items), error=r.error())

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.facts import DriverStatus, FactsError, parse_facts
+from auditor.facts import DriverStatus, EngineLoad, FactsError, parse_facts
 from tests.helpers import document, facts
 
 
@@ -71,7 +71,26 @@ json_values = st.recursive(
 
 
 @settings(max_examples=300)
-@given(st.dictionaries(st.sampled_from(["driver", "gpus", "cuda", "tensorrt", "host", "schema", "error"]), json_values))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "driver",
+                "gpus",
+                "cuda",
+                "cudnn",
+                "tensorrt",
+                "engines",
+                "containers",
+                "host",
+                "schema",
+                "error",
+                "truncated",
+            ]
+        ),
+        json_values,
+    )
+)
 def test_arbitrary_json_parses_or_raises_facts_error(sections: dict[str, object]) -> None:
     """Whatever a lying host sends, parsing ends in Facts or FactsError, never a crash."""
     doc = document()
@@ -80,3 +99,65 @@ def test_arbitrary_json_parses_or_raises_facts_error(sections: dict[str, object]
         parse_facts(json.dumps(doc))
     except FactsError:
         pass
+
+
+def test_optional_fields_added_by_probe_0_2_parse() -> None:
+    """Engine logs, wrappers and GPUs, compat activity, library errors and the truncation flag become typed."""
+    parsed = facts(
+        truncated=True,
+        driver={"library_version": "535.104.05", "notes": "NVML: file too short"},
+        cuda={
+            "compat": [{"path": "/usr/local/cuda-12.8/compat", "version": "570.124.06", "cuda": "12.8", "active": True}]
+        },
+        cudnn={"installs": [{"version": "9.1.0", "source": "library", "path": "/lib/libcudnn.so.9", "error": "x"}]},
+        tensorrt={"trtexec": "/usr/src/tensorrt/bin/trtexec", "header_path": "/usr/include/NvInferVersion.h"},
+        engines={
+            "items": [
+                {
+                    "path": "/m/sm80.plan",
+                    "template": "/m/{sm}.plan",
+                    "exists": True,
+                    "header": {"magic": True, "tensorrt_version": "10.3.0.26", "wrapper": "ultralytics"},
+                    "load": {
+                        "status": "version-mismatch",
+                        "runtime": "tensorrt",
+                        "runtime_version": "10.3.0.26",
+                        "gpu": 0,
+                        "io_tensors": 2,
+                        "log": ["Version tag does not match"],
+                        "seconds": 0.5,
+                    },
+                }
+            ]
+        },
+    )
+    assert parsed.truncated and parsed.driver.library_version == "535.104.05" and parsed.driver.notes
+    assert parsed.cuda.compat[0].active is True and parsed.cudnn.installs[0].error == "x"
+    assert parsed.tensorrt.trtexec == "/usr/src/tensorrt/bin/trtexec"
+    (engine,) = parsed.engines.items
+    assert (engine.load, engine.runtime_version, engine.load_gpu, engine.io_tensors) == (
+        EngineLoad.VERSION_MISMATCH,
+        "10.3.0.26",
+        0,
+        2,
+    )
+    assert engine.header_wrapper == "ultralytics" and engine.log == ("Version tag does not match",)
+
+
+@pytest.mark.parametrize(
+    ("sections", "fragment"),
+    [
+        (
+            {"engines": {"items": [{"path": "/a", "load": {"log": "oops"}}]}},
+            "$.engines.items[0].load.log must be a list",
+        ),
+        ({"engines": {"items": [{"path": "/a", "load": {"gpu": "0"}}]}}, "load.gpu must be an integer"),
+        ({"cuda": {"compat": [{"path": "/c", "active": "yes"}]}}, "$.cuda.compat[0].active must be true or false"),
+        ({"truncated": "yes"}, "$.truncated must be true or false"),
+    ],
+)
+def test_new_fields_of_the_wrong_type_are_located(sections: dict[str, object], fragment: str) -> None:
+    """The optional fields are checked as strictly as the old ones."""
+    with pytest.raises(FactsError) as info:
+        parse_facts(json.dumps(document(**sections)))
+    assert fragment in str(info.value)

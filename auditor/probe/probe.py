@@ -8,49 +8,94 @@ syntax, never needs root, never writes anything on the host.
 
 Contract:
   * stdout carries exactly one JSON object (``schema: auditor.facts/1``), at most
-    MAX_OUTPUT_BYTES; long lists are cut and flagged ``truncated``.
-  * the exit status is 0 even when collectors fail: each section reports its own
-    ``error`` (a string, or null), and a collector that overruns its time budget is
-    reported as timed out while the others still arrive.
+    MAX_OUTPUT_BYTES; long lists are cut and their owner flagged ``truncated`` (and
+    the document's top level too).
+  * the exit status is 0 even when collectors fail: each section (host, driver, gpus,
+    cuda, cudnn, tensorrt, containers, engines) reports its own ``error`` (a string,
+    or null), and a collector that overruns its time budget is reported as timed out
+    while the others still arrive.
   * ``--root DIR`` reads files under DIR instead of ``/`` and looks for commands and
     libraries there (auditing a mounted image, and the simulated fleet).
-  * ``--request=B64`` is base64 of a JSON object from the controller:
-    ``{"budgets": {collector: seconds}, "engines": [paths]}``.
+  * ``--request=B64`` is base64 of a JSON object from the controller::
+
+        {"budgets": {collector: seconds, "engine_load": seconds},
+         "engines": ["/srv/models/resnet50/{sm}.plan", ...]}
+
+    Engine paths may hold ``{cc}`` ("8.0"), ``{sm}`` ("sm80") and ``{gpu}`` (the GPU
+    name as a slug, "nvidia-a100-sxm4-80gb"); each is expanded once per distinct GPU
+    model on the host and test-loaded on a GPU of that model. Unknown keys are
+    ignored (a later ``reference`` engine to upload and run is planned).
+
+Collectors that wait on other processes (ldconfig, nvcc, child interpreters importing
+TensorRT, docker) run side by side in threads; expensive queries that several need are
+computed once (``ProbeContext.once``). Engine test-loads run in a child interpreter with
+a timeout, so a TensorRT that crashes or hangs cannot take the probe down.
 """
 
 import base64
 import ctypes
 import glob
+import hashlib
 import json
 import os
 import platform
 import re
+import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
 
 SCHEMA = "auditor.facts/1"
-PROBE_VERSION = "0.1.0"
+PROBE_VERSION = "0.2.0"
 MAX_OUTPUT_BYTES = 1024 * 1024
 MAX_FILE_BYTES = 256 * 1024
+MAX_DPKG_STATUS_BYTES = 64 * 1024 * 1024
 MAX_STRING = 4096
-DEFAULT_BUDGETS = {"host": 2.0, "driver": 8.0, "gpus": 8.0, "cuda": 6.0, "tensorrt": 20.0}
+MAX_ENGINES = 64
+MAX_LIST = 512
+MAX_LOG_LINES = 24
+DEFAULT_BUDGETS = {"host": 2.0, "driver": 8.0, "gpus": 8.0, "cuda": 6.0, "cudnn": 6.0,
+                   "tensorrt": 20.0, "containers": 8.0, "engines": 50.0}
+DEFAULT_ENGINE_LOAD = 30.0
 
 # Where commands and libraries live on the GPU nodes we audit (Debian/Ubuntu, RHEL, tarballs).
 BIN_DIRS = ("/usr/local/nvidia/bin", "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin",
             "/sbin", "/bin")
+TRTEXEC_DIRS = ("/usr/src/tensorrt/bin", "/opt/tensorrt/bin", "/usr/local/tensorrt/bin")
 LIB_DIRS = ("/usr/local/nvidia/lib64", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
             "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu", "/lib64", "/lib",
             "/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib",
             "/usr/local/tensorrt/lib", "/opt/tensorrt/lib")
+INCLUDE_DIRS = ("/usr/include", "/usr/include/x86_64-linux-gnu", "/usr/include/aarch64-linux-gnu",
+                "/usr/local/include", "/usr/local/cuda/include", "/usr/local/cuda/targets/x86_64-linux/include",
+                "/usr/local/cudnn/include", "/opt/cudnn/include",
+                "/usr/local/tensorrt/include", "/opt/tensorrt/include", "/usr/src/tensorrt/include")
+SITE_PATTERNS = ("/usr/lib/python3/dist-packages", "/usr/lib/python3*/dist-packages",
+                 "/usr/lib/python3*/site-packages", "/usr/lib64/python3*/site-packages",
+                 "/usr/local/lib/python3*/dist-packages", "/usr/local/lib/python3*/site-packages")
 
 # NVML return codes (nvml.h, nvmlReturn_t) the probe tells apart.
 NVML_SUCCESS = 0
+NVML_ERROR_NOT_SUPPORTED = 3
 NVML_ERROR_NO_PERMISSION = 4
 NVML_ERROR_DRIVER_NOT_LOADED = 9
 NVML_ERROR_LIB_RM_VERSION_MISMATCH = 18
+NVML_INIT_STATUS = {NVML_ERROR_NO_PERMISSION: "permission-denied",
+                    NVML_ERROR_DRIVER_NOT_LOADED: "not-loaded",
+                    NVML_ERROR_LIB_RM_VERSION_MISMATCH: "mismatch"}
+
+# Python distributions worth reporting (normalized names, PEP 503).
+DIST_INTEREST = re.compile(r"^(tensorrt|nvidia-tensorrt|nvidia-cudnn|nvidia-ml-py|pynvml|nvidia-cuda-runtime)")
+# Packages (dpkg/rpm) worth reporting: TensorRT (research tensorrt-compat 1.10), cuDNN, cuda-compat.
+PACKAGE_INTEREST = re.compile(
+    r"^(libnvinfer|libnvonnxparser|libnvparsers|python3-libnvinfer|tensorrt|uff-converter|graphsurgeon"
+    r"|onnx-graphsurgeon|libcudnn|cudnn|cuda-compat)")
+TRT_PACKAGE = re.compile(r"^(libnvinfer|libnvonnxparser|libnvparsers|python3-libnvinfer|tensorrt|uff-converter"
+                         r"|graphsurgeon|onnx-graphsurgeon)")
+CUDNN_PACKAGE = re.compile(r"^(libcudnn|cudnn)")
 
 
 def log(message):
@@ -68,6 +113,65 @@ def clip(text, limit=MAX_STRING):
 
 def decode(raw):
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+
+
+def first_line(text):
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def to_int(text):
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        return None
+
+
+def version_key(version):
+    """Sort key for dotted versions ("10.3.0.26" > "8.6.1.6"); non-numeric parts sort first."""
+    return tuple(int(p) if p.isdigit() else -1 for p in re.split(r"[.\-+]", version or ""))
+
+
+def iso_utc(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+class ProbeTimeout(Exception):
+    """A command or child process overran its time budget."""
+
+
+_thread = threading.local()
+
+
+def remaining(limit):
+    """``limit`` seconds, or less when the calling collector's budget ends sooner."""
+    deadline = getattr(_thread, "deadline", None)
+    if deadline is None:
+        return limit
+    return max(0.05, min(limit, deadline - time.time() - 0.1))  # a margin to kill and reap the child
+
+
+def parallel(calls):
+    """Run ``calls`` (zero-argument callables) in threads; results in order, exceptions as values."""
+    results = [None] * len(calls)
+    deadline = getattr(_thread, "deadline", None)
+
+    def work(index, call):
+        _thread.deadline = deadline
+        try:
+            results[index] = call()
+        except Exception as exc:  # returned to the caller, which reports it
+            results[index] = exc
+
+    threads = [threading.Thread(target=work, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    for thread in threads:  # the calls bound their own waits by the deadline; this is the safety net
+        thread.join(None if deadline is None else max(0.0, deadline - time.time()) + 0.25)
+    return [r if not t.is_alive() else ProbeTimeout("still running") for r, t in zip(results, threads)]
 
 
 class ProbeContext(object):
@@ -88,6 +192,13 @@ class ProbeContext(object):
             return path
         return os.path.join(self.root, path.lstrip("/"))
 
+    def host_path(self, real):
+        """The inverse of ``path``: a real path under the root as the host sees it."""
+        if not self.rooted:
+            return real
+        relative = os.path.relpath(real, self.root)
+        return "/" if relative == "." else "/" + relative
+
     def resolve(self, path):
         """Follow symlinks without leaving the root (absolute targets are re-rooted)."""
         current = path
@@ -100,8 +211,28 @@ class ProbeContext(object):
                 os.path.join(os.path.dirname(current), target))
         return current
 
+    def realpath(self, path):
+        """Every symlink in ``path`` followed, staying under the root (absolute targets re-rooted)."""
+        parts = [p for p in path.split("/") if p]
+        current, hops = "/", 0
+        while parts:
+            part = parts.pop(0)
+            if part == "..":
+                current = os.path.dirname(current)
+                continue
+            candidate = os.path.join(current, part)
+            real = self.path(candidate)
+            if os.path.islink(real) and hops < 32:
+                hops += 1
+                target = os.readlink(real)
+                parts = [p for p in target.split("/") if p] + parts
+                current = "/" if target.startswith("/") else current
+                continue
+            current = candidate
+        return current
+
     def read_text(self, path, limit=MAX_FILE_BYTES):
-        """File contents as text (at most ``limit`` bytes), or None when absent."""
+        """File contents as text (at most ``limit`` bytes), or None when absent or unreadable."""
         try:
             with open(self.path(path), "rb") as handle:
                 return decode(handle.read(limit))
@@ -113,81 +244,331 @@ class ProbeContext(object):
         found = sorted(glob.glob(self.path(pattern)))
         if not self.rooted:
             return found
-        return ["/" + os.path.relpath(p, self.root) for p in found]
+        return [self.host_path(p) for p in found]
 
     def exists(self, path):
         return os.path.exists(self.path(path))
 
+    def isdir(self, path):
+        return os.path.isdir(self.path(path))
+
     # -- commands ------------------------------------------------------------------------
-    def which(self, name):
+    def which(self, name, extra_dirs=()):
         """Host path of an executable named ``name``, or None."""
-        dirs = list(BIN_DIRS)
+        dirs = list(BIN_DIRS) + list(extra_dirs)
         if not self.rooted:
             dirs = os.environ.get("PATH", "").split(os.pathsep) + dirs
         for directory in dirs:
             if not directory:
                 continue
             candidate = os.path.join(directory, name)
-            if os.path.isfile(self.path(candidate)) and os.access(self.path(candidate), os.X_OK):
+            real = self.path(candidate)
+            if os.path.isfile(real) and os.access(real, os.X_OK):
                 return candidate
         return None
 
-    def run(self, argv, timeout):
-        """Run a command found on the host; returns (status, stdout, stderr) as text.
+    def start(self, argv, env=None):
+        """Start a host command (argv[0] a host path) with output captured; raises OSError."""
+        full_env = dict(os.environ)
+        full_env["LC_ALL"] = "C"
+        full_env.update(env or {})
+        argv = [self.path(argv[0])] + list(argv[1:])
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=full_env, close_fds=True)
+
+    def finish(self, process, timeout, what):
+        """Wait for a started process; (status, stdout, stderr) as text, or ProbeTimeout."""
+        limit = remaining(timeout)
+        try:
+            out, err = process.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise ProbeTimeout("%s did not finish within %.1fs" % (what, limit))
+        return process.returncode, decode(out[:MAX_FILE_BYTES]), decode(err[:MAX_FILE_BYTES])
+
+    def run(self, argv, timeout, env=None):
+        """Run a host command; returns (status, stdout, stderr) as text.
 
         Raises OSError when it cannot start, and ProbeTimeout when it overruns.
         """
-        env = dict(os.environ)
-        env["LC_ALL"] = "C"
-        argv = [self.path(argv[0])] + list(argv[1:])
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=env, close_fds=True)
-        try:
-            out, err = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            raise ProbeTimeout("%s did not finish within %.1fs" % (os.path.basename(argv[0]), timeout))
-        return process.returncode, decode(out[:MAX_FILE_BYTES]), decode(err[:MAX_FILE_BYTES])
+        return self.finish(self.start(argv, env), timeout, os.path.basename(argv[0]))
 
-    def run_python(self, code, args, timeout, extra_path=None):
+    def python_argv(self, code, args, bare=False):
+        """A child interpreter running ``code``; ``bare`` skips site (and PYTHON* variables).
+
+        Under ``--root`` the child sees only the root's site-packages, never ours.
+        """
+        argv = [sys.executable]
+        if bare:
+            argv += ["-S", "-E"]
+        elif self.rooted:
+            argv += ["-S"]
+        return argv + ["-c", code] + list(args)
+
+    def python_env(self):
+        if self.rooted:
+            return {"PYTHONPATH": os.pathsep.join(self.path(p) for p in site_dirs(self))}
+        return {}
+
+    def run_python(self, code, args, timeout, bare=False, env=None):
         """Run a small Python snippet in a child interpreter (isolates crashes and hangs)."""
-        argv = [sys.executable, "-c", code] + list(args)
-        env = dict(os.environ)
-        env["LC_ALL"] = "C"
-        if extra_path is not None:
-            # -S: none of this interpreter's own site-packages, only the audited root's
-            env["PYTHONPATH"] = os.pathsep.join(extra_path)
-            argv.insert(1, "-S")
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=env, close_fds=True)
-        try:
-            out, err = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            raise ProbeTimeout("child python did not finish within %.1fs" % timeout)
-        return process.returncode, decode(out[:MAX_FILE_BYTES]), decode(err[:MAX_FILE_BYTES])
+        full_env = dict(os.environ)
+        full_env["LC_ALL"] = "C"
+        full_env.update(self.python_env())
+        full_env.update(env or {})
+        process = subprocess.Popen(self.python_argv(code, args, bare), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, close_fds=True)
+        return self.finish(process, timeout, "child python")
 
     # -- shared, computed once -------------------------------------------------------------
-    def once(self, key, compute):
-        """``compute()`` once per probe run, even when several collectors ask at once."""
+    def once(self, key, compute, wait=None):
+        """``compute()`` once per probe run, even when several collectors ask at once.
+
+        ``wait`` bounds how long a caller waits for another thread's computation
+        (ProbeTimeout when it is still running).
+        """
         with self._lock:
             lock = self._cache_locks.setdefault(key, threading.Lock())
-        with lock:
+        if not lock.acquire(True, -1 if wait is None else max(0.0, wait)):
+            raise ProbeTimeout("%s still being collected" % key)
+        try:
             if key not in self._cache:
                 try:
                     self._cache[key] = (compute(), None)
                 except Exception as exc:  # reported by every caller
                     self._cache[key] = (None, exc)
             value, error = self._cache[key]
+        finally:
+            lock.release()
         if error is not None:
             raise error
         return value
 
 
-class ProbeTimeout(Exception):
-    """A command or child process overran its time budget."""
+# -- shared queries -----------------------------------------------------------------------------
+
+def list_libraries(ctx):
+    """Shared libraries the dynamic linker knows: [{name, path}] like ``ldconfig -p``.
+
+    Under ``--root`` (or when ldconfig is missing) the usual directories and
+    ``/etc/ld.so.conf.d`` are scanned instead.
+    """
+    entries = []
+    if not ctx.rooted:
+        ldconfig = ctx.which("ldconfig")
+        if ldconfig:
+            try:
+                status, out, _ = ctx.run([ldconfig, "-p"], timeout=5)
+                if status == 0:
+                    entries = parse_ldconfig(out)
+            except (OSError, ProbeTimeout) as exc:
+                log("ldconfig -p failed: %s" % exc)
+    if not entries:
+        entries = scan_library_dirs(ctx)
+    return entries
+
+
+def parse_ldconfig(text):
+    """Lines like ``\\tlibnvinfer.so.8 (libc6,x86-64) => /usr/lib/.../libnvinfer.so.8``."""
+    entries, index = [], {}
+    for line in text.splitlines():
+        match = re.match(r"^\s+(\S+)\s+\(([^)]*)\)\s+=>\s+(\S+)\s*$", line)
+        if not match:
+            continue
+        entry = {"name": match.group(1), "path": match.group(3)}
+        wide = "64" in match.group(2)  # x86-64, AArch64: prefer them to 32-bit copies of a library
+        if match.group(1) not in index:
+            index[match.group(1)] = (len(entries), wide)
+            entries.append(entry)
+        elif wide and not index[match.group(1)][1]:
+            entries[index[match.group(1)][0]] = entry
+            index[match.group(1)] = (index[match.group(1)][0], True)
+    return entries
+
+
+def scan_library_dirs(ctx):
+    """What ``ldconfig -p`` would list, found by looking in the usual library directories."""
+    dirs = list(LIB_DIRS)
+    for conf in ctx.glob("/etc/ld.so.conf.d/*.conf"):
+        for line in (ctx.read_text(conf) or "").splitlines():
+            line = line.strip()
+            if line.startswith("/"):
+                dirs.append(line)
+    seen, entries = set(), []
+    for directory in dirs:
+        paths = ctx.glob(os.path.join(directory, "lib*.so.*"))
+        # a soname is a link to the real file (libcudart.so.12 -> libcudart.so.12.2.140): list the link
+        targets = set(os.readlink(ctx.path(p)) for p in paths if os.path.islink(ctx.path(p)))
+        for path in paths:
+            name = os.path.basename(path)
+            if name not in seen and name not in targets and re.match(r"^lib[\w+-]+\.so(\.\d+)+$", name):
+                seen.add(name)
+                entries.append({"name": name, "path": path})
+    return entries
+
+
+def libraries(ctx):
+    return ctx.once("libraries", lambda: list_libraries(ctx))
+
+
+def find_library(ctx, soname):
+    """Host path of a library by soname, or None."""
+    for entry in libraries(ctx):
+        if entry["name"] == soname:
+            return entry["path"]
+    return None
+
+
+def site_dirs(ctx):
+    """The host's Python package directories (host paths), without importing anything."""
+    def compute():
+        found = []
+        candidates = []
+        if not ctx.rooted:
+            candidates += [p for p in sys.path if p and os.path.isabs(p)]
+        for pattern in SITE_PATTERNS:
+            candidates += ctx.glob(pattern)
+        for path in candidates:
+            if path not in found and ctx.isdir(path) and not path.endswith(".zip"):
+                found.append(path)
+        return found
+    return ctx.once("site_dirs", compute)
+
+
+def python_dists(ctx):
+    """Interesting installed Python distributions: [{name, version, path}] from *.dist-info names."""
+    def compute():
+        found, seen = [], set()
+        for directory in site_dirs(ctx):
+            try:
+                names = os.listdir(ctx.path(directory))
+            except OSError:
+                continue
+            for entry in names:
+                match = re.match(r"^([A-Za-z0-9_.]+)-([^-]+?)\.(dist-info|egg-info)$", entry)
+                if not match:
+                    continue
+                name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
+                if not DIST_INTEREST.match(name) or (name, directory) in seen:
+                    continue
+                seen.add((name, directory))
+                found.append({"name": name, "version": clip(match.group(2), 64), "path": directory})
+        return found
+    return ctx.once("dists", compute)
+
+
+def find_module(ctx, name):
+    """Host path of an importable top-level module ``name`` in the site dirs, or None (no import)."""
+    for directory in site_dirs(ctx):
+        base = os.path.join(directory, name)
+        if os.path.isfile(ctx.path(os.path.join(base, "__init__.py"))) or os.path.isfile(ctx.path(base + ".py")):
+            return base
+    return None
+
+
+def dpkg_packages(ctx):
+    """Installed dpkg packages of interest, read straight from ``/var/lib/dpkg/status``."""
+    def compute():
+        text = ctx.read_text("/var/lib/dpkg/status", MAX_DPKG_STATUS_BYTES)
+        if text is None:
+            return None
+        found = []
+        for paragraph in text.split("\n\n"):
+            match = re.match(r"Package: (\S+)", paragraph)
+            if not match or not PACKAGE_INTEREST.match(match.group(1)):
+                continue
+            status = re.search(r"^Status: (.*)$", paragraph, re.M)
+            version = re.search(r"^Version: (\S+)", paragraph, re.M)
+            if status and status.group(1).strip().endswith(" installed"):
+                found.append({"name": clip(match.group(1), 128), "version": clip(version.group(1), 128)
+                              if version else None, "manager": "dpkg"})
+        return found
+    return ctx.once("dpkg", compute)
+
+
+def rpm_packages(ctx):
+    """Installed rpm packages of interest (``rpm -qa``), or None when the host has no rpm database."""
+    def compute():
+        rpm = ctx.which("rpm")
+        if rpm is None or not any(ctx.isdir(d) for d in ("/var/lib/rpm", "/usr/lib/sysimage/rpm")):
+            return None
+        argv = [rpm, "-qa", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\n"]
+        if ctx.rooted:
+            argv[1:1] = ["--root", ctx.root]
+        argv += ["libnvinfer*", "python3-libnvinfer*", "tensorrt*", "libcudnn*", "cudnn*", "cuda-compat*"]
+        status, out, err = ctx.run(argv, timeout=10)
+        if status != 0:
+            raise ValueError("rpm -qa: %s" % (first_line(err) or "exit status %d" % status))
+        found = []
+        for line in out.splitlines():
+            parts = line.split("\t")
+            if len(parts) == 2 and PACKAGE_INTEREST.match(parts[0]):
+                found.append({"name": clip(parts[0], 128), "version": clip(parts[1], 128), "manager": "rpm"})
+        return found
+    return ctx.once("rpm", compute)
+
+
+def system_packages(ctx):
+    """dpkg and rpm packages of interest; errors of either become ``(packages, errors)``."""
+    packages, errors = [], []
+    for reader in (dpkg_packages, rpm_packages):
+        try:
+            packages += reader(ctx) or []
+        except (OSError, ProbeTimeout, ValueError) as exc:
+            errors.append(clip(str(exc), 300))
+    return packages, errors
+
+
+LIBVERSION_CODE = r"""
+import ctypes, json, sys
+kind, path = sys.argv[1], sys.argv[2]
+out = {}
+try:
+    lib = ctypes.CDLL(path)
+    if kind == "cudnn":
+        lib.cudnnGetVersion.restype = ctypes.c_size_t
+        out["int"] = int(lib.cudnnGetVersion())
+    else:
+        out["int"] = int(lib.getInferLibVersion())
+        try:
+            out["build"] = int(lib.getInferLibBuildVersion())
+        except AttributeError:
+            pass
+except Exception as exc:
+    out["error"] = "%s: %s" % (type(exc).__name__, str(exc)[:300])
+print(json.dumps(out))
+"""
+
+
+def library_version(ctx, kind, path):
+    """Call the version function of a library in a child (a broken library cannot hurt us).
+
+    ``kind`` "trt": ``getInferLibVersion()`` (+ ``getInferLibBuildVersion()`` on 10+);
+    "cudnn": ``cudnnGetVersion()``. Returns {"int", "build"} or {"error"}.
+    """
+    def compute():
+        try:
+            status, out, err = ctx.run_python(LIBVERSION_CODE, [kind, ctx.path(path)], timeout=10, bare=True)
+        except (OSError, ProbeTimeout) as exc:
+            return {"error": clip(str(exc), 300)}
+        if status != 0:
+            return {"error": clip(describe_exit(status, err), 300)}
+        try:
+            return json.loads(out)
+        except ValueError:
+            return {"error": "unreadable answer: %s" % clip(first_line(out), 200)}
+    return ctx.once("libversion:" + path, compute)
+
+
+def describe_exit(status, err=""):
+    if status < 0:
+        try:
+            name = signal.Signals(-status).name
+        except (ValueError, AttributeError):
+            name = "signal %d" % -status
+        return "killed by %s" % name
+    return first_line(err) or "exit status %d" % status
 
 
 # -- host -------------------------------------------------------------------------------------
@@ -207,8 +588,14 @@ def parse_os_release(text):
     return result
 
 
+def boot_time(ctx):
+    """Boot time (ISO 8601 UTC) from the ``btime`` line of /proc/stat, or None."""
+    match = re.search(r"^btime\s+(\d+)\s*$", ctx.read_text("/proc/stat", 64 * 1024) or "", re.M)
+    return iso_utc(int(match.group(1))) if match else None
+
+
 def collect_host(ctx):
-    """Hostname, OS (os-release), kernel, arch, python: like ``uname -a; cat /etc/os-release``."""
+    """Hostname, OS (os-release), kernel, arch, python, boot time: like ``uname -a; uptime -s``."""
     release = parse_os_release(ctx.read_text("/etc/os-release") or ctx.read_text("/usr/lib/os-release"))
     hostname = (ctx.read_text("/proc/sys/kernel/hostname") or ctx.read_text("/etc/hostname") or "").strip()
     if not hostname and not ctx.rooted:
@@ -225,64 +612,32 @@ def collect_host(ctx):
             "pretty_name": release.get("PRETTY_NAME"),
         },
         "kernel": clip(kernel, 256) or None,
-        "arch": arch,
+        "arch": clip(arch, 64),
         "python": platform.python_version(),
+        "boot_time": boot_time(ctx),
     }
 
 
 # -- NVML through ctypes --------------------------------------------------------------------
 
-def find_library(ctx, soname):
-    """Host path of a library by soname: ``ldconfig -p`` first, then the usual directories."""
-    for entry in ctx.once("libraries", lambda: list_libraries(ctx)):
-        if entry["name"] == soname:
-            return entry["path"]
-    return None
+class NvmlMemory(ctypes.Structure):
+    _fields_ = [("total", ctypes.c_ulonglong), ("free", ctypes.c_ulonglong), ("used", ctypes.c_ulonglong)]
 
 
-def list_libraries(ctx):
-    """Shared libraries the dynamic linker knows: [{name, path}] like ``ldconfig -p``."""
-    entries = []
-    if not ctx.rooted:
-        ldconfig = ctx.which("ldconfig") or ("/sbin/ldconfig" if ctx.exists("/sbin/ldconfig") else None)
-        if ldconfig:
-            try:
-                status, out, _ = ctx.run([ldconfig, "-p"], timeout=5)
-                if status == 0:
-                    entries = parse_ldconfig(out)
-            except (OSError, ProbeTimeout) as exc:
-                log("ldconfig -p failed: %s" % exc)
-    if not entries:
-        entries = scan_library_dirs(ctx)
-    return entries
+class NvmlPciInfo(ctypes.Structure):
+    """nvmlPciInfo_t (nvml.h): the v2/v3 layout with the 32-byte ``busId``."""
+    _fields_ = [("busIdLegacy", ctypes.c_char * 16), ("domain", ctypes.c_uint), ("bus", ctypes.c_uint),
+                ("device", ctypes.c_uint), ("pciDeviceId", ctypes.c_uint), ("pciSubSystemId", ctypes.c_uint),
+                ("busId", ctypes.c_char * 32), ("spare", ctypes.c_char * 64)]
 
 
-def parse_ldconfig(text):
-    """Lines like ``\\tlibnvinfer.so.8 (libc6,x86-64) => /usr/lib/.../libnvinfer.so.8``."""
-    entries = []
-    for line in text.splitlines():
-        match = re.match(r"^\s+(\S+)\s+\(([^)]*)\)\s+=>\s+(\S+)\s*$", line)
-        if match:
-            entries.append({"name": match.group(1), "path": match.group(3)})
-    return entries
+def decode_cuda_int(value):
+    """``nvmlSystemGetCudaDriverVersion``: 1000*major + 10*minor (12020 -> "12.2")."""
+    return "%d.%d" % (value // 1000, (value % 1000) // 10)
 
 
-def scan_library_dirs(ctx):
-    """What ``ldconfig -p`` would list, found by looking in the usual library directories."""
-    dirs = list(LIB_DIRS)
-    for conf in ctx.glob("/etc/ld.so.conf.d/*.conf"):
-        for line in (ctx.read_text(conf) or "").splitlines():
-            line = line.strip()
-            if line.startswith("/"):
-                dirs.append(line)
-    seen, entries = set(), []
-    for directory in dirs:
-        for path in ctx.glob(os.path.join(directory, "lib*.so.*")):
-            name = os.path.basename(path)
-            if name not in seen and re.match(r"^lib[\w+-]+\.so\.\d+$", name):
-                seen.add(name)
-                entries.append({"name": name, "path": path})
-    return entries
+def enabled(value):
+    return "enabled" if value else "disabled"
 
 
 def query_nvml(ctx):
@@ -310,130 +665,278 @@ def query_nvml(ctx):
         except AttributeError:
             return "NVML error %d" % code
 
-    init = getattr(lib, "nvmlInit_v2", None) or lib.nvmlInit
-    code = init()
+    def call(name, *args):
+        function = getattr(lib, name + "_v3", None) or getattr(lib, name + "_v2", None) or getattr(lib, name, None)
+        if function is None:
+            return -1
+        return function(*args)
+
+    code = call("nvmlInit")
     if code != NVML_SUCCESS:
         return {"status": "init-failed", "code": code, "error": error_string(code)}
     result = {"status": "ok", "gpus": []}
     try:
         buf = ctypes.create_string_buffer(96)
         if lib.nvmlSystemGetDriverVersion(buf, 96) == NVML_SUCCESS:
-            result["driver_version"] = decode(buf.value)
+            result["driver_version"] = clip(decode(buf.value), 64)
         if lib.nvmlSystemGetNVMLVersion(buf, 96) == NVML_SUCCESS:
-            result["nvml_version"] = decode(buf.value)
+            result["nvml_version"] = clip(decode(buf.value), 64)
         cuda = ctypes.c_int()
-        getter = getattr(lib, "nvmlSystemGetCudaDriverVersion_v2", None) or lib.nvmlSystemGetCudaDriverVersion
-        if getter(ctypes.byref(cuda)) == NVML_SUCCESS:
-            result["cuda_version"] = "%d.%d" % (cuda.value // 1000, (cuda.value % 1000) // 10)
+        # _v2 reads libcuda and fails when it is absent, instead of guessing (research 1.9)
+        code = call("nvmlSystemGetCudaDriverVersion", ctypes.byref(cuda))
+        if code == NVML_SUCCESS:
+            result["cuda_version"] = decode_cuda_int(cuda.value)
+        else:
+            result["cuda_error"] = error_string(code)
         count = ctypes.c_uint()
-        code = (getattr(lib, "nvmlDeviceGetCount_v2", None) or lib.nvmlDeviceGetCount)(ctypes.byref(count))
+        code = call("nvmlDeviceGetCount", ctypes.byref(count))
         if code != NVML_SUCCESS:
             result["gpu_error"] = error_string(code)
-        for index in range(count.value):
-            result["gpus"].append(nvml_device(lib, index, error_string))
+        for index in range(min(count.value, 64)):
+            result["gpus"].append(nvml_device(lib, call, index, error_string))
     finally:
         lib.nvmlShutdown()
     return result
 
 
-class NvmlMemory(ctypes.Structure):
-    _fields_ = [("total", ctypes.c_ulonglong), ("free", ctypes.c_ulonglong), ("used", ctypes.c_ulonglong)]
-
-
-def nvml_device(lib, index, error_string):
-    """One GPU's facts through NVML; each field that fails is left out, noting why."""
+def nvml_device(lib, call, index, error_string):
+    """One GPU's facts through NVML; a field NVML cannot give is left out (N/A, not supported)."""
     device = {"index": index}
     handle = ctypes.c_void_p()
-    get_handle = getattr(lib, "nvmlDeviceGetHandleByIndex_v2", None) or lib.nvmlDeviceGetHandleByIndex
-    code = get_handle(ctypes.c_uint(index), ctypes.byref(handle))
+    code = call("nvmlDeviceGetHandleByIndex", ctypes.c_uint(index), ctypes.byref(handle))
     if code != NVML_SUCCESS:
-        device["error"] = error_string(code)
+        device["error"] = clip(error_string(code), 256)
         return device
     buf = ctypes.create_string_buffer(96)
     if lib.nvmlDeviceGetName(handle, buf, 96) == NVML_SUCCESS:
         device["name"] = clip(decode(buf.value), 256)
     if lib.nvmlDeviceGetUUID(handle, buf, 96) == NVML_SUCCESS:
         device["uuid"] = clip(decode(buf.value), 256)
+    pci = NvmlPciInfo()
+    if call("nvmlDeviceGetPciInfo", handle, ctypes.byref(pci)) == NVML_SUCCESS:
+        device["pci_bus_id"] = clip(decode(pci.busId), 64)
     major, minor = ctypes.c_int(), ctypes.c_int()
     if lib.nvmlDeviceGetCudaComputeCapability(handle, ctypes.byref(major), ctypes.byref(minor)) == NVML_SUCCESS:
         device["compute_capability"] = "%d.%d" % (major.value, minor.value)
     memory = NvmlMemory()
     if lib.nvmlDeviceGetMemoryInfo(handle, ctypes.byref(memory)) == NVML_SUCCESS:
         device["memory_total_mib"] = memory.total // (1024 * 1024)
+    current, pending = ctypes.c_uint(), ctypes.c_uint()
+    if lib.nvmlDeviceGetMigMode(handle, ctypes.byref(current), ctypes.byref(pending)) == NVML_SUCCESS:
+        device["mig_mode"] = enabled(current.value)
+    if lib.nvmlDeviceGetEccMode(handle, ctypes.byref(current), ctypes.byref(pending)) == NVML_SUCCESS:
+        device["ecc_mode"] = enabled(current.value)
+    if lib.nvmlDeviceGetPersistenceMode(handle, ctypes.byref(current)) == NVML_SUCCESS:
+        device["persistence_mode"] = enabled(current.value)
+    if lib.nvmlDeviceGetVbiosVersion(handle, buf, 96) == NVML_SUCCESS:
+        device["vbios_version"] = clip(decode(buf.value), 64)
     return device
+
+
+PYNVML_CODE = r"""
+import json, sys
+out = {"status": "ok", "gpus": []}
+try:
+    import pynvml as n
+except Exception as exc:
+    print(json.dumps({"status": "not-installed", "error": "%s: %s" % (type(exc).__name__, exc)}))
+    sys.exit(0)
+def text(value):
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+def code_of(exc):
+    return getattr(exc, "value", None)
+try:
+    n.nvmlInit()
+except Exception as exc:
+    print(json.dumps({"status": "init-failed", "code": code_of(exc), "error": text(exc)}))
+    sys.exit(0)
+def field(device, key, getter):
+    try:
+        device[key] = getter()
+    except Exception:
+        pass
+try:
+    field(out, "driver_version", lambda: text(n.nvmlSystemGetDriverVersion()))
+    field(out, "nvml_version", lambda: text(n.nvmlSystemGetNVMLVersion()))
+    def cuda():
+        v = n.nvmlSystemGetCudaDriverVersion_v2()
+        return "%d.%d" % (v // 1000, (v % 1000) // 10)
+    field(out, "cuda_version", cuda)
+    for index in range(n.nvmlDeviceGetCount()):
+        device = {"index": index}
+        try:
+            h = n.nvmlDeviceGetHandleByIndex(index)
+        except Exception as exc:
+            device["error"] = text(exc)
+            out["gpus"].append(device)
+            continue
+        field(device, "name", lambda: text(n.nvmlDeviceGetName(h)))
+        field(device, "uuid", lambda: text(n.nvmlDeviceGetUUID(h)))
+        field(device, "pci_bus_id", lambda: text(n.nvmlDeviceGetPciInfo(h).busId))
+        field(device, "compute_capability", lambda: "%d.%d" % tuple(n.nvmlDeviceGetCudaComputeCapability(h)))
+        field(device, "memory_total_mib", lambda: int(n.nvmlDeviceGetMemoryInfo(h).total) // (1024 * 1024))
+        field(device, "mig_mode", lambda: "enabled" if n.nvmlDeviceGetMigMode(h)[0] else "disabled")
+        field(device, "ecc_mode", lambda: "enabled" if n.nvmlDeviceGetEccMode(h)[0] else "disabled")
+        field(device, "persistence_mode", lambda: "enabled" if n.nvmlDeviceGetPersistenceMode(h) else "disabled")
+        field(device, "vbios_version", lambda: text(n.nvmlDeviceGetVbiosVersion(h)))
+        out["gpus"].append(device)
+finally:
+    n.nvmlShutdown()
+print(json.dumps(out))
+"""
+
+
+def query_pynvml(ctx):
+    """The same questions through ``pynvml`` (nvidia-ml-py) in a child, when the host has it.
+
+    Used when the ctypes session did not answer (a ctypes layout the host's NVML
+    disagrees with, say); returns the ``query_nvml`` shape.
+    """
+    if find_module(ctx, "pynvml") is None:
+        return {"status": "not-installed", "error": "pynvml is not installed"}
+    status, out, err = ctx.run_python(PYNVML_CODE, [], timeout=10)
+    if status != 0:
+        return {"status": "load-failed", "error": clip(describe_exit(status, err), 512)}
+    try:
+        result = json.loads(out)
+    except ValueError:
+        return {"status": "load-failed", "error": "pynvml: unreadable answer"}
+    return result if isinstance(result, dict) else {"status": "load-failed", "error": "pynvml: unreadable answer"}
+
+
+def nvml(ctx):
+    """NVML's answer: ctypes first, then pynvml; the source says which one answered."""
+    def compute():
+        result = query_nvml(ctx)
+        result["source"] = "nvml"
+        if result["status"] == "load-failed" or (result["status"] == "init-failed"
+                                                 and result.get("code") not in NVML_INIT_STATUS):
+            try:
+                second = query_pynvml(ctx)
+            except (OSError, ProbeTimeout) as exc:
+                second = {"status": "load-failed", "error": str(exc)}
+            if second.get("status") == "ok":
+                second["source"] = "pynvml"
+                return second
+        return result
+    return ctx.once("nvml", compute)
 
 
 # -- nvidia-smi and procfs fallbacks ---------------------------------------------------------
 
-SMI_FIELDS = ("index", "name", "uuid", "driver_version", "compute_cap", "memory.total")
+SMI_FIELDS = ("index", "name", "uuid", "driver_version", "compute_cap", "memory.total", "pci.bus_id",
+              "mig.mode.current", "ecc.mode.current", "persistence_mode", "vbios_version")
+SMI_KEYS = {"index": "index", "name": "name", "uuid": "uuid", "compute_cap": "compute_capability",
+            "memory.total": "memory_total_mib", "pci.bus_id": "pci_bus_id", "mig.mode.current": "mig_mode",
+            "ecc.mode.current": "ecc_mode", "persistence_mode": "persistence_mode",
+            "vbios_version": "vbios_version"}
+
+
+def smi_failure(text, status):
+    """What an unhealthy ``nvidia-smi`` says: {"status": ..., "error", "library_version"} or None."""
+    if "Driver/library version mismatch" in text:
+        result = {"status": "mismatch", "error": first_line(text)}
+        match = re.search(r"NVML library version:\s*([\d.]+)", text)
+        if match:
+            result["library_version"] = match.group(1)
+        return result
+    if "Insufficient Permissions" in text or "permission denied" in text.lower():
+        return {"status": "permission-denied", "error": first_line(text)}
+    if "couldn't communicate with the NVIDIA driver" in text or "Driver Not Loaded" in text:
+        return {"status": "not-loaded", "error": first_line(text)}
+    if "No devices were found" in text:
+        return {"status": "ok", "gpus": [], "no_devices": True}
+    if status != 0 or "Failed to initialize NVML" in text or "NVIDIA-SMI has failed" in text:
+        return {"status": "failed", "error": clip(first_line(text) or "exit status %d" % status, 512)}
+    return None
+
+
+def smi_value(key, value):
+    value = value.strip()
+    if value in ("[N/A]", "N/A", "[Not Supported]", "Not Supported", "") or value.startswith("[Unknown"):
+        return None
+    if key in ("index", "memory_total_mib"):
+        return to_int(value.split()[0])
+    if key in ("mig_mode", "ecc_mode", "persistence_mode"):
+        return value.lower() if value.lower() in ("enabled", "disabled") else clip(value, 64)
+    if key == "compute_capability":
+        return value if re.match(r"^\d+\.\d+$", value) else None
+    return clip(value, 256)
 
 
 def query_smi(ctx):
-    """``nvidia-smi --query-gpu=... --format=csv,noheader,nounits`` and its banner's CUDA version.
+    """``nvidia-smi --query-gpu=... --format=csv,noheader,nounits`` and its banner's versions.
 
-    Returns {"status": "ok" | "not-installed" | "failed", "error", "driver_version", "cuda_version",
-    "gpus": [...], "mismatch": bool, "library_version"}.
+    Fields an old nvidia-smi does not know (``compute_cap`` before R510) are dropped
+    and the query repeated. Returns {"status": "ok" | "not-installed" | "failed" |
+    "mismatch" | "not-loaded" | "permission-denied", "error", "driver_version",
+    "cuda_version", "banner_layout", "gpus": [...], "library_version"}.
     """
     smi = ctx.which("nvidia-smi")
     if smi is None:
         return {"status": "not-installed", "error": "nvidia-smi not found"}
-    status, out, err = ctx.run([smi, "--query-gpu=" + ",".join(SMI_FIELDS),
-                                "--format=csv,noheader,nounits"], timeout=10)
-    text = (out + "\n" + err).strip()
-    if status != 0 or "Failed to initialize NVML" in text or "NVIDIA-SMI has failed" in text:
-        result = {"status": "failed", "error": clip(first_line(text) or "exit status %d" % status, 512)}
-        if "Driver/library version mismatch" in text:
-            result["mismatch"] = True
-            match = re.search(r"NVML library version:\s*([\d.]+)", text)
-            if match:
-                result["library_version"] = match.group(1)
-        if "No devices were found" in text:
-            result = {"status": "ok", "gpus": [], "no_devices": True}
-        return result
-    result = {"status": "ok", "gpus": []}
-    for line in out.splitlines():
-        if not line.strip():
-            continue
-        if "No devices were found" in line:
-            result["no_devices"] = True
-            continue
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) != len(SMI_FIELDS):
-            continue
-        device = {"index": to_int(parts[0]), "name": clip(parts[1], 256), "uuid": clip(parts[2], 256)}
-        if re.match(r"^\d+\.\d+$", parts[4]):
-            device["compute_capability"] = parts[4]
-        memory = to_int(parts[5])
-        if memory is not None:
-            device["memory_total_mib"] = memory
-        result["driver_version"] = parts[3]
-        result["gpus"].append(device)
+    banner = ctx.start([smi])  # the banner runs while the query does
     try:
-        _, banner, _ = ctx.run([smi], timeout=10)
-        match = re.search(r"CUDA (?:UMD )?Version:\s*([\d.]+)", banner)
-        if match:
-            result["cuda_version"] = match.group(1)
-        if "driver_version" not in result:
-            match = re.search(r"(?:Driver|KMD) Version:\s*([\d.]+)", banner)
-            if match:
-                result["driver_version"] = match.group(1)
-    except (OSError, ProbeTimeout) as exc:
+        fields = list(SMI_FIELDS)
+        for _ in range(4):
+            status, out, err = ctx.run([smi, "--query-gpu=" + ",".join(fields), "--format=csv,noheader,nounits"],
+                                       timeout=10)
+            unknown = re.search(r'Field "([^"]+)" is not a valid field to query', out + err)
+            if status != 0 and unknown and unknown.group(1) in fields and len(fields) > 1:
+                fields.remove(unknown.group(1))
+                continue
+            break
+    except BaseException:
+        banner.kill()
+        banner.communicate()
+        raise
+    text = (out + "\n" + err).strip()
+    failure = smi_failure(text, status)
+    result = failure or {"status": "ok", "gpus": []}
+    if failure is None:
+        lines = [line for line in out.splitlines() if line.strip()]
+        if lines and not any(len(line.split(",")) == len(fields) for line in lines):
+            result = {"status": "failed", "error": "unrecognized nvidia-smi output: %s" % clip(lines[0], 200)}
+        for line in lines if result["status"] == "ok" else []:
+            parts = [p.strip() for p in line.split(",")]
+            if len(parts) != len(fields):
+                continue
+            device = {}
+            for name, value in zip(fields, parts):
+                if name == "driver_version":
+                    result["driver_version"] = clip(value, 64)
+                elif smi_value(SMI_KEYS[name], value) is not None:
+                    device[SMI_KEYS[name]] = smi_value(SMI_KEYS[name], value)
+            result["gpus"].append(device)
+    try:
+        _, banner_out, _ = ctx.finish(banner, 10, "nvidia-smi")
+        parse_smi_banner(banner_out, result)
+    except ProbeTimeout as exc:
         log("nvidia-smi banner: %s" % exc)
     return result
 
 
-def first_line(text):
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
+def parse_smi_banner(text, result):
+    """The versions in the banner: old ``Driver Version``/``CUDA Version`` or new ``KMD Version``/``CUDA UMD Version``.
+
+    The new spelling appeared with R610 drivers (research nvidia-cuda-driver 1.9).
+    """
+    match = re.search(r"CUDA (UMD )?Version:\s*([\d.]+)", text)
+    if match:
+        result["cuda_version"] = match.group(2)
+        result["banner_layout"] = "new" if match.group(1) else "old"
+    match = re.search(r"(?:Driver|KMD) Version:\s*([\d.]+)", text)
+    if match and "driver_version" not in result:
+        result["driver_version"] = match.group(1)
 
 
-def to_int(text):
-    try:
-        return int(str(text).strip())
-    except ValueError:
-        return None
+def smi(ctx):
+    def compute():
+        try:
+            return query_smi(ctx)
+        except (OSError, ProbeTimeout) as exc:
+            return {"status": "failed", "error": clip(str(exc), 512)}
+    return ctx.once("smi", compute)
 
 
 def kernel_module_version(ctx):
@@ -454,90 +957,141 @@ def library_driver_version(ctx):
     return match.group(1) if match else None
 
 
+def device_nodes_denied(ctx):
+    """True when /dev/nvidiactl exists but this user may not open it (permission denied)."""
+    node = ctx.path("/dev/nvidiactl")
+    return os.path.exists(node) and not os.access(node, os.R_OK | os.W_OK)
+
+
 def collect_driver(ctx):
-    """Driver version and the CUDA version it supports: NVML, else nvidia-smi, else procfs.
+    """Driver version and the CUDA version it supports: NVML (ctypes, else pynvml), else nvidia-smi, else procfs.
 
     Mirrors ``nvidia-smi --query-gpu=driver_version`` and the banner's ``CUDA Version``.
-    A kernel module that differs from the user-space library (NVML
-    NVML_ERROR_LIB_RM_VERSION_MISMATCH) is reported as ``mismatch: true`` with both versions.
+    ``kernel_module`` is what /proc/driver/nvidia/version says, a fact of its own. A
+    kernel module that differs from the user-space library (NVML
+    NVML_ERROR_LIB_RM_VERSION_MISMATCH) is ``mismatch: true`` with both versions.
+    ``status``: ok, not-installed (no driver files), not-loaded (files but no kernel
+    module), permission-denied, mismatch. No GPU visible is ``ok`` with zero GPUs.
     """
-    facts = {"status": None, "version": None, "source": None, "cuda_version": None,
-             "kernel_module": kernel_module_version(ctx), "mismatch": False, "nvml_version": None}
-    nvml = ctx.once("nvml", lambda: query_nvml(ctx))
-    if nvml["status"] == "ok":
-        facts.update(status="ok", version=nvml.get("driver_version"), source="nvml",
-                     cuda_version=nvml.get("cuda_version"), nvml_version=nvml.get("nvml_version"))
-    elif nvml.get("code") == NVML_ERROR_LIB_RM_VERSION_MISMATCH:
-        facts.update(status="mismatch", mismatch=True, version=library_driver_version(ctx), source="library")
-    elif nvml.get("code") == NVML_ERROR_DRIVER_NOT_LOADED:
-        facts.update(status="not-loaded", version=library_driver_version(ctx), source="library")
-    elif nvml.get("code") == NVML_ERROR_NO_PERMISSION:
-        facts.update(status="permission-denied", version=library_driver_version(ctx), source="library")
-    if facts["status"] in (None, "not-loaded") or facts["version"] is None:
-        try:
-            smi = ctx.once("smi", lambda: query_smi(ctx))
-        except (OSError, ProbeTimeout) as exc:
-            smi = {"status": "failed", "error": str(exc)}
-        if smi["status"] == "ok" and smi.get("driver_version"):
-            facts.update(status="ok", version=smi["driver_version"], source="nvidia-smi",
-                         cuda_version=smi.get("cuda_version"))
-        elif smi.get("mismatch"):
-            facts.update(status="mismatch", mismatch=True,
-                         version=smi.get("library_version") or library_driver_version(ctx),
-                         source="nvidia-smi")
-        elif smi["status"] == "ok" and smi.get("no_devices"):
-            facts.update(status="ok", version=facts["version"] or facts["kernel_module"],
-                         source=facts["source"] or "procfs")
+    module = kernel_module_version(ctx)
+    library = library_driver_version(ctx)
+    facts = {"status": None, "version": None, "source": None, "cuda_version": None, "kernel_module": module,
+             "library_version": library, "mismatch": False, "nvml_version": None}
+    answer = nvml(ctx)
+    errors = []
+    if answer["status"] == "ok":
+        facts.update(status="ok", version=answer.get("driver_version"), source=answer["source"],
+                     cuda_version=answer.get("cuda_version"), nvml_version=answer.get("nvml_version"))
+        if answer.get("cuda_error"):
+            errors.append("CUDA version: %s" % answer["cuda_error"])
+    elif answer.get("code") in NVML_INIT_STATUS:
+        facts.update(status=NVML_INIT_STATUS[answer["code"]], version=library, source="library")
+    elif answer["status"] != "not-installed":
+        errors.append("NVML: %s" % answer.get("error"))
+    if facts["status"] is None or facts["version"] is None:
+        fallback = smi(ctx)
+        if fallback["status"] == "ok" and fallback.get("driver_version"):
+            facts.update(status="ok", version=fallback["driver_version"], source="nvidia-smi",
+                         cuda_version=fallback.get("cuda_version"))
+            facts["smi_banner"] = fallback.get("banner_layout")
+        elif fallback["status"] in ("mismatch", "not-loaded", "permission-denied"):
+            version = fallback.get("library_version") or library
+            facts.update(status=fallback["status"], version=facts["version"] or version,
+                         source=facts["source"] or "nvidia-smi")
+        elif fallback["status"] == "ok" and fallback.get("no_devices"):
+            facts.update(status="ok", version=library or module, source="library" if library else "procfs")
+        elif fallback["status"] != "not-installed":
+            errors.append("nvidia-smi: %s" % fallback.get("error"))
     if facts["status"] is None:
-        if facts["kernel_module"]:
-            facts.update(status="ok", version=facts["kernel_module"], source="procfs")
-        elif library_driver_version(ctx) or ctx.which("nvidia-smi"):
-            facts.update(status="not-loaded", version=library_driver_version(ctx), source="library")
-        else:
+        if device_nodes_denied(ctx):
+            facts.update(status="permission-denied", version=library, source="library")
+        elif module:
+            facts.update(status="ok", version=library or module, source="library" if library else "procfs")
+        elif library or ctx.which("nvidia-smi"):
+            facts.update(status="not-loaded", version=library, source="library")
+        elif not errors:
             facts.update(status="not-installed")
-    if facts["kernel_module"] and facts["version"] and facts["kernel_module"] != facts["version"]:
+    if module and facts["version"] and module != facts["version"]:
+        facts.update(mismatch=True, status="mismatch")
+    if facts["status"] == "mismatch":
         facts["mismatch"] = True
-        facts["status"] = "mismatch"
-    if nvml["status"] not in ("ok", "not-installed") and facts["status"] != "ok":
-        facts["error"] = clip("NVML: %s" % nvml.get("error"), 512)
+    if facts["status"] is None:
+        facts["status"] = "unknown"
+    if errors:  # the facts came from a fallback, or from nowhere: keep why the better sources failed
+        facts["error" if facts["status"] == "unknown" else "notes"] = clip("; ".join(errors), 512)
     return facts
 
 
+def gpu_list(ctx, wait=None):
+    """{"devices": [...], "source", "error"}: NVML's GPUs, else nvidia-smi's."""
+    def compute():
+        answer = nvml(ctx)
+        if answer["status"] == "ok":
+            return {"devices": answer["gpus"], "source": answer["source"], "error": answer.get("gpu_error")}
+        fallback = smi(ctx)
+        if fallback["status"] == "ok":
+            return {"devices": fallback["gpus"], "source": "nvidia-smi", "error": None}
+        reasons = [r for r in (answer.get("error") if answer["status"] != "not-installed" else None,
+                               fallback.get("error") if fallback["status"] != "not-installed" else None) if r]
+        return {"devices": None, "source": None, "error": "; ".join(reasons) or "no NVIDIA driver"}
+    return ctx.once("gpu_list", compute, wait)
+
+
 def collect_gpus(ctx):
-    """Per GPU: index, name, uuid, compute capability, memory; like ``nvidia-smi -L``."""
-    nvml = ctx.once("nvml", lambda: query_nvml(ctx))
-    if nvml["status"] == "ok":
-        return {"count": len(nvml["gpus"]), "devices": nvml["gpus"], "source": "nvml",
-                "error": nvml.get("gpu_error")}
-    try:
-        smi = ctx.once("smi", lambda: query_smi(ctx))
-    except (OSError, ProbeTimeout) as exc:
-        return {"count": None, "devices": [], "source": None, "error": clip(str(exc), 512)}
-    if smi["status"] == "ok":
-        return {"count": len(smi["gpus"]), "devices": smi["gpus"], "source": "nvidia-smi", "error": None}
-    return {"count": None, "devices": [], "source": None,
-            "error": clip(smi.get("error") or nvml.get("error") or "no GPU query worked", 512)}
+    """Per GPU: index, name, uuid, PCI bus id, compute capability, memory, MIG/ECC/persistence modes, VBIOS.
+
+    Like ``nvidia-smi --query-gpu=index,name,uuid,pci.bus_id,compute_cap,memory.total,
+    mig.mode.current,ecc.mode.current,persistence_mode,vbios_version``. ``count`` is
+    null when no source could list GPUs.
+    """
+    found = gpu_list(ctx)
+    devices = found["devices"]
+    return {"count": None if devices is None else len(devices), "devices": devices or [],
+            "source": found["source"], "error": clip(found["error"], 512) if found["error"] else None}
 
 
 # -- CUDA toolkits --------------------------------------------------------------------------
 
 def collect_cuda(ctx):
-    """Installed toolkits under /usr/local: ``version.json`` (11.1+) or ``version.txt`` (older)."""
-    toolkits = []
-    for path in ctx.glob("/usr/local/cuda-*"):
-        if not os.path.isdir(ctx.path(path)) or os.path.islink(ctx.path(path)):
-            continue
-        toolkits.append(read_toolkit(ctx, path))
+    """Toolkits under /usr/local (``version.json``, ``version.txt`` before 11.1, ``nvcc --version``),
+    libcudart sonames (``ldconfig -p``) and cuda-compat packages (``*/compat/libcuda.so.*``)."""
+    paths = [p for p in ctx.glob("/usr/local/cuda-*") if ctx.isdir(p) and not os.path.islink(ctx.path(p))]
     default = None
     if ctx.exists("/usr/local/cuda"):
         default = ctx.resolve("/usr/local/cuda")
         if default == "/usr/local/cuda":  # a real directory, not a link
-            toolkits.append(read_toolkit(ctx, default))
-    return {"toolkits": toolkits, "default": default}
+            paths.append(default)
+    nvcc = ctx.which("nvcc")
+    if nvcc:  # a toolkit outside /usr/local/cuda-* (a tarball in /opt, say)
+        home = os.path.dirname(os.path.dirname(ctx.realpath(nvcc)))
+        known = [ctx.realpath(p) for p in paths]
+        if home not in known and ctx.exists(home + "/include/cuda_runtime.h"):
+            paths.append(home)
+    toolkits = parallel([lambda p=p: read_toolkit(ctx, p) for p in paths[:MAX_LIST]])
+    toolkits = [t if isinstance(t, dict) else {"path": p, "version": None, "source": None,
+                                               "error": clip(str(t), 300)} for p, t in zip(paths, toolkits)]
+    entries = libraries(ctx)
+    sonames = sorted(set(e["name"] for e in entries if re.match(r"^libcudart\.so\.\d+(\.\d+)*$", e["name"])))
+    libcuda = find_library(ctx, "libcuda.so.1")
+    compat, seen = [], set()
+    for path in ctx.glob("/usr/local/cuda*/compat"):
+        real = os.path.realpath(ctx.path(path))
+        if real in seen or not os.path.isdir(real):
+            continue
+        seen.add(real)
+        compat.append(read_compat(ctx, ctx.host_path(real), libcuda))
+    return {"toolkits": toolkits, "default": default, "cudart_sonames": sonames, "compat": compat}
 
 
 def read_toolkit(ctx, path):
-    toolkit = {"path": path, "version": None, "source": None}
+    toolkit = {"path": path, "version": None, "source": None, "nvcc_version": None}
+    nvcc = path + "/bin/nvcc"
+    process, errors = None, []
+    if os.access(ctx.path(nvcc), os.X_OK):
+        try:
+            process = ctx.start([nvcc, "--version"])  # runs while the files are read
+        except OSError as exc:
+            errors.append("nvcc: %s" % clip(str(exc), 200))
     text = ctx.read_text(path + "/version.json")
     if text is not None:
         try:
@@ -550,12 +1104,26 @@ def read_toolkit(ctx, path):
                 if match:
                     toolkit.update(version=match.group(1), source="version.json:cuda_cudart")
         except (ValueError, AttributeError) as exc:
-            toolkit["error"] = "version.json: %s" % clip(str(exc), 200)
+            errors.append("version.json: %s" % clip(str(exc), 200))
     if toolkit["version"] is None:
         text = ctx.read_text(path + "/version.txt")
         match = re.search(r"CUDA Version\s+([\d.]+)", text or "")
         if match:
             toolkit.update(version=match.group(1), source="version.txt")
+    if process is not None:
+        try:
+            status, out, err = ctx.finish(process, 5, "nvcc")
+            match = re.search(r"release (\d+\.\d+), V(\d+\.\d+\.\d+)", out)
+            if match:
+                toolkit["nvcc_version"] = match.group(2)
+            else:
+                errors.append("nvcc --version: %s" % clip(first_line(err or out) or "exit %d" % status, 200))
+        except ProbeTimeout as exc:
+            errors.append(str(exc))
+    if errors:
+        toolkit["error"] = "; ".join(errors)
+    if toolkit["version"] is None and toolkit["nvcc_version"]:
+        toolkit.update(version=toolkit["nvcc_version"], source="nvcc")
     if toolkit["version"] is None:
         match = re.search(r"cuda-(\d+\.\d+)$", path)
         if match:
@@ -563,25 +1131,101 @@ def read_toolkit(ctx, path):
     return toolkit
 
 
+def read_compat(ctx, path, libcuda):
+    """A cuda-compat package: the driver version its libcuda.so.<version> carries."""
+    entry = {"path": path, "version": None, "cuda": None}
+    for lib in ctx.glob(path + "/libcuda.so.*"):
+        match = re.search(r"libcuda\.so\.(\d+\.\d+(?:\.\d+)?)$", lib)
+        if match:
+            entry["version"] = match.group(1)
+    match = re.search(r"cuda-(\d+\.\d+)/compat$", ctx.resolve(path))
+    if match:
+        entry["cuda"] = match.group(1)
+    # the dynamic linker's libcuda.so.1 is this package's: processes get it without LD_LIBRARY_PATH
+    entry["active"] = bool(libcuda) and os.path.dirname(libcuda) in (path, ctx.resolve(path))
+    if entry["version"] is None:
+        entry["error"] = "no libcuda.so.<version> in %s" % path
+    return entry
+
+
+# -- cuDNN ------------------------------------------------------------------------------------
+
+def parse_cudnn_header(text):
+    """``CUDNN_MAJOR/MINOR/PATCHLEVEL`` from cudnn_version.h (or cudnn.h for 7.x), or None."""
+    parts = []
+    for name in ("CUDNN_MAJOR", "CUDNN_MINOR", "CUDNN_PATCHLEVEL"):
+        match = re.search(r"^\s*#\s*define\s+%s\s+(\d+)" % name, text or "", re.M)
+        if not match:
+            return None
+        parts.append(match.group(1))
+    return ".".join(parts)
+
+
+def decode_cudnn_int(value):
+    """``cudnnGetVersion()``: 1000*M + 100*m + p up to 8.x, 10000*M + 100*m + p from 9 (90300 -> 9.3.0)."""
+    if value >= 90000:
+        return "%d.%d.%d" % (value // 10000, value // 100 % 100, value % 100)
+    return "%d.%d.%d" % (value // 1000, value // 100 % 10, value % 100)
+
+
+def collect_cudnn(ctx):
+    """cuDNN headers (``cudnn_version*.h``; ``cudnn.h`` for 7.x), ``libcudnn.so.N`` (``cudnnGetVersion()``),
+    dpkg/rpm packages and pip wheels (``nvidia-cudnn-cu*``).
+
+    ``version`` is the best one: what the library reports, else a header, else a
+    package or wheel.
+    """
+    installs, seen = [], set()
+    dirs = list(INCLUDE_DIRS) + [p + "/include" for p in ctx.glob("/usr/local/cuda-*")]
+    dirs += [p + "/nvidia/cudnn/include" for p in site_dirs(ctx)]
+    for directory in dirs:
+        found = False  # one header per directory: cudnn_version.h, else cudnn_version_v9.h, else cudnn.h (7.x)
+        for name in ("cudnn_version.h", "cudnn_version_v*.h", "cudnn.h", "cudnn_v*.h"):
+            for path in ctx.glob(directory + "/" + name):
+                real = os.path.realpath(ctx.path(path))
+                if real in seen or found:
+                    continue
+                seen.add(real)
+                version = parse_cudnn_header(ctx.read_text(path))
+                if version:
+                    found = True
+                    source = "pip" if "/nvidia/cudnn/" in path else "header"
+                    installs.append({"version": version, "source": source, "path": path})
+    lib_entries = [e for e in libraries(ctx) if re.match(r"^libcudnn\.so\.\d+$", e["name"])]
+    for directory in site_dirs(ctx):
+        lib_entries += [{"name": os.path.basename(p), "path": p}
+                        for p in ctx.glob(directory + "/nvidia/cudnn/lib/libcudnn.so.*")
+                        if re.match(r"^libcudnn\.so\.\d+$", os.path.basename(p))]
+    answers = parallel([lambda e=e: library_version(ctx, "cudnn", e["path"]) for e in lib_entries])
+    errors = []
+    for entry, answer in zip(lib_entries, answers):
+        install = {"version": None, "source": "library", "path": entry["path"]}
+        if isinstance(answer, dict) and isinstance(answer.get("int"), int) and answer["int"] > 0:
+            install["version"] = decode_cudnn_int(answer["int"])
+        else:
+            match = re.search(r"libcudnn\.so\.(\d+\.\d+\.\d+)$", ctx.resolve(entry["path"]))
+            install["version"] = match.group(1) if match else None
+            install["error"] = clip(answer.get("error") if isinstance(answer, dict) else str(answer), 300)
+        installs.append(install)
+    packages, package_errors = system_packages(ctx)
+    errors += package_errors
+    for package in packages:
+        if CUDNN_PACKAGE.match(package["name"]) and not re.search(r"-(dev|headers|samples|doc)(-|$)",
+                                                                      package["name"]):
+            installs.append({"version": package["version"], "source": package["manager"], "path": package["name"]})
+    for dist in python_dists(ctx):
+        if dist["name"].startswith("nvidia-cudnn"):
+            installs.append({"version": dist["version"], "source": "pip", "path": dist["path"] + "/nvidia/cudnn"})
+    rank = {"library": 0, "header": 1, "dpkg": 2, "rpm": 2, "pip": 3}
+    known = [i for i in installs if i["version"] and (i["source"] != "library" or "error" not in i)]
+    best = min(known, key=lambda i: (rank.get(i["source"], 9), -len(i["version"].split(".")))) if known else None
+    return {"version": best["version"] if best else None, "source": best["source"] if best else None,
+            "installs": installs[:MAX_LIST], "error": "; ".join(errors) or None}
+
+
 # -- TensorRT -------------------------------------------------------------------------------
 
-LIBVERSION_CODE = r"""
-import ctypes, json, sys
-out = []
-for path in sys.argv[1:]:
-    entry = {"path": path}
-    try:
-        lib = ctypes.CDLL(path)
-        entry["int"] = lib.getInferLibVersion()
-        try:
-            entry["build"] = lib.getInferLibBuildVersion()
-        except AttributeError:
-            pass
-    except Exception as exc:
-        entry["error"] = str(exc)[:300]
-    out.append(entry)
-print(json.dumps(out))
-"""
+TRT_MODULES = ("tensorrt", "tensorrt_lean", "tensorrt_dispatch")
 
 IMPORT_CODE = r"""
 import json, sys
@@ -590,7 +1234,7 @@ try:
     module = __import__(name)
     print(json.dumps({"version": str(getattr(module, "__version__", "")) or None,
                       "file": getattr(module, "__file__", None)}))
-except Exception as exc:
+except BaseException as exc:
     print(json.dumps({"error": "%s: %s" % (type(exc).__name__, str(exc)[:300])}))
 """
 
@@ -602,72 +1246,564 @@ def decode_trt_int(value):
     return "%d.%d.%d" % (value // 1000, value // 100 % 10, value % 100)
 
 
-def site_dirs(ctx):
-    """The root's Python package directories (for importing the root's modules, not ours)."""
-    found = []
-    for pattern in ("/usr/lib/python3*/dist-packages", "/usr/lib/python3/dist-packages",
-                    "/usr/local/lib/python3*/dist-packages", "/usr/local/lib/python3*/site-packages",
-                    "/usr/lib/python3*/site-packages", "/usr/lib64/python3*/site-packages"):
-        for path in ctx.glob(pattern):
-            if ctx.path(path) not in found:
-                found.append(ctx.path(path))
-    return found
+def import_module(ctx, name):
+    """Import ``name`` in a child with a timeout: {"module", "version", "error"} (hangs and crashes included)."""
+    try:
+        status, out, err = ctx.run_python(IMPORT_CODE, [name], timeout=10)
+        result = json.loads(out) if status == 0 and out.strip() else {"error": describe_exit(status, err)}
+    except (OSError, ProbeTimeout, ValueError) as exc:
+        result = {"error": str(exc)}
+    return {"module": name, "version": clip(result.get("version"), 64), "error": clip(result.get("error"), 512)}
+
+
+def trt_modules(ctx, wait=None):
+    """The TensorRT Python modules on the host, each imported in its own child, side by side.
+
+    A frontend (``tensorrt_lean``) missing while its bindings (``tensorrt_lean_bindings``)
+    are installed is reported under the bindings' name.
+    """
+    def compute():
+        names = []
+        for name in TRT_MODULES:
+            if find_module(ctx, name):
+                names.append(name)
+            elif find_module(ctx, name + "_bindings"):
+                names.append(name + "_bindings")
+        results = parallel([lambda n=n: import_module(ctx, n) for n in names])
+        return [r if isinstance(r, dict) else {"module": n, "version": None, "error": clip(str(r), 300)}
+                for n, r in zip(names, results)]
+    return ctx.once("trt_modules", compute, wait)
+
+
+def trtexec_path(ctx):
+    return ctx.which("trtexec", TRTEXEC_DIRS)
+
+
+def parse_nvinfer_version_header(text):
+    parts = []
+    for name in ("NV_TENSORRT_MAJOR", "NV_TENSORRT_MINOR", "NV_TENSORRT_PATCH", "NV_TENSORRT_BUILD"):
+        match = re.search(r"^\s*#\s*define\s+%s\s+(\d+)" % name, text or "", re.M)
+        if not match:
+            return None if len(parts) < 3 else ".".join(parts)
+        parts.append(match.group(1))
+    return ".".join(parts)
 
 
 def collect_tensorrt(ctx):
-    """libnvinfer via ``ldconfig -p`` and ``getInferLibVersion()``; ``import tensorrt`` in a child."""
-    timeout = min(10.0, ctx.request.get("budgets", {}).get("tensorrt", 20.0) / 2)
-    libraries = [e for e in ctx.once("libraries", lambda: list_libraries(ctx))
-                 if re.match(r"^libnvinfer\.so\.\d+$", e["name"])]
-    facts = {"version": None, "source": None, "libraries": [], "modules": []}
-    if libraries:
-        try:
-            status, out, err = ctx.run_python(LIBVERSION_CODE, [ctx.path(e["path"]) for e in libraries], timeout)
-            loaded = json.loads(out) if status == 0 else [{"error": first_line(err)}] * len(libraries)
-        except (OSError, ProbeTimeout, ValueError) as exc:
-            loaded = [{"error": str(exc)}] * len(libraries)
-        for entry, result in zip(libraries, loaded):
-            library = {"name": entry["name"], "path": entry["path"], "version": None, "source": None}
-            if isinstance(result.get("int"), int) and result["int"] > 0:
-                library.update(version=decode_trt_int(result["int"]), source="libnvinfer")
-                if isinstance(result.get("build"), int):
-                    library["version"] += ".%d" % result["build"]
-            else:
-                library["error"] = clip(result.get("error"), 512)
-                match = re.search(r"libnvinfer\.so\.(\d+\.\d+\.\d+(?:\.\d+)?)$", ctx.resolve(entry["path"]))
-                if match:
-                    library.update(version=match.group(1), source="filename")
-            facts["libraries"].append(library)
-    extra = site_dirs(ctx) if ctx.rooted else None
-    try:
-        status, out, err = ctx.run_python(IMPORT_CODE, ["tensorrt"], timeout, extra_path=extra)
-        result = json.loads(out) if status == 0 and out.strip() else {"error": first_line(err) or "exit %d" % status}
-    except (OSError, ProbeTimeout, ValueError) as exc:
-        result = {"error": str(exc)}
-    if "error" not in result:
-        facts["modules"].append({"module": "tensorrt", "version": clip(result.get("version"), 64), "error": None})
-    elif "No module named" not in result["error"]:
-        facts["modules"].append({"module": "tensorrt", "version": None, "error": clip(result["error"], 512)})
+    """TensorRT as the host has it: libraries (``ldconfig -p``, pip ``tensorrt*_libs``) with
+    ``getInferLibVersion()``, ``NvInferVersion.h``, dpkg/rpm/pip packages, and the modules
+    ``tensorrt``/``tensorrt_lean``/``tensorrt_dispatch`` imported in children.
+
+    ``version`` is the most precise version found (four parts when anything gives the build).
+    """
+    entries = [e for e in libraries(ctx) if re.match(r"^libnvinfer(_lean|_dispatch)?\.so\.\d+$", e["name"])]
+    for directory in site_dirs(ctx):
+        for sub in ("tensorrt_libs", "tensorrt_lean_libs", "tensorrt_dispatch_libs"):
+            entries += [{"name": os.path.basename(p), "path": p}
+                        for p in ctx.glob("%s/%s/libnvinfer*.so.*" % (directory, sub))
+                        if re.match(r"^libnvinfer(_lean|_dispatch)?\.so\.\d+$", os.path.basename(p))]
+    work = [lambda e=e: library_version(ctx, "trt", e["path"]) for e in entries]
+    work.append(lambda: trt_modules(ctx))
+    results = parallel(work)
+    facts = {"version": None, "source": None, "libraries": [], "header_version": None, "modules": [],
+             "packages": [], "trtexec": trtexec_path(ctx)}
+    for entry, answer in zip(entries, results[:-1]):
+        library = {"name": entry["name"], "path": entry["path"], "version": None, "source": None}
+        if isinstance(answer, dict) and isinstance(answer.get("int"), int) and answer["int"] > 0:
+            library.update(version=decode_trt_int(answer["int"]), source="libnvinfer")
+            if isinstance(answer.get("build"), int):
+                library["version"] += ".%d" % answer["build"]
+        else:
+            library["error"] = clip(answer.get("error") if isinstance(answer, dict) else str(answer), 512)
+            match = re.search(r"\.so\.(\d+\.\d+\.\d+(?:\.\d+)?)$", ctx.resolve(entry["path"]))
+            if match:
+                library.update(version=match.group(1), source="filename")
+        facts["libraries"].append(library)
+    modules = results[-1]
+    if isinstance(modules, Exception):
+        facts["error"] = "modules: %s" % clip(str(modules), 300)
+        modules = []
+    facts["modules"] = modules
+    for directory in INCLUDE_DIRS:
+        version = parse_nvinfer_version_header(ctx.read_text(directory + "/NvInferVersion.h"))
+        if version:
+            facts["header_version"], facts["header_path"] = version, directory + "/NvInferVersion.h"
+            break
+    packages, errors = system_packages(ctx)
+    facts["packages"] = [p for p in packages if TRT_PACKAGE.match(p["name"])]
+    facts["packages"] += [{"name": d["name"], "version": d["version"], "manager": "pip"}
+                          for d in python_dists(ctx) if d["name"].startswith(("tensorrt", "nvidia-tensorrt"))]
+    facts["packages"] = facts["packages"][:MAX_LIST]
+    facts["libraries"] = facts["libraries"][:MAX_LIST]
+    if errors:
+        facts["error"] = "; ".join(errors)
+    rank = {"libnvinfer": 0, "header": 1, "python": 2, "filename": 3, "dpkg": 4, "rpm": 4, "pip": 5}
     candidates = [(lib["version"], lib["source"]) for lib in facts["libraries"] if lib["version"]]
-    candidates += [(m["version"], "python") for m in facts["modules"] if m["version"]]
-    if candidates:  # the most precise (most dotted parts) wins
-        facts["version"], facts["source"] = max(candidates, key=lambda c: c[0].count("."))
+    candidates += [(m["version"], "python") for m in modules if m["version"]]
+    if facts["header_version"]:
+        candidates.append((facts["header_version"], "header"))
+    candidates += [(re.split(r"[-+]", p["version"])[0], p["manager"]) for p in facts["packages"]
+                   if p["version"] and p["name"].startswith(("libnvinfer", "tensorrt")) and
+                   re.match(r"^\d+(\.\d+)+", p["version"])]
+    if candidates:  # the most precise wins; among equals the most direct source
+        best = min(candidates, key=lambda c: (-c[0].count("."), rank.get(c[1], 9), [-p for p in version_key(c[0])]))
+        facts["version"], facts["source"] = best
     return facts
+
+
+# -- containers -------------------------------------------------------------------------------
+
+def collect_containers(ctx):
+    """Images and running containers from ``docker`` (else ``podman``), as this user, never sudo.
+
+    Like ``docker images --format ...`` and ``docker ps --format ...``. No runtime
+    installed is not an error (``runtime`` null); a daemon this user may not reach is.
+    """
+    first_error = None
+    for runtime in ("docker", "podman"):
+        exe = ctx.which(runtime)
+        if exe is None:
+            continue
+        images, running = parallel([
+            lambda: ctx.run([exe, "images", "--format", "{{.Repository}}\t{{.Tag}}\t{{.ID}}"], timeout=8),
+            lambda: ctx.run([exe, "ps", "--format", "{{.Names}}\t{{.Image}}\t{{.ID}}"], timeout=8),
+        ])
+        problem = None
+        for answer in (images, running):
+            if isinstance(answer, Exception):
+                problem = str(answer)
+            elif answer[0] != 0:
+                problem = first_line(answer[2] or answer[1]) or "exit status %d" % answer[0]
+        if problem is None:
+            return {"runtime": runtime, "images": table(images[1], ("repository", "tag", "id")),
+                    "running": table(running[1], ("name", "image", "id"))}
+        if first_error is None:
+            first_error = {"runtime": runtime, "images": [], "running": [],
+                           "error": clip("%s: %s" % (runtime, problem), 512)}
+    return first_error or {"runtime": None, "images": [], "running": []}
+
+
+def table(text, keys):
+    rows = []
+    for line in text.splitlines()[:MAX_LIST]:
+        parts = line.split("\t")
+        if len(parts) == len(keys) and parts[0].strip():
+            rows.append(dict((k, clip(v.strip(), 256) or None) for k, v in zip(keys, parts)))
+    return rows
+
+
+# -- engines ----------------------------------------------------------------------------------
+
+PLACEHOLDER = re.compile(r"\{(\w*)\}")
+
+
+def gpu_slug(name):
+    """"NVIDIA A100-SXM4-80GB" -> "nvidia-a100-sxm4-80gb" (runs of non-alphanumerics become "-")."""
+    return re.sub(r"[^a-z0-9]+", "-", (name or "").lower()).strip("-")
+
+
+def expand_template(template, models):
+    """[(path, gpu)] for one request path: once per GPU model when it holds placeholders.
+
+    ``models`` is [{"name", "compute_capability", "index", "uuid"}] (one per model).
+    Raises ValueError for an unknown placeholder or when no GPU can fill them.
+    """
+    names = PLACEHOLDER.findall(template)
+    if not names:
+        return [(template, None)]
+    unknown = [n for n in names if n not in ("cc", "sm", "gpu")]
+    if unknown:
+        raise ValueError("unknown placeholder {%s} (known: {cc}, {sm}, {gpu})" % unknown[0])
+    if not models:
+        raise ValueError("no GPU facts to expand {%s} with" % names[0])
+    expanded = []
+    for model in models:
+        cc = model.get("compute_capability")
+        if cc is None and ("cc" in names or "sm" in names):
+            continue
+        values = {"cc": cc, "sm": "sm" + (cc or "").replace(".", ""), "gpu": gpu_slug(model.get("name"))}
+        path = PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+        if path not in [p for p, _ in expanded]:
+            expanded.append((path, model))
+    if not expanded:
+        raise ValueError("no GPU reported a compute capability to expand the path with")
+    return expanded
+
+
+def gpu_models(ctx):
+    """One GPU per distinct (name, compute capability), first by index."""
+    try:
+        found = gpu_list(ctx, wait=remaining(DEFAULT_BUDGETS["gpus"]))
+    except ProbeTimeout:
+        return []
+    models = []
+    for device in found.get("devices") or []:
+        key = (device.get("name"), device.get("compute_capability"))
+        if device.get("name") and key not in [(m.get("name"), m.get("compute_capability")) for m in models]:
+            models.append(device)
+    return models
+
+
+def read_plan_header(handle):
+    """The plan pre-check without TensorRT (research tensorrt-compat 1.8, rule 6).
+
+    ``ftrt`` at bytes 0-3 (after an Ultralytics JSON prefix, if any); when the uint32 at
+    offset 4 is 0 (plans from 8.6 on), bytes 24-27 are major, minor, patch, build.
+    """
+    head = handle.read(28)
+    header = {"magic": False, "tensorrt_version": None}
+    offset = 0
+    if len(head) >= 8 and head[:4] != b"ftrt":
+        length = struct.unpack("<I", head[:4])[0]
+        if 0 < length < 1024 * 1024:
+            handle.seek(4)
+            meta = handle.read(length)
+            try:
+                json.loads(meta.decode("utf-8"))
+                offset = 4 + length
+                header["wrapper"] = "ultralytics"
+            except ValueError:
+                offset = 0
+        if offset:
+            handle.seek(offset)
+            head = handle.read(28)
+    if head[:4] != b"ftrt":
+        return header, offset
+    header["magic"] = True
+    if len(head) >= 28 and struct.unpack("<I", head[4:8])[0] == 0:
+        header["tensorrt_version"] = "%d.%d.%d.%d" % struct.unpack("4B", head[24:28])
+    return header, offset
+
+
+# Messages TensorRT logs for plans it cannot load, by what they mean (research tensorrt-compat
+# 1.7, E1-E14, matched without the source line numbers), plus what the 11.4 lean runtime
+# logged on a real H200 (tests/fixtures/real/raw.txt). The first message that matches
+# decides; within a message the classes are tried in this order, because 11.4 words a wrong
+# magic tag as "incompatible serialization version" too.
+LOAD_PATTERNS = (
+    ("cuda-init-failure", ("CUDA initialization failure", "CUDA driver version is insufficient",
+                           "Insufficient driver", "could not create lean runtime", "no CUDA-capable device")),
+    ("corrupt", ("Magic tag does not match", "magicTag", "Platform specific tag mismatch", "expectedPlatformTag",
+                 "empty memory buffer", "bufferSize >= minBufferSize", "size == blobSize", "kPLAN_ALIGNMENT",
+                 "EngineCapability::kDLA_STANDALONE")),
+    ("version-mismatch", ("is not compatible with this version of TensorRT", "Version tag does not match",
+                          "plan major version does not match runtime major version",
+                          "Engine Version Forward Compatibility supported starting", "is version-locked",
+                          "incompatible serialization version", "old deserialization call on a newer plan",
+                          "or newer lean runtime")),
+    ("device-mismatch", ("generated on an incompatible device", "not compatible with this hardware-compatible engine")),
+    ("missing-plugin", ("getPluginCreator could not find plugin", "not found in Plugin Registry")),
+    ("no-runtime", ("Unexpected call to stub loadRunner", "getEngineHostCodeAllowed() is false")),
+)
+
+
+def classify(messages):
+    """(status, message) for the first log message that says why a load failed, else (None, None)."""
+    for message in messages:
+        for status, needles in LOAD_PATTERNS:
+            if any(n in message for n in needles):
+                return status, message
+    return None, None
+
+
+LOADER_CODE = r"""
+import json, sys, time
+def emit(kind, **fields):
+    fields["kind"] = kind
+    sys.stdout.write(json.dumps(fields) + "\n")
+    sys.stdout.flush()  # a crash in TensorRT must not lose what it logged before
+name, path, offset = sys.argv[1], sys.argv[2], int(sys.argv[3])
+started = time.time()
+try:
+    trt = __import__(name)
+except BaseException as exc:
+    emit("result", status="import-failed", error="%s: %s" % (type(exc).__name__, str(exc)[:300]))
+    sys.exit(0)
+emit("runtime", version=str(getattr(trt, "__version__", "") or ""))
+errors = []
+def record(severity, msg):
+    level = str(severity).split(".")[-1]
+    if level in ("INTERNAL_ERROR", "ERROR"):
+        errors.append(msg)
+    if level in ("INTERNAL_ERROR", "ERROR", "WARNING"):
+        emit("log", severity=level, message=str(msg)[:2000])
+try:
+    class Logger(trt.ILogger):
+        def __init__(self):
+            trt.ILogger.__init__(self)
+        def log(self, severity, msg):
+            record(severity, msg)
+    logger = Logger()
+except Exception:  # bindings without a subclassable ILogger: TensorRT's own logger prints to stderr
+    logger = trt.Logger(trt.Logger.WARNING)
+if hasattr(trt, "init_libnvinfer_plugins"):
+    try:
+        trt.init_libnvinfer_plugins(logger, "")
+    except Exception as exc:
+        emit("log", severity="WARNING", message="init_libnvinfer_plugins: %s" % exc)
+try:
+    runtime = trt.Runtime(logger)
+except Exception as exc:
+    emit("result", status="runtime-failed", error="%s: %s" % (type(exc).__name__, str(exc)[:300]))
+    sys.exit(0)
+if errors:  # CUDA did not initialize: deserializing now crashes (seen with the 11.4 lean runtime)
+    emit("result", status="runtime-failed", error=str(errors[0])[:300])
+    sys.exit(0)
+if hasattr(runtime, "engine_host_code_allowed"):  # 8.6+: version-compatible plans embed their runtime
+    runtime.engine_host_code_allowed = True
+with open(path, "rb") as handle:
+    handle.seek(offset)  # past a wrapper's prefix (Ultralytics puts JSON metadata before the plan)
+    data = handle.read()
+engine = runtime.deserialize_cuda_engine(data)  # None on failure, no exception (research 1.7 E15)
+if engine is None:
+    emit("result", status="failed", seconds=time.time() - started)
+else:
+    # the name API from 8.5 on, the binding API before (research 1.12, rule 8)
+    tensors = engine.num_io_tensors if hasattr(engine, "num_io_tensors") else engine.num_bindings
+    emit("result", status="ok", io_tensors=int(tensors), seconds=time.time() - started)
+"""
+
+
+def load_with_python(ctx, module, path, offset, gpu):
+    """Start deserializing ``path`` (from byte ``offset``) with the Python module ``module`` in a child."""
+    env = ctx.python_env()
+    if gpu is not None and gpu.get("uuid"):
+        env["CUDA_VISIBLE_DEVICES"] = gpu["uuid"]
+    full_env = dict(os.environ)
+    full_env.update(env)
+    started = time.time()
+    process = subprocess.Popen(ctx.python_argv(LOADER_CODE, [module, ctx.path(path), str(offset)]),
+                               stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, close_fds=True)
+    return process, started
+
+
+def finish_python_load(ctx, process, started, timeout):
+    load = {"status": None, "message": None, "log": []}
+    limit = remaining(timeout)
+    try:
+        out, err = process.communicate(timeout=limit)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        timed_out = True
+    load["seconds"] = round(time.time() - started, 3)
+    result, messages = None, []
+    for line in decode(out[:MAX_FILE_BYTES]).splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        if event.get("kind") == "log":
+            messages.append(str(event.get("message")))
+        elif event.get("kind") == "runtime":
+            load["runtime_version"] = clip(event.get("version"), 64) or None
+        elif event.get("kind") == "result":
+            result = event
+    # TensorRT's default logger (and Python tracebacks) write to stderr
+    messages += [line.strip() for line in decode(err[:MAX_FILE_BYTES]).splitlines() if line.strip()]
+    load["log"] = [clip(m, 512) for m in messages[:MAX_LOG_LINES]]
+    status, message = classify(messages)
+    if timed_out:
+        load.update(status="timeout", message="no answer within %.1fs" % limit)
+    elif result is not None and result.get("status") == "import-failed":
+        load.update(status="import-failed", message=clip(result.get("error"), 512))
+    elif result is not None and result.get("status") == "ok":
+        load.update(status="ok", message=clip(messages[0], 512) if messages else None)
+        if isinstance(result.get("io_tensors"), int):
+            load["io_tensors"] = result["io_tensors"]
+    elif status is not None:
+        load.update(status=status, message=clip(message, 512))
+    elif result is None:
+        load.update(status="crashed", message="loader %s%s" % (
+            describe_exit(process.returncode), (": " + clip(messages[-1], 400)) if messages else ""))
+    elif result.get("status") == "runtime-failed":
+        load.update(status="cuda-init-failure", message=clip(result.get("error"), 512))
+    else:  # deserialize returned None and nothing we know was logged
+        load.update(status="corrupt", message=clip(messages[0], 512) if messages else
+                    "TensorRT could not deserialize the plan and logged no reason")
+    return load
+
+
+def load_with_trtexec(ctx, trtexec, path, gpu, timeout):
+    """``trtexec --loadEngine=PATH --skipInference`` (research 1.11): exit 0 passes, 1 fails."""
+    env = {}
+    if gpu is not None and gpu.get("uuid"):
+        env["CUDA_VISIBLE_DEVICES"] = gpu["uuid"]
+    started = time.time()
+    load = {"status": None, "runtime": "trtexec", "message": None, "log": []}
+    try:
+        status, out, err = ctx.run([trtexec, "--loadEngine=" + ctx.path(path), "--skipInference"], timeout, env)
+    except ProbeTimeout:
+        load.update(status="timeout", message="trtexec gave no answer within %.1fs" % timeout,
+                    seconds=round(time.time() - started, 3))
+        return load
+    except OSError as exc:
+        load.update(status="no-runtime", message="trtexec could not start: %s" % clip(str(exc), 300))
+        return load
+    load["seconds"] = round(time.time() - started, 3)
+    lines = [line.strip() for line in (out + "\n" + err).splitlines() if line.strip()]
+    match = re.search(r"\[TensorRT v(\d+)\](?: \[b(\d+)\])?", out)
+    if match:
+        load["runtime_version"] = decode_trt_int(int(match.group(1))) + (
+            "." + match.group(2) if match.group(2) else "")
+    problems = [line for line in lines if "[E]" in line or "[W]" in line]
+    load["log"] = [clip(m, 512) for m in problems[:MAX_LOG_LINES]]
+    kind, message = classify(problems)
+    if status == 0 and "&&&& PASSED" in out:
+        load.update(status="ok", message=clip(problems[0], 512) if problems else None)
+    elif kind is not None:
+        load.update(status=kind, message=clip(message, 512))
+    elif status < 0:
+        load.update(status="crashed", message="trtexec %s" % describe_exit(status))
+    else:
+        load.update(status="corrupt", message=clip(problems[0] if problems else first_line(out + err), 512)
+                    or "trtexec failed (exit status %d) and logged no reason" % status)
+    return load
+
+
+def sha256_of(handle, deadline):
+    digest = hashlib.sha256()
+    handle.seek(0)
+    while True:
+        chunk = handle.read(4 * 1024 * 1024)
+        if not chunk:
+            return digest.hexdigest()
+        digest.update(chunk)
+        if time.time() > deadline:
+            raise ProbeTimeout("sha256 not finished within the engines budget")
+
+
+def check_engine(ctx, path, template, gpu, runtimes, load_timeout):
+    """Facts about one engine file: exists, size, sha256, header, test-load."""
+    item = {"path": path, "template": template, "exists": False, "size": None, "sha256": None,
+            "header": {"magic": None, "tensorrt_version": None}, "load": {"status": "not-found"}, "error": None}
+    real = ctx.path(path)
+    try:
+        if not os.path.exists(real):
+            return item
+        item["exists"] = True
+        if not os.path.isfile(real):
+            item["error"], item["load"] = "not a regular file", {"status": "skipped"}
+            return item
+        item["size"] = os.path.getsize(real)
+        handle = open(real, "rb")
+    except (IOError, OSError) as exc:
+        item["error"] = clip("cannot read: %s" % exc, 300)
+        item["load"] = {"status": "skipped"}
+        return item
+    with handle:
+        item["header"], offset = read_plan_header(handle)
+        load = {"status": "skipped", "runtime": None, "message": None}
+        process = None
+        if not item["header"]["magic"]:
+            load.update(status="corrupt", message="not a TensorRT plan: no 'ftrt' tag at the start"
+                        if item["size"] else "empty file")
+        elif not runtimes:
+            load.update(status="no-runtime", message="no TensorRT runtime here (python tensorrt, tensorrt_lean,"
+                        " tensorrt_dispatch, trtexec)")
+        else:
+            kind, name = runtimes[0]
+            if kind == "python":
+                process, started = load_with_python(ctx, name, path, offset, gpu)
+                load["runtime"] = name
+        try:  # hashes while the child loads
+            item["sha256"] = sha256_of(handle, time.time() + remaining(load_timeout))
+        except (IOError, OSError, ProbeTimeout) as exc:
+            item["error"] = clip("sha256: %s" % exc, 300)
+    if process is not None:
+        load.update(finish_python_load(ctx, process, started, load_timeout))
+        if load["status"] == "import-failed" and len(runtimes) > 1:  # next best runtime
+            return check_engine(ctx, path, template, gpu, runtimes[1:], load_timeout)
+        if load["status"] == "import-failed":
+            load["status"] = "no-runtime"
+    elif runtimes and item["header"]["magic"] and runtimes[0][0] == "trtexec":
+        load.update(load_with_trtexec(ctx, runtimes[0][1], path, gpu, load_timeout))
+    if gpu is not None and load.get("runtime"):
+        load["gpu"] = gpu.get("index")
+    item["load"] = load
+    return item
+
+
+def collect_engines(ctx):
+    """Every engine path the controller asked for, expanded per GPU model and test-loaded.
+
+    The runtime is the best one present: the ``tensorrt`` module, else ``tensorrt_lean``
+    or ``tensorrt_dispatch``, else ``trtexec``. Loads run one after another (they share
+    the GPU), each in a child with the ``engine_load`` budget; statuses: ok,
+    version-mismatch, device-mismatch, corrupt, missing-plugin, cuda-init-failure,
+    no-runtime, timeout, crashed, not-found, skipped.
+
+    Version-compatible plans carry the lean runtime as host code, which TensorRT runs
+    only when ``engine_host_code_allowed`` is set; the loader sets it, as a service
+    loading the same engine must. The engines are the operator's own, named in the
+    policy; the probe only deserializes them (like ``trtexec --skipInference``).
+    """
+    templates = ctx.request.get("engines") or []
+    if not isinstance(templates, list) or not all(isinstance(t, str) for t in templates):
+        return {"items": [], "error": "request: engines must be a list of paths"}
+    if not templates:
+        return {"items": []}
+    budgets = ctx.request.get("budgets")
+    load_timeout = budgets.get("engine_load") if isinstance(budgets, dict) else None
+    if isinstance(load_timeout, bool) or not isinstance(load_timeout, (int, float)) or not 0 < load_timeout <= 3600:
+        load_timeout = DEFAULT_ENGINE_LOAD
+    models = gpu_models(ctx) if any(PLACEHOLDER.search(t) for t in templates) else []
+    work, items = [], []
+    for template in templates[:MAX_ENGINES]:
+        try:
+            for path, gpu in expand_template(template, models):
+                if path not in [w[0] for w in work]:
+                    work.append((path, template, gpu))
+        except ValueError as exc:
+            items.append({"path": template, "template": template, "exists": False, "size": None, "sha256": None,
+                          "header": {"magic": None, "tensorrt_version": None}, "load": {"status": "skipped"},
+                          "error": clip(str(exc), 300)})
+    if not work:
+        return {"items": items}
+    try:
+        modules = trt_modules(ctx, wait=remaining(DEFAULT_BUDGETS["tensorrt"]))
+    except ProbeTimeout:
+        modules = []
+    runtimes = [("python", m["module"]) for m in modules
+                if not m["error"] and m["module"].replace("_bindings", "") in TRT_MODULES]
+    trtexec = trtexec_path(ctx)
+    if trtexec:
+        runtimes.append(("trtexec", trtexec))
+    for path, template, gpu in work:
+        if not path.startswith("/"):
+            items.append({"path": path, "template": template, "exists": False, "size": None, "sha256": None,
+                          "header": {"magic": None, "tensorrt_version": None}, "load": {"status": "skipped"},
+                          "error": "engine paths must be absolute"})
+            continue
+        items.append(check_engine(ctx, path, template, gpu, runtimes, load_timeout))
+    result = {"items": items}
+    if len(templates) > MAX_ENGINES:
+        result["truncated"] = True
+    return result
 
 
 # -- driver ------------------------------------------------------------------------------
 
 COLLECTORS = (("host", collect_host), ("driver", collect_driver), ("gpus", collect_gpus),
-              ("cuda", collect_cuda), ("tensorrt", collect_tensorrt))
+              ("cuda", collect_cuda), ("cudnn", collect_cudnn), ("tensorrt", collect_tensorrt),
+              ("containers", collect_containers), ("engines", collect_engines))
 
 
 def run_collectors(ctx):
     """Every collector in its own thread, each bounded by its own time budget."""
     budgets = dict(DEFAULT_BUDGETS)
-    budgets.update(ctx.request.get("budgets") or {})
+    requested = ctx.request.get("budgets") or {}
+    if isinstance(requested, dict):
+        budgets.update((k, float(v)) for k, v in requested.items()
+                       if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 3600)
     results, threads = {}, {}
 
-    def work(name, function):
+    def work(name, function, deadline):
+        _thread.deadline = deadline
         started = time.time()
         try:
             section = function(ctx)
@@ -678,12 +1814,13 @@ def run_collectors(ctx):
         results[name] = section
 
     for name, function in COLLECTORS:
-        thread = threading.Thread(target=work, args=(name, function), name=name)
+        deadline = time.time() + float(budgets.get(name, 10.0))
+        thread = threading.Thread(target=work, args=(name, function, deadline), name=name)
         thread.daemon = True
         thread.start()
-        threads[name] = (thread, time.time() + float(budgets.get(name, 10.0)))
+        threads[name] = (thread, deadline)
     for name, (thread, deadline) in threads.items():
-        thread.join(max(0.0, deadline - time.time()))
+        thread.join(max(0.0, deadline - time.time()) + 0.75)  # grace: the collector cuts its own commands
         if thread.is_alive():
             results[name] = {"error": "timed out after %.1fs" % float(budgets.get(name, 10.0)),
                              "timed_out": True}
@@ -691,7 +1828,7 @@ def run_collectors(ctx):
 
 
 def cap_output(document, limit=MAX_OUTPUT_BYTES):
-    """Serialize, halving the longest list (flagged ``truncated``) until it fits ``limit``."""
+    """Serialize, halving the longest list (its owner flagged ``truncated``) until it fits ``limit``."""
     while True:
         text = json.dumps(document, sort_keys=True)
         if len(text.encode("utf-8")) <= limit:
@@ -711,6 +1848,7 @@ def cap_output(document, limit=MAX_OUTPUT_BYTES):
                                "error": "output larger than %d bytes" % limit})
         parent[key] = longest[: len(longest) // 2]
         parent["truncated"] = True
+        document["truncated"] = True
 
 
 def parse_args(argv):
@@ -747,7 +1885,7 @@ def main(argv):
     document = {
         "schema": SCHEMA,
         "probe_version": PROBE_VERSION,
-        "collected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "collected_at": iso_utc(time.time()),
         "root": ctx.root,
         "duration_s": round(time.time() - started, 4),
     }

@@ -19,7 +19,18 @@ Shape (DESIGN.md)::
         fault: null
 
 ``defaults`` may set any host key. A GPU model the knowledge base knows needs no
-``compute_capability``.
+``compute_capability``. Optional keys that shape the fixture root further:
+
+    driver_state: not-loaded        # or permission-denied; default loaded
+    cuda_compat: {"12.8": "570.124.06"}   # cuda-compat package: toolkit -> its driver libs
+    pip: {nvidia-cudnn-cu12: "9.1.0.70"}  # wheels in the host's site-packages
+    containers: {runtime: docker, access: ok, images: ["nvcr.io/nvidia/tritonserver:24.05-py3"],
+                 running: [{name: triton, image: "nvcr.io/nvidia/tritonserver:24.05-py3"}]}
+    engines:
+      /srv/models/det.plan: {tensorrt: "10.3.0.26", compute_capability: "8.6", outcome: missing-plugin}
+
+An engine's ``outcome`` forces what a test-load meets beyond version and device:
+``missing-plugin``, ``crash``, ``hang`` or ``corrupt`` (a truncated plan).
 """
 
 from __future__ import annotations
@@ -67,7 +78,13 @@ HOST_KEYS = (
     "python",
     "kernel",
     "vars",
+    "driver_state",
+    "cuda_compat",
+    "pip",
+    "containers",
 )
+DRIVER_STATES = ("loaded", "not-loaded", "permission-denied")
+ENGINE_OUTCOMES = ("missing-plugin", "crash", "hang", "corrupt")
 VERSION_KEYS = ("driver", "kernel_module", "cudnn", "tensorrt", "python_tensorrt")
 
 
@@ -80,8 +97,21 @@ class GpuSpec:
 
 @dataclass(frozen=True)
 class EngineSpec:
+    """An engine file on a simulated host; ``outcome`` forces a load failure (ENGINE_OUTCOMES)."""
+
     tensorrt: str
     compute_capability: str
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Container images and running containers a simulated host's docker (or podman) lists."""
+
+    runtime: str = "docker"
+    access: str = "ok"
+    images: tuple[str, ...] = ()
+    running: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,6 +133,10 @@ class SimHost:
     python: str = "3.10.12"
     kernel: str = "5.15.0-105-generic"
     vars: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    driver_state: str = "loaded"
+    cuda_compat: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    pip: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    containers: ContainerSpec | None = None
 
     @property
     def gpu_count(self) -> int:
@@ -198,6 +232,17 @@ def _host(name: str, spec: Any, defaults: YamlMap | None, where: Location) -> Si
             fields["engines"] = _engines(merged["engines"], loc("engines"))
         if merged.get("vars") is not None:
             fields["vars"] = dict(require_map(merged["vars"], "'vars'", loc("vars")))
+        if merged.get("driver_state") is not None:
+            state = as_text(merged["driver_state"], "'driver_state'", loc("driver_state"))
+            if state not in DRIVER_STATES:
+                raise InputError(f"'driver_state' must be one of {', '.join(DRIVER_STATES)}", loc("driver_state"))
+            fields["driver_state"] = state
+        if merged.get("cuda_compat") is not None:
+            fields["cuda_compat"] = _version_map(merged["cuda_compat"], "'cuda_compat'", loc("cuda_compat"))
+        if merged.get("pip") is not None:
+            fields["pip"] = _version_map(merged["pip"], "'pip'", loc("pip"))
+        if merged.get("containers") is not None:
+            fields["containers"] = _containers(merged["containers"], loc("containers"))
     except InputErrors as exc:
         errors.extend(exc.errors)
     except InputError as exc:
@@ -266,21 +311,65 @@ def _engines(raw: Any, where: Location) -> dict[str, EngineSpec]:
             entry = require_map(spec, f"engine {path!r}", node.loc(path))
             problems = check_keys(
                 entry,
-                ("tensorrt", "compute_capability"),
+                ("tensorrt", "compute_capability", "outcome"),
                 f"engine {path!r}",
                 required=("tensorrt", "compute_capability"),
             )
             if problems:
                 errors.extend(problems)
                 continue
+            outcome = entry.get("outcome")
+            if outcome is not None and outcome not in ENGINE_OUTCOMES:
+                errors.append(
+                    InputError(f"'outcome' must be one of {', '.join(ENGINE_OUTCOMES)}", entry.loc("outcome"))
+                )
+                continue
             result[path] = EngineSpec(
                 tensorrt=_version(entry["tensorrt"], "'tensorrt'", entry.loc("tensorrt")),
                 compute_capability=as_text(
                     entry["compute_capability"], "'compute_capability'", entry.loc("compute_capability")
                 ),
+                outcome=outcome,
             )
         except InputError as exc:
             errors.append(exc)
     if errors:
         raise InputErrors(errors)
     return result
+
+
+def _version_map(raw: Any, what: str, where: Location) -> dict[str, str]:
+    node = require_map(raw, what, where)
+    return {str(key): _version(value, f"{what} {key!r}", node.loc(key)) for key, value in node.items()}
+
+
+def _containers(raw: Any, where: Location) -> ContainerSpec:
+    node = require_map(raw, "'containers'", where)
+    errors = check_keys(node, ("runtime", "access", "images", "running"), "'containers'")
+    if errors:
+        raise InputErrors(errors)
+    runtime = as_text(node.get("runtime", "docker"), "'runtime'", node.loc("runtime") if "runtime" in node else where)
+    access = as_text(node.get("access", "ok"), "'access'", node.loc("access") if "access" in node else where)
+    if runtime not in ("docker", "podman"):
+        raise InputError("'runtime' must be docker or podman", node.loc("runtime"))
+    if access not in ("ok", "denied"):
+        raise InputError("'access' must be ok or denied", node.loc("access"))
+    images: tuple[str, ...] = ()
+    if node.get("images") is not None:
+        listed = require_list(node["images"], "'images'", node.loc("images"))
+        images = tuple(as_text(image, "an image", listed.loc(i)) for i, image in enumerate(listed))
+    running: list[tuple[str, str]] = []
+    if node.get("running") is not None:
+        listed = require_list(node["running"], "'running'", node.loc("running"))
+        for index, item in enumerate(listed):
+            entry = require_map(item, "a running container", listed.loc(index))
+            problems = check_keys(entry, ("name", "image"), "a running container", required=("name", "image"))
+            if problems:
+                raise InputErrors(problems)
+            running.append(
+                (
+                    as_text(entry["name"], "'name'", entry.loc("name")),
+                    as_text(entry["image"], "'image'", entry.loc("image")),
+                )
+            )
+    return ContainerSpec(runtime=runtime, access=access, images=images, running=tuple(running))

@@ -1,16 +1,20 @@
 """Fixture roots: a directory tree per simulated host that the real probe reads with ``--root``.
 
 Files are laid out as on real nodes so the probe takes the same code paths:
-``/etc/os-release``, ``/proc/driver/nvidia/version``, ``libnvidia-ml.so.1`` and
-``libnvinfer.so.N`` symlinked to versioned files, ``/usr/local/cuda-X.Y/version.json``
-(``version.txt`` before 11.1), ``cudnn_version.h``, an importable ``tensorrt``
-module, engine files with a real plan header, and a stand-in ``nvidia-smi``.
-The libraries are not loadable ELF objects: the probe's ctypes path fails on
-them as it does on a broken install, and it falls back to what the files say.
+``/etc/os-release``, ``/proc/stat``, ``/proc/driver/nvidia/version``, ``libnvidia-ml.so.1``
+and ``libnvinfer.so.N`` symlinked to versioned files, ``/usr/local/cuda-X.Y/version.json``
+(``version.txt`` before 11.1) with ``bin/nvcc``, ``compat/libcuda.so.<driver>``, cuDNN
+headers where the Debian packages put them (``cudnn.h`` for 7.x), ``NvInferVersion.h``,
+``/var/lib/dpkg/status``, pip wheels' ``*.dist-info``, an importable ``tensorrt`` module,
+engine files with a real plan header, and stand-in ``nvidia-smi``, ``nvcc``, ``trtexec``
+and ``docker`` that print what the real ones print (the ``standin_*.py`` files).
+The libraries are not loadable ELF objects: the probe's ctypes path fails on them as
+it does on a broken install, and it falls back to what the files say.
 """
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import os
@@ -18,74 +22,81 @@ import struct
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from auditor import knowledge, versions
-from auditor.simulate.fleet import SimHost
+from auditor.simulate.fleet import EngineSpec, SimHost
 
 LIBDIR = "usr/lib/x86_64-linux-gnu"
-NVIDIA_SMI_STATE = "usr/share/auditor-sim/nvidia-smi.json"
+INCDIR = "usr/include/x86_64-linux-gnu"
+SIM = "usr/share/auditor-sim"
+NVIDIA_SMI_STATE = f"{SIM}/nvidia-smi.json"
+BOOT_EPOCH = calendar.timegm((2026, 11, 1, 4, 0, 0))
+MIG_CAPABLE = ("A100", "A30", "H100", "H200", "H800", "B200", "GB200")
 
 
 def build_root(host: SimHost, base: Path) -> Path:
     """Write ``host``'s fixture root under ``base`` (created) and return it."""
     root = base / _safe_name(host.name)
     root.mkdir(parents=True, exist_ok=True)
+    packages: list[tuple[str, str]] = []
     _write(root, "etc/os-release", _os_release(host.os))
     _write(root, "etc/hostname", host.name + "\n")
     _write(root, "proc/sys/kernel/hostname", host.name + "\n")
     _write(root, "proc/sys/kernel/osrelease", host.kernel + "\n")
+    boot = BOOT_EPOCH - int(hashlib.sha256(host.name.encode()).hexdigest()[:4], 16)
+    _write(root, "proc/stat", f"cpu  1 2 3 4 5 6 7 0 0 0\nintr 0\nctxt 0\nbtime {boot}\nprocesses 1\n")
+    gpus = _gpus(host)
     if host.driver:
-        _driver(root, host)
+        _driver(root, host, gpus)
     for toolkit in host.cuda_toolkits:
         _cuda_toolkit(root, toolkit)
     if host.cuda_toolkits:
         newest = max(host.cuda_toolkits, key=versions.parse)
         _symlink(root, "usr/local/cuda", f"cuda-{versions.major_minor(newest)}")
+    for toolkit, driver in host.cuda_compat.items():
+        packages.append(_cuda_compat(root, toolkit, driver))
+    cuda = _newest_cuda(host)
     if host.cudnn:
-        _cudnn(root, host.cudnn)
+        packages.append(_cudnn(root, host.cudnn, cuda))
     if host.tensorrt:
-        _tensorrt_library(root, host.tensorrt)
+        packages += _tensorrt_library(root, host.tensorrt, cuda)
     if host.python_tensorrt:
-        _write(
-            root,
-            "usr/lib/python3/dist-packages/tensorrt/__init__.py",
-            f'"""Stand-in TensorRT Python module (auditor simulated fleet)."""\n__version__ = "{host.python_tensorrt}"\n',
-        )
+        module = resources.files("auditor.simulate").joinpath("standin_tensorrt.py").read_text("utf-8")
+        _write(root, "usr/lib/python3/dist-packages/tensorrt/__init__.py", module)
+        packages.append(("python3-libnvinfer", f"{host.python_tensorrt}-1+cuda{cuda}"))
+    for name, version in host.pip.items():
+        _pip_wheel(root, host, name, version)
+    _tensorrt_state(root, host, gpus)
+    if host.containers is not None:
+        _containers(root, host)
+    if packages:
+        _write(root, "var/lib/dpkg/status", "".join(_dpkg_paragraph(name, version) for name, version in packages))
     for path, engine in host.engines.items():
-        _write_bytes(root, path.lstrip("/"), plan_bytes(engine.tensorrt, engine.compute_capability, path))
+        _write_bytes(root, path.lstrip("/"), plan_bytes(engine.tensorrt, engine.compute_capability, path, engine))
     return root
 
 
-def plan_bytes(tensorrt: str, compute_capability: str, salt: str = "") -> bytes:
+def plan_bytes(tensorrt: str, compute_capability: str, salt: str = "", engine: EngineSpec | None = None) -> bytes:
     """An engine file with TensorRT's public header layout (research 1.8).
 
     Bytes 0-3 ``ftrt``; 4-7 uint32 0; 24-27 major, minor, patch, build of the
     TensorRT that built it. The rest is deterministic filler (the real layout of
-    bytes 8-23 and the compute capability is not public).
+    bytes 8-23 and the compute capability is not public). A ``corrupt`` engine is
+    cut after its header.
     """
     parts = [int(p) for p in versions.parse(tensorrt).release] + [0, 0, 0, 0]
     header = b"ftrt" + struct.pack("<I", 0) + bytes(16) + bytes(p & 0xFF for p in parts[:4])
+    if engine is not None and engine.outcome == "corrupt":
+        return header
     seed = hashlib.sha256(f"{tensorrt}/{compute_capability}/{salt}".encode()).digest()
     return header + seed * 8
 
 
-def _driver(root: Path, host: SimHost) -> None:
-    assert host.driver is not None
-    module = host.kernel_module or host.driver
-    _write(
-        root,
-        "proc/driver/nvidia/version",
-        f"NVRM version: NVIDIA UNIX x86_64 Kernel Module  {module}  Sat Aug 19 01:15:15 UTC 2023\n"
-        "GCC version:  gcc version 12.2.0 (Ubuntu 12.2.0-3ubuntu1)\n",
-    )
-    _write_bytes(root, f"{LIBDIR}/libnvidia-ml.so.{host.driver}", b"\x7fELF stand-in, not loadable\n")
-    _symlink(root, f"{LIBDIR}/libnvidia-ml.so.1", f"libnvidia-ml.so.{host.driver}")
-    state = "ok"
-    if host.kernel_module and host.kernel_module != host.driver:
-        state = "mismatch"
-    elif host.fault == "no-gpu":
-        state = "no-devices"
-    gpus: list[dict[str, object]] = []
+def _gpus(host: SimHost) -> list[dict[str, Any]]:
+    gpus: list[dict[str, Any]] = []
+    if host.fault == "no-gpu":
+        return gpus
     for spec in host.gpus:
         for _ in range(spec.count):
             index = len(gpus)
@@ -98,12 +109,38 @@ def _driver(root: Path, host: SimHost) -> None:
                     "cc": spec.compute_capability,
                     "memory_mib": _memory_mib(spec.model),
                     "bus_id": f"00000000:{0x07 + index * 0x10:02X}:00.0",
+                    "mig_capable": any(m in spec.model for m in MIG_CAPABLE),
                 }
             )
+    return gpus
+
+
+def _driver(root: Path, host: SimHost, gpus: list[dict[str, Any]]) -> None:
+    assert host.driver is not None
+    module = host.kernel_module or host.driver
+    if host.driver_state != "not-loaded":
+        _write(
+            root,
+            "proc/driver/nvidia/version",
+            f"NVRM version: NVIDIA UNIX x86_64 Kernel Module  {module}  Sat Aug 19 01:15:15 UTC 2023\n"
+            "GCC version:  gcc version 12.2.0 (Ubuntu 12.2.0-3ubuntu1)\n",
+        )
+    _write_bytes(root, f"{LIBDIR}/libnvidia-ml.so.{host.driver}", b"\x7fELF stand-in, not loadable\n")
+    _symlink(root, f"{LIBDIR}/libnvidia-ml.so.1", f"libnvidia-ml.so.{host.driver}")
+    state = "ok"
+    if host.kernel_module and host.kernel_module != host.driver:
+        state = "mismatch"
+    elif host.driver_state != "loaded":
+        state = host.driver_state
+    elif not gpus:
+        state = "no-devices"
     cuda = knowledge.driver_cuda_version(host.driver) or "?"
-    _write(root, NVIDIA_SMI_STATE, json.dumps({"state": state, "driver": host.driver, "cuda": cuda, "gpus": gpus}))
-    source = resources.files("auditor.simulate").joinpath("standin_nvidia_smi.py").read_text("utf-8")
-    _write(root, "usr/bin/nvidia-smi", f"#!{sys.executable} -SE\n{source}", mode=0o755)
+    _write(
+        root,
+        NVIDIA_SMI_STATE,
+        json.dumps({"state": state, "driver": host.driver, "library": host.driver, "cuda": cuda, "gpus": gpus}),
+    )
+    _standin(root, "usr/bin/nvidia-smi", "standin_nvidia_smi.py")
 
 
 def _memory_mib(model: str) -> int:
@@ -123,14 +160,22 @@ def _memory_mib(model: str) -> int:
     return 16384
 
 
+def _newest_cuda(host: SimHost) -> str:
+    if not host.cuda_toolkits:
+        return "12.0"
+    return versions.major_minor(max(host.cuda_toolkits, key=versions.parse))
+
+
 def _cuda_toolkit(root: Path, version: str) -> None:
     major_minor = versions.major_minor(version)
     base = f"usr/local/cuda-{major_minor}"
     release = versions.parse(version).release
+    component = f"{major_minor}.{100 + (release[2] if len(release) > 2 else 0) * 10}"
     if release < (11, 1):
+        _standin(root, f"{base}/bin/nvcc", "standin_nvcc.py", f'NVCC_VERSION = "{version}"')
         _write(root, f"{base}/version.txt", f"CUDA Version {version}\n")
         return
-    component = f"{major_minor}.{100 + (release[2] if len(release) > 2 else 0) * 10}"
+    _standin(root, f"{base}/bin/nvcc", "standin_nvcc.py", f'NVCC_VERSION = "{component}"')
     document: dict[str, dict[str, str]] = {}
     if release >= (12, 2, 1):  # the top-level "cuda" key (research 1.9)
         document["cuda"] = {"name": "CUDA SDK", "version": version}
@@ -139,11 +184,21 @@ def _cuda_toolkit(root: Path, version: str) -> None:
     _write(root, f"{base}/version.json", json.dumps(document, indent=3) + "\n")
     major = release[0]
     soname = "libcudart.so.11.0" if major == 11 else f"libcudart.so.{major}"
-    _write_bytes(root, f"{base}/targets/x86_64-linux/lib/libcudart.so.{component}", b"\x7fELF stand-in\n")
-    _symlink(root, f"{base}/targets/x86_64-linux/lib/{soname}", f"libcudart.so.{component}")
+    libdir = f"{base}/targets/x86_64-linux/lib"
+    _write_bytes(root, f"{libdir}/libcudart.so.{component}", b"\x7fELF stand-in\n")
+    _symlink(root, f"{libdir}/{soname}", f"libcudart.so.{component}")
+    _write(root, f"etc/ld.so.conf.d/cuda-{major_minor.replace('.', '-')}.conf", f"/{libdir}\n")
 
 
-def _cudnn(root: Path, version: str) -> None:
+def _cuda_compat(root: Path, toolkit: str, driver: str) -> tuple[str, str]:
+    """``cuda-compat-X-Y``: the forward-compatibility libcuda in the toolkit's ``compat`` dir (research 1.6)."""
+    base = f"usr/local/cuda-{toolkit}/compat"
+    _write_bytes(root, f"{base}/libcuda.so.{driver}", b"\x7fELF stand-in\n")
+    _symlink(root, f"{base}/libcuda.so.1", f"libcuda.so.{driver}")
+    return (f"cuda-compat-{toolkit.replace('.', '-')}", f"{driver}-1")
+
+
+def _cudnn(root: Path, version: str, cuda: str) -> tuple[str, str]:
     release = [*versions.parse(version).release, 0, 0]
     major, minor, patch = release[:3]
     formula = (
@@ -151,22 +206,107 @@ def _cudnn(root: Path, version: str) -> None:
         if major >= 9
         else "CUDNN_MAJOR * 1000 + CUDNN_MINOR * 100 + CUDNN_PATCHLEVEL"
     )
-    _write(
-        root,
-        "usr/include/cudnn_version.h",
+    text = (
         "/* Copyright: stand-in for the simulated fleet */\n#ifndef CUDNN_VERSION_H_\n#define CUDNN_VERSION_H_\n\n"
         f"#define CUDNN_MAJOR {major}\n#define CUDNN_MINOR {minor}\n#define CUDNN_PATCHLEVEL {patch}\n\n"
-        f"#define CUDNN_VERSION ({formula})\n\n#endif /* CUDNN_VERSION_H */\n",
+        f"#define CUDNN_VERSION ({formula})\n\n#endif /* CUDNN_VERSION_H */\n"
     )
+    if major < 8:  # cuDNN 7 kept the macros in cudnn.h (research nvidia-cuda-driver 1.9)
+        _write(root, "usr/include/cudnn.h", text.replace("CUDNN_VERSION_H", "CUDNN_H"))
+    else:  # the Debian packages: a versioned header under the multiarch dir, linked as cudnn_version.h
+        _write(root, f"{INCDIR}/cudnn_version_v{major}.h", text)
+        _symlink(root, "usr/include/cudnn_version.h", f"x86_64-linux-gnu/cudnn_version_v{major}.h")
     _write_bytes(root, f"{LIBDIR}/libcudnn.so.{major}.{minor}.{patch}", b"\x7fELF stand-in\n")
     _symlink(root, f"{LIBDIR}/libcudnn.so.{major}", f"libcudnn.so.{major}.{minor}.{patch}")
+    if major >= 9:
+        return (f"libcudnn9-cuda-{cuda.split('.')[0]}", f"{version}-1")
+    return (f"libcudnn{major}", f"{version}-1+cuda{cuda}")
 
 
-def _tensorrt_library(root: Path, version: str) -> None:
+def _tensorrt_library(root: Path, version: str, cuda: str) -> list[tuple[str, str]]:
     release = versions.parse(version).release
     three = ".".join(str(p) for p in release[:3])
+    parts = [*release, 0, 0, 0, 0][:4]
     _write_bytes(root, f"{LIBDIR}/libnvinfer.so.{three}", b"\x7fELF stand-in, not loadable\n")
     _symlink(root, f"{LIBDIR}/libnvinfer.so.{release[0]}", f"libnvinfer.so.{three}")
+    _write(
+        root,
+        f"{INCDIR}/NvInferVersion.h",
+        "/* stand-in for the simulated fleet */\n#ifndef NV_INFER_VERSION_H\n#define NV_INFER_VERSION_H\n\n"
+        f"#define NV_TENSORRT_MAJOR {parts[0]}\n#define NV_TENSORRT_MINOR {parts[1]}\n"
+        f"#define NV_TENSORRT_PATCH {parts[2]}\n#define NV_TENSORRT_BUILD {parts[3]}\n\n#endif\n",
+    )
+    _standin(root, "usr/src/tensorrt/bin/trtexec", "standin_trtexec.py")
+    deb = f"{version}-1+cuda{cuda}"
+    return [(f"libnvinfer{release[0]}", deb), (f"libnvinfer-plugin{release[0]}", deb), ("libnvinfer-bin", deb)]
+
+
+def _tensorrt_state(root: Path, host: SimHost, gpus: list[dict[str, Any]]) -> None:
+    """What the stand-in TensorRT needs to decide a load like the real one (standin_tensorrt.py)."""
+    engines = {}
+    for path, engine in host.engines.items():
+        data = plan_bytes(engine.tensorrt, engine.compute_capability, path, engine)
+        engines[hashlib.sha256(data).hexdigest()] = {"cc": engine.compute_capability, "outcome": engine.outcome}
+    healthy = (
+        host.driver and host.driver_state == "loaded" and not (host.kernel_module and host.kernel_module != host.driver)
+    )
+    state = {
+        "python": host.python_tensorrt,
+        "library": host.tensorrt,
+        "driver_state": "ok" if healthy else "failed",
+        "gpus": [{"index": g["index"], "uuid": g["uuid"], "cc": g["cc"], "name": g["name"]} for g in gpus],
+        "engines": engines,
+    }
+    _write(root, f"{SIM}/tensorrt.json", json.dumps(state, indent=1))
+    module = resources.files("auditor.simulate").joinpath("standin_tensorrt.py").read_text("utf-8")
+    _write(root, f"{SIM}/standin_tensorrt.py", module)
+
+
+def _pip_wheel(root: Path, host: SimHost, name: str, version: str) -> None:
+    """A wheel as pip leaves it in ``/usr/local/lib/pythonX.Y/dist-packages`` (Debian's pip)."""
+    python = ".".join(host.python.split(".")[:2])
+    site = f"usr/local/lib/python{python}/dist-packages"
+    normalized = name.replace("-", "_")
+    _write(
+        root,
+        f"{site}/{normalized}-{version}.dist-info/METADATA",
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+    )
+    if name.startswith("nvidia-cudnn-cu"):
+        major, minor, patch = ([*versions.parse(version).release, 0, 0])[:3]
+        _write(
+            root,
+            f"{site}/nvidia/cudnn/include/cudnn_version.h",
+            f"#define CUDNN_MAJOR {major}\n#define CUDNN_MINOR {minor}\n#define CUDNN_PATCHLEVEL {patch}\n",
+        )
+
+
+def _containers(root: Path, host: SimHost) -> None:
+    spec = host.containers
+    assert spec is not None
+    images = []
+    for image in spec.images:
+        repository, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
+        images.append({"repository": repository, "tag": tag, "id": hashlib.sha256(image.encode()).hexdigest()[:12]})
+    running = [
+        {"name": name, "image": image, "id": hashlib.sha256(f"{host.name}/{name}".encode()).hexdigest()[:12]}
+        for name, image in spec.running
+    ]
+    _write(root, f"{SIM}/containers.json", json.dumps({"access": spec.access, "images": images, "running": running}))
+    _standin(root, f"usr/bin/{spec.runtime}", "standin_docker.py")
+
+
+def _dpkg_paragraph(name: str, version: str) -> str:
+    return (
+        f"Package: {name}\nStatus: install ok installed\nPriority: optional\nSection: multiverse/libs\n"
+        f"Maintainer: cudatools <cudatools@nvidia.com>\nArchitecture: amd64\nVersion: {version}\n"
+        "Description: stand-in package of the simulated fleet\n\n"
+    )
+
+
+def _standin(root: Path, relative: str, module: str, preamble: str = "") -> None:
+    source = resources.files("auditor.simulate").joinpath(module).read_text("utf-8")
+    _write(root, relative, f"#!{sys.executable} -SE\n{preamble}\n{source}", mode=0o755)
 
 
 def _os_release(pretty: str) -> str:

@@ -1,10 +1,16 @@
 """Stand-in ``nvidia-smi`` for simulated hosts: prints what the real one prints for a state.
 
-Copied into a fixture root as ``usr/bin/nvidia-smi`` with a shebang; reads its
-state from ``../share/auditor-sim/nvidia-smi.json`` relative to itself. States:
-``ok``, ``mismatch`` (Driver/library version mismatch), ``not-loaded`` (cannot
-talk to the driver), ``no-devices``. Supports the banner (no arguments), ``-L``
-and ``--query-gpu=... --format=csv[,noheader][,nounits]``.
+Copied into a fixture root as ``usr/bin/nvidia-smi`` with a shebang; reads its state
+from ``../share/auditor-sim/nvidia-smi.json`` relative to itself. States: ``ok``,
+``mismatch`` (Driver/library version mismatch), ``not-loaded`` (cannot talk to the
+driver), ``permission-denied`` (Insufficient Permissions), ``no-devices``. Supports
+the banner (no arguments), ``-L`` and ``--query-gpu=... --format=csv[,noheader][,nounits]``.
+
+The banner reproduces, character for character, the one a real H200 with driver
+580.159.04 printed (tests/fixtures/real/smi.txt); drivers from R610 print ``KMD
+Version``/``CUDA UMD Version`` in the same columns (research nvidia-cuda-driver 1.9).
+R470 drivers do not know the ``compute_cap`` query field, as the real ones (seen with
+470.82.01 in NVIDIA/TensorRT-LLM#735 and 470.182.03 in huggingface/candle#733).
 """
 
 import json
@@ -13,23 +19,32 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-STATE = json.load(open(os.path.join(HERE, "..", "share", "auditor-sim", "nvidia-smi.json")))
+with open(os.path.join(HERE, "..", "share", "auditor-sim", "nvidia-smi.json")) as handle:
+    STATE = json.load(handle)
 
 MISMATCH = "Failed to initialize NVML: Driver/library version mismatch\nNVML library version: %s\n"
 NOT_LOADED = (
     "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. "
     "Make sure that the latest NVIDIA driver is installed and running.\n\n"
 )
+PERMISSION = "Failed to initialize NVML: Insufficient Permissions\n"
+
+
+def driver_branch():
+    return int(STATE["driver"].split(".")[0])
 
 
 def fail_if_unhealthy():
     state = STATE["state"]
     if state == "mismatch":
-        sys.stdout.write(MISMATCH % STATE["driver"])
+        sys.stdout.write(MISMATCH % STATE.get("library", STATE["driver"]))
         sys.exit(18)
     if state == "not-loaded":
         sys.stdout.write(NOT_LOADED)
         sys.exit(9)
+    if state == "permission-denied":
+        sys.stdout.write(PERMISSION)
+        sys.exit(4)
     if state == "no-devices":
         sys.stdout.write("No devices were found\n")
         sys.exit(6)
@@ -42,18 +57,24 @@ def field(gpu, name, units):
         "uuid": gpu["uuid"],
         "driver_version": STATE["driver"],
         "compute_cap": gpu["cc"],
-        "memory.total": str(gpu["memory_mib"]) if units else "%d MiB" % gpu["memory_mib"],
+        "memory.total": "%d MiB" % gpu["memory_mib"] if units else str(gpu["memory_mib"]),
         "pci.bus_id": gpu["bus_id"],
         "persistence_mode": "Enabled",
-        "mig.mode.current": "[N/A]",
+        "mig.mode.current": "Disabled" if gpu.get("mig_capable") else "[N/A]",
         "ecc.mode.current": "Enabled",
-        "vbios_version": "96.00.89.00.01",
+        "vbios_version": gpu.get("vbios", "96.00.89.00.01"),
         "count": str(len(STATE["gpus"])),
     }
+    if name == "compute_cap" and driver_branch() <= 470:
+        values.pop(name)
     if name not in values:
         sys.stderr.write('Field "%s" is not a valid field to query.\n\n' % name)
         sys.exit(2)
     return values[name]
+
+
+def header_name(name, units):
+    return "memory.total [MiB]" if name == "memory.total" and units else name
 
 
 def query(args):
@@ -65,39 +86,56 @@ def query(args):
             fmt = arg.split("=", 1)[1]
     fail_if_unhealthy()
     units = "nounits" not in fmt
+    rows = [", ".join(field(gpu, f.strip(), units) for f in fields) for gpu in STATE["gpus"]]
     if "noheader" not in fmt:
-        print(", ".join(fields))
-    for gpu in STATE["gpus"]:
-        print(", ".join(field(gpu, f.strip(), not units) for f in fields))
+        print(", ".join(header_name(f.strip(), units) for f in fields))
+    for row in rows:
+        print(row)
 
 
 def banner():
     fail_if_unhealthy()
-    new_layout = int(STATE["driver"].split(".")[0]) >= 610
+    rule = "+" + "-" * 89 + "+"
+    columns = "+" + "-" * 41 + "+" + "-" * 24 + "+" + "-" * 22 + "+"
     print(time.strftime("%a %b %d %H:%M:%S %Y") + "       ")
-    print("+" + "-" * 87 + "+")
-    if new_layout:
-        head = "| NVIDIA-SMI %-20s KMD Version: %-14s CUDA UMD Version: %-6s" % (
-            STATE["driver"],
-            STATE["driver"],
-            STATE["cuda"],
-        )
+    print(rule)
+    if driver_branch() >= 610:
+        head = "| NVIDIA-SMI %-23sKMD Version: %-14sCUDA UMD Version: %-9s|"
     else:
-        head = "| NVIDIA-SMI %-22s Driver Version: %-12s CUDA Version: %-9s" % (
-            STATE["driver"],
-            STATE["driver"],
-            STATE["cuda"],
-        )
-    print(head.ljust(88) + "|")
-    print("|" + "-" * 41 + "+" + "-" * 22 + "+" + "-" * 22 + "|")
-    print("| GPU  Name                 Persistence-M | Bus-Id        Disp.A | Volatile Uncorr. ECC |")
-    print("|" + "=" * 41 + "+" + "=" * 22 + "+" + "=" * 22 + "|")
+        head = "| NVIDIA-SMI %-23sDriver Version: %-15sCUDA Version: %-9s|"
+    print(head % (STATE["driver"], STATE["driver"], STATE["cuda"]))
+    print(columns)
+    print("| GPU  Name                 Persistence-M | Bus-Id          Disp.A | Volatile Uncorr. ECC |")
+    print("| Fan  Temp   Perf          Pwr:Usage/Cap |           Memory-Usage | GPU-Util  Compute M. |")
+    print("|                                         |                        |               MIG M. |")
+    print("|" + "=" * 41 + "+" + "=" * 24 + "+" + "=" * 22 + "|")
     for gpu in STATE["gpus"]:
+        name = gpu["name"] if len(gpu["name"]) <= 31 else gpu["name"][:27] + " ..."
+        print("| %3d  %-31s%-3s |   %-16s %-3s | %20s |" % (gpu["index"], name, "On", gpu["bus_id"], "Off", "0"))
         print(
-            "| %3d  %-26s      On | %s Off |                    0 |" % (gpu["index"], gpu["name"][:26], gpu["bus_id"])
+            "| %-3s %5s %5s %15s / %5s |%11s / %9s |%8s%13s |"
+            % (
+                "N/A",
+                "27C",
+                "P0",
+                "84W",
+                gpu.get("power_cap", "700W"),
+                "0MiB",
+                "%dMiB" % gpu["memory_mib"],
+                "0%",
+                "Default",
+            )
         )
-        print("| N/A   31C    P0    61W / 400W |  4MiB / %dMiB |      0%%      Default |" % gpu["memory_mib"])
-    print("+" + "-" * 87 + "+")
+        print("|%41s|%24s| %20s |" % ("", "", "Disabled" if gpu.get("mig_capable") else "N/A"))
+        print(columns)
+    print("")
+    print(rule)
+    print("| Processes:" + " " * 78 + "|")
+    print("|  GPU   GI   CI              PID   Type   Process name                        GPU Memory |")
+    print("|        ID   ID                                                               Usage      |")
+    print("|" + "=" * 89 + "|")
+    print("|  No running processes found" + " " * 61 + "|")
+    print(rule)
 
 
 def main(args):
