@@ -1,0 +1,96 @@
+"""``auditor history``: the runs kept in the history database, newest first.
+
+Also defines ``--history PATH``, shared by ``report``, ``history`` and ``diff`` so the
+three always agree on which file they mean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from auditor.findings import Verdict
+from auditor.history import History, default_path
+from auditor.report.table_writer import VERDICT_STYLE
+
+
+def add_history_path(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--history PATH`` with the XDG default spelled out in the help."""
+    parser.add_argument(
+        "--history",
+        metavar="PATH",
+        help="history database (default: $XDG_STATE_HOME/auditor/history.sqlite, "
+        "else ~/.local/state/auditor/history.sqlite)",
+    )
+
+
+def history_path(args: argparse.Namespace) -> Path:
+    """The history file the arguments name."""
+    return Path(args.history).expanduser() if args.history else default_path()
+
+
+def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+    parser = subparsers.add_parser(
+        "history",
+        help="list the audit runs kept in the history",
+        description="List the runs `auditor report` recorded, newest first: when, what, the verdict counts, "
+        "the exit code. `auditor diff A B` compares two of them.",
+        epilog="exit codes: 0 listed; 2 no or unusable history file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_history_path(parser)
+    parser.add_argument("-n", "--last", type=int, default=20, metavar="N", help="show the N newest runs (default 20)")
+    parser.add_argument("--inventory", metavar="NAME", help="only runs of this inventory (as the reports name it)")
+    parser.add_argument("--json", action="store_true", help="print the runs as a JSON array")
+    parser.add_argument(
+        "--prune-older-than",
+        type=float,
+        metavar="DAYS",
+        help="delete runs older than DAYS days first (the history otherwise keeps every run)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = history_path(args)
+    with History(path, create=False) as history:
+        if args.prune_older_than is not None:
+            gone = history.prune(args.prune_older_than)
+            print(f"auditor: pruned {gone} runs older than {args.prune_older_than:g} days", file=sys.stderr)
+        runs = history.runs(limit=args.last, inventory=args.inventory)
+    if args.json:
+        sys.stdout.write(json.dumps([r.to_json() for r in runs], indent=2) + "\n")
+        return 0
+    console = Console(highlight=False, emoji=False, soft_wrap=False)
+    if not runs:
+        console.print(Text(f"no runs in {path}"))
+        return 0
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", padding=(0, 2, 0, 0))
+    for column in ("run", "when (UTC)", "inventory", "policy", "hosts", "verdicts", "exit", "took"):
+        table.add_column(column, no_wrap=column in ("run", "when (UTC)"))
+    for r in runs:
+        verdicts = Text()
+        for verdict in Verdict:
+            n = r.summary.get(verdict.value, 0)
+            if n:
+                verdicts.append(f"{verdict.value} {n} ", style=VERDICT_STYLE[verdict])
+        if not r.complete:
+            verdicts.append("INCOMPLETE", style="bold red")
+        table.add_row(
+            str(r.id),
+            r.generated_at.replace("T", " ").removesuffix("Z"),
+            Text(r.inventory),
+            Text(r.policy),
+            str(r.summary.get("total", 0)),
+            verdicts,
+            "" if r.exit_code is None else str(r.exit_code),
+            f"{r.duration_s:.1f}s",
+        )
+    console.print(table)
+    return 0
