@@ -297,9 +297,9 @@ class History:
             )
         return runs[1].id, runs[0].id
 
-    def prune(self, older_than_days: float) -> int:
-        """Delete runs older than the given age; returns how many went."""
-        cutoff = time.time() - older_than_days * 86400
+    def prune(self, older_than_days: float, now: float | None = None) -> int:
+        """Delete runs older than the given age (from ``now``, Unix time); returns how many went."""
+        cutoff = (time.time() if now is None else now) - older_than_days * 86400
         old = [r.id for r in self.runs() if parse_time(r.generated_at).timestamp() < cutoff]
         self.db.execute("BEGIN IMMEDIATE")
         try:

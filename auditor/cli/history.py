@@ -67,13 +67,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps([r.to_json() for r in runs], indent=2) + "\n")
         return 0
-    console = Console(highlight=False, emoji=False, soft_wrap=False)
+    # Off a terminal Rich would assume 80 columns; 120 is what the report table uses too.
+    console = Console(highlight=False, emoji=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
     if not runs:
         console.print(Text(f"no runs in {path}"))
         return 0
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", padding=(0, 2, 0, 0))
     for column in ("run", "when (UTC)", "inventory", "policy", "hosts", "verdicts", "exit", "took"):
-        table.add_column(column, no_wrap=column in ("run", "when (UTC)"))
+        table.add_column(column, no_wrap=column in ("run", "when (UTC)", "hosts", "exit", "took"), overflow="fold")
     for r in runs:
         verdicts = Text()
         for verdict in Verdict:
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             verdicts.append("INCOMPLETE", style="bold red")
         table.add_row(
             str(r.id),
-            r.generated_at.replace("T", " ").removesuffix("Z"),
+            r.generated_at.replace("T", " ")[:16],
             Text(r.inventory),
             Text(r.policy),
             str(r.summary.get("total", 0)),

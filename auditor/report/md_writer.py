@@ -26,9 +26,12 @@ _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 _LEADING = re.compile(r"^(#+(?=\s|$)|[-+](?=\s|$)|=+(?=\s*$)|\d{1,9}(?=[.)](?:\s|$)))")
 
 
+_NEWLINES = re.compile(r"[\r\n]+")  # a newline would end a table row or a list item
+
+
 def md(text: str | None) -> str:
     """``text`` safe inside Markdown prose and table cells, mid-line or at a line's start."""
-    escaped = _SPECIAL.sub(r"\\\1", text or "")
+    escaped = _SPECIAL.sub(r"\\\1", _NEWLINES.sub(" ", text or ""))
     # "1. " must become "1\. " (the marker is the dot); "#", "-", "+", "=" get a leading "\".
     return _LEADING.sub(lambda m: m.group(1) + "\\" if m.group(1)[0].isdigit() else "\\" + m.group(1), escaped)
 
