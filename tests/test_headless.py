@@ -262,7 +262,10 @@ def test_history_diff_and_failing_since_across_runs(tmp_path: Path, capsys: pyte
     assert [r["id"] for r in runs] == [3, 2, 1] and [r["exit_code"] for r in runs] == [1, 1, 0]
     assert main(["history", "--history", history]) == 0
     listing = capsys.readouterr().out
-    assert re.search(r"^1\s+\S+ \S+\s+fleet \(simulated\)\s+demo-production\s+2\s+ok 2", listing, re.M)
+    assert re.search(
+        r"^  1  \d{4}-\d\d-\d\d \d\d:\d\d\s+2\s+0\s+\S+s  fleet \(simulated\) · demo-production$", listing, re.M
+    )
+    assert re.search(r"^\s+upgrade 1  ok 1$", listing, re.M)
 
     assert main(["diff", "--history", history]) == 0  # runs 2 and 3: nothing changed
     assert "no changes" in capsys.readouterr().out
@@ -326,3 +329,24 @@ def test_a_second_run_waits_for_the_lock_then_runs(tmp_path: Path) -> None:
         assert process.stderr.readline().startswith("auditor: waiting up to 120s for another run to finish (pid ")
     stdout, _ = process.communicate(timeout=60)
     assert process.returncode == 0 and json.loads(stdout)["run_id"] == 1
+
+
+def test_sigterm_while_waiting_for_the_lock_exits_130_and_writes_nothing(tmp_path: Path) -> None:
+    """A run stopped before it audited anything (still waiting for the lock) exits 130 and leaves no report."""
+    history = tmp_path / "h.sqlite"
+    with locked(history, timeout=0):
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "auditor", "report", "--simulate", fleet(tmp_path), *POLICY),
+                *("--history", str(history), "--lock-timeout", "120", "--format", f"json:{tmp_path}/r.json"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stderr is not None
+        assert process.stderr.readline().startswith("auditor: waiting up to 120s")
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "interrupted" in stderr and stdout == ""
+    assert not (tmp_path / "r.json").exists()

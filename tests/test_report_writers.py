@@ -263,6 +263,15 @@ def test_junit_validates_against_the_jenkins_schema(case: str, junit_schema: obj
     assert root.tag == "testsuites" and len(root) >= 1  # never an empty <testsuites/>
 
 
+def test_the_schema_check_is_not_vacuous(junit_schema: object) -> None:
+    """The validator rejects what Jenkins rejects: a testsuite without its required counts."""
+    import xmlschema
+
+    broken = re.sub(r'(<testsuite [^>]*?) tests="\d+"', r"\1", render_junit(report(host("gpu-1"))))
+    with pytest.raises(xmlschema.XMLSchemaValidationError):
+        junit_schema.validate(broken)  # type: ignore[attr-defined]
+
+
 def test_junit_maps_findings_to_failure_error_and_skipped() -> None:
     """Violation -> failure, could not evaluate -> error, waived or not applicable -> skipped, pass -> empty."""
     h = host(

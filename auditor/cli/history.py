@@ -7,7 +7,10 @@ three always agree on which file they mean.
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -67,31 +70,44 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps([r.to_json() for r in runs], indent=2) + "\n")
         return 0
-    # Off a terminal Rich would assume 80 columns; 120 is what the report table uses too.
-    console = Console(highlight=False, emoji=False, soft_wrap=False, width=None if sys.stdout.isatty() else 120)
     if not runs:
-        console.print(Text(f"no runs in {path}"))
+        print(f"no runs in {path}")
         return 0
+    tty = sys.stdout.isatty()
+    buffer = io.StringIO()
+    # Off a terminal Rich would assume 80 columns; 120 is what the report table uses too.
+    console = Console(
+        file=buffer,
+        highlight=False,
+        emoji=False,
+        soft_wrap=False,
+        width=shutil.get_terminal_size((120, 24)).columns if tty else 120,
+        color_system="standard" if tty and not os.environ.get("NO_COLOR") else None,
+    )
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", padding=(0, 2, 0, 0))
-    for column in ("run", "when (UTC)", "inventory", "policy", "hosts", "verdicts", "exit", "took"):
-        table.add_column(column, no_wrap=column in ("run", "when (UTC)", "hosts", "exit", "took"), overflow="fold")
+    for column in ("run", "when (UTC)", "hosts", "exit", "took"):
+        table.add_column(column, no_wrap=True, justify="right" if column in ("run", "hosts", "exit") else "left")
+    table.add_column("inventory · policy / verdicts", overflow="fold", ratio=1)
     for r in runs:
-        verdicts = Text()
+        what = Text(r.inventory)
+        what.append(f" · {r.policy}", style="dim")
+        what.append("\n")
         for verdict in Verdict:
             n = r.summary.get(verdict.value, 0)
             if n:
-                verdicts.append(f"{verdict.value} {n} ", style=VERDICT_STYLE[verdict])
+                what.append(f"{verdict.value} {n}", style=VERDICT_STYLE[verdict])
+                what.append("  ")
         if not r.complete:
-            verdicts.append("INCOMPLETE", style="bold red")
+            what.append("INCOMPLETE (interrupted)", style="bold red")
         table.add_row(
             str(r.id),
             r.generated_at.replace("T", " ")[:16],
-            Text(r.inventory),
-            Text(r.policy),
             str(r.summary.get("total", 0)),
-            verdicts,
             "" if r.exit_code is None else str(r.exit_code),
             f"{r.duration_s:.1f}s",
+            what,
         )
     console.print(table)
+    # Rich pads lines to the full width; trailing blanks only clutter mails and logs.
+    sys.stdout.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
     return 0

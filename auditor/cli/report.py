@@ -142,9 +142,9 @@ def run(args: argparse.Namespace) -> int:
     if problems:
         raise InputError("; ".join(problems))
     policy = resolve_policy(args)
-    with _signals_raise_interrupt():
+    with _StopSignals() as signals:
         if args.no_history:
-            return _run(args, policy, specs, None)
+            return _run(args, policy, specs, None, signals)
         path = history_path(args)
 
         def waiting(holder: str) -> None:
@@ -154,16 +154,18 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             with locked(path, args.lock_timeout, on_wait=waiting), History(path) as history:
-                return _run(args, policy, specs, history)
+                return _run(args, policy, specs, history, signals)
         except HistoryLocked as exc:
             print(f"auditor: {exc}", file=sys.stderr)
             return int(ExitCode.INCOMPLETE)
 
 
-def _run(args: argparse.Namespace, policy: Policy, specs: list[OutputSpec], history: History | None) -> int:
+def _run(
+    args: argparse.Namespace, policy: Policy, specs: list[OutputSpec], history: History | None, signals: _StopSignals
+) -> int:
     progress = _Progress() if sys.stderr.isatty() else None
     try:
-        report, interrupted = _audit(args, policy, progress)
+        report, interrupted = _audit(args, policy, progress, signals)
     finally:
         if progress is not None:
             progress.stop()
@@ -174,8 +176,7 @@ def _run(args: argparse.Namespace, policy: Policy, specs: list[OutputSpec], hist
     elif decision.incomplete and args.unreachable == "warn":
         print(f"auditor: warning: not fully audited: {', '.join(decision.incomplete)}", file=sys.stderr)
     errors: list[str] = []
-    late_signals: list[int] = []
-    with _signals_deferred(late_signals):
+    with signals.deferred():
         if history is not None:
             try:
                 report = history.record(history.with_failing_since(report))
@@ -184,7 +185,7 @@ def _run(args: argparse.Namespace, policy: Policy, specs: list[OutputSpec], hist
         errors += _write_outputs(report, specs)
     for error in errors:
         print(f"auditor: {error}", file=sys.stderr)
-    if interrupted or late_signals:
+    if interrupted or signals.received:
         return int(ExitCode.INTERRUPTED)
     if errors:
         return int(ExitCode.INTERNAL)
@@ -217,11 +218,12 @@ def _write_outputs(report: Report, specs: list[OutputSpec]) -> list[str]:
     return errors
 
 
-def _audit(args: argparse.Namespace, policy: Policy, progress: _Progress | None) -> tuple[Report, bool]:
-    """The audit; on SIGINT/SIGTERM the hosts finished so far, marked incomplete."""
+def _audit(
+    args: argparse.Namespace, policy: Policy, progress: _Progress | None, signals: _StopSignals
+) -> tuple[Report, bool]:
+    """The audit; on SIGINT/SIGTERM the hosts finished so far, marked incomplete (and True)."""
     finished: dict[str, HostReport] = {}
     opened: list[Targets] = []
-    signals: list[int] = []
 
     def on_event(event: AuditEvent) -> None:
         if event.report is not None:
@@ -235,23 +237,18 @@ def _audit(args: argparse.Namespace, policy: Policy, progress: _Progress | None)
             opened.append(targets)
             return await collect(targets, policy, on_event=on_event)
 
+    stopped: list[bool] = []
+
     async def main() -> Report:
-        loop = asyncio.get_running_loop()
         started = time.monotonic()
         task = asyncio.ensure_future(sweep())
-
-        def stop(signum: int) -> None:
-            signals.append(signum)
-            log.debug("signal %d: stopping the sweep", signum)
-            task.cancel()
-
-        for signum in STOP_SIGNALS:
-            loop.add_signal_handler(signum, stop, signum)
         try:
-            return await task
+            with signals.cancelling(task):
+                return await task
         except asyncio.CancelledError:
-            if not signals:
+            if not signals.received:
                 raise
+            stopped.append(True)
             targets = opened[0] if opened else None
             names = [h.name for h in targets.hosts] if targets else []
             return Report(
@@ -262,42 +259,68 @@ def _audit(args: argparse.Namespace, policy: Policy, progress: _Progress | None)
                 complete=False,
                 not_audited=tuple(n for n in names if n not in finished),
             )
-        finally:
-            for signum in STOP_SIGNALS:
-                loop.remove_signal_handler(signum)
 
     report = asyncio.run(main())
-    return report, bool(signals)
+    return report, bool(stopped)
 
 
-@contextlib.contextmanager
-def _signals_raise_interrupt() -> Iterator[None]:
-    """Outside the sweep, SIGTERM behaves like Ctrl-C (exit 130), e.g. while waiting for the lock."""
+class _StopSignals:
+    """The SIGINT/SIGTERM handler for a whole ``auditor report`` run; what a signal does depends on when.
 
-    def interrupt(signum: int, frame: FrameType | None) -> Any:
-        raise KeyboardInterrupt
+    * during the sweep it cancels the sweep (the hosts done so far become a partial report);
+    * while the reports and the history are written it is noted (exit 130 afterwards),
+      never obeyed mid-write;
+    * at any other time (waiting for the lock, starting up) it raises ``KeyboardInterrupt``:
+      nothing was audited yet, and the CLI exits 130.
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    One handler for the whole run, installed with ``signal.signal``, so there is no gap
+    in which SIGTERM's default action would kill the process without a report.
+    """
 
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._task: asyncio.Future[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._deferring = False
+        self._previous: dict[int, Any] = {}
 
-@contextlib.contextmanager
-def _signals_deferred(caught: list[int]) -> Iterator[None]:
-    """While reports are written a signal is noted (exit 130 after), never obeyed mid-write."""
+    def __enter__(self) -> _StopSignals:
+        self._previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
+        return self
 
-    def note(signum: int, frame: FrameType | None) -> None:
-        caught.append(signum)
-        print("auditor: signal received; finishing the reports first", file=sys.stderr)
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
 
-    previous = {s: signal.signal(s, note) for s in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
+        if self._task is not None and self._loop is not None:
+            log.debug("signal %d: stopping the sweep", signum)
+            # A signal handler runs between two bytecodes of the main thread, possibly inside
+            # the event loop itself: hand the cancellation to the loop instead of doing it here.
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        elif self._deferring:
+            print("auditor: signal received; finishing the reports first", file=sys.stderr)
+        else:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def cancelling(self, task: asyncio.Future[Any]) -> Iterator[None]:
+        """While the block runs, a signal cancels ``task`` (call from inside the running loop)."""
+        self._task, self._loop = task, asyncio.get_running_loop()
+        try:
+            yield
+        finally:
+            self._task = self._loop = None
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """While the block runs, signals are only noted."""
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
 
 
 class _Progress:

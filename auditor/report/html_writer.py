@@ -108,12 +108,16 @@ def _summary(report: Report) -> list[str]:
         zero = " zero" if n == 0 else ""
         out.append(
             f'<button type="button" class="card v-{verdict.value}{zero}" data-verdict="{verdict.value}" '
-            f'aria-pressed="false"><span class="n">{n}</span><span class="label">{verdict.value}</span></button>'
+            f'aria-pressed="false"><span class="n">{n}</span><span class="label">{_label(verdict)}</span></button>'
         )
     out.append("</div>")
     if report.exit is not None:
         out.append(f'<p class="exit">Exit {int(report.exit.code)}: {esc(report.exit.reason)}</p>')
     return out
+
+
+def _label(verdict: Verdict) -> str:
+    return "OK" if verdict is Verdict.OK else verdict.value.capitalize()
 
 
 def _bar(report: Report) -> str:
@@ -150,7 +154,7 @@ def _host_table(report: Report) -> list[str]:
         '<label><input type="checkbox" id="only-action"> only hosts that need action</label>',
         '<span class="shown" id="shown"></span>',
         "</div>",
-        '<table id="hosts"><thead><tr>',
+        '<div class="table-wrap"><table id="hosts"><thead><tr>',
         *[f'<th scope="col"><button type="button">{h}</button></th>' for h in headers],
         "</tr></thead><tbody>",
     ]
@@ -169,7 +173,7 @@ def _host_table(report: Report) -> list[str]:
             f'<td class="host"><a href="#h{index}">{esc(host.name)}</a></td>',
             f'<td data-sort="{host.verdict.rank}"><span class="badge v-{host.verdict.value}">'
             f"{host.verdict.value}</span></td>",
-            f"<td>{esc(host.reason) or NO_FINDING}{more}</td>",
+            f'<td class="finding">{esc(host.reason) or NO_FINDING}{more}</td>',
             f"<td>{esc(stack.gpus)}</td>",
             f'<td class="mono">{driver}</td>',
             f'<td class="mono">{cuda}</td>',
@@ -179,7 +183,7 @@ def _host_table(report: Report) -> list[str]:
         if since:
             cells.append(_since_cell(host, report))
         out.append(f'<tr data-verdict="{host.verdict.value}" data-card="h{index}">{"".join(cells)}</tr>')
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return out
 
 
