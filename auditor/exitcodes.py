@@ -1,11 +1,35 @@
-"""Process exit codes of the headless commands: one meaning each, documented and tested."""
+"""Process exit codes of the headless commands: one meaning each, documented and tested.
+
+The ladder (DESIGN.md, research/anchors-audit.md convention 1): 0 clean, 1 findings at
+or above ``--fail-on``, 2 usage or input error before any host is contacted, 3 audit
+incomplete, 4 internal error (a report that could not be written included), 130
+interrupted. When findings and incompleteness coexist the code is 1, and every report
+carries both counts.
+
+``--fail-on`` takes a verdict *or* a severity (the two vocabularies share no word):
+
+* a verdict (``warn``, ``upgrade``, ``reboot``, ``rollback``): a host fails when its
+  evaluated findings make it that verdict or a more urgent one;
+* a severity (``info`` ... ``critical``): a host fails when one of its findings is that
+  severe or worse, whatever its action.
+
+Either way only live findings count: waived ones never, and a check that could not be
+evaluated (``Finding.inconclusive``) is never a failure: like an unreachable host it
+makes the audit *incomplete* (exit 3 under ``--unreachable fail``, the default).
+"""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from auditor.findings import Verdict
+from auditor.findings import Finding, Severity, Verdict, verdict_of
+
+if TYPE_CHECKING:  # the report module imports this one; type hints only, no cycle at run time
+    from auditor.report import HostReport
 
 
 class ExitCode(enum.IntEnum):
@@ -23,19 +47,121 @@ class ExitCode(enum.IntEnum):
     FINDINGS = 1, "at least one host at or above --fail-on (unreachable hosts may exist too)"
     USAGE = (
         2,
-        "usage or input error (bad flag; invalid inventory, policy or fleet file, with file:line); no host was contacted",
+        "usage or input error (bad flag; invalid inventory, policy or fleet file, with file:line; "
+        "an unusable history file or report path); no host was contacted",
     )
-    INCOMPLETE = 3, "audit incomplete: some hosts unreachable or errored, and none at or above --fail-on"
-    INTERNAL = 4, "internal error, including a report that could not be written"
-    INTERRUPTED = 130, "interrupted (SIGINT/SIGTERM)"
+    INCOMPLETE = (
+        3,
+        "audit incomplete: hosts unreachable or errored, or checks that could not be evaluated, "
+        "and none at or above --fail-on (0 with --unreachable warn); also: the run did not start "
+        "because another run held the history lock past --lock-timeout",
+    )
+    INTERNAL = 4, "internal error, including a report or history entry that could not be written"
+    INTERRUPTED = 130, "interrupted (SIGINT/SIGTERM); the reports written are marked incomplete"
 
 
-FAIL_ON_CHOICES = ("warn", "upgrade", "reboot", "rollback")
+VERDICT_LEVELS = ("warn", "upgrade", "reboot", "rollback")
+SEVERITY_LEVELS = tuple(s.value for s in Severity)
+FAIL_ON_CHOICES = VERDICT_LEVELS + SEVERITY_LEVELS
 DEFAULT_FAIL_ON = "upgrade"
+UNREACHABLE_CHOICES = ("fail", "warn")
+DEFAULT_UNREACHABLE = "fail"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """What ``--fail-on`` names: a verdict level or a severity level."""
+
+    level: str
+
+    def __post_init__(self) -> None:
+        if self.level not in FAIL_ON_CHOICES:
+            raise ValueError(f"unknown --fail-on level {self.level!r} (choose from {', '.join(FAIL_ON_CHOICES)})")
+
+    @property
+    def is_severity(self) -> bool:
+        """True for a severity threshold (``high``), False for a verdict one (``upgrade``)."""
+        return self.level in SEVERITY_LEVELS
+
+    def describe(self) -> str:
+        """``"verdict upgrade or worse"`` / ``"a finding of severity high or worse"``."""
+        if self.is_severity:
+            return f"a finding of severity {self.level} or worse"
+        return f"verdict {self.level} or more urgent"
+
+    def reached_by(self, host: HostReport) -> bool:
+        """True when the host's live (not waived, evaluated) findings reach the threshold."""
+        live = live_findings(host.findings)
+        if self.is_severity:
+            floor = Severity(self.level).rank
+            return any(f.severity.rank >= floor for f in live)
+        return bool(live) and verdict_of(live).rank <= Verdict(self.level).rank
+
+
+def live_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings that count towards ``--fail-on``: neither waived nor inconclusive."""
+    return [f for f in findings if not f.waived and not f.inconclusive]
+
+
+def incomplete(host: HostReport) -> bool:
+    """True when part of the host could not be evaluated (unreachable, error, inconclusive check)."""
+    return host.verdict.incomplete or any(f.inconclusive and not f.waived for f in host.findings)
+
+
+@dataclass(frozen=True)
+class ExitDecision:
+    """The exit code of one run and why; every report shows it."""
+
+    code: ExitCode
+    reason: str
+    fail_on: str = DEFAULT_FAIL_ON
+    unreachable: str = DEFAULT_UNREACHABLE
+    failing: tuple[str, ...] = ()
+    """Hosts at or above ``--fail-on``."""
+    incomplete: tuple[str, ...] = ()
+    """Hosts that could not be (fully) evaluated."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "code": int(self.code),
+            "reason": self.reason,
+            "fail_on": self.fail_on,
+            "unreachable": self.unreachable,
+            "failing_hosts": list(self.failing),
+            "incomplete_hosts": list(self.incomplete),
+        }
+
+
+def decide(
+    hosts: Sequence[HostReport],
+    fail_on: str = DEFAULT_FAIL_ON,
+    unreachable: str = DEFAULT_UNREACHABLE,
+    interrupted: bool = False,
+) -> ExitDecision:
+    """The exit code for a run: interrupted beats findings, findings beat incompleteness."""
+    threshold = Threshold(fail_on)
+    if unreachable not in UNREACHABLE_CHOICES:
+        raise ValueError(f"unknown --unreachable mode {unreachable!r}")
+    failing = tuple(h.name for h in hosts if threshold.reached_by(h))
+    partial = tuple(h.name for h in hosts if incomplete(h))
+
+    def result(code: ExitCode, reason: str) -> ExitDecision:
+        return ExitDecision(code, reason, fail_on, unreachable, failing, partial)
+
+    counts = f"{_hosts(len(failing))} at or above --fail-on {fail_on}, {_hosts(len(partial))} not fully evaluated"
+    if interrupted:
+        return result(ExitCode.INTERRUPTED, f"interrupted before every host was audited; {counts}")
+    if failing:
+        return result(ExitCode.FINDINGS, counts)
+    if partial and unreachable == "fail":
+        return result(ExitCode.INCOMPLETE, f"audit incomplete: {counts}")
+    if partial:
+        return result(ExitCode.OK, f"{counts} (--unreachable warn)")
+    return result(ExitCode.OK, f"all {_hosts(len(hosts))} below --fail-on {fail_on}")
 
 
 def exit_code_for(verdicts: Iterable[Verdict], fail_on: str = DEFAULT_FAIL_ON) -> ExitCode:
-    """The exit code for a finished audit: findings beat incompleteness (both are in the report)."""
+    """The exit code from verdicts alone (a verdict threshold; front ends without findings at hand)."""
     threshold = Verdict(fail_on)
     verdicts = list(verdicts)
     if any(not v.incomplete and v.rank <= threshold.rank for v in verdicts):
@@ -43,6 +169,10 @@ def exit_code_for(verdicts: Iterable[Verdict], fail_on: str = DEFAULT_FAIL_ON) -
     if any(v.incomplete for v in verdicts):
         return ExitCode.INCOMPLETE
     return ExitCode.OK
+
+
+def _hosts(n: int) -> str:
+    return f"{n} host" if n == 1 else f"{n} hosts"
 
 
 def legend() -> dict[str, str]:
@@ -53,5 +183,8 @@ def legend() -> dict[str, str]:
 def help_text() -> str:
     """The exit-code table as it appears at the end of ``--help``."""
     lines = ["exit codes:"]
-    lines += [f"  {int(code):<4}{code.description}" for code in ExitCode]
+    for code in ExitCode:
+        lines += textwrap.wrap(
+            code.description, width=96, initial_indent=f"  {int(code):<5}", subsequent_indent=" " * 7
+        )
     return "\n".join(lines)

@@ -1,80 +1,363 @@
-"""``auditor report``: a headless audit for cron and CI; data on stdout, progress on stderr."""
+"""``auditor report``: a headless audit for cron and CI.
+
+stdout carries only the report (at most one ``--format`` without a path); logs,
+warnings and the progress bar go to stderr, the bar only when stderr is a terminal.
+A run:
+
+1. checks every flag, file and report path (usage errors exit 2, before any host);
+2. takes the history's run lock (waits up to ``--lock-timeout``, else exit 3) and
+   opens the history, migrating it if an older auditor wrote it;
+3. audits; SIGINT or SIGTERM stops the sweep and keeps what finished;
+4. decides the exit code, fills in "failing since" from history, records the run,
+   then writes every report, each file atomically. A signal arriving now is noted,
+   not obeyed mid-write;
+5. exits: 130 if interrupted (the reports say ``complete: false``), 4 if a report or
+   the history could not be written, else the decision (0, 1 or 3).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import shutil
+import signal
+import sqlite3
 import sys
+import time
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
 
-from auditor.audit import AuditEvent, collect
+from auditor.audit import AuditEvent, Targets, collect
 from auditor.cli.common import add_target_options, resolve_policy, targets_from
-from auditor.errors import ReportWriteError
-from auditor.exitcodes import DEFAULT_FAIL_ON, FAIL_ON_CHOICES, ExitCode, exit_code_for
+from auditor.cli.history import add_history_path, history_path
+from auditor.errors import InputError, ReportWriteError
+from auditor.exitcodes import (
+    DEFAULT_FAIL_ON,
+    DEFAULT_UNREACHABLE,
+    FAIL_ON_CHOICES,
+    SEVERITY_LEVELS,
+    UNREACHABLE_CHOICES,
+    VERDICT_LEVELS,
+    ExitCode,
+    decide,
+)
+from auditor.history import History, HistoryLocked, locked
 from auditor.outcome import HostState
-from auditor.report.json_writer import render_json
-from auditor.report.table_writer import render_table
+from auditor.policy import Policy
+from auditor.report import HostReport, Report
+from auditor.report.files import check_writable, write_atomic
+from auditor.report.formats import DESCRIPTIONS, FORMATS, OutputSpec, check_specs, parse_spec, renderer
 
-FORMATS = ("table", "json")
+log = logging.getLogger(__name__)
+DEFAULT_LOCK_TIMEOUT = 60.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+    formats = "\n".join(f"  {name:<6} {DESCRIPTIONS[name]}" for name in FORMATS)
     parser = subparsers.add_parser(
         "report",
-        help="audit hosts and print a report (headless)",
-        description="Audit every host and print a report on stdout. Logs and progress go to stderr.",
-        epilog=epilog,
+        help="audit hosts and write reports (headless: cron, CI)",
+        description="Audit every host and write reports. stdout carries only the report; logs and progress "
+        "go to stderr. Every run is recorded in the history (see `auditor history`, `auditor diff`).",
+        epilog=f"formats (--format FMT[:PATH], repeatable; at most one without a path, on stdout):\n{formats}\n\n"
+        "A PATH may contain {timestamp} and {inventory}. Files are replaced atomically.\n\n" + epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_target_options(parser)
-    parser.add_argument("--format", choices=FORMATS, default="table", help="report format (default: table)")
-    parser.add_argument(
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--format",
+        action="append",
+        type=_spec,
+        metavar="FMT[:PATH]",
+        help=f"report format and optional file: {', '.join(FORMATS)} (default: table on stdout, "
+        "on a terminal or not: a person reads cron mail too; scripts name the format they parse)",
+    )
+    out.add_argument(
         "--fail-on",
-        choices=FAIL_ON_CHOICES,
+        type=_fail_on,
         default=DEFAULT_FAIL_ON,
-        help=f"exit 1 when a host's verdict is this or more urgent (default: {DEFAULT_FAIL_ON})",
+        metavar="LEVEL",
+        help=f"exit 1 at this level: a verdict ({', '.join(VERDICT_LEVELS)}; that verdict or more urgent) "
+        f"or a severity ({', '.join(SEVERITY_LEVELS)}; a finding that severe or worse). "
+        f"Waived findings never count; checks that could not be evaluated count as incomplete (default: "
+        f"{DEFAULT_FAIL_ON})",
+    )
+    out.add_argument(
+        "--unreachable",
+        choices=UNREACHABLE_CHOICES,
+        default=DEFAULT_UNREACHABLE,
+        help="hosts that could not be (fully) audited: 'fail' exits 3 when nothing reaches --fail-on, "
+        "'warn' only warns on stderr and exits 0 (default: fail)",
+    )
+    hist = parser.add_argument_group("history")
+    add_history_path(hist)
+    hist.add_argument("--no-history", action="store_true", help="do not record this run (and take no run lock)")
+    hist.add_argument(
+        "--lock-timeout",
+        type=_seconds,
+        default=DEFAULT_LOCK_TIMEOUT,
+        metavar="S",
+        help="if another run holds the history's lock, wait this long, then give up with exit 3 "
+        f"(default {DEFAULT_LOCK_TIMEOUT:g}s; 0: do not wait)",
     )
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    policy = resolve_policy(args)
-    progress = _Progress() if sys.stderr.isatty() else None
-
-    async def audit() -> tuple[str, ExitCode]:
-        async with targets_from(args) as targets:
-            report = await collect(targets, policy, on_event=progress.update if progress else None)
-        if progress:
-            progress.finish()
-        code = exit_code_for((h.verdict for h in report.hosts), args.fail_on)
-        if args.format == "json":
-            return render_json(report, code), code
-        return render_table(report, color=sys.stdout.isatty()), code
-
-    text, code = asyncio.run(audit())
+def _spec(text: str) -> OutputSpec:
     try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except OSError as exc:  # a full disk, a closed pipe: the report the user asked for is lost
-        raise ReportWriteError(f"could not write the report to stdout: {exc.strerror or exc}") from None
-    return int(code)
+        return parse_spec(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _fail_on(text: str) -> str:
+    level = text.strip().lower()
+    if level not in FAIL_ON_CHOICES:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is neither a verdict ({', '.join(VERDICT_LEVELS)}) nor a severity ({', '.join(SEVERITY_LEVELS)})"
+        )
+    return level
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    specs: list[OutputSpec] = args.format or [OutputSpec("table")]
+    check_specs(specs)
+    problems = [
+        p for s in specs if s.path and "{" not in os.path.dirname(s.path) for p in [check_writable(s.path)] if p
+    ]
+    if problems:
+        raise InputError("; ".join(problems))
+    policy = resolve_policy(args)
+    with _StopSignals() as signals:
+        if args.no_history:
+            return _run(args, policy, specs, None, signals)
+        path = history_path(args)
+
+        def waiting(holder: str) -> None:
+            print(
+                f"auditor: waiting up to {args.lock_timeout:g}s for another run to finish ({holder})", file=sys.stderr
+            )
+
+        try:
+            with locked(path, args.lock_timeout, on_wait=waiting), History(path) as history:
+                return _run(args, policy, specs, history, signals)
+        except HistoryLocked as exc:
+            print(f"auditor: {exc}", file=sys.stderr)
+            return int(ExitCode.INCOMPLETE)
+
+
+def _run(
+    args: argparse.Namespace, policy: Policy, specs: list[OutputSpec], history: History | None, signals: _StopSignals
+) -> int:
+    progress = _Progress() if sys.stderr.isatty() else None
+    try:
+        report, interrupted = _audit(args, policy, progress, signals)
+    finally:
+        if progress is not None:
+            progress.stop()
+    decision = decide(report.hosts, args.fail_on, args.unreachable, interrupted=interrupted)
+    report = dataclasses.replace(report, exit=decision)
+    if interrupted:
+        print(f"auditor: interrupted; writing the partial report ({len(report.hosts)} hosts done)", file=sys.stderr)
+    elif decision.incomplete and args.unreachable == "warn":
+        print(f"auditor: warning: not fully audited: {', '.join(decision.incomplete)}", file=sys.stderr)
+    errors: list[str] = []
+    with signals.deferred():
+        if history is not None:
+            try:
+                report = history.record(history.with_failing_since(report))
+            except (sqlite3.Error, OSError) as exc:
+                errors.append(f"could not record the run in {history.path}: {exc}")
+        errors += _write_outputs(report, specs)
+    for error in errors:
+        print(f"auditor: {error}", file=sys.stderr)
+    if interrupted or signals.received:
+        return int(ExitCode.INTERRUPTED)
+    if errors:
+        return int(ExitCode.INTERNAL)
+    return int(decision.code)
+
+
+def _write_outputs(report: Report, specs: list[OutputSpec]) -> list[str]:
+    """Every requested report; files first (atomically), stdout last. Returns the failures."""
+    errors = []
+    for spec in specs:
+        if spec.path is None:
+            continue
+        path = spec.resolve(report) or ""
+        try:
+            write_atomic(path, renderer(spec.format)(report))
+            log.debug("wrote %s report to %s", spec.format, path)
+        except ReportWriteError as exc:
+            errors.append(str(exc))
+    for spec in specs:
+        if spec.path is not None:
+            continue
+        tty = sys.stdout.isatty()
+        width = shutil.get_terminal_size((120, 24)).columns if tty else 120
+        color = tty and not os.environ.get("NO_COLOR")
+        try:
+            sys.stdout.write(renderer(spec.format, color=color, width=width)(report))
+            sys.stdout.flush()
+        except OSError as exc:  # a full disk, a closed pipe: the report the user asked for is lost
+            errors.append(f"could not write the report to stdout: {exc.strerror or exc}")
+    return errors
+
+
+def _audit(
+    args: argparse.Namespace, policy: Policy, progress: _Progress | None, signals: _StopSignals
+) -> tuple[Report, bool]:
+    """The audit; on SIGINT/SIGTERM the hosts finished so far, marked incomplete (and True)."""
+    finished: dict[str, HostReport] = {}
+    opened: list[Targets] = []
+
+    def on_event(event: AuditEvent) -> None:
+        if event.report is not None:
+            finished[event.host.name] = event.report
+            log.debug("%s: %s", event.host.name, event.report.verdict.value)
+        if progress is not None:
+            progress.update(event)
+
+    async def sweep() -> Report:
+        async with targets_from(args) as targets:
+            opened.append(targets)
+            return await collect(targets, policy, on_event=on_event)
+
+    stopped: list[bool] = []
+
+    async def main() -> Report:
+        started = time.monotonic()
+        task = asyncio.ensure_future(sweep())
+        try:
+            with signals.cancelling(task):
+                return await task
+        except asyncio.CancelledError:
+            if not signals.received:
+                raise
+            stopped.append(True)
+            targets = opened[0] if opened else None
+            names = [h.name for h in targets.hosts] if targets else []
+            return Report(
+                inventory=targets.name if targets else (args.inventory or args.simulate or "demo"),
+                policy=policy.name,
+                hosts=tuple(finished[n] for n in names if n in finished),
+                duration_s=time.monotonic() - started,
+                complete=False,
+                not_audited=tuple(n for n in names if n not in finished),
+            )
+
+    report = asyncio.run(main())
+    return report, bool(stopped)
+
+
+class _StopSignals:
+    """The SIGINT/SIGTERM handler for a whole ``auditor report`` run; what a signal does depends on when.
+
+    * during the sweep it cancels the sweep (the hosts done so far become a partial report);
+    * while the reports and the history are written it is noted (exit 130 afterwards),
+      never obeyed mid-write;
+    * at any other time (waiting for the lock, starting up) it raises ``KeyboardInterrupt``:
+      nothing was audited yet, and the CLI exits 130.
+
+    One handler for the whole run, installed with ``signal.signal``, so there is no gap
+    in which SIGTERM's default action would kill the process without a report.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self._task: asyncio.Future[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._deferring = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        self._previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
+        if self._task is not None and self._loop is not None:
+            log.debug("signal %d: stopping the sweep", signum)
+            # A signal handler runs between two bytecodes of the main thread, possibly inside
+            # the event loop itself: hand the cancellation to the loop instead of doing it here.
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        elif self._deferring:
+            print("auditor: signal received; finishing the reports first", file=sys.stderr)
+        else:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def cancelling(self, task: asyncio.Future[Any]) -> Iterator[None]:
+        """While the block runs, a signal cancels ``task`` (call from inside the running loop)."""
+        self._task, self._loop = task, asyncio.get_running_loop()
+        try:
+            yield
+        finally:
+            self._task = self._loop = None
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """While the block runs, signals are only noted."""
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
 
 
 class _Progress:
-    """A one-line counter on stderr (only when stderr is a terminal)."""
+    """A progress bar with an ETA on stderr (only built when stderr is a terminal)."""
 
     def __init__(self) -> None:
-        self.total = self.done = 0
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("auditing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("hosts"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[last]}", style="dim", markup=False),
+            console=Console(file=sys.stderr),
+            transient=True,
+        )
+        self.task = self.progress.add_task("audit", total=0, last="")
+        self.progress.start()
 
     def update(self, event: AuditEvent) -> None:
         if event.state is HostState.QUEUED:
-            self.total += 1
+            total = self.progress.tasks[0].total or 0
+            self.progress.update(self.task, total=total + 1)
         elif event.report is not None:
-            self.done += 1
-            sys.stderr.write(
-                f"\r\x1b[Kaudited {self.done}/{self.total} hosts ({event.host.name}: {event.report.verdict.value})"
-            )
-            sys.stderr.flush()
+            self.progress.update(self.task, advance=1, last=f"{event.host.name}: {event.report.verdict.value}")
 
-    def finish(self) -> None:
-        sys.stderr.write("\r\x1b[K")
-        sys.stderr.flush()
+    def stop(self) -> None:
+        self.progress.stop()

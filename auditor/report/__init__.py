@@ -1,4 +1,10 @@
-"""The audit report: one value (``auditor.report/1``) that every writer renders."""
+"""The audit report: one value (``auditor.report/1``) that every writer renders.
+
+Writers, one module each: ``table_writer`` (terminal), ``json_writer`` (the machine
+contract), ``md_writer``, ``html_writer``, ``junit_writer``, ``prom_writer``,
+``csv_writer``; ``formats`` names them for ``--format``. All of them render a
+``Report`` and nothing else, so they cannot disagree.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from auditor.exitcodes import ExitDecision
 from auditor.facts import Facts
 from auditor.findings import Finding, Verdict, main_finding
 from auditor.outcome import HostError, Timing
@@ -27,6 +34,10 @@ class HostReport:
     error: HostError | None = None
     timing: Timing = field(default_factory=Timing)
     stderr: str = ""
+    failing_since: str | None = None
+    """When the host's current streak of not-ok verdicts began (ISO 8601 UTC, from history)."""
+    not_applicable: tuple[tuple[str, str], ...] = ()
+    """Checks that did not apply to this host, each with why: ``(check id, reason)``."""
 
     @property
     def main_finding(self) -> Finding | None:
@@ -54,6 +65,8 @@ class HostReport:
             "timing": {"connect_s": self.timing.connect_s, "probe_s": self.timing.probe_s},
             "error": self.error.to_json() if self.error else None,
             "stderr": self.stderr or None,
+            "failing_since": self.failing_since,
+            "not_applicable": [{"check": check, "reason": reason} for check, reason in self.not_applicable],
         }
 
 
@@ -74,6 +87,12 @@ class Report:
     complete: bool = True
     notes: tuple[str, ...] = ()
     """Run-level notices every writer must show (host keys accepted on first use, say)."""
+    not_audited: tuple[str, ...] = ()
+    """Targeted hosts with no result because the run was interrupted first."""
+    run_id: int | None = None
+    """This run's number in the history database (None with ``--no-history``)."""
+    exit: ExitDecision | None = None
+    """The exit code of the run and why (None when no front end decided one)."""
 
     def summary(self) -> dict[str, int]:
         """``{"total": N, "<verdict>": count, ...}`` with every verdict present (zeros too)."""
@@ -82,3 +101,51 @@ class Report:
         for host in self.hosts:
             counts[host.verdict.value] += 1
         return counts
+
+    @property
+    def needing_action(self) -> tuple[HostReport, ...]:
+        """Hosts whose verdict is not ok, most urgent first."""
+        return tuple(sorted((h for h in self.hosts if h.verdict.needs_action), key=lambda h: (h.verdict.rank, h.name)))
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 UTC time as written by ``utc_now`` (a trailing Z or an offset)."""
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def age(since: str, now: str) -> str:
+    """How long from ``since`` to ``now``, coarsely: ``"3d 4h"``, ``"2h 5m"``, ``"40s"``."""
+    seconds = max(0, int((parse_time(now) - parse_time(since)).total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
+
+
+def failing_for(host: HostReport, now: str) -> str:
+    """``"3d 4h"``; ``"new"`` when the run at ``now`` is the first to see it failing; ``""`` if ok."""
+    if not host.failing_since:
+        return ""
+    if host.failing_since == now:
+        return "new"
+    return age(host.failing_since, now)
+
+
+def failing_since_text(host: HostReport, now: str) -> str:
+    """``"since 2026-11-20 06:00 UTC (for 1d 0h)"``, ``"since this run"``, or ``""`` if ok."""
+    if not host.failing_since:
+        return ""
+    if host.failing_since == now:
+        return "since this run"
+    try:
+        moment = parse_time(host.failing_since).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        moment = host.failing_since
+    return f"since {moment} (for {age(host.failing_since, now)})"

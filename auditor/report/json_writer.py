@@ -1,4 +1,10 @@
-"""``auditor.report/1`` as JSON: the machine contract every other writer mirrors."""
+"""``auditor.report/1`` as JSON: the machine contract every other writer mirrors.
+
+Fields are only ever added to this schema, never renamed or removed; a change that
+breaks readers gets ``auditor.report/2``. ``exit_code`` and ``exit`` say how the run
+ended and why, ``exit_codes`` what every code means, so a script reading the file
+needs no other documentation.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,8 @@ from auditor.report import SCHEMA, Report
 
 
 def report_document(report: Report, exit_code: ExitCode | None = None) -> dict[str, Any]:
-    """The report as plain JSON-ready data."""
+    """The report as plain JSON-ready data (``exit_code`` overrides ``report.exit``)."""
+    code = exit_code if exit_code is not None else (report.exit.code if report.exit else None)
     return {
         "schema": SCHEMA,
         "generated_at": report.generated_at,
@@ -18,10 +25,13 @@ def report_document(report: Report, exit_code: ExitCode | None = None) -> dict[s
         "policy": report.policy,
         "duration_s": round(report.duration_s, 3),
         "complete": report.complete,
-        "exit_code": None if exit_code is None else int(exit_code),
+        "run_id": report.run_id,
+        "exit_code": None if code is None else int(code),
+        "exit": report.exit.to_json() if report.exit else None,
         "exit_codes": legend(),
         "notes": list(report.notes),
         "summary": report.summary(),
+        "not_audited": list(report.not_audited),
         "hosts": [host.to_json() for host in report.hosts],
     }
 

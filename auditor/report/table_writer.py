@@ -1,5 +1,8 @@
-"""The readable summary for a terminal: counts per verdict and one row per host.
+"""The readable summary for a terminal, a cron mail or a CI log.
 
+What a person needs first: which fleet and policy, counts per verdict, then only the
+hosts that need action, each with its main finding (and how long it has been failing,
+when history knows), then the ok hosts by name, and how the run ends (exit code).
 Host-supplied strings go into Rich ``Text`` objects, never markup strings, so a GPU
 named ``[bold red]x[/]`` prints literally.
 """
@@ -13,7 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor.findings import Verdict
-from auditor.report import HostReport, Report
+from auditor.report import HostReport, Report, failing_for, parse_time
+from auditor.report.stack import stack_of
 
 VERDICT_STYLE = {
     Verdict.ERROR: "bold magenta",
@@ -24,6 +28,7 @@ VERDICT_STYLE = {
     Verdict.WARN: "yellow",
     Verdict.OK: "green",
 }
+OK_NAMES_SHOWN = 12  # beyond this the ok hosts are counted, not listed: the table is for action
 
 
 def host_columns(host: HostReport) -> dict[str, str]:
@@ -31,46 +36,105 @@ def host_columns(host: HostReport) -> dict[str, str]:
     facts = host.facts
     if facts is None:
         return {"gpus": "", "driver": "", "cuda": "", "tensorrt": ""}
-    names: dict[str, int] = {}
-    for gpu in facts.gpus.devices:
-        names[gpu.name or "?"] = names.get(gpu.name or "?", 0) + 1
-    gpus = ", ".join(f"{n}x {name}" for name, n in names.items())
-    if facts.gpus.count == 0:
-        gpus = "none"
-    toolkit = facts.cuda.default_toolkit
-    driver_cuda = facts.driver.cuda_version
-    cuda = toolkit.version if toolkit and toolkit.version else ""
-    if driver_cuda:
-        cuda = f"{cuda} (drv {driver_cuda})" if cuda else f"(drv {driver_cuda})"
-    driver = facts.driver.version or facts.driver.status.value
+    stack = stack_of(facts)
+    cuda = stack.cuda or ""
+    if stack.cuda_driver:
+        cuda = f"{cuda} (drv {stack.cuda_driver})" if cuda else f"(drv {stack.cuda_driver})"
+    driver = stack.driver or facts.driver.status.value
     if facts.driver.mismatch:
-        driver = f"{facts.driver.version or '?'} / kmod {facts.driver.kernel_module or '?'}"
-    return {"gpus": gpus, "driver": driver, "cuda": cuda, "tensorrt": facts.tensorrt.version or ""}
+        driver = f"{stack.driver or '?'} / kmod {stack.kernel_module or '?'}"
+    return {"gpus": stack.gpus, "driver": driver, "cuda": cuda, "tensorrt": stack.tensorrt or ""}
+
+
+def verdict_counts(report: Report) -> list[tuple[Verdict, int]]:
+    """Non-zero counts per verdict, most urgent first."""
+    summary = report.summary()
+    return [(v, summary[v.value]) for v in Verdict if summary[v.value]]
+
+
+def when(report: Report) -> str:
+    """``2026-11-21 06:00 UTC``: the run's time for people."""
+    try:
+        return parse_time(report.generated_at).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return report.generated_at
 
 
 def render_table(report: Report, width: int | None = None, color: bool = False) -> str:
-    """The summary line, then a table of hosts (those needing action first)."""
+    """Header, counts, hosts needing action with their main finding, ok hosts, exit code."""
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width or 140, color_system="standard" if color else None, highlight=False)
+    console = Console(
+        file=buffer,
+        width=width or 140,
+        color_system="standard" if color else None,
+        highlight=False,
+        emoji=False,
+        soft_wrap=False,
+    )
     summary = report.summary()
-    counts = "  ".join(f"{v.value} {summary[v.value]}" for v in Verdict if summary[v.value])
-    console.print(Text(f"{report.inventory}: {summary['total']} hosts, policy {report.policy}"))
-    console.print(Text(counts + ("" if report.complete else "  (INCOMPLETE: interrupted)")))
+    title = Text("auditor", style="bold")
+    title.append(f" · {report.inventory} · policy {report.policy}")
+    console.print(title)
+    line = f"{when(report)} · {summary['total']} hosts in {report.duration_s:.1f}s"
+    if report.run_id is not None:
+        line += f" · run #{report.run_id}"
+    console.print(Text(line, style="dim"))
+    counts = Text()
+    for i, (verdict, n) in enumerate(verdict_counts(report)):
+        counts.append("  " if i else "")
+        counts.append(f"{verdict.value} {n}", style=VERDICT_STYLE[verdict])
+    console.print(counts)
+    if not report.complete:
+        missing = f"; not audited: {', '.join(report.not_audited)}" if report.not_audited else ""
+        console.print(Text(f"INCOMPLETE: the run was interrupted{missing}", style="bold red"))
     for note in report.notes:
         console.print(Text(f"note: {note}", style="bold"))
-    table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for column in ("host", "verdict", "GPUs", "driver", "CUDA", "TensorRT", "why"):
-        table.add_column(column, overflow="fold")
-    for host in sorted(report.hosts, key=lambda h: (h.verdict.rank, h.name)):
-        cols = host_columns(host)
-        table.add_row(
-            Text(host.name),
-            Text(host.verdict.value.upper(), style=VERDICT_STYLE[host.verdict]),
-            Text(cols["gpus"]),
-            Text(cols["driver"]),
-            Text(cols["cuda"]),
-            Text(cols["tensorrt"]),
-            Text(host.reason),
+    action = report.needing_action
+    if action:
+        console.print()
+        console.print(Text(f"Needs action ({len(action)})", style="bold"))
+        console.print(_action_table(report, action))
+    ok = [h.name for h in report.hosts if not h.verdict.needs_action]
+    if ok:
+        console.print()
+        shown = ", ".join(ok[:OK_NAMES_SHOWN]) + (
+            f" and {len(ok) - OK_NAMES_SHOWN} more" if len(ok) > OK_NAMES_SHOWN else ""
         )
-    console.print(table)
-    return buffer.getvalue()
+        line_ok = Text(f"OK ({len(ok)}): ", style=VERDICT_STYLE[Verdict.OK])
+        line_ok.append(shown)
+        console.print(line_ok)
+    if report.exit is not None:
+        console.print()
+        console.print(Text(f"exit {int(report.exit.code)}: {report.exit.reason}", style="dim"))
+    # Rich pads every line to the full width; trailing blanks only clutter mails and logs.
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def _action_table(report: Report, hosts: tuple[HostReport, ...]) -> Table:
+    """Per host: verdict, name, then the main finding with the stack on a dim second line.
+
+    Two lines per host instead of one column per version: the reason never gets
+    squeezed or cut off in an 80-column terminal or a plain-text mail.
+    """
+    table = Table(show_edge=False, pad_edge=False, show_header=False, box=None, padding=(0, 2, 0, 0))
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("host", overflow="fold", max_width=40)
+    table.add_column("main finding", overflow="fold", ratio=1)
+    for host in hosts:
+        cols = host_columns(host)
+        live = [f for f in host.findings if not f.waived and f.action.verdict.needs_action]
+        why = Text(host.reason)
+        if len(live) > 1:
+            why.append(f" (+{len(live) - 1} more)", style="dim")
+        stack = [
+            f"{label} {cols[key]}"
+            for label, key in (("driver", "driver"), ("CUDA", "cuda"), ("TensorRT", "tensorrt"), ("GPUs", "gpus"))
+            if cols[key]
+        ]
+        failing = failing_for(host, report.generated_at)
+        if failing:
+            stack.insert(0, "failing since this run" if failing == "new" else f"failing for {failing}")
+        if stack:
+            why.append("\n" + " · ".join(stack), style="dim")
+        table.add_row(Text(host.verdict.value.upper(), style=VERDICT_STYLE[host.verdict]), Text(host.name), why)
+    return table

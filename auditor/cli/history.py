@@ -1,0 +1,113 @@
+"""``auditor history``: the runs kept in the history database, newest first.
+
+Also defines ``--history PATH``, shared by ``report``, ``history`` and ``diff`` so the
+three always agree on which file they mean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from auditor.findings import Verdict
+from auditor.history import History, default_path
+from auditor.report.table_writer import VERDICT_STYLE
+
+
+def add_history_path(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--history PATH`` with the XDG default spelled out in the help."""
+    parser.add_argument(
+        "--history",
+        metavar="PATH",
+        help="history database (default: $XDG_STATE_HOME/auditor/history.sqlite, "
+        "else ~/.local/state/auditor/history.sqlite)",
+    )
+
+
+def history_path(args: argparse.Namespace) -> Path:
+    """The history file the arguments name."""
+    return Path(args.history).expanduser() if args.history else default_path()
+
+
+def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+    parser = subparsers.add_parser(
+        "history",
+        help="list the audit runs kept in the history",
+        description="List the runs `auditor report` recorded, newest first: when, what, the verdict counts, "
+        "the exit code. `auditor diff A B` compares two of them.",
+        epilog="exit codes: 0 listed; 2 no or unusable history file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_history_path(parser)
+    parser.add_argument("-n", "--last", type=int, default=20, metavar="N", help="show the N newest runs (default 20)")
+    parser.add_argument("--inventory", metavar="NAME", help="only runs of this inventory (as the reports name it)")
+    parser.add_argument("--json", action="store_true", help="print the runs as a JSON array")
+    parser.add_argument(
+        "--prune-older-than",
+        type=float,
+        metavar="DAYS",
+        help="delete runs older than DAYS days first (the history otherwise keeps every run)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = history_path(args)
+    with History(path, create=False) as history:
+        if args.prune_older_than is not None:
+            gone = history.prune(args.prune_older_than)
+            print(f"auditor: pruned {gone} runs older than {args.prune_older_than:g} days", file=sys.stderr)
+        runs = history.runs(limit=args.last, inventory=args.inventory)
+    if args.json:
+        sys.stdout.write(json.dumps([r.to_json() for r in runs], indent=2) + "\n")
+        return 0
+    if not runs:
+        print(f"no runs in {path}")
+        return 0
+    tty = sys.stdout.isatty()
+    buffer = io.StringIO()
+    # Off a terminal Rich would assume 80 columns; 120 is what the report table uses too.
+    console = Console(
+        file=buffer,
+        highlight=False,
+        emoji=False,
+        soft_wrap=False,
+        width=shutil.get_terminal_size((120, 24)).columns if tty else 120,
+        color_system="standard" if tty and not os.environ.get("NO_COLOR") else None,
+    )
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold", padding=(0, 2, 0, 0))
+    for column in ("run", "when (UTC)", "hosts", "exit", "took"):
+        table.add_column(column, no_wrap=True, justify="right" if column in ("run", "hosts", "exit") else "left")
+    table.add_column("inventory · policy / verdicts", overflow="fold", ratio=1)
+    for r in runs:
+        what = Text(r.inventory)
+        what.append(f" · {r.policy}", style="dim")
+        what.append("\n")
+        for verdict in Verdict:
+            n = r.summary.get(verdict.value, 0)
+            if n:
+                what.append(f"{verdict.value} {n}", style=VERDICT_STYLE[verdict])
+                what.append("  ")
+        if not r.complete:
+            what.append("INCOMPLETE (interrupted)", style="bold red")
+        table.add_row(
+            str(r.id),
+            r.generated_at.replace("T", " ")[:16],
+            str(r.summary.get("total", 0)),
+            "" if r.exit_code is None else str(r.exit_code),
+            f"{r.duration_s:.1f}s",
+            what,
+        )
+    console.print(table)
+    # Rich pads lines to the full width; trailing blanks only clutter mails and logs.
+    sys.stdout.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
+    return 0

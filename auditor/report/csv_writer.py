@@ -1,0 +1,101 @@
+"""The report as CSV for spreadsheets: one row per finding, one row for a host without any.
+
+Quoting is the ``csv`` module's (RFC 4180). A cell that a spreadsheet would take for
+a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is
+prefixed with ``'`` (OWASP's advice against CSV injection): host-supplied text must
+never run as a formula in the reader's spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from auditor.findings import Finding
+from auditor.report import HostReport, Report
+from auditor.report.stack import stack_of
+
+COLUMNS = (
+    "host",
+    "address",
+    "groups",
+    "verdict",
+    "failing_since",
+    "gpus",
+    "driver",
+    "cuda",
+    "cuda_driver",
+    "cudnn",
+    "tensorrt",
+    "error_step",
+    "error",
+    "rule",
+    "severity",
+    "action",
+    "waived",
+    "inconclusive",
+    "message",
+    "expected",
+    "actual",
+    "remediation",
+    "source",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> str:
+    """A value as a CSV cell a spreadsheet shows as text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _host_cells(host: HostReport) -> list[object]:
+    stack = stack_of(host.facts)
+    return [
+        host.name,
+        host.address,
+        " ".join(host.groups),
+        host.verdict.value,
+        host.failing_since,
+        stack.gpus,
+        stack.driver,
+        stack.cuda,
+        stack.cuda_driver,
+        stack.cudnn,
+        stack.tensorrt,
+        host.error.step.value if host.error else None,
+        host.error.message if host.error else None,
+    ]
+
+
+def _finding_cells(finding: Finding | None) -> list[object]:
+    if finding is None:
+        return [None] * 10
+    return [
+        finding.rule,
+        finding.severity.value,
+        finding.action.value,
+        str(finding.waived).lower(),
+        str(finding.inconclusive).lower(),
+        finding.message,
+        finding.expected,
+        finding.actual,
+        finding.remediation,
+        finding.source,
+    ]
+
+
+def render_csv(report: Report) -> str:
+    """Header row, then rows in host order (CRLF line ends, as RFC 4180 says)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for host in report.hosts:
+        base = _host_cells(host)
+        for finding in host.findings or (None,):
+            writer.writerow([cell(v) for v in base + _finding_cells(finding)])
+    for name in report.not_audited:
+        row: list[object] = [name, None, None, None, None, None, None, None, None, None, None]
+        row += ["interrupted", "not audited: the run was interrupted first", *_finding_cells(None)]
+        writer.writerow([cell(v) for v in row])
+    return buffer.getvalue()

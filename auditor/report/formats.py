@@ -1,0 +1,104 @@
+"""The report formats ``--format FMT[:PATH]`` names, and rendering one of them.
+
+InSpec-style: the option repeats, each occurrence is a format and optionally a file;
+at most one goes to stdout. A path may contain ``{timestamp}`` (the run's UTC time,
+``20261121T060000Z``) and ``{inventory}`` (the inventory's file name, made safe),
+so a cron job can keep one file per run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor.errors import InputError
+from auditor.report import Report
+
+FORMATS = ("table", "json", "md", "html", "junit", "prom", "csv")
+DESCRIPTIONS = {
+    "table": "readable summary: counts, hosts needing action and their main finding (the default)",
+    "json": "auditor.report/1, the machine contract",
+    "md": "Markdown for tickets and chat",
+    "html": "one self-contained page: sortable, filterable host table and findings",
+    "junit": "JUnit XML for CI (one testsuite per host, one testcase per check)",
+    "prom": "Prometheus textfile for node_exporter's textfile collector",
+    "csv": "one row per finding, for spreadsheets",
+}
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One ``--format`` occurrence: a format and a path (None: stdout)."""
+
+    format: str
+    path: str | None = None
+
+    def resolve(self, report: Report) -> str | None:
+        """The path with ``{timestamp}``/``{inventory}`` filled in for this run."""
+        if self.path is None:
+            return None
+        stamp = report.generated_at.replace("-", "").replace(":", "")
+        inventory = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(report.inventory.split(" ")[0]).stem) or "inventory"
+        return self.path.replace("{timestamp}", stamp).replace("{inventory}", inventory)
+
+
+def parse_spec(text: str) -> OutputSpec:
+    """``json`` or ``json:out/report.json`` (``-`` as the path means stdout)."""
+    name, sep, path = text.partition(":")
+    name = name.strip().lower()
+    if name not in FORMATS:
+        close = difflib.get_close_matches(name, FORMATS, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f" (choose from {', '.join(FORMATS)})"
+        raise InputError(f"--format {text}: unknown format '{name}'{hint}")
+    if sep and not path:
+        raise InputError(f"--format {text}: empty path after ':' (leave out ':' to write to stdout)")
+    return OutputSpec(name, None if not sep or path == "-" else path)
+
+
+def check_specs(specs: Sequence[OutputSpec]) -> None:
+    """At most one format on stdout, no file named twice."""
+    stdout = [s.format for s in specs if s.path is None]
+    if len(stdout) > 1:
+        raise InputError(
+            f"--format: only one format may go to stdout, got {', '.join(stdout)}; give the others a path (FMT:PATH)"
+        )
+    paths = [s.path for s in specs if s.path is not None]
+    twice = sorted({p for p in paths if paths.count(p) > 1})
+    if twice:
+        raise InputError(f"--format: {', '.join(twice)} named more than once")
+
+
+def renderer(name: str, color: bool = False, width: int | None = None) -> Callable[[Report], str]:
+    """The function that renders ``name`` (writers are imported only when asked for)."""
+    if name == "table":
+        from auditor.report.table_writer import render_table
+
+        return lambda report: render_table(report, width=width, color=color)
+    if name == "json":
+        from auditor.report.json_writer import render_json
+
+        return render_json
+    if name == "md":
+        from auditor.report.md_writer import render_md
+
+        return render_md
+    if name == "html":
+        from auditor.report.html_writer import render_html
+
+        return render_html
+    if name == "junit":
+        from auditor.report.junit_writer import render_junit
+
+        return render_junit
+    if name == "prom":
+        from auditor.report.prom_writer import render_prom
+
+        return render_prom
+    if name == "csv":
+        from auditor.report.csv_writer import render_csv
+
+        return render_csv
+    raise ValueError(name)

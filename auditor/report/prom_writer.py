@@ -1,0 +1,139 @@
+"""The report as a Prometheus textfile for node_exporter's textfile collector.
+
+Rendered by ``prometheus_client`` (escaping of label values and HELP text, one HELP
+and TYPE per family, in the exposition format node_exporter parses). Rules the
+research found other tools broke (research/anchors-audit.md convention 12):
+
+* no sample carries a client-side timestamp (node_exporter rejects the whole file);
+* ``auditor_last_run_timestamp_seconds`` says when the audit ran, so a dead cron job
+  is alertable (``time() - auditor_last_run_timestamp_seconds > ...``);
+* every family has the same HELP and TYPE in every file we write, so several
+  inventories may each write their own ``.prom`` into one directory (the
+  ``inventory`` label keeps their series apart);
+* the file is replaced atomically by the caller (``auditor.report.files``).
+
+Audited nodes are the ``host`` label; ``instance`` stays the node_exporter that
+serves the file. Label values come from hosts and are untrusted; the library escapes
+them, and no unbounded text (messages) becomes a label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.registry import Collector
+
+from auditor.findings import Verdict
+from auditor.report import Report, parse_time
+from auditor.report.stack import stack_of
+
+PREFIX = "auditor"
+
+
+class _ReportCollector(Collector):
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def collect(self) -> Iterator[GaugeMetricFamily | InfoMetricFamily]:
+        report = self.report
+        inv = report.inventory
+        generated = parse_time(report.generated_at).timestamp()
+
+        def gauge(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
+            return GaugeMetricFamily(f"{PREFIX}_{name}", doc, labels=["inventory", *labels])
+
+        last = gauge("last_run_timestamp_seconds", "When the last audit ran (Unix time).", [])
+        last.add_metric([inv], generated)
+        yield last
+        duration = gauge("last_run_duration_seconds", "How long the last audit took.", [])
+        duration.add_metric([inv], round(report.duration_s, 3))
+        yield duration
+        complete = gauge("last_run_complete", "1 if the last audit ran to the end, 0 if it was interrupted.", [])
+        complete.add_metric([inv], 1.0 if report.complete else 0.0)
+        yield complete
+        if report.exit is not None:
+            code = gauge("last_run_exit_code", "Exit code of the last audit (see auditor --help).", [])
+            code.add_metric([inv], float(int(report.exit.code)))
+            yield code
+
+        summary = report.summary()
+        hosts = gauge("hosts", "Hosts per verdict in the last audit.", ["verdict"])
+        for verdict in Verdict:
+            hosts.add_metric([inv, verdict.value], float(summary[verdict.value]))
+        yield hosts
+
+        verdicts = gauge(
+            "host_verdict", "1 for the host's verdict in the last audit, 0 for the others.", ["host", "verdict"]
+        )
+        needs = gauge("host_needs_action", "1 if the host's verdict is not ok.", ["host"])
+        since = gauge(
+            "host_failing_since_timestamp_seconds",
+            "When the host's current run of not-ok verdicts began (Unix time; from history).",
+            ["host"],
+        )
+        findings = gauge(
+            "host_findings",
+            "Live findings (not waived) per host and severity.",
+            ["host", "severity"],
+        )
+        finding = gauge(
+            "finding",
+            "1 per finding in the last audit.",
+            ["host", "rule", "severity", "action", "waived", "inconclusive"],
+        )
+        stack = InfoMetricFamily(
+            f"{PREFIX}_host_stack",
+            "Versions on the host as the probe reported them (empty: unknown or absent).",
+            labels=["inventory", "host"],
+        )
+        gpus = gauge("host_gpus", "GPUs the host's driver reports.", ["host"])
+        for host in report.hosts:
+            for verdict in Verdict:
+                verdicts.add_metric([inv, host.name, verdict.value], 1.0 if host.verdict is verdict else 0.0)
+            needs.add_metric([inv, host.name], 1.0 if host.verdict.needs_action else 0.0)
+            if host.failing_since:
+                since.add_metric([inv, host.name], parse_time(host.failing_since).timestamp())
+            per_severity: dict[str, int] = {}
+            for f in host.findings:
+                if not f.waived:
+                    per_severity[f.severity.value] = per_severity.get(f.severity.value, 0) + 1
+                finding.add_metric(
+                    [
+                        inv,
+                        host.name,
+                        f.rule,
+                        f.severity.value,
+                        f.action.value,
+                        str(f.waived).lower(),
+                        str(f.inconclusive).lower(),
+                    ],
+                    1.0,
+                )
+            for severity, count in sorted(per_severity.items()):
+                findings.add_metric([inv, host.name, severity], float(count))
+            if host.facts is not None:
+                s = stack_of(host.facts)
+                stack.add_metric(
+                    [inv, host.name],
+                    {
+                        "driver": s.driver or "",
+                        "kernel_module": s.kernel_module or "",
+                        "cuda_driver": s.cuda_driver or "",
+                        "cuda": s.cuda or "",
+                        "cudnn": s.cudnn or "",
+                        "tensorrt": s.tensorrt or "",
+                        "gpu": s.gpu or "",
+                    },
+                )
+                if s.gpu_count is not None:
+                    gpus.add_metric([inv, host.name], float(s.gpu_count))
+        yield from (verdicts, needs, since, findings, finding, stack, gpus)
+
+
+def render_prom(report: Report) -> str:
+    """The report as Prometheus text exposition format (ends with a newline)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_ReportCollector(report))
+    return generate_latest(registry).decode("utf-8")
