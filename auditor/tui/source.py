@@ -1,0 +1,135 @@
+"""Where the interactive audit gets its events: the one seam between the TUI and SSH.
+
+The app opens an ``AuditSource`` once and keeps it open for its whole life, so a
+simulated fleet stays up and ``r``/``R``/``--watch`` can sweep again. A source is a
+zero-argument callable returning an async context manager that yields a ``Session``:
+
+* ``live_source`` audits over SSH (``auditor.audit``); what ``auditor tui`` uses;
+* ``ReplaySource`` replays fixed ``HostReport``s as events, optionally paced; the
+  snapshot tests (deterministic screens), the benchmark (2,000 hosts streaming in at
+  a chosen rate) and the Pilot tests that are about the UI rather than SSH use it.
+
+Nothing here evaluates anything: a session yields what ``auditor.audit.audit`` (or a
+recording of it) produced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Protocol
+
+from auditor.audit import AuditEvent, Targets, audit
+from auditor.inventory import Host
+from auditor.outcome import HostState
+from auditor.policy import Policy
+from auditor.report import HostReport
+
+
+class Session(Protocol):
+    """An open audit target: its hosts, and a way to sweep any of them."""
+
+    @property
+    def name(self) -> str:
+        """The fleet or inventory, as reports name it."""
+
+    @property
+    def hosts(self) -> tuple[Host, ...]:
+        """Every target host, in inventory order."""
+
+    def sweep(self, hosts: Sequence[Host]) -> AsyncIterator[AuditEvent]:
+        """Audit ``hosts``: a QUEUED event for each, then their progress, ending DONE or FAILED."""
+        ...
+
+
+AuditSource = Callable[[], contextlib.AbstractAsyncContextManager[Session]]
+
+
+@dataclasses.dataclass(frozen=True)
+class LiveSession:
+    """A real audit over SSH (or over a simulated fleet's real SSH)."""
+
+    targets: Targets
+    policy: Policy
+
+    @property
+    def name(self) -> str:
+        return self.targets.name
+
+    @property
+    def hosts(self) -> tuple[Host, ...]:
+        return self.targets.hosts
+
+    def sweep(self, hosts: Sequence[Host]) -> AsyncIterator[AuditEvent]:
+        return audit(hosts, self.policy, self.targets.options)
+
+
+def live_source(
+    open_targets: Callable[[], contextlib.AbstractAsyncContextManager[Targets]], policy: Policy
+) -> AuditSource:
+    """A source that opens ``open_targets`` (validating files, starting a simulated fleet) and audits."""
+
+    @contextlib.asynccontextmanager
+    async def source() -> AsyncIterator[Session]:
+        async with open_targets() as targets:
+            yield LiveSession(targets, policy)
+
+    return source
+
+
+def host_of(report: HostReport) -> Host:
+    """The inventory host a report is about (what a replay needs to emit events)."""
+    return Host(name=report.name, address=report.address, groups=report.groups)
+
+
+class ReplaySource:
+    """Replays fixed reports as a sweep would stream them.
+
+    ``rate`` is hosts finished per second (None: all at once, which a deterministic
+    screen wants); every host goes QUEUED, then CONNECTING, PROBING and DONE/FAILED
+    like a real sweep. ``name`` labels the fleet. The source can be opened any number
+    of times; each sweep replays the same reports.
+    """
+
+    def __init__(self, reports: Iterable[HostReport], name: str = "replay", rate: float | None = None) -> None:
+        self.reports = {r.name: r for r in reports}
+        self.name = name
+        self.rate = rate
+
+    def __call__(self) -> contextlib.AbstractAsyncContextManager[Session]:
+        return self._open()
+
+    @contextlib.asynccontextmanager
+    async def _open(self) -> AsyncIterator[Session]:
+        yield ReplaySession(self.name, tuple(host_of(r) for r in self.reports.values()), self.reports, self.rate)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplaySession:
+    """One open replay; see ``ReplaySource``."""
+
+    name: str
+    hosts: tuple[Host, ...]
+    reports: dict[str, HostReport]
+    rate: float | None
+
+    async def sweep(self, hosts: Sequence[Host]) -> AsyncIterator[AuditEvent]:
+        for host in hosts:
+            yield AuditEvent(host, HostState.QUEUED)
+        interval = 1.0 / self.rate if self.rate else 0.0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for index, host in enumerate(hosts):
+            if interval:
+                # Pace against the start, not the previous event: a slow consumer
+                # then gets bursts, as it would from a real sweep, not a slower sweep.
+                delay = started + index * interval - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            yield AuditEvent(host, HostState.CONNECTING)
+            yield AuditEvent(host, HostState.PROBING)
+            report = self.reports[host.name]
+            state = HostState.FAILED if report.error is not None else HostState.DONE
+            yield AuditEvent(host, state, report)

@@ -1,0 +1,27 @@
+"""The one-line header: fleet, policy, last sweep, and a count per verdict."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Static
+
+from auditor.findings import Verdict
+from auditor.tui.legend import counts_text
+
+
+class FleetHeader(Horizontal):
+    """``auditor · FLEET · policy P · last sweep 07:01 UTC (3m ago)`` and ``✖ 1 error  ✓ 5 ok``."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="where")
+        yield Static(id="counts")
+
+    def show(self, fleet: str, policy: str, sweep: str, counts: dict[Verdict, int]) -> None:
+        where = Text.assemble(("auditor", "bold"), " · ", fleet, " · policy ", policy, " · ", (sweep, "italic"))
+        words = counts_text(counts, words=True)
+        # Words when both halves fit (with padding), else glyph and number only: the counts never get cut.
+        fits = where.cell_len + words.cell_len + 4 <= self.size.width
+        self.query_one("#where", Static).update(where)
+        self.query_one("#counts", Static).update(words if fits else counts_text(counts, words=False))
