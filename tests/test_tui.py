@@ -32,12 +32,12 @@ async def test_demo_hosts_stream_in_with_their_states_then_verdicts() -> None:
                 break
             if app.session is not None:
                 table = app.main.table
-                seen |= {str(table.get_cell(key, "verdict")) for key in table.rows}
+                seen |= {str(table.get_cell(name, "verdict")) for name in table.rows}
             await pilot.pause(0.02)
         await settle(pilot)
         table = app.main.table
         assert table.row_count == 16
-        verdicts = {key.value: str(table.get_cell(key, "verdict")) for key in table.rows}
+        verdicts = {name: str(table.get_cell(name, "verdict")) for name in table.rows}
         assert verdicts["a10-infer-01"] == "↓ ROLLBACK" and verdicts["t4-edge-01"] == "✓ OK"
         assert verdicts["l4-batch-01"] == "○ UNREACHABLE" and verdicts["t4-lab-01"] == "✖ ERROR"
         # The hanging host is probed until the probe timeout: its row said so meanwhile.

@@ -51,8 +51,8 @@ class AuditApp(App[int]):
     TITLE = "auditor"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit the interactive audit"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Keys and the verdict legend"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit the interactive audit"),
         Binding("R", "reprobe_all", "Re-probe all", id="app.reprobe_all", tooltip="Sweep every host again"),
         Binding("ctrl+s", "export", "Export", id="app.export", tooltip="Write a report (any headless format)"),
         Binding("K", "host_keys", "Host keys", id="app.host_keys", tooltip="Review unknown host keys"),

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from auditor.report.table_writer import host_columns
 from auditor.text import clean
 from auditor.tui.legend import state_text, verdict_text
 from auditor.tui.model import HostRow, SortKey
@@ -70,7 +69,11 @@ def age_cell(row: HostRow, now: float) -> Text:
 def row_cells(row: HostRow, marked: bool, now: float) -> dict[str, Text]:
     """Every column's cell for one host, keyed by column key."""
     report = row.report
-    columns = host_columns(report) if report is not None else dict.fromkeys(("gpus", "driver", "cuda", "tensorrt"), "")
+    columns = dict(row.columns)
+    if report is not None and report.facts is not None and report.facts.driver.mismatch:
+        # "535.183.01 ≠ 535.104.05": the user-space driver and the loaded kernel module, narrower than the report's wording.
+        driver = report.facts.driver
+        columns["driver"] = f"{driver.version or '?'} ≠ {driver.kernel_module or '?'}"
     if report is not None:
         verdict = verdict_text(report.verdict, stale=row.in_flight)
     else:

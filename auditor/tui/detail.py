@@ -129,7 +129,7 @@ def _finding(finding: Finding) -> Iterable[Table]:
     origin = f"rule {finding.rule}" + (f" · from {finding.source}" if finding.source else "")
     right.append(safe(origin, 500, "dim"))
     grid = Table.grid()
-    grid.add_column(width=29, no_wrap=True)
+    grid.add_column(width=27, no_wrap=True)
     grid.add_column(ratio=1)
     grid.add_row(left, Text("\n").join(right))
     yield grid

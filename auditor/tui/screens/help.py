@@ -14,16 +14,17 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Grid, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from auditor.findings import Verdict
 from auditor.tui.legend import IN_FLIGHT, STATE_LOOK, VERDICT_LOOK, state_text, verdict_text
 
+WIDE = 140  # terminal columns from which keys and legend sit side by side
 EXTRA_KEYS = (
     ("↑ ↓ PgUp PgDn", "Move through the hosts (j k g G too)"),
-    ("click a header", "Sort by that column; click again to reverse"),
+    ("click header", "Sort by that column; click again to reverse"),
     ("tab", "Move between the table and the detail pane"),
     ("ctrl+p", "Command palette: every action, searchable"),
 )
@@ -39,11 +40,21 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
-            yield Static(help_content(), id="help-text")
+            with Grid(id="help-grid"):
+                yield Static(keys_content(), id="help-keys")
+                yield Static(legend_content(), id="help-legend")
 
     def on_mount(self) -> None:
-        self.query_one("#help-body").border_title = "auditor · help"
-        self.query_one("#help-body").border_subtitle = "Esc closes"
+        body = self.query_one("#help-body")
+        body.border_title = "auditor · help"
+        body.border_subtitle = "Esc closes"
+        self.on_resize()
+
+    def on_resize(self) -> None:
+        # Keys beside the legend when there is room; below it otherwise.
+        wide = self.app.size.width >= WIDE
+        self.query_one("#help-grid").set_class(wide, "wide")
+        self.query_one("#help-body").set_class(wide, "wide")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
@@ -71,15 +82,20 @@ def _key_label(binding: Binding) -> str:
     return ", ".join(names.get(key, key) for key in binding.key.split(","))
 
 
-def help_content() -> RenderableType:
+def keys_content() -> RenderableType:
+    """Every key, generated from the bindings, and the mouse and palette."""
     keys = Table.grid(padding=(0, 2))
     keys.add_column(style="bold cyan", no_wrap=True)
     keys.add_column()
-    keys.add_column(style="dim")
-    for section, binding in _bindings():
-        keys.add_row(_key_label(binding), binding.tooltip or binding.description, section)
+    for _, binding in _bindings():
+        keys.add_row(_key_label(binding), binding.tooltip or binding.description)
     for key, what in EXTRA_KEYS:
-        keys.add_row(key, what, "")
+        keys.add_row(key, what)
+    return Group(Text("Keys", style="bold underline"), keys)
+
+
+def legend_content() -> RenderableType:
+    """What the verdict and state glyphs and colours mean, and the filter syntax."""
     verdicts = Table.grid(padding=(0, 2))
     verdicts.add_column(no_wrap=True)
     verdicts.add_column()
@@ -98,9 +114,7 @@ def help_content() -> RenderableType:
     filters.add_row("!ok", "hosts without 'ok' anywhere")
     filters.add_row("ctrl+z", "only hosts whose verdict needs action (anything but ok)")
     return Group(
-        Text("Keys", style="bold underline"),
-        keys,
-        Text("\nVerdicts, most urgent first", style="bold underline"),
+        Text("Verdicts, most urgent first", style="bold underline"),
         verdicts,
         Text("\nWhere a host is in a sweep", style="bold underline"),
         states,

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import Footer, Input
 
 from auditor.tui.cells import format_age
 from auditor.tui.model import FleetModel
@@ -42,6 +42,7 @@ class MainScreen(Screen[None]):
             "escape",
             "back",
             "Back",
+            show=False,  # the filter line and the detail pane say "Esc" where it applies; the footer lacks room
             id="view.back",
             tooltip="Clear the filter, then close the detail, then clear marks",
         ),
@@ -143,7 +144,7 @@ class MainScreen(Screen[None]):
 
     # --- the table's messages ------------------------------------------------------------
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_host_table_highlighted(self, event: HostTable.Highlighted) -> None:
         if self.detail.display:
             self._show_detail()
 
@@ -153,6 +154,9 @@ class MainScreen(Screen[None]):
             return
         self.detail.display = True
         self._show_detail()
+        # The table just got shorter: keep the selected host in view once the new layout is in.
+        table = self.table
+        self.call_after_refresh(lambda: table.move_cursor(row=table.cursor_row))
 
     def on_host_table_view_changed(self, event: HostTable.ViewChanged) -> None:
         self.flush()

@@ -16,11 +16,13 @@ class DetailPane(VerticalScroll):
     """Findings, facts, stderr and probe output of one host (see ``auditor.tui.detail``)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "scroll_down", "Down", show=False, id="detail.down", tooltip="Scroll down"),
-        Binding("k", "scroll_up", "Up", show=False, id="detail.up", tooltip="Scroll up"),
-        Binding("g", "scroll_home", "Top", show=False, id="detail.top", tooltip="Scroll to the top"),
-        Binding("G", "scroll_end", "Bottom", show=False, id="detail.bottom", tooltip="Scroll to the end"),
-        Binding("f", "maximize", "Full screen", id="detail.maximize", tooltip="Give the detail the whole screen"),
+        Binding("j", "scroll_down", "Down", show=False, id="detail.down", tooltip="Detail pane: scroll down"),
+        Binding("k", "scroll_up", "Up", show=False, id="detail.up", tooltip="Detail pane: scroll up"),
+        Binding("g", "scroll_home", "Top", show=False, id="detail.top", tooltip="Detail pane: to the top"),
+        Binding("G", "scroll_end", "Bottom", show=False, id="detail.bottom", tooltip="Detail pane: to the end"),
+        Binding(
+            "f", "maximize", "Full screen", id="detail.maximize", tooltip="Detail pane: full screen (Esc restores)"
+        ),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -19,9 +19,14 @@ class FleetHeader(Horizontal):
         yield Static(id="counts")
 
     def show(self, fleet: str, policy: str, sweep: str, counts: dict[Verdict, int]) -> None:
-        where = Text.assemble(("auditor", "bold"), " · ", fleet, " · policy ", policy, " · ", (sweep, "italic"))
-        words = counts_text(counts, words=True)
-        # Words when both halves fit (with padding), else glyph and number only: the counts never get cut.
-        fits = where.cell_len + words.cell_len + 4 <= self.size.width
+        width = self.size.width
+        words, glyphs = counts_text(counts, words=True), counts_text(counts, words=False)
+        full = Text.assemble(("auditor", "bold"), " · ", fleet, " · policy ", policy, " · ", (sweep, "italic"))
+        # The counts never get cut: words when everything fits, else glyphs; the app's name goes first.
+        where, right = full, words
+        if full.cell_len + words.cell_len + 4 > width:
+            right = glyphs
+            if full.cell_len + glyphs.cell_len + 4 > width:
+                where = Text.assemble(fleet, " · policy ", policy, " · ", (sweep, "italic"))
         self.query_one("#where", Static).update(where)
-        self.query_one("#counts", Static).update(words if fits else counts_text(counts, words=False))
+        self.query_one("#counts", Static).update(right)

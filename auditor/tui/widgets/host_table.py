@@ -1,47 +1,102 @@
-"""The host table: a DataTable kept in line with the ``FleetModel`` in batches.
+"""The host table: one row per host, kept in line with the ``FleetModel`` in batches.
 
-``sync`` is called at most every ``FLUSH_INTERVAL`` while events stream in, never
-per event. Each sync (Dolphie's keyed diff, research 1.5):
+A Line API widget rather than Textual's ``DataTable``: ``bench/tui.py`` measured the
+DataTable at 60-100 ms per repaint of a 2,000-row table on this machine kind, and
+any cell update invalidates every cached cell (one counter for the whole table), so
+a sweep streaming 2,000 hosts kept the event loop busy repainting and keys waited
+hundreds of milliseconds. Here each row is rendered once per change of its own
+content and cached as a ``Strip``; a repaint renders only rows that changed, and only
+the visible ones are ever rendered.
 
-* changes only the cells whose content changed (width is re-measured only when a
-  cell grew: shrinking would make DataTable re-measure the whole column);
-* adds new rows, removes few gone rows one by one or rebuilds when most are gone
-  (each ``remove_row`` re-lays the whole table);
-* sorts once, only when the order differs, keeping the cursor on the same host.
+``sync`` is called at most every ``FLUSH_INTERVAL`` while events stream in, never per
+event (Dolphie's keyed diff, research 1.5): only rows whose cells changed get new
+strips, new hosts are appended, the order is recomputed once and applied only when
+it differs, and the cursor stays on its host (except on the top row, which stays
+the top row: someone who has not moved is looking at the most urgent hosts).
 
-Bare-letter keys live here, on the focused table, so they never fire while the
-filter input has focus.
+It draws a header (click a label to sort by it, again to reverse), two fixed
+columns (mark and host) that stay put while the rest scrolls sideways, zebra
+stripes and a row cursor. Bare-letter keys are bound here, on the focused table, so
+they never fire while the filter input has focus.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-from auditor.tui.cells import COLUMNS, FIXED_COLUMNS, age_cell, row_cells
+from auditor.tui.cells import COLUMNS, FIXED_COLUMNS, age_cell, format_age, row_cells
 from auditor.tui.model import FleetModel, SortKey
 
-REBUILD_FRACTION = 0.3  # removing more rows than this share is slower than rebuilding
+PADDING = 1  # blank cells either side of every cell
 
 
-class HostTable(DataTable[Text]):
+class HostTable(ScrollView, can_focus=True):
     """Hosts, one per row, keyed by host name."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_detail", "Detail", id="detail.open", tooltip="Show the selected host's detail pane"),
-        Binding("space", "toggle_mark", "Mark", id="table.mark", tooltip="Mark or unmark the host (r re-probes marks)"),
         Binding("r", "reprobe", "Re-probe", id="table.reprobe", tooltip="Re-probe the marked hosts, else the selected"),
-        Binding("j", "cursor_down", "Down", show=False, id="table.down", tooltip="Next host"),
-        Binding("k", "cursor_up", "Up", show=False, id="table.up", tooltip="Previous host"),
-        Binding("g", "first", "First", show=False, id="table.first", tooltip="First host"),
-        Binding("G", "last", "Last", show=False, id="table.last", tooltip="Last host"),
-        Binding("s", "cycle_sort", "Sort", id="table.sort", tooltip="Sort by the next column"),
+        Binding(
+            "space",
+            "toggle_mark",
+            "Mark",
+            show=False,
+            id="table.mark",
+            tooltip="Mark or unmark the host (r re-probes marks)",
+        ),
+        Binding("s", "cycle_sort", "Sort", show=False, id="table.sort", tooltip="Sort by the next column"),
         Binding("S", "reverse_sort", "Reverse", show=False, id="table.reverse", tooltip="Reverse the sort order"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="table.down", tooltip="Next host"),
+        Binding("up,k", "cursor_up", "Up", show=False, id="table.up", tooltip="Previous host"),
+        Binding("home,g", "first", "First", show=False, id="table.first", tooltip="First host"),
+        Binding("end,G", "last", "Last", show=False, id="table.last", tooltip="Last host"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="table.page_down", tooltip="One page down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="table.page_up", tooltip="One page up"),
+        Binding("left", "scroll_left", "Left", show=False, id="table.left", tooltip="Scroll the columns left"),
+        Binding("right", "scroll_right", "Right", show=False, id="table.right", tooltip="Scroll the columns right"),
     ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "host-table--header",
+        "host-table--header-sorted",
+        "host-table--cursor",
+        "host-table--cursor-blurred",
+        "host-table--even-row",
+        "host-table--fixed",
+    }
+    DEFAULT_CSS = """
+    HostTable {
+        background: $surface;
+        color: $foreground;
+        & > .host-table--header { background: $panel; color: $foreground; text-style: bold; }
+        & > .host-table--header-sorted { background: $panel; color: $accent; text-style: bold; }
+        & > .host-table--cursor-blurred { background: $block-cursor-blurred-background; }
+        & > .host-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
+        & > .host-table--even-row { background: $surface-lighten-1 50%; }
+        & > .host-table--fixed { background: $secondary-muted; }
+    }
+    """
+
+    cursor_row: reactive[int] = reactive(0, repaint=False)
+    """The index of the highlighted row (0 when the table is empty)."""
+
+    class Highlighted(Message):
+        """The host under the cursor changed (``name`` None: the table is empty)."""
+
+        def __init__(self, name: str | None) -> None:
+            super().__init__()
+            self.name = name
 
     class Reprobe(Message):
         """The user asked to re-probe these hosts."""
@@ -51,104 +106,283 @@ class HostTable(DataTable[Text]):
             self.names = names
 
     class OpenDetail(Message):
-        """The user asked for the detail pane."""
+        """The user asked for the detail pane (Enter, or a click on the selected row)."""
 
     class ViewChanged(Message):
         """Sort or marks changed: the screen syncs the table and its titles now."""
 
-    def __init__(self, model: FleetModel, *, id: str | None = None) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, id=id)
+    def __init__(self, model: FleetModel, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+        super().__init__(id=id)
         self.model = model
+        self.rows: list[str] = []
+        """The hosts shown, top to bottom."""
+        self._index: dict[str, int] = {}
         self._cells: dict[str, dict[str, Text]] = {}
-        self._order: list[str] = []
+        self._version: dict[str, int] = {}
+        self.widths: dict[str, int] = {c.key: Text(c.label).cell_len for c in COLUMNS}
+        """Each column's content width (cells grow it; a rebuild can shrink it)."""
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._highlighted: str | None = None
 
-    def on_mount(self) -> None:
+    # --- reading ---------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
+
+    @property
+    def selected(self) -> str | None:
+        """The host under the cursor (None when the table is empty)."""
+        return self.rows[self.cursor_row] if self.rows else None
+
+    def get_cell(self, name: str, column: str) -> Text:
+        """The cell shown for ``name`` in ``column`` (KeyError if the host is not shown)."""
+        return self._cells[name][column]
+
+    def get_row_index(self, name: str) -> int:
+        return self._index[name]
+
+    def column_at(self, x: int) -> str | None:
+        """The column under offset ``x`` of the widget's content (the header's click target)."""
+        fixed = self._fixed_width()
+        position = x if x < fixed else x + int(self.scroll_x)
+        start = 0
         for column in COLUMNS:
-            self.add_column(column.label, key=column.key)
-        self.fixed_columns = FIXED_COLUMNS
+            end = start + self.widths[column.key] + 2 * PADDING
+            if start <= position < end:
+                return column.key
+            start = end
+        return None
+
+    # --- keeping up with the model ------------------------------------------------------
+
+    def sync(self, now: float) -> None:
+        """Bring the rows in line with the model (see the module docstring)."""
+        model = self.model
+        visible = model.visible()
+        dirty, model.dirty = model.dirty, set()
+        model.reshape = False
+        selected = self.selected if self.cursor_row > 0 else None
+        wanted = set(visible)
+        rebuilt = len(wanted) != len(self._cells) or any(name not in wanted for name in self._cells)
+        if rebuilt:
+            self._cells = {name: self._cells[name] for name in self._cells if name in wanted}
+        grown = False
+        for name in visible:
+            if name not in self._cells or name in dirty:
+                cells = row_cells(model.rows[name], name in model.marked, now)
+                if self._cells.get(name) != cells:
+                    self._cells[name] = cells
+                    self._version[name] = self._version.get(name, 0) + 1
+                    grown |= self._grow(cells)
+        if rebuilt:
+            grown |= self._measure()
+        if visible != self.rows:
+            self.rows = visible
+            self._index = {name: index for index, name in enumerate(visible)}
+            self.virtual_size = Size(self._total_width(), len(visible) + 1)
+        elif grown:
+            self.virtual_size = Size(self._total_width(), len(visible) + 1)
+        if grown:
+            self._strips.clear()
+        if selected is not None and selected in self._index:
+            self._move(self._index[selected], scroll=False)
+        else:
+            self._move(min(self.cursor_row, max(0, len(visible) - 1)), scroll=False)
+        self.refresh()
+
+    def refresh_ages(self, now: float) -> None:
+        """Re-age the Age column: only rows whose age text changed get a new cell and strip."""
+        rows, cells, grown = self.model.rows, self._cells, False
+        for name in self.rows:
+            row = rows[name]
+            if row.in_flight or row.updated is None:
+                continue  # the cell shows the row's state, which comes in through sync
+            text = format_age(now - row.updated)
+            if cells[name]["age"].plain != text:
+                cell = age_cell(row, now)
+                cells[name]["age"] = cell
+                self._version[name] += 1
+                grown |= self._grow({"age": cell})
+        if grown:
+            self._strips.clear()
+            self.virtual_size = Size(self._total_width(), len(self.rows) + 1)
+        self.refresh()
+
+    def _grow(self, cells: dict[str, Text]) -> bool:
+        grown = False
+        for key, cell in cells.items():
+            if cell.cell_len > self.widths[key]:
+                self.widths[key] = cell.cell_len
+                grown = True
+        return grown
+
+    def _measure(self) -> bool:
+        """Fit every column to what is shown now (after a filter, say); True if a width changed."""
+        widths = {c.key: Text(c.label).cell_len for c in COLUMNS}
+        for cells in self._cells.values():
+            for key, cell in cells.items():
+                widths[key] = max(widths[key], cell.cell_len)
+        changed = widths != self.widths
+        self.widths = widths
+        return changed
+
+    def _fixed_width(self) -> int:
+        return sum(self.widths[c.key] + 2 * PADDING for c in COLUMNS[:FIXED_COLUMNS])
+
+    def _total_width(self) -> int:
+        return sum(width + 2 * PADDING for width in self.widths.values())
+
+    # --- drawing ------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        scroll_x = int(self.scroll_x)
+        if y == 0:
+            return self._header(width, scroll_x)
+        index = int(self.scroll_y) + y - 1
+        if index >= len(self.rows):
+            return Strip.blank(width, self.rich_style)
+        name = self.rows[index]
+        cursor = index == self.cursor_row
+        key = (name, self._version.get(name, 0), width, scroll_x, cursor, cursor and self.has_focus, index % 2)
+        strip = self._strips.get(key)
+        if strip is None:
+            if cursor:
+                style = self.get_component_rich_style(
+                    "host-table--cursor" if self.has_focus else "host-table--cursor-blurred"
+                )
+            elif index % 2:
+                style = self.get_component_rich_style("host-table--even-row")
+            else:
+                style = Style()
+            strip = self._line(self._cells[name], width, scroll_x, style, cursor=cursor)
+            self._strips[key] = strip
+        return strip
+
+    def _header(self, width: int, scroll_x: int) -> Strip:
+        model = self.model
+        labels: dict[str, Text] = {}
+        sorted_style = self.get_component_rich_style("host-table--header-sorted")
+        for column in COLUMNS:
+            label = Text(column.label)
+            if column.sort is not None and column.sort is model.sort:
+                label = Text(f"{column.label}{'▲' if model.reverse else '▼'}", style=sorted_style)
+            labels[column.key] = label
+        return self._line(labels, width, scroll_x, self.get_component_rich_style("host-table--header"), header=True)
+
+    def _line(
+        self,
+        cells: dict[str, Text],
+        width: int,
+        scroll_x: int,
+        style: Style,
+        header: bool = False,
+        cursor: bool = False,
+    ) -> Strip:
+        """One row: the fixed columns, then the rest scrolled by ``scroll_x``, filling ``width``.
+
+        Built as segments and wrapped in a single ``Strip``: a Strip is costly to make
+        (it carries its own caches), and a repaint makes one per visible row.
+        """
+        base = self.rich_style + style
+        fixed_style = base if header or cursor else base + self.get_component_rich_style("host-table--fixed")
+        fixed, rest = Text(), Text()
+        for position, column in enumerate(COLUMNS):
+            target = fixed if position < FIXED_COLUMNS else rest
+            cell = cells.get(column.key) or Text()
+            pad = self.widths[column.key] - cell.cell_len
+            target.append(" " * PADDING)
+            target.append_text(cell if pad >= 0 else cell[: self.widths[column.key]])
+            target.append(" " * (max(0, pad) + PADDING))
+        console = self.app.console
+        segments = list(Segment.apply_style(fixed.render(console, end=""), fixed_style))
+        room = max(0, width - fixed.cell_len)
+        scrolled = list(Segment.apply_style(rest.render(console, end=""), base))
+        if scroll_x:
+            scrolled = list(Segment.divide(scrolled, [scroll_x, scroll_x + room]))[1]
+        segments += scrolled
+        return Strip(Segment.adjust_line_length(segments, width, base), width)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # a new theme: every row is drawn again
+
+    def watch_scroll_x(self, old: float, new: float) -> None:
+        super().watch_scroll_x(old, new)
+        self.refresh()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # --- the cursor -------------------------------------------------------------------------
+
+    def move_cursor(self, row: int) -> None:
+        """Put the cursor on row ``row`` (clamped) and scroll it into view."""
+        self._move(max(0, min(row, len(self.rows) - 1)), scroll=True)
+
+    def _move(self, row: int, scroll: bool) -> None:
+        self.cursor_row = row
+        if scroll or self.selected != self._highlighted:
+            self._scroll_to_cursor()
+        if self.selected != self._highlighted:
+            self._highlighted = self.selected
+            self.post_message(self.Highlighted(self._highlighted))
+        self.refresh()
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(1, self.scrollable_content_region.height - 1)  # the header takes a line
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, immediate=True)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor_row + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor_row - 1)
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(len(self.rows) - 1)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor_row + max(1, self.scrollable_content_region.height - 2))
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor_row - max(1, self.scrollable_content_region.height - 2))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            column = self.column_at(offset.x)
+            spec = next((c for c in COLUMNS if c.key == column), None)
+            if spec is not None and spec.sort is not None:
+                reverse = not self.model.reverse if spec.sort is self.model.sort else False
+                self.sort_by(spec.sort, reverse)
+            return
+        row = int(self.scroll_y) + offset.y - 1
+        if 0 <= row < len(self.rows):
+            if row == self.cursor_row:
+                self.post_message(self.OpenDetail())
+            self.move_cursor(row)
+
+    # --- actions ----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """``r`` is greyed out while a sweep runs (one sweep at a time)."""
         if action == "reprobe" and self.model.sweep.running:
             return None
         return True
-
-    @property
-    def selected(self) -> str | None:
-        """The host under the cursor (None when the table is empty)."""
-        if not self.row_count:
-            return None
-        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-
-    def sync(self, now: float, refresh_all: bool = False) -> None:
-        """Bring the table in line with the model (see the module docstring)."""
-        model = self.model
-        visible = model.visible()
-        dirty = set(model.rows) if refresh_all else model.dirty
-        model.dirty = set()
-        reshape, model.reshape = model.reshape, False
-        # The cursor follows its host through re-sorts, except at the top row, which stays the top:
-        # someone who has not moved yet is looking at the most urgent hosts, not at one of them.
-        selected = self.selected if self.cursor_row > 0 else None
-        shown = set(self._order)
-        wanted = set(visible)
-        gone = shown - wanted
-        if gone and len(gone) > REBUILD_FRACTION * max(1, len(shown)):
-            self._rebuild(visible, now)
-        else:
-            for name in gone:
-                self.remove_row(name)
-                del self._cells[name]
-            for name in visible:
-                if name not in shown:
-                    cells = row_cells(model.rows[name], name in model.marked, now)
-                    self._cells[name] = cells
-                    self.add_row(*cells.values(), key=name)
-                elif name in dirty:
-                    self._update(name, row_cells(model.rows[name], name in model.marked, now))
-            self._order = [name for name in self._order if name in wanted] + [n for n in visible if n not in shown]
-        if self._order != visible or reshape:
-            # DataTable's sort key sees cells, not row keys: the host cells are ours, so their identity names the row.
-            position = {id(self._cells[name]["host"]): index for index, name in enumerate(visible)}
-            self.sort("host", key=lambda cell: position[id(cell)])
-            self._order = visible
-        if selected is not None and selected in wanted:
-            index = self._order.index(selected)
-            if index != self.cursor_row:
-                self.move_cursor(row=index, animate=False)
-
-    def refresh_ages(self, now: float) -> None:
-        """Re-age the Age column (only cells whose text changed are touched)."""
-        rows, cells = self.model.rows, self._cells
-        for name in self._order:
-            cell = age_cell(rows[name], now)
-            if cells[name]["age"] != cell:
-                self.update_cell(name, "age", cell, update_width=cell.cell_len > self.columns["age"].content_width)  # type: ignore[index]
-                cells[name]["age"] = cell
-
-    def _rebuild(self, visible: list[str], now: float) -> None:
-        self.clear()
-        self._cells = {}
-        for name in visible:
-            cells = row_cells(self.model.rows[name], name in self.model.marked, now)
-            self._cells[name] = cells
-            self.add_row(*cells.values(), key=name)
-        self._order = list(visible)
-
-    def _update(self, name: str, cells: dict[str, Text]) -> None:
-        """Replace only the cells whose content changed (unchanged ones keep their object: see ``sync``)."""
-        kept = self._cells[name]
-        for key, cell in cells.items():
-            if kept[key] != cell:
-                grew = cell.cell_len > self.columns[key].content_width  # type: ignore[index]
-                self.update_cell(name, key, cell, update_width=grew)
-                kept[key] = cell
-
-    def action_first(self) -> None:
-        self.move_cursor(row=0)
-
-    def action_last(self) -> None:
-        self.move_cursor(row=max(0, self.row_count - 1))
 
     def action_open_detail(self) -> None:
         self.post_message(self.OpenDetail())
@@ -176,12 +410,5 @@ class HostTable(DataTable[Text]):
 
     def sort_by(self, key: SortKey, reverse: bool) -> None:
         self.model.sort, self.model.reverse, self.model.reshape = key, reverse, True
+        self._strips.clear()  # the header's arrow moved
         self.post_message(self.ViewChanged())
-
-    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        event.stop()
-        column = next(c for c in COLUMNS if c.key == event.column_key.value)
-        if column.sort is None:
-            return
-        reverse = not self.model.reverse if column.sort is self.model.sort else False
-        self.sort_by(column.sort, reverse)
