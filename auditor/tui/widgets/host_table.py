@@ -111,7 +111,7 @@ class HostTable(ScrollView, can_focus=True):
     class ViewChanged(Message):
         """Sort or marks changed: the screen syncs the table and its titles now."""
 
-    def __init__(self, model: FleetModel, *, id: str | None = None) -> None:  # noqa: A002 (Textual's name)
+    def __init__(self, model: FleetModel, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.model = model
         self.rows: list[str] = []
