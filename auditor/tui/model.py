@@ -70,10 +70,10 @@ class HostRow:
         return "\n".join(parts).lower()
 
     @cached_property
-    def _sort_keys(self) -> dict[SortKey, tuple[object, ...]]:
+    def _sort_keys(self) -> dict[SortKey, SortValue]:
         return {}
 
-    def sort_key(self, key: SortKey) -> tuple[object, ...]:
+    def sort_key(self, key: SortKey) -> SortValue:
         """This row's key for ordering by ``key`` (computed once)."""
         cache = self._sort_keys
         if key not in cache:
@@ -120,33 +120,28 @@ def _natural(text: str) -> tuple[object, ...]:
     return tuple(out)
 
 
-def _column(name: str) -> Callable[[HostRow], tuple[object, ...]]:
-    def key(row: HostRow) -> tuple[object, ...]:
+SortValue = tuple[bool, object]
+"""``(missing, value)``: hosts without a value (no report yet, no driver...) go last in either direction."""
+
+
+def _column(name: str) -> Callable[[HostRow], SortValue]:
+    def key(row: HostRow) -> SortValue:
         value = row.columns[name]
-        return (value == "", _natural(value))  # hosts without a value go last either way round
+        return (value == "", _natural(value))
 
     return key
 
 
-def _verdict_key(row: HostRow) -> tuple[object, ...]:
-    rank = row.report.verdict.rank if row.report is not None else len(Verdict)
-    return (rank,)
-
-
-def _age_key(row: HostRow) -> tuple[object, ...]:
-    return (row.updated is None, row.updated or 0.0)
-
-
-SORT_KEYS: dict[SortKey, Callable[[HostRow], tuple[object, ...]]] = {
-    SortKey.VERDICT: _verdict_key,
-    SortKey.HOST: lambda row: _natural(row.name),
+SORT_KEYS: dict[SortKey, Callable[[HostRow], SortValue]] = {
+    SortKey.VERDICT: lambda row: (row.report is None, row.report.verdict.rank if row.report else 0),
+    SortKey.HOST: lambda row: (False, _natural(row.name)),
     SortKey.DRIVER: _column("driver"),
     SortKey.CUDA: _column("cuda"),
     SortKey.TENSORRT: _column("tensorrt"),
     SortKey.GPUS: _column("gpus"),
-    SortKey.AGE: _age_key,
-    SortKey.GROUPS: lambda row: (_natural(" ".join(row.host.groups)),),
-    SortKey.WHY: lambda row: (row.report is None or not row.report.reason, (row.report.reason if row.report else "")),
+    SortKey.AGE: lambda row: (row.updated is None, row.updated or 0.0),
+    SortKey.GROUPS: lambda row: (not row.host.groups, _natural(" ".join(row.host.groups))),
+    SortKey.WHY: lambda row: (row.report is None or not row.report.reason, row.report.reason if row.report else ""),
 }
 
 
@@ -250,10 +245,13 @@ class FleetModel:
             for row in self.rows.values()
             if self.filter.matches(row) and (not self.needs_action_only or row.needs_action)
         ]
-        # Rows are in inventory order already, and the sort is stable: ties keep it.
+        # Rows are in inventory order already, and the sort is stable: ties keep it
+        # (Python's reverse sort is stable too). Rows without a value go last either way.
         sort = self.sort
-        rows.sort(key=lambda row: row.sort_key(sort), reverse=self.reverse)
-        return [row.name for row in rows]
+        present = [row for row in rows if not row.sort_key(sort)[0]]
+        missing = [row.name for row in rows if row.sort_key(sort)[0]]
+        present.sort(key=lambda row: row.sort_key(sort)[1], reverse=self.reverse)  # type: ignore[arg-type,return-value]
+        return [row.name for row in present] + missing
 
     def counts(self) -> dict[Verdict, int]:
         """Hosts per latest verdict (hosts without one yet are not counted)."""

@@ -119,6 +119,7 @@ class HostTable(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._cells: dict[str, dict[str, Text]] = {}
         self._version: dict[str, int] = {}
+        self._cell_widths: dict[str, list[int]] = {}
         self.widths: dict[str, int] = {c.key: Text(c.label).cell_len for c in COLUMNS}
         """Each column's content width (cells grow it; a rebuild can shrink it)."""
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
@@ -163,23 +164,24 @@ class HostTable(ScrollView, can_focus=True):
         dirty, model.dirty = model.dirty, set()
         model.reshape = False
         selected = self.selected if self.cursor_row > 0 else None
-        wanted = set(visible)
-        rebuilt = len(wanted) != len(self._cells) or any(name not in wanted for name in self._cells)
-        if rebuilt:
-            self._cells = {name: self._cells[name] for name in self._cells if name in wanted}
         grown = False
         for name in visible:
+            # Hidden rows keep their cells: ctrl+z or a cleared filter shows them again without rebuilding.
             if name not in self._cells or name in dirty:
                 cells = row_cells(model.rows[name], name in model.marked, now)
                 if self._cells.get(name) != cells:
-                    self._cells[name] = cells
-                    self._version[name] = self._version.get(name, 0) + 1
+                    self._set_cells(name, cells)
                     grown |= self._grow(cells)
-        if rebuilt:
-            grown |= self._measure()
+        wanted = set(visible)
+        for name in dirty - wanted:
+            self._cells.pop(name, None)  # changed while hidden: built again when shown
+
         if visible != self.rows:
+            shrunk = not set(self.rows) <= wanted
             self.rows = visible
             self._index = {name: index for index, name in enumerate(visible)}
+            if shrunk:
+                grown |= self._measure()
             self.virtual_size = Size(self._total_width(), len(visible) + 1)
         elif grown:
             self.virtual_size = Size(self._total_width(), len(visible) + 1)
@@ -191,6 +193,11 @@ class HostTable(ScrollView, can_focus=True):
             self._move(min(self.cursor_row, max(0, len(visible) - 1)), scroll=False)
         self.refresh()
 
+    def _set_cells(self, name: str, cells: dict[str, Text]) -> None:
+        self._cells[name] = cells
+        self._cell_widths[name] = [cell.cell_len for cell in cells.values()]
+        self._version[name] = self._version.get(name, 0) + 1
+
     def refresh_ages(self, now: float) -> None:
         """Re-age the Age column: only rows whose age text changed get a new cell and strip."""
         rows, cells, grown = self.model.rows, self._cells, False
@@ -201,8 +208,7 @@ class HostTable(ScrollView, can_focus=True):
             text = format_age(now - row.updated)
             if cells[name]["age"].plain != text:
                 cell = age_cell(row, now)
-                cells[name]["age"] = cell
-                self._version[name] += 1
+                self._set_cells(name, {**cells[name], "age": cell})
                 grown |= self._grow({"age": cell})
         if grown:
             self._strips.clear()
@@ -218,11 +224,10 @@ class HostTable(ScrollView, can_focus=True):
         return grown
 
     def _measure(self) -> bool:
-        """Fit every column to what is shown now (after a filter, say); True if a width changed."""
-        widths = {c.key: Text(c.label).cell_len for c in COLUMNS}
-        for cells in self._cells.values():
-            for key, cell in cells.items():
-                widths[key] = max(widths[key], cell.cell_len)
+        """Fit every column to the rows shown now (after a filter, say); True if a width changed."""
+        labels = [Text(c.label).cell_len for c in COLUMNS]
+        shown = [self._cell_widths[name] for name in self.rows]
+        widths = {c.key: max([labels[i], *(w[i] for w in shown)]) for i, c in enumerate(COLUMNS)}
         changed = widths != self.widths
         self.widths = widths
         return changed
