@@ -15,7 +15,7 @@ from auditor.exitcodes import ExitCode, help_text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from auditor.cli import compat, probe, report, tui
+    from auditor.cli import check, compat, probe, report, tui
 
     epilog = help_text()
     parser = argparse.ArgumentParser(
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_parser(subparsers, epilog)
     tui.add_parsers(subparsers, epilog)
     probe.add_parser(subparsers, epilog)
+    check.add_parser(subparsers, epilog)
     compat.add_parser(subparsers, epilog)
     return parser
 
