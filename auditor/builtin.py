@@ -62,6 +62,12 @@ class Run:
         self.findings.append(inconclusive(check, message, source))
 
 
+def state_cite(state: str) -> str:
+    """The driver-states row for ``state`` ("mismatch", "no-gpu"), as a finding's source."""
+    table = knowledge.table("driver_states")
+    return table.cite(next((r for r in table.rows if r["state"] == state), None))
+
+
 def inconclusive(rule: str, message: str, source: str = BUILTIN) -> Finding:
     """A check that could not be evaluated: investigate, never a pass or a violation."""
     return Finding(
@@ -122,7 +128,7 @@ def _driver_state(run: Run, required: bool) -> None:
                     message="kernel module and user-space driver differ (NVML: Driver/library version mismatch)",
                     expected=f"kernel module {driver.version}" if driver.version else "matching versions",
                     actual=f"kernel module {driver.kernel_module or '?'}, library {driver.version or '?'}",
-                    source=BUILTIN,
+                    source=state_cite("mismatch"),
                     remediation="Reboot the host (or reload the nvidia kernel modules) to load the installed driver.",
                 )
             )
@@ -136,7 +142,7 @@ def _driver_state(run: Run, required: bool) -> None:
                     message="no NVIDIA driver is installed",
                     expected="an NVIDIA driver",
                     actual="none",
-                    source=BUILTIN,
+                    source=state_cite("not-installed"),
                     remediation="Install the NVIDIA driver the policy asks for.",
                 )
             )
@@ -150,7 +156,7 @@ def _driver_state(run: Run, required: bool) -> None:
                     message="NVIDIA driver installed but its kernel module is not loaded",
                     expected="nvidia kernel module loaded",
                     actual="not loaded",
-                    source=BUILTIN,
+                    source=state_cite("not-loaded"),
                     remediation="Reboot, or load the module (modprobe nvidia) and check dmesg for why it failed.",
                 )
             )
@@ -168,7 +174,7 @@ def _driver_state(run: Run, required: bool) -> None:
                     message="the driver is loaded but no GPU is visible",
                     expected="at least one GPU",
                     actual="0",
-                    source=BUILTIN,
+                    source=state_cite("no-gpu"),
                     remediation="Check the GPU is seated and powered (lspci, dmesg for Xid errors); a reset or reboot may bring it back.",
                 )
             )

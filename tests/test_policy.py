@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from auditor.errors import InputError, InputErrors
+from auditor.errors import InputError, InputErrors, Location
 from auditor.inventory import Host
 from auditor.policy import load_policies, load_policy
 
@@ -192,3 +194,45 @@ rules:
     )
     host = Host("gpu-01", "x", groups=("serving",))
     assert policy.engine_templates_for(host) == ["/m/{sm}.plan", "/m/{gpu}.plan"]
+
+
+def test_the_readme_examples_are_valid(tmp_path: Path) -> None:
+    """The policy and waivers examples in the README load as written."""
+    from auditor.waivers import load_waivers
+
+    text = (ROOT / "README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
+    policy = next(b for b in blocks if "schema: auditor.policy/1" in b and "stacks:" in b)
+    waivers = next(b for b in blocks if "schema: auditor.waivers/1" in b)
+    loaded = load_policy(write(tmp_path, policy))
+    assert [r.id for r in loaded.rules] == ["fleet-driver", "serving"] and loaded.rules[1].engines
+    (path := tmp_path / "waivers.yaml").write_text(waivers)
+    assert len(load_waivers(path)) == 1
+
+
+_KEYS = st.sampled_from(
+    ["schema", "rules", "stacks", "id", "select", "stack", "groups", "driver", "cuda", "cudnn", "tensorrt", "min",
+     "max", "deny", "allow", "version", "target", "engines", "gpus", "count", "consistent", "disable", "severity",
+     "action", "remediation", "image", "required", "driver.eol"]
+)  # fmt: skip
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=False), st.text(max_size=12))
+_TREES = st.recursive(
+    _SCALARS,
+    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(_KEYS, children, max_size=5)),
+    max_leaves=25,
+)
+
+
+@given(rules=_TREES, stacks=_TREES)
+def test_any_policy_shape_gives_a_policy_or_located_errors(rules: object, stacks: object) -> None:
+    """Whatever the YAML holds, parsing ends in a policy or in InputErrors that each carry a location."""
+    from auditor.policy_file import parse_policy_file
+    from auditor.yamlsrc import require_map
+
+    data = require_map(
+        {"schema": "auditor.policy/1", "rules": rules, "stacks": stacks}, "policy", Location("p.yaml", 1)
+    )
+    try:
+        parse_policy_file(data, "p.yaml")
+    except InputErrors as exc:
+        assert exc.errors and all(e.location is not None for e in exc.errors)

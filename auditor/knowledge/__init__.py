@@ -32,6 +32,7 @@ TABLES = (
     "tensorrt_releases",
     "ngc_containers",
     "engine_portability",
+    "driver_states",
 )
 
 

@@ -8,6 +8,7 @@ Every answer carries the table row it came from, so callers can cite it
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,7 @@ def _floor_of(row: Any) -> str:
     return max(candidates, key=versions.parse)
 
 
+@functools.lru_cache(maxsize=4096)  # tables never change; bounded, as keys come from hosts
 def toolkit_floor(cuda: str) -> ToolkitFloor | None:
     """The floor for a toolkit version ("12.2.2", or "12.2" for its GA), or None if unknown.
 
@@ -87,7 +89,12 @@ def _answer(row: Any, cuda: str, exact: bool = True, note: str = "") -> ToolkitF
 
 def known_toolkits() -> list[str]:
     """Every toolkit version with a row, newest first."""
-    return [str(r["cuda"]) for r in knowledge.table("cuda_toolkits").rows]
+    return list(_known_toolkits())
+
+
+@functools.lru_cache(maxsize=4096)
+def _known_toolkits() -> tuple[str, ...]:
+    return tuple(str(r["cuda"]) for r in knowledge.table("cuda_toolkits").rows)
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,7 @@ class MvcFamily:
         return knowledge.table("minor_version").cite(self.row)
 
 
+@functools.lru_cache(maxsize=4096)
 def mvc_family(major: int) -> MvcFamily | None:
     """The MVC floor of CUDA ``major`` (11, 12, 13), or None (no MVC before CUDA 11)."""
     for row in knowledge.table("minor_version").rows:
@@ -169,6 +177,7 @@ _TYPE_LABEL = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def branch_info(driver_version: str) -> Branch | None:
     """The branch of ``driver_version`` (535.104.05 -> R535), or None if the table lacks it."""
     number = versions.branch(driver_version)
@@ -217,12 +226,17 @@ def forward_compat(package_cuda: str, branch: int) -> tuple[str | None, Any]:
 
 def compat_packages(cuda: str, branch: int) -> list[str]:
     """cuda-compat packages that run CUDA ``cuda`` on ``branch`` (C cells covering it), oldest first."""
+    return list(_compat_packages(cuda, branch))
+
+
+@functools.lru_cache(maxsize=4096)
+def _compat_packages(cuda: str, branch: int) -> tuple[str, ...]:
     wanted = versions.parse(versions.major_minor(cuda))
     found = []
     for row in knowledge.table("forward_compat").rows:
         if versions.parse(row["cuda"]) >= wanted and row["branches"].get(branch) == "C":
             found.append(str(row["package"]))
-    return list(reversed(found))
+    return tuple(reversed(found))
 
 
 def forward_compat_caveat(branch: int) -> str | None:
@@ -271,6 +285,7 @@ class ArchSupport:
         return knowledge.table("architectures").cite(self.row)
 
 
+@functools.lru_cache(maxsize=4096)
 def arch_support(compute_capability: str) -> ArchSupport | None:
     """The support window of ``compute_capability`` ("8.6"), or None if the table lacks it."""
     cc = _normal_cc(compute_capability)
@@ -288,6 +303,7 @@ def arch_support(compute_capability: str) -> ArchSupport | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def cuda_min_cc(major: int) -> tuple[str, Any] | None:
     """The lowest compute capability CUDA ``major`` builds for, and the drop row saying so."""
     for row in knowledge.table("architectures").section("drops") or []:

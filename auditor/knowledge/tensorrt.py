@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,7 @@ class TrtRelease:
         return (floor.floor, "CUDA 10.2's minimum driver (no minor-version compatibility before 11)") if floor else None
 
 
+@functools.lru_cache(maxsize=4096)  # tables never change; bounded, as keys come from hosts
 def trt_release(version: str) -> TrtRelease | None:
     """The release line ``version`` belongs to ("8.6.1.6" -> 8.6; "10.13.3.9" -> 10.13.3), or None."""
     parsed = versions.parse(version).release
@@ -155,6 +157,7 @@ def parse_image(ref: str) -> tuple[str, str]:
     return str(repo), match.group("tag")
 
 
+@functools.lru_cache(maxsize=4096)
 def container(ref: str) -> Container | None:
     """The container ``ref`` names, or None when the repository or month is not in the table."""
     repo, tag = parse_image(ref)
@@ -202,6 +205,7 @@ class EngineOutcome:
         return knowledge.table("engine_portability").cite(self.rule_row)
 
 
+@functools.lru_cache(maxsize=4096)
 def engine_outcome(load: str) -> EngineOutcome | None:
     """The meaning of an ``engines[].load.status`` value ("version-mismatch" -> rebuild-engine)."""
     table = knowledge.table("engine_portability")
