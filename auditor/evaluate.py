@@ -46,6 +46,18 @@ def evaluate(policy: Policy, host: Host, facts: Facts) -> Evaluation:
     driver_required = any(b.required for rule in rules for b in rule.bounds if b.component in ("driver", "cuda_driver"))
     run_builtin_checks(run, driver_required)
     checks, findings = run.checks, run.findings
+    if not facts.gpus.devices and facts.gpus.count is None:
+        # GPU-model selectors cannot be decided without the GPU list: say so rather than skip the rule
+        for rule in policy.rules:
+            if rule.select.gpus and rule.select.matches_host(host):
+                why = facts.gpus.error or "no GPU list"
+                findings.append(
+                    inconclusive(
+                        f"{rule.id}/select",
+                        f"rule selects GPUs {', '.join(rule.select.gpus)}, but the GPUs could not be listed ({why})",
+                        str(rule.location),
+                    )
+                )
     for rule in rules:
         own: list[Finding] = []
         for bounds in rule.bounds:

@@ -415,3 +415,15 @@ def test_image_check(tmp_path: Path) -> None:
     assert old.action is Action.ROLLBACK  # the rule's override
     assert "forward compatibility" in old.message
     assert (old.source or "").endswith("rel-23-08.html)") and "policy.yaml:4" in (old.source or "")
+
+
+def test_gpu_selectors_undecidable_without_a_gpu_list_are_inconclusive(tmp_path: Path) -> None:
+    """A rule limited to H100s, on a host whose GPUs could not be listed: could not evaluate, never skipped silently."""
+    path = write(
+        tmp_path,
+        "schema: auditor.policy/1\nrules:\n  - id: hopper\n    select: {gpus: ['*H100*']}\n    driver: {min: '580'}\n",
+    )
+    policy = load_policies([path], as_of=AS_OF)
+    found = findings(policy, gpus={"count": None, "devices": [], "error": "nvidia-smi timed out"})
+    assert found["hopper/select"].inconclusive and "nvidia-smi timed out" in found["hopper/select"].message
+    assert "hopper/select" not in findings(policy, gpus=gpus(1))
