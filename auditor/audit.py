@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.assess import assess
+from auditor.consistency import apply_consistency
 from auditor.inventory import Host, load_inventory
 from auditor.outcome import HostState
 from auditor.policy import Policy
@@ -27,6 +28,8 @@ from auditor.simulate import load_fleet
 DEMO_DIR = Path(__file__).parent / "demo"
 DEMO_FLEET = DEMO_DIR / "demo-fleet.yaml"
 DEMO_POLICY = DEMO_DIR / "demo.yaml"
+DEMO_POLICIES = (DEMO_POLICY, DEMO_DIR / "demo-site.yaml")  # merged in this order
+DEMO_WAIVERS = DEMO_DIR / "demo-waivers.yaml"
 
 
 @dataclass(frozen=True)
@@ -79,11 +82,31 @@ async def open_targets(
     yield Targets(name=inventory, hosts=loaded.hosts, options=options)
 
 
+def policy_request(policy: Policy) -> Callable[[Host], str]:
+    """Per-host probe requests: the engine templates of every rule that may select the host.
+
+    GPU-model selectors are judged only after probing, so a rule limited to one GPU
+    model still sends its templates; evaluation then ignores what does not apply.
+    """
+    cache: dict[tuple[str, ...], str] = {}
+
+    def request(host: Host) -> str:
+        engines = tuple(policy.engine_templates_for(host))
+        if engines not in cache:
+            cache[engines] = encode_request(engines=engines)
+        return cache[engines]
+
+    return request
+
+
 async def audit(
     hosts: Sequence[Host], policy: Policy, options: ConnectOptions, request: str | Callable[[Host], str] | None = None
 ) -> AsyncIterator[AuditEvent]:
-    """Probe and assess every host; events arrive as hosts progress."""
-    async for event in run_probes(hosts, options, request or encode_request()):
+    """Probe and assess every host; events arrive as hosts progress.
+
+    Fleet-level checks (group consistency) need every host: ``collect`` adds them.
+    """
+    async for event in run_probes(hosts, options, request or policy_request(policy)):
         report = assess(event.host, event.outcome, policy) if event.outcome is not None else None
         yield AuditEvent(event.host, event.state, report)
 
@@ -102,9 +125,11 @@ async def collect(
             on_event(event)
         if event.report is not None:
             done[event.host.name] = event.report
+    hosts = apply_consistency(policy, [done[h.name] for h in targets.hosts if h.name in done])
     return Report(
         inventory=targets.name,
         policy=policy.name,
-        hosts=tuple(done[h.name] for h in targets.hosts if h.name in done),
+        hosts=hosts,
         duration_s=time.monotonic() - started,
+        notes=policy.notes,
     )

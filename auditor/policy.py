@@ -1,54 +1,71 @@
-"""Policy files: which versions each group of hosts may run.
+"""Policies: which versions each group of hosts may run, and what else they must satisfy.
 
-A policy (``schema: auditor.policy/1``) is a list of rules. Each rule selects hosts
-(inventory groups, host-name globs, GPU-name globs; all hosts when ``select`` is
-absent) and bounds component versions::
+A policy file (``schema: auditor.policy/1``) names **stacks** (the components a
+deployment is built on) and **rules** that select hosts and bound what they run::
 
     schema: auditor.policy/1
     name: production
+    stacks:
+      trt86:                              # the golden trio, and the engines built on it
+        image: nvcr.io/nvidia/tensorrt:23.08-py3
+        driver: {min: "535.104.05", max: "535", target: "535.183.01"}
+        cuda: "12.2"                      # a scalar pins a version (prefix match)
+        cudnn: {min: "8.9"}
+        tensorrt: "8.6.1.6"
+        engines: ["/models/resnet50/{sm}.plan"]
     rules:
-      - id: baseline
-        select: {groups: [serving]}
-        driver:   {min: "535.104.05", max: "580", deny: ["550.54.14"]}
-        cuda:     {min: "12.2"}          # installed toolkits
-        cuda_driver: {min: "12.2"}       # the CUDA version the driver supports
-        tensorrt: {min: "8.6.1", allow: ["8.6.1.6", "10.3.0.26"]}
-        gpus:     {count: 8}
+      - id: serving
+        select: {groups: [serving], hosts: ["gpu-*"], gpus: ["*A100*"]}
+        stack: trt86                      # the stack's bounds; the rule's own keys override them
+        gpus: {count: 8}
+        consistent: [driver, tensorrt]    # one version across each selected group, else warn
+        disable: {driver.eol: "R535 stays until the Q3 refresh (OPS-1234)"}
+        severity: critical                # of this rule's findings
+        action: rollback                  # overrides the action of this rule's findings
+        remediation: "Follow runbook GPU-7."
 
-``min`` is a floor (below -> upgrade); ``max`` a ceiling and ``deny`` a deny list
-(-> rollback), both matching by prefix (``max: "580"`` admits 580.95.05);
-``allow`` lists the only versions accepted; ``required: false`` makes a missing
-component acceptable. Every rule and bound keeps its ``file:line`` so findings
-can cite it.
+Bounds (``driver``, ``cuda_driver`` = the CUDA the driver supports, ``cuda`` =
+installed toolkits, ``cudnn``, ``tensorrt``): ``min`` a floor (below -> upgrade);
+``max`` a ceiling and ``deny`` a deny list (-> rollback), both by prefix;
+``version`` a pin (prefix); ``allow`` the only accepted versions; ``target`` the
+version remediation names for an upgrade or a rollback; ``required: false`` makes a
+missing component acceptable.
+
+Several files merge in the order given (``load_policies``): stacks and rules of
+later files follow earlier ones, and a later stack or rule whose name or id is
+already defined **replaces** the earlier one in place (``Policy.replaced`` lists
+each replacement). A rule's ``stack`` may name a stack from any of the files.
+Every rule, bound and key keeps its ``file:line`` so findings can cite it.
 """
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-from auditor import versions
 from auditor.errors import InputError, InputErrors, Location
+from auditor.findings import Action, Severity
 from auditor.inventory import Host
-from auditor.yamlsrc import (
-    YamlMap,
-    as_text,
-    check_keys,
-    load_yaml,
-    require_list,
-    require_map,
-    type_name,
-)
 
 SCHEMA = "auditor.policy/1"
-COMPONENTS = ("driver", "cuda_driver", "cuda", "tensorrt")
-BOUND_KEYS = ("min", "max", "deny", "allow", "required")
-SELECT_KEYS = ("groups", "hosts", "gpus")
-RULE_KEYS = ("id", "description", "select", *COMPONENTS, "gpus")
-TOP_KEYS = ("schema", "name", "description", "rules")
+COMPONENTS = ("driver", "cuda_driver", "cuda", "cudnn", "tensorrt")
+CONSISTENT_COMPONENTS = COMPONENTS
+BUILTIN_CHECKS = {
+    "driver.mismatch": "kernel module and user-space driver are the same version (else reboot)",
+    "driver.loaded": "the installed driver's kernel module is loaded (else reboot)",
+    "driver.installed": "an NVIDIA driver is installed",
+    "gpu.visible": "the loaded driver sees at least one GPU",
+    "driver.eol": "the driver branch is not past end of life (else warn)",
+    "driver.arch": "the driver branch still supports the GPU architecture",
+    "cuda.driver": "the driver runs every installed CUDA toolkit (native, minor-version, or cuda-compat)",
+    "cuda.arch": "every installed CUDA toolkit builds for the GPU architecture",
+    "tensorrt.arch": "TensorRT supports the GPU architecture",
+    "tensorrt.cuda": "TensorRT has a build for the installed CUDA and the driver meets its floor",
+    "tensorrt.cudnn": "the cuDNN TensorRT needs is installed (TensorRT 8.x and 9.x)",
+}
 
 
 @dataclass(frozen=True)
@@ -60,12 +77,19 @@ class Bounds:
     max: str | None = None
     deny: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()
+    version: str | None = None
+    target: str | None = None
     required: bool = True
     where: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
 
     def cite(self, key: str) -> str:
         """``file:line`` of one bound (falls back to the component's line)."""
         return str(self.where.get(key) or self.where.get("component") or "")
+
+    @property
+    def keys(self) -> list[str]:
+        """The bound keys that are set, in checking order."""
+        return [k for k in ("min", "max", "deny", "allow", "version") if getattr(self, k)]
 
 
 @dataclass(frozen=True)
@@ -76,20 +100,56 @@ class Selector:
     hosts: tuple[str, ...] = ()
     gpus: tuple[str, ...] = ()
 
-    def matches(self, host: Host, gpu_names: Sequence[str] = ()) -> bool:
-        """True when ``host`` (with the GPU names its probe reported) is selected."""
+    def matches_host(self, host: Host) -> bool:
+        """True when the group and host-name criteria hold (GPU models are known only after probing)."""
         if self.groups and not any(host.in_group(g) for g in self.groups):
             return False
-        if self.hosts and not any(fnmatch.fnmatchcase(host.name, p) for p in self.hosts):
-            return False
-        if self.gpus and not any(fnmatch.fnmatchcase(name.lower(), p.lower()) for p in self.gpus for name in gpu_names):
-            return False
-        return True
+        return not (self.hosts and not any(fnmatch.fnmatchcase(host.name, p) for p in self.hosts))
+
+    def matches_gpus(self, gpu_names: Sequence[str]) -> bool:
+        """True when no GPU criterion is given or a GPU name matches one (case-insensitive)."""
+        if not self.gpus:
+            return True
+        return any(fnmatch.fnmatchcase(name.lower(), p.lower()) for p in self.gpus for name in gpu_names)
+
+    def matches(self, host: Host, gpu_names: Sequence[str] = ()) -> bool:
+        """True when ``host`` (with the GPU names its probe reported) is selected."""
+        return self.matches_host(host) and self.matches_gpus(gpu_names)
+
+
+@dataclass(frozen=True)
+class RequiredEngine:
+    """An engine a host must load: a path template with ``{cc}``, ``{sm}``, ``{gpu}`` placeholders."""
+
+    template: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class Disabled:
+    """A built-in check switched off for a rule's hosts, with the reason a reviewer reads."""
+
+    check: str
+    reason: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A named set of component bounds, an image and required engines that rules reuse."""
+
+    name: str
+    bounds: tuple[Bounds, ...]
+    location: Location
+    image: str | None = None
+    image_location: Location | None = None
+    engines: tuple[RequiredEngine, ...] = ()
+    description: str | None = None
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One policy rule: a selector and the bounds it imposes."""
+    """One policy rule: a selector and everything it asks of the hosts it selects."""
 
     id: str
     select: Selector
@@ -98,177 +158,193 @@ class Rule:
     location: Location
     gpu_count_location: Location | None = None
     description: str | None = None
+    stack: str | None = None
+    stack_location: Location | None = None
+    image: str | None = None
+    image_location: Location | None = None
+    engines: tuple[RequiredEngine, ...] = ()
+    consistent: tuple[str, ...] = ()
+    consistent_location: Location | None = None
+    disable: tuple[Disabled, ...] = ()
+    severity: Severity | None = None
+    action: Action | None = None
+    remediation: str | None = None
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """An accepted finding: which finding (glob of rule ids) on which hosts, why, who, until when."""
+
+    finding: str
+    hosts: tuple[str, ...]
+    reason: str
+    owner: str
+    expires: datetime.date
+    location: Location
+
+    def expired(self, today: datetime.date) -> bool:
+        """A waiver holds through its expiry date and lapses the day after."""
+        return today > self.expires
+
+    def matches(self, host_name: str, rule: str) -> bool:
+        """True when the finding ``rule`` on ``host_name`` is the one this waiver names."""
+        return fnmatch.fnmatchcase(rule, self.finding) and any(fnmatch.fnmatchcase(host_name, p) for p in self.hosts)
 
 
 @dataclass(frozen=True)
 class Policy:
-    """A loaded, validated policy."""
+    """A loaded, validated, merged policy, with its waivers and the date it is judged on."""
 
     name: str
     source: str
     rules: tuple[Rule, ...]
+    stacks: tuple[Stack, ...] = ()
+    files: tuple[str, ...] = ()
+    waivers: tuple[Waiver, ...] = ()
+    waivers_file: str | None = None
+    as_of: datetime.date | None = None
+    replaced: tuple[str, ...] = ()
+    """One line per stack or rule a later file replaced (``auditor check`` shows them)."""
 
     def rules_for(self, host: Host, gpu_names: Sequence[str] = ()) -> list[Rule]:
-        """The rules that apply to ``host``, in file order."""
+        """The rules that apply to ``host``, in merged order."""
         return [rule for rule in self.rules if rule.select.matches(host, gpu_names)]
+
+    def today(self) -> datetime.date:
+        """The date waivers and end of life are judged on: ``as_of``, else today (UTC)."""
+        return self.as_of or datetime.datetime.now(datetime.timezone.utc).date()
+
+    def engine_templates_for(self, host: Host) -> list[str]:
+        """Engine templates of every rule that may apply to ``host`` (GPU selectors are judged after probing)."""
+        seen: dict[str, None] = {}
+        for rule in self.rules:
+            if rule.select.matches_host(host):
+                for engine in rule.engines:
+                    seen.setdefault(engine.template)
+        return list(seen)
+
+    def expired_waivers(self) -> list[Waiver]:
+        """Waivers past their expiry date on ``today()``."""
+        today = self.today()
+        return [w for w in self.waivers if w.expired(today)]
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Run-level notices for every report: expired waivers fail loudly here too."""
+        today = self.today()
+        return tuple(
+            f"EXPIRED WAIVER {w.location}: {w.finding} on {', '.join(w.hosts)} expired {w.expires.isoformat()} "
+            f"(owner {w.owner}); the findings it covered count again"
+            for w in self.waivers
+            if w.expired(today)
+        )
 
 
 EMPTY_POLICY = Policy(name="(no policy: built-in checks only)", source="", rules=())
 
 
 def load_policy(path: str | Path) -> Policy:
-    """Read and validate a policy file; every problem is reported at once, with file:line."""
-    data = load_yaml(path)
-    where = Location(str(path), 1)
-    if data is None:
-        raise InputError("policy is empty", where)
-    return parse_policy(require_map(data, "a policy", where), str(path))
+    """Read and validate one policy file; every problem is reported at once, with file:line."""
+    return load_policies([path])
 
 
-def parse_policy(data: YamlMap, source: str) -> Policy:
-    """Validate parsed YAML as a policy."""
-    errors = check_keys(data, TOP_KEYS, "the policy", required=("schema", "rules"))
-    if "schema" in data and data["schema"] != SCHEMA:
-        errors.append(InputError(f"schema must be {SCHEMA!r}, got {data['schema']!r}", data.loc("schema")))
-    rules: list[Rule] = []
-    raw_rules = data.get("rules")
-    if raw_rules is not None:
+def load_policies(
+    paths: Iterable[str | Path], waivers: str | Path | None = None, as_of: datetime.date | None = None
+) -> Policy:
+    """Read, validate and merge policy files in order, then the waivers file.
+
+    Every problem in every file is raised together (``InputErrors``). Stack
+    references are resolved after merging, so a site file may use a base file's stacks.
+    """
+    from auditor.policy_file import PolicyFile, read_policy_file
+    from auditor.waivers import load_waivers
+
+    errors: list[InputError] = []
+    files: list[PolicyFile] = []
+    for path in paths:
         try:
-            items = require_list(raw_rules, "'rules'", data.loc("rules"))
-        except InputError as exc:
-            errors.append(exc)
-            items = None
-        seen: dict[str, Location] = {}
-        for index, raw in enumerate(items or []):
-            where = items.loc(index) if items is not None else data.loc("rules")
-            rule_id = raw.get("id") if isinstance(raw, dict) else None
-            if isinstance(rule_id, str):
-                if rule_id in seen:
-                    errors.append(InputError(f"rule id {rule_id!r} is used twice (also at {seen[rule_id]})", where))
-                seen[rule_id] = where
-            try:
-                rules.append(_rule(raw, where, index))
-            except InputErrors as exc:
-                errors.extend(exc.errors)
-            except InputError as exc:
-                errors.append(exc)
-    if errors:
-        raise InputErrors(errors)
-    name = data.get("name")
-    return Policy(name=str(name) if name else Path(source).stem, source=source, rules=tuple(rules))
-
-
-def _rule(raw: Any, where: Location, index: int) -> Rule:
-    node = require_map(raw, f"rule #{index + 1}", where)
-    errors = check_keys(node, RULE_KEYS, f"rule #{index + 1}")
-    rule_id = as_text(node["id"], "'id'", node.loc("id")) if "id" in node else f"rule-{index + 1}"
-    select = Selector()
-    if "select" in node:
-        try:
-            select = _selector(node["select"], node.loc("select"))
+            files.append(read_policy_file(path))
         except InputErrors as exc:
             errors.extend(exc.errors)
         except InputError as exc:
             errors.append(exc)
-    bounds = []
-    for component in COMPONENTS:
-        if component in node:
-            try:
-                bounds.append(_bounds(component, node[component], node.loc(component)))
-            except InputErrors as exc:
-                errors.extend(exc.errors)
-            except InputError as exc:
-                errors.append(exc)
-    gpu_count, count_loc = None, None
-    if "gpus" in node:
+    waiver_list: tuple[Waiver, ...] = ()
+    if waivers is not None:
         try:
-            gpus = require_map(node["gpus"], "'gpus'", node.loc("gpus"))
-            errors.extend(check_keys(gpus, ("count",), "'gpus'"))
-            if "count" in gpus:
-                count = gpus["count"]
-                if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                    errors.append(
-                        InputError(f"'count' must be a whole number, got {type_name(count)}", gpus.loc("count"))
-                    )
-                else:
-                    gpu_count, count_loc = count, gpus.loc("count")
+            waiver_list = load_waivers(waivers)
+        except InputErrors as exc:
+            errors.extend(exc.errors)
         except InputError as exc:
             errors.append(exc)
+    stacks, rules, replaced = _merge(files)
+    try:
+        rules = _resolve_stacks(rules, stacks)
+    except InputErrors as exc:
+        errors.extend(exc.errors)
     if errors:
         raise InputErrors(errors)
-    description = node.get("description")
-    return Rule(
-        id=rule_id,
-        select=select,
-        bounds=tuple(bounds),
-        gpu_count=gpu_count,
-        location=where,
-        gpu_count_location=count_loc,
-        description=str(description) if description else None,
+    names = [f.name for f in files]
+    return Policy(
+        name=" + ".join(names) if names else EMPTY_POLICY.name,
+        source=", ".join(f.path for f in files),
+        rules=tuple(rules),
+        stacks=tuple(stacks.values()),
+        files=tuple(f.path for f in files),
+        waivers=waiver_list,
+        waivers_file=str(waivers) if waivers is not None else None,
+        as_of=as_of,
+        replaced=tuple(replaced),
     )
 
 
-def _selector(raw: Any, where: Location) -> Selector:
-    node = require_map(raw, "'select'", where)
-    errors = check_keys(node, SELECT_KEYS, "'select'")
-    values: dict[str, tuple[str, ...]] = {}
-    for key in SELECT_KEYS:
-        if key in node:
-            try:
-                values[key] = _text_list(node[key], f"'{key}'", node.loc(key))
-            except InputError as exc:
-                errors.append(exc)
-    if errors:
-        raise InputErrors(errors)
-    return Selector(**values)
+def _merge(files: Sequence[object]) -> tuple[dict[str, Stack], list[Rule], list[str]]:
+    stacks: dict[str, Stack] = {}
+    rules: list[Rule] = []
+    replaced: list[str] = []
+    for policy_file in files:
+        for stack in policy_file.stacks:  # type: ignore[attr-defined]
+            if stack.name in stacks:
+                replaced.append(f"stack {stack.name!r} at {stack.location} replaces {stacks[stack.name].location}")
+            stacks[stack.name] = stack
+        for rule in policy_file.rules:  # type: ignore[attr-defined]
+            index = next((i for i, r in enumerate(rules) if r.id == rule.id), None)
+            if index is None:
+                rules.append(rule)
+            else:
+                replaced.append(f"rule {rule.id!r} at {rule.location} replaces {rules[index].location}")
+                rules[index] = rule
+    return stacks, rules, replaced
 
 
-def _bounds(component: str, raw: Any, where: Location) -> Bounds:
-    node = require_map(raw, f"'{component}'", where)
-    errors = check_keys(node, BOUND_KEYS, f"'{component}'")
-    fields: dict[str, Any] = {}
-    locations = {"component": where}
-    for key in ("min", "max"):
-        if key in node:
-            try:
-                fields[key] = _version(node[key], f"'{component}.{key}'", node.loc(key))
-                locations[key] = node.loc(key)
-            except InputError as exc:
-                errors.append(exc)
-    for key in ("deny", "allow"):
-        if key in node:
-            try:
-                items = _text_list(node[key], f"'{component}.{key}'", node.loc(key))
-                for item in items:
-                    _version(item, f"an entry of '{component}.{key}'", node.loc(key))
-                fields[key] = items
-                locations[key] = node.loc(key)
-            except InputError as exc:
-                errors.append(exc)
-    if "required" in node:
-        if not isinstance(node["required"], bool):
-            errors.append(
-                InputError(f"'required' must be true or false, got {type_name(node['required'])}", node.loc("required"))
+def _resolve_stacks(rules: list[Rule], stacks: Mapping[str, Stack]) -> list[Rule]:
+    """Fold each rule's stack into it: the stack's bounds, image and engines, unless the rule sets them."""
+    from auditor.yamlsrc import did_you_mean
+
+    errors: list[InputError] = []
+    resolved = []
+    for rule in rules:
+        if rule.stack is None:
+            resolved.append(rule)
+            continue
+        stack = stacks.get(rule.stack)
+        if stack is None:
+            hint = did_you_mean(rule.stack, stacks) or (
+                f"; defined: {', '.join(stacks)}" if stacks else "; no stacks are defined"
             )
-        else:
-            fields["required"] = node["required"]
-            locations["required"] = node.loc("required")
-    if "min" in fields and "max" in fields and not versions.at_most(fields["min"], fields["max"]):
-        errors.append(InputError(f"'{component}': min {fields['min']} is above max {fields['max']}", where))
+            errors.append(InputError(f"rule {rule.id!r}: unknown stack {rule.stack!r}{hint}", rule.stack_location))
+            continue
+        own = {b.component for b in rule.bounds}
+        bounds = tuple(b for b in stack.bounds if b.component not in own) + rule.bounds
+        order = {c: i for i, c in enumerate(COMPONENTS)}
+        resolved.append(
+            replace(
+                rule,
+                bounds=tuple(sorted(bounds, key=lambda b: order[b.component])),
+                image=rule.image or stack.image,
+                image_location=rule.image_location or stack.image_location,
+                engines=rule.engines or stack.engines,
+            )
+        )
     if errors:
         raise InputErrors(errors)
-    return Bounds(component=component, where=locations, **fields)
-
-
-def _version(raw: Any, what: str, where: Location) -> str:
-    text = as_text(raw, what, where)
-    if not versions.is_version(text):
-        raise InputError(f"{what} must be a version like 535.104.05 or 12.2, got {text!r}", where)
-    return text
-
-
-def _text_list(raw: Any, what: str, where: Location) -> tuple[str, ...]:
-    if isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
-        return (as_text(raw, what, where),)
-    items = require_list(raw, what, where)
-    return tuple(as_text(item, f"an entry of {what}", items.loc(i)) for i, item in enumerate(items))
+    return resolved

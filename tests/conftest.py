@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from auditor.audit import collect, open_targets
-from auditor.policy import load_policy
+from auditor.policy import Policy, load_policies
 from auditor.report import Report
 
 # Timing-based health checks flake on a loaded 2-core CI machine; the properties are what matter.
@@ -19,18 +22,35 @@ settings.load_profile("auditor")
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FLEET = ROOT / "inventories" / "demo-fleet.yaml"
 DEMO_POLICY = ROOT / "policies" / "demo.yaml"
-FAST_PROBE_TIMEOUT = 3.0  # the demo's hanging host is cut off by this
+DEMO_POLICIES = (DEMO_POLICY, ROOT / "policies" / "demo-site.yaml")  # merged in this order, as --demo does
+DEMO_WAIVERS = ROOT / "policies" / "demo-waivers.yaml"
+DEMO_AS_OF = datetime.date(2026, 11, 21)  # end of life and waiver expiry are judged on this date
+FAST_PROBE_TIMEOUT = 6.0  # the demo's hanging host is cut off by this (real probes take ~3 s on a loaded 2-core box)
 
 
-def run_fleet(fleet: Path | str, policy: Path | str | None = None, **options: float) -> Report:
+def demo_policy() -> Policy:
+    """The demo's merged policy and waivers, judged on DEMO_AS_OF."""
+    return load_policies(DEMO_POLICIES, waivers=DEMO_WAIVERS, as_of=DEMO_AS_OF)
+
+
+def run_fleet(
+    fleet: Path | str, policy: Path | str | Policy | Sequence[Path] | None = None, **options: float
+) -> Report:
     """Audit a fleet file over the simulated SSH fleet and return the report."""
     from auditor.policy import EMPTY_POLICY
+
+    if policy is None:
+        loaded = replace(EMPTY_POLICY, as_of=DEMO_AS_OF)
+    elif isinstance(policy, Policy):
+        loaded = policy
+    else:
+        loaded = load_policies([policy] if isinstance(policy, (str, Path)) else policy, as_of=DEMO_AS_OF)
 
     async def go() -> Report:
         async with open_targets(
             fleet=str(fleet), probe_timeout=options.pop("probe_timeout", FAST_PROBE_TIMEOUT), **options
         ) as targets:
-            return await collect(targets, load_policy(policy) if policy else EMPTY_POLICY)
+            return await collect(targets, loaded)
 
     return asyncio.run(go())
 
@@ -46,4 +66,4 @@ def private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
 @pytest.fixture(scope="session")
 def demo_report() -> Report:
     """The demo fleet audited once per test session (about four seconds)."""
-    return run_fleet(DEMO_FLEET, DEMO_POLICY)
+    return run_fleet(DEMO_FLEET, demo_policy())

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
-from tests.conftest import DEMO_FLEET, DEMO_POLICY
+from tests.conftest import DEMO_AS_OF, DEMO_FLEET, DEMO_POLICY, FAST_PROBE_TIMEOUT
 
+AS_OF = ["--as-of", DEMO_AS_OF.isoformat()]  # end of life and waivers judged on a fixed date
 OK_FLEET = """schema: auditor.fleet/1
-defaults: {gpus: [{model: "Tesla T4"}], driver: "535.104.05", cuda_toolkits: ["12.2.2"]}
+defaults: {gpus: [{model: "Tesla T4"}], driver: "580.95.05", cuda_toolkits: ["13.0.2"]}
 hosts:
   a: {}
   b: {}
@@ -36,22 +37,24 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 
 
 def test_json_report_on_stdout_and_exit_1_for_findings(capsys: pytest.CaptureFixture[str]) -> None:
-    """The demo has hosts needing action: exit 1, and stdout is exactly one JSON report."""
-    code = main(
-        ["report", "--simulate", str(DEMO_FLEET), "-p", str(DEMO_POLICY), "--format", "json", "--probe-timeout", "3"]
-    )
+    """The demo has hosts needing action (and an expired waiver, which is no input error): exit 1, one JSON report."""
+    code = main(["report", "--demo", *AS_OF, "--format", "json", "--probe-timeout", str(FAST_PROBE_TIMEOUT)])
     out = capsys.readouterr().out
     report = json.loads(out)
     assert code == 1 and report["exit_code"] == 1
-    assert report["schema"] == "auditor.report/1" and report["summary"]["total"] == 16
+    assert report["schema"] == "auditor.report/1" and report["summary"]["total"] == 21
     assert set(report["exit_codes"]) == {"0", "1", "2", "3", "4", "130"}
+    assert report["policy"] == "demo-production + demo-site"
+    assert any(note.startswith("EXPIRED WAIVER") for note in report["notes"])
     host = next(h for h in report["hosts"] if h["name"] == "a10-infer-01")
-    assert host["verdict"] == "rollback" and host["findings"][0]["rule"] == "fleet-driver/driver.deny"
+    assert host["verdict"] == "rollback" and host["reason"] == "NVIDIA driver 550.54.14 is on the deny list (550.54.14)"
+    waived = next(h for h in report["hosts"] if h["name"] == "a100-serve-03")["findings"][0]
+    assert waived["waived"] is True and waived["waiver"]["source"].endswith("demo-waivers.yaml:4")
 
 
 def test_exit_0_when_every_host_is_within_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A compliant fleet exits 0 and the table says ok for each host."""
-    code = main(["report", "--simulate", write(tmp_path, "f.yaml", OK_FLEET), "-p", str(DEMO_POLICY)])
+    code = main(["report", "--simulate", write(tmp_path, "f.yaml", OK_FLEET), "-p", str(DEMO_POLICY), *AS_OF])
     out = capsys.readouterr().out
     assert code == 0
     assert "OK (2): a, b" in out and "ok 2" in out
@@ -62,17 +65,19 @@ def test_exit_3_when_hosts_are_unreachable_but_nothing_fails(
 ) -> None:
     """Unreachable hosts with no policy failure: the audit is incomplete, not failed."""
     fleet = OK_FLEET + "  down: {fault: unreachable}\n"
-    code = main(["report", "--simulate", write(tmp_path, "f.yaml", fleet), "-p", str(DEMO_POLICY), "--format", "json"])
+    code = main(
+        ["report", "--simulate", write(tmp_path, "f.yaml", fleet), "-p", str(DEMO_POLICY), "--format", "json", *AS_OF]
+    )
     report = json.loads(capsys.readouterr().out)
     assert code == 3 and report["summary"]["unreachable"] == 1
 
 
 def test_fail_on_raises_the_threshold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--fail-on rollback: an upgrade-only fleet exits 0."""
-    fleet = OK_FLEET.replace('driver: "535.104.05"', 'driver: "470.82.01"')
+    fleet = OK_FLEET.replace('driver: "580.95.05"', 'driver: "470.82.01"')
     path = write(tmp_path, "f.yaml", fleet)
-    assert main(["report", "--simulate", path, "-p", str(DEMO_POLICY)]) == 1
-    assert main(["report", "--simulate", path, "-p", str(DEMO_POLICY), "--fail-on", "rollback"]) == 0
+    assert main(["report", "--simulate", path, "-p", str(DEMO_POLICY), *AS_OF]) == 1
+    assert main(["report", "--simulate", path, "-p", str(DEMO_POLICY), "--fail-on", "rollback", *AS_OF]) == 0
     capsys.readouterr()
 
 

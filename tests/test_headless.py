@@ -21,7 +21,7 @@ from tests.conftest import DEMO_POLICY
 from tests.report_values import parse_xml
 
 FLEET = """schema: auditor.fleet/1
-defaults: {{gpus: [{{model: "Tesla T4"}}], driver: "535.104.05", cuda_toolkits: ["12.2.2"]}}
+defaults: {{gpus: [{{model: "Tesla T4"}}], driver: "580.95.05", cuda_toolkits: ["12.2.2"]}}
 hosts:
   a: {{}}
   b: {{driver: "{b_driver}"}}
@@ -29,7 +29,7 @@ hosts:
 POLICY = ["-p", str(DEMO_POLICY)]
 
 
-def fleet(tmp_path: Path, b_driver: str = "535.104.05", extra: str = "", name: str = "fleet.yaml") -> str:
+def fleet(tmp_path: Path, b_driver: str = "580.95.05", extra: str = "", name: str = "fleet.yaml") -> str:
     """A two-host fleet file (host b's driver chosen by the test), plus extra host lines."""
     path = tmp_path / name
     path.write_text(FLEET.format(b_driver=b_driver, extra=extra))
@@ -70,7 +70,8 @@ def test_every_format_at_once_files_atomic_and_stdout_only_data(
     assert prom and re.fullmatch(r"fleet-\d{8}T\d{6}Z\.prom", prom[0])
     assert names == sorted(["report.table", "report.md", "report.html", "report.junit", "report.csv", prom[0]])
     assert "Needs action (1)" in (out / "report.table").read_text()
-    assert parse_xml(out / "report.junit").get("failures") == "1"
+    # host b on R470: below the floor, past end of life, and too old for CUDA 12.2 without cuda-compat
+    assert parse_xml(out / "report.junit").get("failures") == "3"
     assert oct((out / "report.html").stat().st_mode & 0o777) != "0o600"  # readable like any file we write
 
 
@@ -271,11 +272,12 @@ def test_history_diff_and_failing_since_across_runs(tmp_path: Path, capsys: pyte
     assert "no changes" in capsys.readouterr().out
     assert main(["diff", "1", "2", "--history", history]) == 1
     text = capsys.readouterr().out
-    assert "b  OK → UPGRADE" in text and "~ driver: 535.104.05 → 470.82.01" in text
+    assert "b  OK → UPGRADE" in text and "~ driver: 580.95.05 → 470.82.01" in text
     assert "+ fleet-driver/driver.min: NVIDIA driver 470.82.01 is below the floor 535.104.05" in text
     assert main(["diff", "1", "--history", history, "--json"]) == 1  # one run: against the newest
     drift = json.loads(capsys.readouterr().out)
-    assert drift["before"]["run_id"] == 1 and drift["after"]["run_id"] == 3 and drift["counts"]["new"] == 1
+    assert drift["before"]["run_id"] == 1 and drift["after"]["run_id"] == 3
+    assert drift["counts"]["new"] == 3  # driver.min, driver.eol and cuda.driver on R470
 
 
 def test_history_and_diff_without_a_history_are_usage_errors(tmp_path: Path) -> None:

@@ -28,6 +28,17 @@ CORE = [
     "auditor.report.drift",
     "auditor.exitcodes",
     "auditor.simulate.fleet",
+    "auditor.policy_file",
+    "auditor.waivers",
+    "auditor.builtin",
+    "auditor.engines",
+    "auditor.consistency",
+    "auditor.compat",
+    "auditor.compat_images",
+    "auditor.lookup",
+    "auditor.knowledge.cuda",
+    "auditor.knowledge.gpus",
+    "auditor.knowledge.tensorrt",
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from auditor.findings import Verdict
+from auditor.findings import Action, Severity, Verdict
 from auditor.outcome import Step
 from auditor.report import Report
 from tests.conftest import FAST_PROBE_TIMEOUT, run_fleet
@@ -13,48 +13,129 @@ from tests.conftest import FAST_PROBE_TIMEOUT, run_fleet
 EXPECTED = {
     "t4-edge-01": Verdict.OK,
     "a10-infer-02": Verdict.OK,
-    "l4-infer-01": Verdict.OK,
     "a100-serve-01": Verdict.OK,
     "h100-serve-01": Verdict.OK,
+    "a100-serve-03": Verdict.OK,  # its GPU-count finding is waived, and still listed
+    "l4-infer-01": Verdict.WARN,
+    "l4-infer-03": Verdict.WARN,
+    "a10-spare-01": Verdict.WARN,
     "t4-edge-02": Verdict.UPGRADE,
     "a10-infer-01": Verdict.ROLLBACK,
+    "a10-infer-03": Verdict.UPGRADE,
     "a100-serve-02": Verdict.REBOOT,
-    "a100-serve-03": Verdict.WARN,
     "a100-train-01": Verdict.ROLLBACK,
     "h100-serve-02": Verdict.UPGRADE,
     "l4-infer-02": Verdict.UPGRADE,
-    "a10-spare-01": Verdict.WARN,
+    "t4-batch-01": Verdict.UPGRADE,
+    "t4-lab-02": Verdict.UPGRADE,
+    "v100-legacy-01": Verdict.ROLLBACK,
     "h100-serve-03": Verdict.UNREACHABLE,
     "l4-batch-01": Verdict.UNREACHABLE,
     "t4-lab-01": Verdict.ERROR,
 }
+# A probe that does not yet report cuDNN and engine test-loads (the probe work of issue 3
+# adds them) leaves those checks inconclusive: these hosts are then `warn`, never ok.
+WITHOUT_ENGINE_FACTS = {
+    "t4-edge-01": Verdict.WARN,
+    "a100-serve-01": Verdict.WARN,
+    "a10-infer-02": Verdict.WARN,
+    "a10-infer-03": Verdict.WARN,
+}
+
+
+def expected_verdicts(report: Report) -> dict[str, Verdict]:
+    """EXPECTED, adjusted when the probe in this tree does not report engine test-loads."""
+    facts = next(h.facts for h in report.hosts if h.name == "h100-serve-01")
+    assert facts is not None
+    if facts.engines.error and "missing from probe output" in facts.engines.error:
+        return {**EXPECTED, **WITHOUT_ENGINE_FACTS}
+    return EXPECTED
 
 
 def test_demo_fleet_verdicts(demo_report: Report) -> None:
     """Each demo host gets the verdict its profile was written to show."""
-    assert {h.name: h.verdict for h in demo_report.hosts} == EXPECTED
-    assert demo_report.summary() == {
-        "total": 16,
-        "error": 1,
-        "unreachable": 2,
-        "rollback": 2,
-        "reboot": 1,
-        "upgrade": 3,
-        "warn": 2,
-        "ok": 5,
+    expected = expected_verdicts(demo_report)
+    assert {h.name: h.verdict for h in demo_report.hosts} == expected
+    summary = demo_report.summary()
+    assert summary["total"] == 21
+    assert {v.value: list(expected.values()).count(v) for v in Verdict} == {
+        k: n for k, n in summary.items() if k != "total"
     }
 
 
 def test_findings_explain_the_verdicts(demo_report: Report) -> None:
-    """The main finding of each non-ok host names the rule and cites the policy line."""
+    """The main finding of each non-ok host names the rule and cites a policy line or a knowledge table."""
     hosts = {h.name: h for h in demo_report.hosts}
     denied = hosts["a10-infer-01"].main_finding
     assert denied is not None and denied.rule == "fleet-driver/driver.deny" and denied.actual == "550.54.14"
-    assert denied.source is not None and denied.source.endswith("demo.yaml:11")
+    assert denied.source is not None and denied.source.endswith("demo.yaml:28")
+    assert denied.remediation == "Move NVIDIA driver off 550.54.14 to 580.95.05."
     reboot = hosts["a100-serve-02"].main_finding
     assert reboot is not None and reboot.rule == "driver.mismatch"
     assert reboot.actual == "kernel module 535.104.05, library 535.183.01"
     assert hosts["l4-infer-02"].reason == "TensorRT is required but not installed"
+    for host in demo_report.hosts:
+        for finding in host.findings:
+            assert finding.source and (
+                finding.source.startswith("knowledge:") or ".yaml:" in finding.source or finding.source == "built-in"
+            ), finding
+
+
+def test_every_builtin_check_and_policy_feature_shows(demo_report: Report) -> None:
+    """The demo exercises each built-in check and each policy feature at least once."""
+    rules = {f.rule for h in demo_report.hosts for f in h.findings}
+    for check in (
+        "driver.mismatch",
+        "gpu.visible",
+        "driver.eol",
+        "driver.arch",
+        "cuda.driver",
+        "cuda.arch",
+        "tensorrt.arch",
+        "tensorrt.cuda",
+        "tensorrt.cudnn",
+    ):
+        assert check in rules, check
+    for feature in (
+        "fleet-driver/driver.deny",  # deny list -> rollback
+        "fleet-driver/driver.max",  # ceiling -> rollback
+        "fleet-driver/driver.min",  # floor -> upgrade
+        "trt8/cuda.version",  # a stack's pin
+        "trt8/image",  # a stack's image
+        "trt8/engines",  # required engines with placeholders
+        "hgx-gpu-count/gpus.count",  # expected GPU count
+        "hopper-driver/driver.min",  # GPU-model selector, replaced by the site file
+        "serving/consistent.driver",  # drift within a group
+        "serving/tensorrt.present",  # a stack's required component
+        "batch-cuda/cuda_driver.min",  # the CUDA the driver supports
+        "training/cuda.version",  # rule action override
+    ):
+        assert feature in rules, feature
+    hosts = {h.name: h for h in demo_report.hosts}
+    minor = next(f for f in hosts["l4-infer-03"].findings if f.rule == "cuda.driver")
+    assert "minor-version compatibility" in minor.message and minor.action is Action.INVESTIGATE
+    compat = next(f for f in hosts["t4-batch-01"].findings if f.rule == "cuda.driver")
+    assert "cuda-compat-13-0" in (compat.expected or "")
+    off = next(f for f in hosts["t4-edge-01"].findings if f.rule == "driver.eol")
+    assert off.action is Action.NONE and "switched off by rule 'trt8'" in off.message
+    pinned = next(f for f in hosts["a100-train-01"].findings if f.rule == "training/cuda.version")
+    assert pinned.action is Action.INVESTIGATE  # the rule's action override (a pin above would roll back)
+    edge = next(f for f in hosts["t4-edge-02"].findings if f.rule == "trt8/driver.min")
+    assert edge.severity is Severity.MEDIUM and (edge.remediation or "").startswith("TensorRT 8 pools change through")
+    site = next(f for f in hosts["h100-serve-02"].findings if f.rule == "hopper-driver/driver.min")
+    assert site.source is not None and site.source.endswith("demo-site.yaml:10")
+
+
+def test_waivers_are_shown_and_expired_ones_fail_loudly(demo_report: Report) -> None:
+    """A valid waiver keeps its finding visible but waived; an expired one counts again and is noted."""
+    hosts = {h.name: h for h in demo_report.hosts}
+    (waived,) = [f for f in hosts["a100-serve-03"].findings if f.waived]
+    assert waived.rule == "hgx-gpu-count/gpus.count" and waived.waiver is not None
+    assert waived.waiver["status"] == "active" and waived.waiver["owner"] == "dc-ops@example.com"
+    expired = next(f for f in hosts["t4-batch-01"].findings if f.rule == "driver.eol")
+    assert not expired.waived and expired.waiver is not None and expired.waiver["status"] == "expired"
+    assert "waiver EXPIRED 2026-06-30" in expired.message
+    assert len(demo_report.notes) == 1 and demo_report.notes[0].startswith("EXPIRED WAIVER")
 
 
 def test_failures_name_their_step(demo_report: Report) -> None:
@@ -80,9 +161,9 @@ def test_a_hanging_host_does_not_hold_up_the_others(tmp_path: Path) -> None:
     fleet.write_text(
         """schema: auditor.fleet/1
 hosts:
-  stuck: {gpus: [{model: "Tesla T4"}], driver: "535.104.05", fault: hang}
-  fine-1: {gpus: [{model: "Tesla T4"}], driver: "535.104.05"}
-  fine-2: {gpus: [{model: "NVIDIA L4"}], driver: "550.54.15"}
+  stuck: {gpus: [{model: "Tesla T4"}], driver: "580.95.05", fault: hang}
+  fine-1: {gpus: [{model: "Tesla T4"}], driver: "580.95.05"}
+  fine-2: {gpus: [{model: "NVIDIA L4"}], driver: "595.71.05"}
 """
     )
     started = time.monotonic()
@@ -98,7 +179,7 @@ def test_other_faults_are_isolated(tmp_path: Path) -> None:
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(
         """schema: auditor.fleet/1
-defaults: {gpus: [{model: "Tesla T4"}], driver: "535.104.05"}
+defaults: {gpus: [{model: "Tesla T4"}], driver: "580.95.05"}
 hosts:
   denied: {fault: auth-denied}
   rekeyed: {fault: host-key-changed}

@@ -7,24 +7,23 @@ from pathlib import Path
 from textual.widgets import Static
 
 from auditor.audit import open_targets
-from auditor.policy import EMPTY_POLICY, load_policy
+from auditor.policy import EMPTY_POLICY, Policy
 from auditor.tui.app import AuditApp
 from auditor.tui.source import live_source
-from tests.conftest import DEMO_FLEET, DEMO_POLICY, FAST_PROBE_TIMEOUT
+from tests.conftest import DEMO_FLEET, FAST_PROBE_TIMEOUT, demo_policy
 from tests.tui_support import plain, settle
 
 HOSTILE_FLEET = Path(__file__).parent / "fixtures" / "tui" / "hostile-fleet.yaml"
 
 
-def live_app(fleet: Path, policy_path: Path | None = None) -> AuditApp:
-    policy = load_policy(policy_path) if policy_path else EMPTY_POLICY
+def live_app(fleet: Path, policy: Policy = EMPTY_POLICY) -> AuditApp:
     source = live_source(lambda: open_targets(fleet=str(fleet), probe_timeout=FAST_PROBE_TIMEOUT), policy)
     return AuditApp(source, policy=policy.name)
 
 
 async def test_demo_hosts_stream_in_with_their_states_then_verdicts() -> None:
     """Over real SSH every demo host shows a sweep state while probed, then its verdict; q quits."""
-    app = live_app(DEMO_FLEET, DEMO_POLICY)
+    app = live_app(DEMO_FLEET, demo_policy())
     seen: set[str] = set()
     async with app.run_test(size=(160, 48)) as pilot:
         for _ in range(400):
@@ -36,9 +35,9 @@ async def test_demo_hosts_stream_in_with_their_states_then_verdicts() -> None:
             await pilot.pause(0.02)
         await settle(pilot)
         table = app.main.table
-        assert table.row_count == 16
+        assert table.row_count == 21
         verdicts = {name: str(table.get_cell(name, "verdict")) for name in table.rows}
-        assert verdicts["a10-infer-01"] == "↓ ROLLBACK" and verdicts["t4-edge-01"] == "✓ OK"
+        assert verdicts["a10-infer-01"] == "↓ ROLLBACK" and verdicts["h100-serve-01"] == "✓ OK"
         assert verdicts["l4-batch-01"] == "○ UNREACHABLE" and verdicts["t4-lab-01"] == "✖ ERROR"
         # The hanging host is probed until the probe timeout: its row said so meanwhile.
         assert "◐ probing" in seen
@@ -49,7 +48,7 @@ async def test_demo_hosts_stream_in_with_their_states_then_verdicts() -> None:
 
 async def test_reprobe_sweeps_only_the_selected_host_over_ssh() -> None:
     """r re-probes the host under the cursor (a one-host sweep), and its row gets fresh data."""
-    app = live_app(DEMO_FLEET, DEMO_POLICY)
+    app = live_app(DEMO_FLEET, demo_policy())
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         table = app.main.table

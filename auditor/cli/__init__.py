@@ -15,7 +15,7 @@ from auditor.exitcodes import ExitCode, help_text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from auditor.cli import diff, history, probe, report, tui
+    from auditor.cli import check, compat, diff, history, probe, report, tui
 
     epilog = help_text()
     parser = argparse.ArgumentParser(
@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_parser(subparsers, epilog)
     history.add_parser(subparsers, epilog)
     diff.add_parser(subparsers, epilog)
+    check.add_parser(subparsers, epilog)
+    compat.add_parser(subparsers, epilog)
     return parser
 
 

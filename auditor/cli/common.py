@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
-from auditor.audit import DEMO_FLEET, DEMO_POLICY, Targets, open_targets
+from auditor.audit import DEMO_FLEET, DEMO_POLICIES, DEMO_WAIVERS, Targets, open_targets
 from auditor.errors import InputError
-from auditor.policy import EMPTY_POLICY, Policy, load_policy
+from auditor.policy import EMPTY_POLICY, Policy, load_policies
 from auditor.runner import DEFAULT_CONNECT_TIMEOUT, DEFAULT_FORKS, DEFAULT_PROBE_TIMEOUT
 
 DEMO_PROBE_TIMEOUT = 8.0  # the demo's hanging host should not hold the demo for a minute
@@ -22,9 +24,7 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     source.add_argument("-i", "--inventory", metavar="INV", help="Ansible YAML inventory to audit over SSH")
     source.add_argument("--simulate", metavar="FLEET", help="audit a simulated fleet file (auditor.fleet/1)")
     source.add_argument("--demo", action="store_true", help="audit the built-in demo fleet with the demo policy")
-    group.add_argument(
-        "-p", "--policy", metavar="POLICY", help="policy file (default: built-in checks only; --demo: the demo policy)"
-    )
+    add_policy_options(group)
     conn = parser.add_argument_group("connection")
     conn.add_argument(
         "-f",
@@ -50,13 +50,42 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_policy_options(group: argparse._ArgumentGroup) -> None:
+    """``-p POLICY`` (repeatable, merged in order), ``--waivers FILE`` and ``--as-of DATE``."""
+    group.add_argument(
+        "-p",
+        "--policy",
+        metavar="POLICY",
+        action="append",
+        help="policy file; repeat to merge several, in order: later files add rules and stacks, and a "
+        "rule or stack whose id is already defined replaces the earlier one (default: built-in checks "
+        "only; --demo: the demo policy)",
+    )
+    group.add_argument(
+        "--waivers",
+        metavar="FILE",
+        help="waivers file (auditor.waivers/1): accepted findings with reason, owner and expiry "
+        "(--demo: the demo waivers)",
+    )
+    group.add_argument(
+        "--as-of",
+        metavar="DATE",
+        type=_date,
+        help="judge waiver expiry and driver end of life as of this date (YYYY-MM-DD; default: today, UTC)",
+    )
+
+
 def resolve_policy(args: argparse.Namespace) -> Policy:
-    """The policy to apply; validated now, before any host is contacted."""
-    if args.policy:
-        return load_policy(args.policy)
-    if args.demo:
-        return load_policy(DEMO_POLICY)
-    return EMPTY_POLICY
+    """The merged policy and waivers to apply; validated now, before any host is contacted."""
+    paths = list(args.policy or [])
+    waivers = getattr(args, "waivers", None)
+    if getattr(args, "demo", False) and not paths:
+        paths = [str(p) for p in DEMO_POLICIES]
+        waivers = waivers or str(DEMO_WAIVERS)
+    if not paths and waivers is None:
+        return replace(EMPTY_POLICY, as_of=getattr(args, "as_of", None))
+    policy = load_policies(paths, waivers=waivers, as_of=getattr(args, "as_of", None))
+    return policy if paths else replace(policy, name=EMPTY_POLICY.name)
 
 
 @contextlib.asynccontextmanager
@@ -95,3 +124,10 @@ def _positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be more than 0")
     return value
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (expected YYYY-MM-DD)") from None

@@ -1,67 +1,186 @@
 """NVIDIA compatibility knowledge: cited data tables (YAML beside this file) and queries.
 
-Each table names its sources and grades each row (A: NVIDIA docs page; A*: a
-verbatim copy of one; B: NVIDIA-authored elsewhere; C: third-party). Tables are
-loaded once, on first use.
+Every table names its sources (URL and grade) and grades every row: A, a
+docs.nvidia.com or developer.nvidia.com page; A*, a verbatim copy of one; B,
+NVIDIA-authored material elsewhere (GitHub, wheels, release notes quoted); C,
+third-party, used only where nothing better exists and always said. Where sources
+disagree, a table's ``conflicts`` say so and which (conservative) answer it takes.
+
+Tables load once, on first use, and are validated then: a malformed table is a
+programming error (``KnowledgeError``), caught by the test suite, never by a user.
+Queries live in ``cuda``, ``gpus`` and ``tensorrt`` beside this module.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import yaml
 
-from auditor import versions
+GRADES = ("A", "A*", "B", "C")
+TABLES = (
+    "cuda_toolkits",
+    "minor_version",
+    "forward_compat",
+    "driver_branches",
+    "gpus",
+    "architectures",
+    "tensorrt_releases",
+    "ngc_containers",
+    "engine_portability",
+    "driver_states",
+)
+
+
+class KnowledgeError(RuntimeError):
+    """A knowledge table that does not follow the shape every table shares."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One cited document: where it is and how much it can be trusted."""
+
+    id: str
+    url: str
+    grade: str
+    covers: str = ""
+    url_pattern: str = ""
+    """A per-row URL with ``{yy}``/``{mm}`` from the row's ``tag`` (monthly release notes)."""
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Where sources disagree, and the answer the auditor takes."""
+
+    id: str
+    about: str
+    choice: str
 
 
 @dataclass(frozen=True)
 class Table:
-    """One knowledge table: its name, sources and rows."""
+    """One knowledge table: its name, sources, conflicts, rows and any extra sections."""
 
     name: str
-    sources: tuple[str, ...]
-    rows: tuple[dict[str, Any], ...]
+    title: str
+    sources: Mapping[str, Source]
+    rows: tuple[Mapping[str, Any], ...]
+    conflicts: tuple[Conflict, ...] = ()
+    extra: Mapping[str, Any] | None = None
 
-    def cite(self) -> str:
-        """``table (first source)``, for a finding's ``source`` field."""
-        return f"knowledge:{self.name} ({self.sources[0]})" if self.sources else f"knowledge:{self.name}"
+    def source(self, row: Mapping[str, Any] | None = None, key: str = "source") -> Source:
+        """The source a row cites (its ``source`` id), else the table's first source."""
+        wanted = row.get(key) if row is not None else None
+        if isinstance(wanted, str) and wanted in self.sources:
+            return self.sources[wanted]
+        return next(iter(self.sources.values()))
+
+    def cite(self, row: Mapping[str, Any] | None = None, key: str = "source") -> str:
+        """``knowledge:<table> (<url>)`` for a finding's ``source`` field; a row's own URL wins."""
+        return f"knowledge:{self.name} ({self.url(row, key)})"
+
+    def url(self, row: Mapping[str, Any] | None = None, key: str = "source") -> str:
+        """The most specific URL for a row: its ``url``, its source's pattern, or the source's URL."""
+        if row is not None and isinstance(row.get("url"), str):
+            return str(row["url"])
+        source = self.source(row, key)
+        if source.url_pattern and row is not None and "tag" in row:
+            yy, _, mm = str(row["tag"]).partition(".")
+            return source.url_pattern.format(yy=yy, mm=mm)
+        return source.url
+
+    def section(self, name: str) -> Any:
+        """A table-specific top-level section (``caveats``, ``drops``, ``outcomes``...)."""
+        return (self.extra or {}).get(name)
+
+    def conflict(self, conflict_id: str) -> Conflict | None:
+        """The conflict note called ``conflict_id``, if this table has it."""
+        return next((c for c in self.conflicts if c.id == conflict_id), None)
 
 
 @functools.cache
 def table(name: str) -> Table:
-    """Load ``<name>.yaml`` from this package (cached)."""
+    """Load and validate ``<name>.yaml`` from this package (cached)."""
     text = resources.files(__package__).joinpath(f"{name}.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
-    return Table(name=data["table"], sources=tuple(data.get("sources", ())), rows=tuple(data["rows"]))
+    return parse_table(yaml.safe_load(text), name)
 
 
-@dataclass(frozen=True)
-class GpuModel:
-    """A GPU product as the knowledge base knows it."""
+def parse_table(data: Any, name: str) -> Table:
+    """Validate the shape every table shares; raises ``KnowledgeError`` naming the problem."""
+    if not isinstance(data, dict):
+        raise KnowledgeError(f"{name}: not a mapping")
+    for key in ("table", "title", "sources", "rows"):
+        if key not in data:
+            raise KnowledgeError(f"{name}: missing {key!r}")
+    sources = {}
+    for source_id, spec in data["sources"].items():
+        if not isinstance(spec, dict) or not str(spec.get("url", "")).startswith("https://"):
+            raise KnowledgeError(f"{name}: source {source_id!r} needs an https url")
+        if spec.get("grade") not in GRADES:
+            raise KnowledgeError(f"{name}: source {source_id!r} has grade {spec.get('grade')!r}")
+        sources[source_id] = Source(
+            source_id, spec["url"], spec["grade"], str(spec.get("covers", "")), str(spec.get("url_pattern", ""))
+        )
+    rows = data["rows"]
+    if not isinstance(rows, list) or not rows:
+        raise KnowledgeError(f"{name}: rows must be a non-empty list")
+    for index, row in enumerate(rows):
+        _check_graded(row, sources, f"{name}: row {index + 1}")
+    for section in ("caveats", "drops", "rules", "outcomes", "newer_gpus", "historical"):
+        for index, row in enumerate(data.get(section) or []):
+            if section == "outcomes":
+                continue  # outcomes restate the rules they name; they carry no grade of their own
+            _check_graded(row, sources, f"{name}: {section} {index + 1}")
+    conflicts = tuple(
+        Conflict(str(c["id"]), " ".join(str(c["about"]).split()), " ".join(str(c["choice"]).split()))
+        for c in data.get("conflicts") or []
+    )
+    known = {"table", "title", "sources", "rows", "conflicts"}
+    extra = {k: v for k, v in data.items() if k not in known}
+    return Table(
+        name=str(data["table"]),
+        title=str(data["title"]),
+        sources=sources,
+        rows=tuple(rows),
+        conflicts=conflicts,
+        extra=extra,
+    )
 
-    product: str
-    compute_capability: str
-    datacenter: bool
-    grade: str
+
+def _check_graded(row: Any, sources: Mapping[str, Source], what: str) -> None:
+    if not isinstance(row, dict):
+        raise KnowledgeError(f"{what} is not a mapping")
+    if row.get("grade") not in GRADES:
+        raise KnowledgeError(f"{what} has grade {row.get('grade')!r}, expected one of {', '.join(GRADES)}")
+    for key in ("source", "eol_source"):
+        if key in row and row[key] not in sources:
+            raise KnowledgeError(f"{what} cites unknown source {row[key]!r}")
 
 
-def gpu_model(name: str) -> GpuModel | None:
-    """The product an NVML/nvidia-smi GPU name belongs to ("NVIDIA A100-SXM4-80GB" -> A100)."""
-    lowered = name.strip().lower()
-    for row in table("gpus").rows:
-        if any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in row["names"]):
-            return GpuModel(row["product"], str(row["cc"]), bool(row["datacenter"]), str(row["grade"]))
-    return None
+def all_tables() -> list[Table]:
+    """Every table the auditor ships, loaded and validated."""
+    return [table(name) for name in TABLES]
 
 
-def driver_cuda_version(driver_version: str) -> str | None:
-    """The newest CUDA a driver supports natively (535.104.05 -> "12.2"), or None if unknown."""
-    branch = versions.branch(driver_version)
-    for row in table("driver_branches").rows:
-        if row["branch"] == branch:
-            return str(row["cuda"])
-    return None
+# Re-exported for the simulated fleet and older callers.
+from auditor.knowledge.cuda import driver_cuda_version  # noqa: E402
+from auditor.knowledge.gpus import GpuModel, gpu_model  # noqa: E402
+
+__all__ = [
+    "GRADES",
+    "TABLES",
+    "Conflict",
+    "GpuModel",
+    "KnowledgeError",
+    "Source",
+    "Table",
+    "all_tables",
+    "driver_cuda_version",
+    "gpu_model",
+    "parse_table",
+    "table",
+]

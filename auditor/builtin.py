@@ -1,0 +1,546 @@
+"""Built-in checks: what NVIDIA's own compatibility rules say about a host, policy or not.
+
+Each check has an id (``auditor.policy.BUILTIN_CHECKS``), runs on every host, and
+cites the knowledge table and URL its verdict rests on. A policy rule can switch a
+check off for the hosts it selects (``disable: {check: reason}``); the check then
+leaves an informational finding saying so, with the rule's ``file:line``, so a
+switched-off check is never invisible. Missing facts make a check inconclusive,
+never a pass.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from auditor import compat, knowledge, versions
+from auditor.compat import Answer, GpuSpec, Mode
+from auditor.facts import DriverStatus, Facts
+from auditor.findings import Action, Finding, Severity
+from auditor.knowledge import cuda as cuda_kb
+from auditor.knowledge import tensorrt as trt_kb
+from auditor.policy import Disabled
+
+BUILTIN = "built-in"
+EOL_SOON_DAYS = 180  # a branch this close to end of life gets an informational finding
+
+
+@dataclass
+class Run:
+    """One host's built-in checks: what ran, what was found, what a policy switched off."""
+
+    facts: Facts
+    today: datetime.date
+    disabled: Mapping[str, tuple[str, Disabled]] = field(default_factory=dict)
+    checks: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def wants(self, check: str) -> bool:
+        """Record ``check`` as run, or as switched off (with its visible finding); True to run it."""
+        off = self.disabled.get(check)
+        if off is None:
+            self.checks.append(check)
+            return True
+        rule_id, disabled = off
+        self.findings.append(
+            Finding(
+                rule=check,
+                severity=Severity.INFO,
+                action=Action.NONE,
+                message=f"built-in check switched off by rule {rule_id!r}: {disabled.reason}",
+                source=str(disabled.location),
+            )
+        )
+        return False
+
+    def add(self, finding: Finding) -> None:
+        self.findings.append(finding)
+
+    def inconclusive(self, check: str, message: str, source: str = BUILTIN) -> None:
+        self.findings.append(inconclusive(check, message, source))
+
+
+def state_cite(state: str) -> str:
+    """The driver-states row for ``state`` ("mismatch", "no-gpu"), as a finding's source."""
+    table = knowledge.table("driver_states")
+    return table.cite(next((r for r in table.rows if r["state"] == state), None))
+
+
+def inconclusive(rule: str, message: str, source: str = BUILTIN) -> Finding:
+    """A check that could not be evaluated: investigate, never a pass or a violation."""
+    return Finding(
+        rule=rule,
+        severity=Severity.MEDIUM,
+        action=Action.INVESTIGATE,
+        message=f"could not evaluate: {message}",
+        source=source,
+        inconclusive=True,
+    )
+
+
+def run_builtin_checks(run: Run, driver_required: bool) -> None:
+    """Every built-in check, in a fixed order."""
+    _driver_state(run, driver_required)
+    driver = run.facts.driver
+    if driver.status is not DriverStatus.OK or not driver.version or not versions.is_version(driver.version):
+        return
+    gpus = gpu_specs(run.facts)
+    _driver_eol(run, driver.version)
+    _driver_arch(run, driver.version, gpus)
+    _cuda_driver(run, driver.version, gpus)
+    _cuda_arch(run, gpus)
+    _tensorrt(run, driver.version, gpus)
+
+
+def gpu_specs(facts: Facts) -> list[GpuSpec]:
+    """One spec per distinct GPU model on the host (name and reported compute capability)."""
+    seen: dict[tuple[str | None, str | None], GpuSpec] = {}
+    for gpu in facts.gpus.devices:
+        key = (gpu.name, gpu.compute_capability)
+        seen.setdefault(key, GpuSpec(gpu.name, gpu.compute_capability))
+    return list(seen.values())
+
+
+def sentence(text: str, end: str = "") -> str:
+    """``text`` as a sentence (first letter capital, one full stop), then ``end``; "" stays ""."""
+    text = text.strip().rstrip(".")
+    return f"{text[:1].upper()}{text[1:]}.{end}" if text else end.lstrip()
+
+
+def _first_source(answer: Answer) -> str:
+    return answer.sources[0] if answer.sources else BUILTIN
+
+
+# -- driver state ------------------------------------------------------------------------------
+
+
+def _driver_state(run: Run, required: bool) -> None:
+    facts, driver = run.facts, run.facts.driver
+    if driver.status is DriverStatus.MISMATCH or driver.mismatch:
+        if run.wants("driver.mismatch"):
+            run.add(
+                Finding(
+                    rule="driver.mismatch",
+                    severity=Severity.CRITICAL,
+                    action=Action.REBOOT,
+                    message="kernel module and user-space driver differ (NVML: Driver/library version mismatch)",
+                    expected=f"kernel module {driver.version}" if driver.version else "matching versions",
+                    actual=f"kernel module {driver.kernel_module or '?'}, library {driver.version or '?'}",
+                    source=state_cite("mismatch"),
+                    remediation="Reboot the host (or reload the nvidia kernel modules) to load the installed driver.",
+                )
+            )
+    elif driver.status is DriverStatus.NOT_INSTALLED:
+        if run.wants("driver.installed"):
+            run.add(
+                Finding(
+                    rule="driver.installed",
+                    severity=Severity.HIGH if required else Severity.MEDIUM,
+                    action=Action.UPGRADE if required else Action.INVESTIGATE,
+                    message="no NVIDIA driver is installed",
+                    expected="an NVIDIA driver",
+                    actual="none",
+                    source=state_cite("not-installed"),
+                    remediation="Install the NVIDIA driver the policy asks for.",
+                )
+            )
+    elif driver.status is DriverStatus.NOT_LOADED:
+        if run.wants("driver.loaded"):
+            run.add(
+                Finding(
+                    rule="driver.loaded",
+                    severity=Severity.HIGH,
+                    action=Action.REBOOT,
+                    message="NVIDIA driver installed but its kernel module is not loaded",
+                    expected="nvidia kernel module loaded",
+                    actual="not loaded",
+                    source=state_cite("not-loaded"),
+                    remediation="Reboot, or load the module (modprobe nvidia) and check dmesg for why it failed.",
+                )
+            )
+    elif driver.status is DriverStatus.PERMISSION_DENIED:
+        run.inconclusive("driver.status", "the audit user may not query the driver (check /dev/nvidia* permissions)")
+    elif driver.status is DriverStatus.UNKNOWN:
+        run.inconclusive("driver.status", f"driver state unknown: {driver.error or facts.section_error('driver')}")
+    if driver.status is DriverStatus.OK and run.wants("gpu.visible"):
+        if facts.gpus.count == 0:
+            run.add(
+                Finding(
+                    rule="gpu.visible",
+                    severity=Severity.HIGH,
+                    action=Action.INVESTIGATE,
+                    message="the driver is loaded but no GPU is visible",
+                    expected="at least one GPU",
+                    actual="0",
+                    source=state_cite("no-gpu"),
+                    remediation="Check the GPU is seated and powered (lspci, dmesg for Xid errors); a reset or reboot may bring it back.",
+                )
+            )
+        elif facts.gpus.count is None:
+            run.inconclusive("gpu.visible", f"GPUs could not be listed: {facts.gpus.error}")
+
+
+# -- driver lifecycle and architecture -----------------------------------------------------------------
+
+
+def _driver_eol(run: Run, driver: str) -> None:
+    if not run.wants("driver.eol"):
+        return
+    info = cuda_kb.branch_info(driver)
+    if info is None:
+        return  # a branch no source describes: nothing to say either way
+    supported = ", ".join(
+        f"R{b.branch} ({b.type_label}, {b.eol_text()})" for b in cuda_kb.supported_branches(run.today)
+    )
+    if info.is_past_eol(run.today):
+        run.add(
+            Finding(
+                rule="driver.eol",
+                severity=Severity.MEDIUM,
+                action=Action.INVESTIGATE,
+                message=f"driver branch R{info.branch} ({info.type_label}) is past {info.eol_text()}",
+                expected="a driver branch NVIDIA still supports",
+                actual=f"R{info.branch} ({driver})",
+                source=info.cite,
+                remediation=f"Move to a supported branch: {supported}." if supported else "Move to a supported branch.",
+            )
+        )
+        return
+    when = info.eol_date()
+    if when is not None and (when - run.today).days <= EOL_SOON_DAYS:
+        run.add(
+            Finding(
+                rule="driver.eol",
+                severity=Severity.INFO,
+                action=Action.NONE,
+                message=f"driver branch R{info.branch} reaches end of life in {when:%B %Y} ({(when - run.today).days} days)",
+                actual=f"R{info.branch} ({driver})",
+                source=info.cite,
+                remediation=f"Plan the move to a supported branch: {supported}." if supported else None,
+            )
+        )
+
+
+def _driver_arch(run: Run, driver: str, gpus: list[GpuSpec]) -> None:
+    if not gpus or not run.wants("driver.arch"):
+        return
+    for gpu in gpus:
+        answer = compat.driver_on_gpu(driver, gpu)
+        if answer.mode is Mode.INCOMPATIBLE:
+            last = answer.details.get("last_driver_branch")
+            run.add(
+                Finding(
+                    rule="driver.arch",
+                    severity=Severity.CRITICAL,
+                    action=Action.ROLLBACK,
+                    message=answer.reasons[0],
+                    expected=f"R{last} or older",
+                    actual=f"R{versions.branch(driver)} ({driver})",
+                    source=_first_source(answer),
+                    remediation=f"Roll the driver back to the newest R{last} release, the last branch for this GPU.",
+                )
+            )
+
+
+# -- CUDA toolkits --------------------------------------------------------------------------------------
+
+
+def _cuda_driver(run: Run, driver: str, gpus: list[GpuSpec]) -> None:
+    cuda = run.facts.cuda
+    if not cuda.toolkits and not cuda.compat:
+        if cuda.error:
+            run.inconclusive("cuda.driver", f"CUDA toolkits could not be listed: {cuda.error}")
+        return
+    if not run.wants("cuda.driver"):
+        return
+    gpu = _eligibility_gpu(gpus)
+    for toolkit in cuda.toolkits:
+        if not toolkit.version or not versions.is_version(toolkit.version):
+            run.inconclusive("cuda.driver", f"CUDA toolkit at {toolkit.path} reported no readable version")
+            continue
+        answer = compat.cuda_on_driver(toolkit.version, driver, gpu)
+        _cuda_driver_finding(run, f"CUDA {toolkit.version} ({toolkit.path})", toolkit.version, driver, answer)
+    _stale_compat(run, driver)
+
+
+def _eligibility_gpu(gpus: list[GpuSpec]) -> GpuSpec | None:
+    """The GPU that decides forward-compatibility eligibility: a non-data-center one if any."""
+    if not gpus:
+        return None
+    return next((g for g in gpus if g.model is None or not g.model.datacenter), gpus[0])
+
+
+def _cuda_driver_finding(
+    run: Run, what: str, cuda: str, driver: str, answer: Answer, check: str = "cuda.driver"
+) -> None:
+    source = _first_source(answer)
+    if answer.mode is Mode.NATIVE:
+        return
+    if answer.mode is Mode.UNKNOWN:
+        run.inconclusive(check, answer.reasons[0], source)
+        return
+    if answer.mode is Mode.MINOR_VERSION:
+        run.add(
+            Finding(
+                rule=check,
+                severity=Severity.LOW,
+                action=Action.INVESTIGATE,
+                message=f"{what} runs on driver {driver} only through minor-version compatibility",
+                expected=f"driver >= {answer.details.get('cuda_floor')} (native)",
+                actual=driver,
+                source=source,
+                remediation=sentence(answer.fix or "", end=" Until then: ") + "; ".join(answer.caveats) + ".",
+            )
+        )
+        return
+    if answer.mode is Mode.FORWARD_COMPAT:
+        installed = _usable_compat(run, cuda, driver)
+        if installed is not None:
+            run.add(
+                Finding(
+                    rule=check,
+                    severity=Severity.INFO,
+                    action=Action.NONE,
+                    message=f"{what} runs on driver {driver} through forward compatibility ({installed})",
+                    actual=driver,
+                    source=source,
+                    remediation="Make sure the loader uses it (LD_LIBRARY_PATH or ld.so config); remove it after a driver upgrade.",
+                )
+            )
+            return
+        packages = answer.details.get("compat_packages") or []
+        run.add(
+            Finding(
+                rule=check,
+                severity=Severity.HIGH,
+                action=Action.UPGRADE,
+                message=f"{what} needs a newer driver or a cuda-compat package on driver {driver}",
+                expected=f"driver >= {answer.details.get('cuda_floor')}" + (f", or {packages[0]}" if packages else ""),
+                actual=driver,
+                source=source,
+                remediation=sentence(answer.fix or ""),
+            )
+        )
+        return
+    run.add(
+        Finding(
+            rule=check,
+            severity=Severity.HIGH,
+            action=Action.UPGRADE,
+            message=f"driver {driver} cannot run {what}: " + "; ".join(answer.reasons[:2]),
+            expected=f"driver >= {answer.details.get('cuda_floor')}" if answer.details.get("cuda_floor") else None,
+            actual=driver,
+            source=source,
+            remediation=sentence(answer.fix or "upgrade the driver"),
+        )
+    )
+
+
+def _usable_compat(run: Run, cuda: str, driver: str) -> str | None:
+    """An installed cuda-compat package that runs ``cuda`` on this driver's branch, if any."""
+    branch = versions.branch(driver)
+    usable = set(cuda_kb.compat_packages(cuda, branch))
+    for package in run.facts.cuda.compat:
+        if package.cuda and versions.is_version(package.cuda):
+            name = "cuda-compat-" + versions.major_minor(package.cuda).replace(".", "-")
+            if name in usable:
+                return f"{name} at {package.path}"
+    return None
+
+
+def _stale_compat(run: Run, driver: str) -> None:
+    """A cuda-compat package the driver no longer needs (NVIDIA: remove it after upgrading)."""
+    native = cuda_kb.driver_cuda_version(driver)
+    if native is None:
+        return
+    for package in run.facts.cuda.compat:
+        if (
+            package.active is not False  # one the loader never uses changes nothing (seen on a real H200)
+            and package.cuda
+            and versions.is_version(package.cuda)
+            and versions.parse(versions.major_minor(package.cuda)) <= versions.parse(native)
+        ):
+            table = knowledge.table("forward_compat")
+            rule = next((r for r in table.section("rules") if r["id"] == "remove-after-upgrade"), None)
+            run.add(
+                Finding(
+                    rule="cuda.driver",
+                    severity=Severity.LOW,
+                    action=Action.INVESTIGATE,
+                    message=f"cuda-compat for CUDA {package.cuda} at {package.path} is not needed on driver {driver} (native CUDA {native})",
+                    expected="no cuda-compat package for a CUDA the driver runs natively",
+                    actual=package.path,
+                    source=table.cite(rule),
+                    remediation="Remove the package: older compat packages are not supported on newer drivers.",
+                )
+            )
+
+
+def _cuda_arch(run: Run, gpus: list[GpuSpec]) -> None:
+    toolkits = [t for t in run.facts.cuda.toolkits if t.version and versions.is_version(t.version)]
+    if not toolkits or not gpus or not run.wants("cuda.arch"):
+        return
+    for gpu in gpus:
+        for toolkit in toolkits:
+            assert toolkit.version is not None
+            answer = compat.cuda_on_gpu(toolkit.version, gpu)
+            if answer.mode is Mode.UNKNOWN:
+                run.inconclusive("cuda.arch", answer.reasons[0])
+                break
+            if answer.mode is not Mode.INCOMPATIBLE:
+                continue
+            too_new = "last_cuda_major" in answer.details
+            run.add(
+                Finding(
+                    rule="cuda.arch",
+                    severity=Severity.HIGH,
+                    action=Action.ROLLBACK if too_new else Action.UPGRADE,
+                    message=f"CUDA {toolkit.version} at {toolkit.path} cannot build for {gpu.label}: {answer.reasons[0]}",
+                    expected=f"CUDA {answer.details['last_cuda_major']}.x"
+                    if too_new
+                    else f"CUDA >= {answer.details.get('first_cuda')}",
+                    actual=toolkit.version,
+                    source=_first_source(answer),
+                    remediation=sentence(answer.fix or ""),
+                )
+            )
+
+
+# -- TensorRT ----------------------------------------------------------------------------------------
+
+
+_DPKG_CUDA = re.compile(r"\+cuda(\d+)")
+_PIP_CUDA = re.compile(r"^tensorrt[-_](?:lean[-_]|dispatch[-_])?cu(\d+)", re.IGNORECASE)
+
+
+def tensorrt_build_major(facts: Facts) -> int | None:
+    """The CUDA major of the installed TensorRT build, from its packages (``+cuda12.0``, ``tensorrt-cu12``)."""
+    for package in facts.tensorrt.packages:
+        for pattern, text in ((_DPKG_CUDA, package.version or ""), (_PIP_CUDA, package.name)):
+            match = pattern.search(text)
+            if match:
+                return int(match.group(1))
+    return None
+
+
+def _tensorrt(run: Run, driver: str, gpus: list[GpuSpec]) -> None:
+    trt = run.facts.tensorrt
+    if not trt.version:
+        if trt.error and any(run.wants(c) for c in ("tensorrt.arch", "tensorrt.cuda", "tensorrt.cudnn")):
+            run.inconclusive("tensorrt.cuda", f"TensorRT could not be read: {trt.error}")
+        return
+    if not versions.is_version(trt.version):
+        run.inconclusive("tensorrt.cuda", f"TensorRT reported an unreadable version {trt.version!r}")
+        return
+    release = trt_kb.trt_release(trt.version)
+    if release is None:
+        run.inconclusive("tensorrt.cuda", f"TensorRT {trt.version} is not in the knowledge base")
+        return
+    if gpus and run.wants("tensorrt.arch"):
+        for gpu in gpus:
+            answer = compat.tensorrt_on(trt.version, gpu=gpu)
+            if answer.mode is Mode.INCOMPATIBLE:
+                last = answer.details.get("tensorrt_last_for_gpu")
+                first = answer.details.get("tensorrt_first_for_gpu")
+                run.add(
+                    Finding(
+                        rule="tensorrt.arch",
+                        severity=Severity.HIGH,
+                        action=Action.ROLLBACK if last else Action.UPGRADE,
+                        message=answer.reasons[0],
+                        expected=f"TensorRT {last} or older" if last else f"TensorRT {first} or newer",
+                        actual=trt.version,
+                        source=_first_source(answer),
+                        remediation=sentence(answer.fix or ""),
+                    )
+                )
+            elif answer.mode is Mode.UNKNOWN:
+                run.inconclusive("tensorrt.arch", answer.reasons[0])
+    if run.wants("tensorrt.cuda"):
+        _tensorrt_cuda(run, trt.version, release, driver, gpus)
+    if run.wants("tensorrt.cudnn"):
+        _tensorrt_cudnn(run, trt.version, release)
+
+
+def _tensorrt_cuda(run: Run, version: str, release: trt_kb.TrtRelease, driver: str, gpus: list[GpuSpec]) -> None:
+    toolkits = [t.version for t in run.facts.cuda.toolkits if t.version and versions.is_version(t.version)]
+    majors = release.cuda_majors
+    build = tensorrt_build_major(run.facts)
+    if toolkits and build is None:
+        fitting = [versions.parse(t).release[0] for t in toolkits if versions.parse(t).release[0] in majors]
+        if not fitting:
+            run.add(
+                Finding(
+                    rule="tensorrt.cuda",
+                    severity=Severity.HIGH,
+                    action=Action.UPGRADE,
+                    message=f"TensorRT {version} has builds for CUDA {', '.join(release.cuda)} only; installed: {', '.join(toolkits)}",
+                    expected=f"a CUDA {' or '.join(str(m) for m in majors)}.x toolkit",
+                    actual=", ".join(toolkits),
+                    source=release.cite,
+                    remediation=f"Install a CUDA {majors[0]}.x toolkit, or the TensorRT build for the installed CUDA.",
+                )
+            )
+            return
+        build = max(fitting)
+    answer = compat.tensorrt_on(version, driver=driver, build_major=build)
+    if answer.mode is Mode.MINOR_VERSION and answer.details.get("tensorrt_floor_met"):
+        return  # within the driver floor TensorRT's prerequisites state for this build
+    cuda_build = str(answer.details.get("tensorrt_cuda_build") or majors[0])
+    cuda_build = cuda_build if "." in cuda_build else f"{cuda_build}.0"
+    _cuda_driver_finding(
+        run, f"TensorRT {version} (its CUDA {cuda_build} build)", cuda_build, driver, answer, check="tensorrt.cuda"
+    )
+
+
+def _tensorrt_cudnn(run: Run, version: str, release: trt_kb.TrtRelease) -> None:
+    if release.cudnn_status != "required" or not release.cudnn_version:
+        return
+    cudnn = run.facts.cudnn
+    found = [i.version for i in cudnn.installs if i.version and versions.is_version(i.version)]
+    if cudnn.version and versions.is_version(cudnn.version) and cudnn.version not in found:
+        found.append(cudnn.version)
+    need = release.cudnn_version
+    major = versions.parse(need).release[0]
+    if not found:
+        if cudnn.error:
+            run.inconclusive("tensorrt.cudnn", f"cuDNN could not be read: {cudnn.error}", release.cite)
+            return
+        run.add(
+            _cudnn_finding(
+                version,
+                release,
+                need,
+                "not installed",
+                f"TensorRT {version} needs cuDNN {need} (8.x), and none is installed",
+            )
+        )
+        return
+    fitting = [v for v in found if versions.parse(v).release[0] == major and versions.at_least(v, need)]
+    if not fitting:
+        actual = ", ".join(found)
+        run.add(
+            _cudnn_finding(
+                version,
+                release,
+                need,
+                actual,
+                f"TensorRT {version} needs cuDNN {need} or a newer {major}.x; installed: {actual}",
+            )
+        )
+
+
+def _cudnn_finding(version: str, release: trt_kb.TrtRelease, need: str, actual: str, message: str) -> Finding:
+    major = versions.parse(need).release[0]
+    return Finding(
+        rule="tensorrt.cudnn",
+        severity=Severity.HIGH,
+        action=Action.UPGRADE,
+        message=message,
+        expected=f"cuDNN >= {need} ({major}.x)",
+        actual=actual,
+        source=release.cite,
+        remediation=f"Install cuDNN {need} or a newer {major}.x release alongside TensorRT {version}.",
+    )

@@ -1,0 +1,297 @@
+"""``auditor check``: validate inventory, policies and waivers without contacting any host.
+
+Every problem in every file is reported at once, located (exit 2). A valid set
+prints which rules apply to which hosts, the engines each host will be asked to
+test-load, the built-in checks switched off and the waivers in force, then
+warnings (expired waivers, rules or waivers that match no host, selector groups
+the inventory does not have). Warnings exit 0, or 2 with ``--strict``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.cli.common import add_policy_options, resolve_policy
+from auditor.engines import expand
+from auditor.errors import InputError, InputErrors
+from auditor.exitcodes import ExitCode
+from auditor.inventory import Host, load_inventory
+from auditor.policy import Policy, Rule
+from auditor.yamlsrc import did_you_mean
+
+EPILOG = """\
+exit codes:
+  0   inventory, policies and waivers are valid (warnings may be printed)
+  2   a file is invalid (every problem is listed as file:line), or --strict and a warning
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="validate inventory, policy and waivers without contacting any host",
+        description="Validate the inventory (or fleet), the policy files and the waivers, and show which "
+        "rules apply to which hosts. No host is contacted.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    group = parser.add_argument_group("targets")
+    source = group.add_mutually_exclusive_group(required=True)
+    source.add_argument("-i", "--inventory", metavar="INV", help="Ansible YAML inventory")
+    source.add_argument("--simulate", metavar="FLEET", help="a simulated fleet file (auditor.fleet/1)")
+    source.add_argument("--demo", action="store_true", help="the built-in demo fleet, policy and waivers")
+    add_policy_options(group)
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors (exit 2)")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.set_defaults(run=run)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A host as ``check`` sees it: GPU models are known only for simulated fleets."""
+
+    host: Host
+    gpus: tuple[tuple[str, str], ...] | None = None  # (model, compute capability); None: unknown
+
+
+@dataclass
+class HostPlan:
+    """What the audit will ask of one host."""
+
+    rules: list[str] = field(default_factory=list)
+    maybe: list[str] = field(default_factory=list)  # rules whose GPU selector decides after probing
+    engines: list[str] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)
+    waivers: list[str] = field(default_factory=list)
+
+
+def run(args: argparse.Namespace) -> int:
+    targets, policy, source = _load(args)
+    plans = {t.host.name: plan_host(policy, t) for t in targets}
+    warnings = find_warnings(policy, targets, plans, _groups(targets))
+    if args.format == "json":
+        sys.stdout.write(json.dumps(_json(source, policy, targets, plans, warnings), indent=2) + "\n")
+    else:
+        sys.stdout.write(render(source, policy, targets, plans, warnings))
+    if warnings and args.strict:
+        print(f"auditor: --strict: {len(warnings)} warning(s)", file=sys.stderr)
+        return int(ExitCode.USAGE)
+    return int(ExitCode.OK)
+
+
+def _load(args: argparse.Namespace) -> tuple[list[Target], Policy, str]:
+    """Every file validated; all problems raised together."""
+    from auditor.audit import DEMO_FLEET
+
+    errors: list[InputError] = []
+    targets: list[Target] = []
+    source = args.inventory or args.simulate or str(DEMO_FLEET)
+    try:
+        if args.inventory:
+            targets = [Target(h) for h in load_inventory(args.inventory).hosts]
+        else:
+            from auditor.simulate.fleet import load_fleet
+
+            fleet = load_fleet(args.simulate or DEMO_FLEET)
+            targets = [
+                Target(
+                    Host(h.name, "simulated", groups=h.groups), tuple((g.model, g.compute_capability) for g in h.gpus)
+                )
+                for h in fleet.hosts
+            ]
+    except InputErrors as exc:
+        errors.extend(exc.errors)
+    except InputError as exc:
+        errors.append(exc)
+    policy = None
+    try:
+        policy = resolve_policy(args)
+    except InputErrors as exc:
+        errors.extend(exc.errors)
+    except InputError as exc:
+        errors.append(exc)
+    if errors or policy is None:
+        raise InputErrors(errors)
+    return targets, policy, source
+
+
+def plan_host(policy: Policy, target: Target) -> HostPlan:
+    """The rules, engines, switched-off checks and waivers that will apply to one host."""
+    plan = HostPlan()
+    host = target.host
+    applying: list[Rule] = []
+    for rule in policy.rules:
+        if not rule.select.matches_host(host):
+            continue
+        if target.gpus is None and rule.select.gpus:
+            plan.maybe.append(f"{rule.id} (if a GPU matches {', '.join(rule.select.gpus)})")
+            continue
+        if target.gpus is not None and not rule.select.matches_gpus([m for m, _ in target.gpus]):
+            continue
+        plan.rules.append(rule.id)
+        applying.append(rule)
+    for rule in applying:
+        for engine in rule.engines:
+            if target.gpus:
+                for model, cc in dict.fromkeys(target.gpus):
+                    plan.engines.append(f"{expand(engine.template, model, cc)}  ({rule.id}: {engine.template})")
+            else:
+                plan.engines.append(f"{engine.template}  ({rule.id}, expanded per GPU by the probe)")
+        for off in rule.disable:
+            plan.disabled.append(f"{off.check} ({rule.id}, {off.location}: {off.reason})")
+    today = policy.today()
+    for waiver in policy.waivers:
+        if any(_glob(host.name, p) for p in waiver.hosts):
+            state = f"EXPIRED {waiver.expires}" if waiver.expired(today) else f"until {waiver.expires}"
+            plan.waivers.append(f"{waiver.finding} ({state}, {waiver.owner}, {waiver.location})")
+    return plan
+
+
+def _glob(name: str, pattern: str) -> bool:
+    import fnmatch
+
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+def _groups(targets: list[Target]) -> set[str]:
+    return {g for t in targets for g in t.host.groups} | {"all"}
+
+
+def find_warnings(policy: Policy, targets: list[Target], plans: dict[str, HostPlan], groups: set[str]) -> list[str]:
+    """Things that are valid but probably wrong, each located."""
+    warnings = [
+        f"{w.location}: waiver for {w.finding!r} on {', '.join(w.hosts)} EXPIRED {w.expires} (owner {w.owner}): the findings it covered count again"
+        for w in policy.expired_waivers()
+    ]
+    for rule in policy.rules:
+        for group in rule.select.groups:
+            if group not in groups:
+                warnings.append(
+                    f"{rule.location}: rule {rule.id!r} selects group {group!r}, which the inventory does not have{did_you_mean(group, groups)}"
+                )
+        used = any(rule.id in p.rules or any(m.startswith(rule.id + " ") for m in p.maybe) for p in plans.values())
+        if not used:
+            warnings.append(f"{rule.location}: rule {rule.id!r} selects no host of this inventory")
+    names = [t.host.name for t in targets]
+    for waiver in policy.waivers:
+        if not any(_glob(n, p) for n in names for p in waiver.hosts):
+            warnings.append(
+                f"{waiver.location}: waiver for {waiver.finding!r} matches no host ({', '.join(waiver.hosts)})"
+            )
+    return warnings
+
+
+def render(source: str, policy: Policy, targets: list[Target], plans: dict[str, HostPlan], warnings: list[str]) -> str:
+    """The human-readable check result."""
+    lines = [f"targets:  {source} ({len(targets)} hosts)"]
+    lines.append(
+        f"policy:   {', '.join(policy.files) or '(none: built-in checks only)'} ({len(policy.rules)} rules, {len(policy.stacks)} stacks)"
+    )
+    if policy.waivers_file:
+        lines.append(f"waivers:  {policy.waivers_file} ({len(policy.waivers)})")
+    lines.append(f"as of:    {policy.today().isoformat()}")
+    lines += [f"merge:    {line}" for line in policy.replaced]
+    lines.append("")
+    lines.append("rules")
+    for rule in policy.rules:
+        lines.append(f"  {rule.id}  {rule.location}")
+        lines.append(f"      selects {_describe_select(rule)}")
+        for item in _describe_rule(rule):
+            lines.append(f"      {item}")
+    lines.append("")
+    lines.append("hosts")
+    for target in targets:
+        plan = plans[target.host.name]
+        gpus = (
+            ", ".join(f"{m} (CC {cc})" for m, cc in dict.fromkeys(target.gpus))
+            if target.gpus
+            else "GPUs known after probing"
+        )
+        lines.append(f"  {target.host.name}  [{', '.join(target.host.groups)}]  {gpus}")
+        lines.append(f"      rules: {', '.join(plan.rules) or '(none: built-in checks only)'}")
+        for label, items in (
+            ("maybe", plan.maybe),
+            ("engine", plan.engines),
+            ("off", plan.disabled),
+            ("waiver", plan.waivers),
+        ):
+            lines += [f"      {label}: {item}" for item in items]
+    lines.append("")
+    if warnings:
+        lines.append(f"warnings ({len(warnings)})")
+        lines += [f"  {w}" for w in warnings]
+        lines.append("")
+    files = len(policy.files) + (1 if policy.waivers_file else 0) + 1
+    lines.append(f"valid: {files} files checked; no host was contacted")
+    return "\n".join(lines) + "\n"
+
+
+def _describe_select(rule: Rule) -> str:
+    parts = [
+        *([f"groups {', '.join(rule.select.groups)}"] if rule.select.groups else []),
+        *([f"hosts {', '.join(rule.select.hosts)}"] if rule.select.hosts else []),
+        *([f"GPUs {', '.join(rule.select.gpus)}"] if rule.select.gpus else []),
+    ]
+    return "; ".join(parts) or "every host"
+
+
+def _describe_rule(rule: Rule) -> list[str]:
+    from auditor.evaluate import describe_bounds
+
+    items = []
+    if rule.stack:
+        items.append(f"stack {rule.stack} ({rule.stack_location})")
+    for bounds in rule.bounds:
+        extra = [f"deny {', '.join(bounds.deny)}"] if bounds.deny else []
+        extra += [f"target {bounds.target}"] if bounds.target else []
+        extra += ["optional"] if not bounds.required else []
+        items.append(
+            f"{bounds.component}: {', '.join([describe_bounds(b) for b in [bounds]] + extra)}  ({bounds.cite('component')})"
+        )
+    if rule.image:
+        items.append(f"image {rule.image} ({rule.image_location})")
+    if rule.gpu_count is not None:
+        items.append(f"gpus.count {rule.gpu_count} ({rule.gpu_count_location})")
+    for engine in rule.engines:
+        items.append(f"engine {engine.template} ({engine.location})")
+    if rule.consistent:
+        items.append(f"consistent {', '.join(rule.consistent)} ({rule.consistent_location})")
+    for off in rule.disable:
+        items.append(f"off {off.check}: {off.reason} ({off.location})")
+    overrides = [
+        f"{k} {v}"
+        for k, v in (("severity", rule.severity and rule.severity.value), ("action", rule.action and rule.action.value))
+        if v
+    ]
+    if overrides or rule.remediation:
+        items.append(", ".join(overrides + ([f"remediation {rule.remediation!r}"] if rule.remediation else [])))
+    return items
+
+
+def _json(
+    source: str, policy: Policy, targets: list[Target], plans: dict[str, HostPlan], warnings: list[str]
+) -> dict[str, Any]:
+    return {
+        "valid": True,
+        "targets": source,
+        "policy": list(policy.files),
+        "waivers": policy.waivers_file,
+        "as_of": policy.today().isoformat(),
+        "merge": list(policy.replaced),
+        "rules": [{"id": r.id, "location": str(r.location)} for r in policy.rules],
+        "hosts": {
+            name: {
+                "rules": p.rules,
+                "maybe": p.maybe,
+                "engines": p.engines,
+                "disabled": p.disabled,
+                "waivers": p.waivers,
+            }
+            for name, p in plans.items()
+        },
+        "warnings": warnings,
+    }

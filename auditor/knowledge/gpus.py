@@ -1,0 +1,60 @@
+"""GPU products: NVML/nvidia-smi names to compute capability, architecture, data-center flag."""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from auditor import knowledge
+
+
+@dataclass(frozen=True)
+class GpuModel:
+    """A GPU product as the knowledge base knows it; ``row`` is the table row it came from."""
+
+    product: str
+    compute_capability: str
+    arch: str
+    datacenter: bool
+    grade: str
+    row: Any = None
+
+    @property
+    def cite(self) -> str:
+        """The table and URL this product's facts come from."""
+        return knowledge.table("gpus").cite(self.row)
+
+
+@functools.lru_cache(maxsize=4096)  # tables never change; bounded, as keys come from hosts
+def gpu_model(name: str) -> GpuModel | None:
+    """The product an NVML/nvidia-smi GPU name belongs to ("NVIDIA A100-SXM4-80GB" -> A100), or None."""
+    lowered = " ".join(name.split()).lower()
+    if not lowered:
+        return None
+    for row in knowledge.table("gpus").rows:
+        if any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in row["names"]):
+            return GpuModel(
+                row["product"], str(row["cc"]), str(row["arch"]), bool(row["datacenter"]), str(row["grade"]), row
+            )
+    return None
+
+
+def products() -> list[str]:
+    """Every product name the table knows (for did-you-mean suggestions)."""
+    return [str(row["product"]) for row in knowledge.table("gpus").rows]
+
+
+def slug(name: str) -> str:
+    """The ``{gpu}`` engine-path placeholder: lowercase, runs of non-alphanumerics -> ``-``.
+
+    "NVIDIA A100-SXM4-80GB" -> "nvidia-a100-sxm4-80gb". The probe computes the same.
+    """
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def sm(compute_capability: str) -> str:
+    """The ``{sm}`` placeholder: "8.0" -> "sm80", "10.3" -> "sm103"."""
+    return "sm" + compute_capability.replace(".", "")

@@ -1,0 +1,247 @@
+"""Queries over the TensorRT tables: releases, NGC containers and engine portability."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from auditor import knowledge, versions
+from auditor.knowledge import cuda as cuda_kb
+
+
+@dataclass(frozen=True)
+class TrtRelease:
+    """One TensorRT release line ("8.6", "10.13.2") and what it needs."""
+
+    release: str
+    ga_build: str
+    cuda: tuple[str, ...]
+    cuda_basis: str
+    cudnn_status: str
+    cudnn_version: str | None
+    min_cc: str
+    grade: str
+    row: Any
+
+    @property
+    def cite(self) -> str:
+        return knowledge.table("tensorrt_releases").cite(self.row)
+
+    @property
+    def cuda_majors(self) -> list[int]:
+        """CUDA majors this release has builds for, newest first."""
+        majors = {int(c.split(".")[0]) for c in self.cuda}
+        return sorted(majors, reverse=True)
+
+    def supports_cuda_minor(self, cuda: str) -> bool:
+        """True when ``cuda``'s major.minor is listed (or its major is listed without a minor)."""
+        mm = versions.major_minor(cuda)
+        major = mm.split(".")[0]
+        return mm in self.cuda or major in self.cuda
+
+    def driver_floor(self, cuda_major: int) -> tuple[str, str] | None:
+        """(floor, basis) of the Linux driver for this release's CUDA ``cuda_major`` build.
+
+        Releases that state a number (10.16 and later) use it; older ones defer to the
+        CUDA family: its minor-version-compatibility floor (10.x: 10.2's own minimum).
+        """
+        stated = (self.row.get("driver") or {}).get(cuda_major)
+        if stated:
+            return str(stated), f"TensorRT {self.release} prerequisites: r{stated}+ for its CUDA {cuda_major} build"
+        if cuda_major >= 11:
+            family = cuda_kb.mvc_family(cuda_major)
+            if family is None:
+                return None
+            return family.floor, f"the CUDA {cuda_major}.x minor-version-compatibility floor (TensorRT defers to CUDA)"
+        floor = cuda_kb.toolkit_floor("10.2")
+        return (floor.floor, "CUDA 10.2's minimum driver (no minor-version compatibility before 11)") if floor else None
+
+
+@functools.lru_cache(maxsize=4096)  # tables never change; bounded, as keys come from hosts
+def trt_release(version: str) -> TrtRelease | None:
+    """The release line ``version`` belongs to ("8.6.1.6" -> 8.6; "10.13.3.9" -> 10.13.3), or None."""
+    parsed = versions.parse(version).release
+    best: Any = None
+    for row in knowledge.table("tensorrt_releases").rows:
+        key = versions.parse(row["release"]).release
+        if parsed[: len(key)] == key and (best is None or len(key) > len(versions.parse(best["release"]).release)):
+            best = row
+    if best is None:
+        # 10.13.1 has no row: the newest row of the same minor below it stands in
+        same = [
+            r
+            for r in knowledge.table("tensorrt_releases").rows
+            if versions.parse(r["release"]).release[:2] == parsed[:2]
+            and versions.parse(r["release"]) <= versions.parse(version)
+        ]
+        best = max(same, key=lambda r: versions.parse(r["release"]), default=None)
+    if best is None:
+        return None
+    cudnn = best.get("cudnn") or {}
+    return TrtRelease(
+        release=str(best["release"]),
+        ga_build=str(best["ga_build"]),
+        cuda=tuple(str(c) for c in best["cuda"]),
+        cuda_basis=str(best.get("cuda_basis", "matrix")),
+        cudnn_status=str(cudnn.get("status", "unknown")),
+        cudnn_version=str(cudnn["version"]) if cudnn.get("version") else None,
+        min_cc=str(best["min_cc"]),
+        grade=str(best["grade"]),
+        row=best,
+    )
+
+
+def known_releases() -> list[str]:
+    """Every release line with a row, oldest first."""
+    return [str(r["release"]) for r in knowledge.table("tensorrt_releases").rows]
+
+
+def first_release_for_cc(compute_capability: str) -> tuple[str, Any] | None:
+    """The first TensorRT release that supports a newer GPU (CC 10.0 -> 10.8), if the sources name one."""
+    wanted = cuda_kb.cc_tuple(compute_capability)
+    for row in knowledge.table("tensorrt_releases").section("newer_gpus") or []:
+        if cuda_kb.cc_tuple(row["cc"]) == wanted:
+            return str(row["first_release"]), row
+    return None
+
+
+def last_release_for_cc(compute_capability: str) -> str | None:
+    """The newest release line whose architecture floor admits ``compute_capability``."""
+    cc = cuda_kb.cc_tuple(compute_capability)
+    fitting = [r for r in knowledge.table("tensorrt_releases").rows if cuda_kb.cc_tuple(r["min_cc"]) <= cc]
+    return str(fitting[-1]["release"]) if fitting else None
+
+
+# -- NGC containers ----------------------------------------------------------------------
+
+_IMAGE = re.compile(r"^(?:(?P<repo>[a-z0-9._/-]+):)?(?P<tag>\d{2}\.\d{2})(?P<suffix>-[a-z0-9-]+)?$")
+
+
+class BadImage(ValueError):
+    """An image reference that is not ``[nvcr.io/nvidia/tensorrt:]YY.MM[-py3]``."""
+
+
+@dataclass(frozen=True)
+class Container:
+    """One NGC TensorRT container month; ``None`` fields are unknown (never guessed)."""
+
+    image: str
+    tag: str
+    tensorrt: str | None
+    cuda: str | None
+    cudnn: str | None
+    driver: str | None
+    dc: tuple[str, ...]
+    min_cc: str | None
+    grade: str
+    row: Any
+
+    @property
+    def cite(self) -> str:
+        return knowledge.table("ngc_containers").cite(self.row)
+
+    @property
+    def known(self) -> bool:
+        """False for months only user reports describe (everything unknown)."""
+        return self.grade != "C"
+
+
+def parse_image(ref: str) -> tuple[str, str]:
+    """``nvcr.io/nvidia/tensorrt:23.09-py3`` -> (repository, "23.09"); raises ``BadImage``."""
+    match = _IMAGE.match(ref.strip().lower())
+    if not match:
+        raise BadImage(f"not an NGC image reference like nvcr.io/nvidia/tensorrt:23.09-py3: {ref!r}")
+    repo = match.group("repo") or knowledge.table("ngc_containers").section("image")
+    return str(repo), match.group("tag")
+
+
+@functools.lru_cache(maxsize=4096)
+def container(ref: str) -> Container | None:
+    """The container ``ref`` names, or None when the repository or month is not in the table."""
+    repo, tag = parse_image(ref)
+    table = knowledge.table("ngc_containers")
+    if repo != table.section("image"):
+        return None
+    for row in table.rows:
+        if row["tag"] == tag:
+            return Container(
+                image=str(table.section("image")),
+                tag=tag,
+                tensorrt=row.get("tensorrt"),
+                cuda=row.get("cuda"),
+                cudnn=row.get("cudnn"),
+                driver=str(row["driver"]) if row.get("driver") else None,
+                dc=tuple(str(d) for d in row.get("dc") or ()),
+                min_cc=row.get("min_cc"),
+                grade=str(row["grade"]),
+                row=row,
+            )
+    return None
+
+
+def known_tags() -> list[str]:
+    """Every container month the table has a row for."""
+    return [str(r["tag"]) for r in knowledge.table("ngc_containers").rows]
+
+
+# -- engine portability --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngineOutcome:
+    """What one test-load outcome asks of the operator, and the rule that explains it."""
+
+    load: str
+    action: str
+    text: str
+    rule: str | None
+    rule_text: str | None
+    rule_row: Any
+
+    @property
+    def cite(self) -> str:
+        return knowledge.table("engine_portability").cite(self.rule_row)
+
+
+@functools.lru_cache(maxsize=4096)
+def engine_outcome(load: str) -> EngineOutcome | None:
+    """The meaning of an ``engines[].load.status`` value ("version-mismatch" -> rebuild-engine)."""
+    table = knowledge.table("engine_portability")
+    rules = {r["id"]: r for r in table.rows}
+    for row in table.section("outcomes") or []:
+        if row["load"] == load:
+            rule = rules.get(row.get("rule"))
+            return EngineOutcome(
+                load=load,
+                action=str(row["action"]),
+                text=str(row["text"]),
+                rule=row.get("rule"),
+                rule_text=str(rule["text"]) if rule else None,
+                rule_row=rule,
+            )
+    return None
+
+
+def portability_rule(rule_id: str) -> tuple[str, Any] | None:
+    """The text and row of one portability rule ("version-compatible")."""
+    for row in knowledge.table("engine_portability").rows:
+        if row["id"] == rule_id:
+            return str(row["text"]), row
+    return None
+
+
+def version_compatible_load(plan: str, runtime: str) -> bool:
+    """Would a version-compatible plan built by ``plan`` load in ``runtime``? (rule version-compatible)
+
+    Same major: a runtime at least as new. Across majors: only the pairs the 11.4
+    support matrix names (8 -> 10, 10 -> 11). Plans before 8.6 are never version-compatible.
+    """
+    built, run = versions.parse(plan).release, versions.parse(runtime).release
+    if built[:2] < (8, 6) or run < built:
+        return False
+    if built[0] == run[0]:
+        return True
+    pairs = knowledge.table("engine_portability").section("cross_major") or []
+    return [built[0], run[0]] in pairs

@@ -1,0 +1,82 @@
+"""`auditor check`: every file validated without contacting a host, and which rules apply where."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from auditor.cli import main
+from tests.conftest import DEMO_AS_OF, ROOT
+
+AS_OF = ["--as-of", DEMO_AS_OF.isoformat()]
+
+
+def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["check", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_demo_is_valid_and_shows_rules_per_host(capsys: pytest.CaptureFixture[str]) -> None:
+    """--demo: exit 0; each host lists its rules, expanded engines, switched-off checks and waivers."""
+    code, out, _ = check(capsys, "--demo", *AS_OF)
+    assert code == 0
+    assert "  t4-edge-01  [edge, t4]  Tesla T4 (CC 7.5)\n      rules: fleet-driver, trt8\n" in out
+    assert "      engine: /srv/models/resnet50/sm75.plan  (trt8: /srv/models/resnet50/{sm}.plan)" in out
+    assert (
+        "      engine: /srv/models/detector/nvidia-a10-sm86.plan  (detector-engines: /srv/models/detector/{gpu}-{sm}.plan)"
+        in out
+    )
+    assert "      off: driver.eol (trt8, " in out
+    assert "      waiver: hgx-gpu-count/gpus.count (until 2099-12-31, dc-ops@example.com, " in out
+    assert "merge:    rule 'hopper-driver' at " in out
+    assert "waiver for 'driver.eol' on t4-batch-* EXPIRED 2026-06-30" in out
+    assert (
+        "h100-serve-01  [serving, h100]  NVIDIA H100 80GB HBM3 (CC 9.0)\n      rules: fleet-driver, serving, hgx-gpu-count, hopper-driver\n"
+        in out
+    )
+
+
+def test_strict_makes_warnings_fatal(capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo's expired waiver is a warning; --strict turns it into exit 2."""
+    code, _, err = check(capsys, "--demo", "--strict", *AS_OF)
+    assert code == 2 and "--strict: 1 warning(s)" in err
+
+
+def test_inventory_hosts_show_gpu_selectors_as_pending(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without probing, a GPU-model selector cannot be decided: it is listed as 'maybe'; unknown groups warn."""
+    policies = ["-p", str(ROOT / "policies/demo.yaml"), "-p", str(ROOT / "policies/demo-site.yaml")]
+    code, out, _ = check(capsys, "-i", str(ROOT / "inventories/example.yaml"), *policies, *AS_OF, "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["valid"] is True
+    assert data["hosts"]["gpu-a100-01"]["rules"] == ["fleet-driver", "serving", "hgx-gpu-count"]
+    assert data["hosts"]["gpu-a100-01"]["maybe"] == ["hopper-driver (if a GPU matches *H100*)"]
+    assert any("selects group 'legacy', which the inventory does not have" in w for w in data["warnings"])
+    assert any("rule 'training' selects no host" in w for w in data["warnings"])
+
+
+def test_every_problem_in_every_file_is_located(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A broken inventory, policy and waivers file: exit 2, all problems on stderr with file:line, nothing on stdout."""
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text("all:\n  hosts: [a]\n")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("schema: auditor.policy/1\nrules:\n  - id: r\n    stack: missing\n    drivr: {min: '535'}\n")
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text("schema: auditor.waivers/1\nwaivers:\n  - finding: x\n")
+    code, out, err = check(capsys, "-i", str(inventory), "-p", str(policy), "--waivers", str(waivers))
+    assert code == 2 and out == ""
+    assert f"{inventory}:2: 'hosts' of group 'all' must be a mapping" in err
+    assert f"{policy}:5: unknown key 'drivr' in rule #1; did you mean 'driver'?" in err
+    assert f"{waivers}:3: waiver #1 needs the key 'hosts'" in err
+
+
+def test_check_never_starts_the_simulated_fleet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--simulate validates the fleet file only: a host with fault 'hang' costs nothing."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        'schema: auditor.fleet/1\nhosts:\n  stuck: {gpus: [{model: "Tesla T4"}], driver: "580.95.05", fault: hang}\n'
+    )
+    code, out, _ = check(capsys, "--simulate", str(fleet))
+    assert code == 0 and "stuck  []  Tesla T4 (CC 7.5)" in out and "rules: (none: built-in checks only)" in out
