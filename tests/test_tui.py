@@ -39,6 +39,8 @@ async def test_demo_hosts_stream_in_with_their_states_then_verdicts() -> None:
         verdicts = {name: str(table.get_cell(name, "verdict")) for name in table.rows}
         assert verdicts["a10-infer-01"] == "↓ ROLLBACK" and verdicts["h100-serve-01"] == "✓ OK"
         assert verdicts["l4-batch-01"] == "○ UNREACHABLE" and verdicts["t4-lab-01"] == "✖ ERROR"
+        # Fleet-level checks (group consistency) are added when the sweep ends, as in the headless report.
+        assert "differs from the rest of group" in str(table.get_cell("l4-infer-01", "why"))
         # The hanging host is probed until the probe timeout: its row said so meanwhile.
         assert "◐ probing" in seen
         await pilot.press("q")

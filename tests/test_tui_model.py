@@ -49,7 +49,7 @@ def test_versions_sort_as_numbers_not_text() -> None:
     assert present[0].startswith("470.") and present[-1].startswith("590.")
     assert drivers[-len([d for d in drivers if not d]) :] == [""] * len([d for d in drivers if not d])
     model.reverse = True
-    assert model.visible()[0].startswith("a100-train")
+    assert model.visible()[0] == "v100-legacy-01"  # 590.48.01 > 590.44.01
 
 
 def test_filter_matches_any_column_case_insensitively_and_bang_inverts() -> None:
@@ -60,7 +60,7 @@ def test_filter_matches_any_column_case_insensitively_and_bang_inverts() -> None
     model.filter = HostFilter("deny list")
     assert model.visible() == ["a10-infer-01"]
     model.filter = HostFilter("!a100")
-    assert len(model.visible()) == 12
+    assert len(model.visible()) == len(model.rows) - 4
     assert not HostFilter("!").active and not HostFilter("  ").active
 
 
@@ -68,7 +68,7 @@ def test_needs_action_only_hides_ok_hosts_and_hosts_without_a_verdict() -> None:
     """Only hosts with a non-ok verdict remain; a host not audited yet has no verdict and is hidden."""
     model = model_after_sweep()
     model.needs_action_only = True
-    assert len(model.visible()) == 11
+    assert len(model.visible()) == sum(1 for r in recorded_reports() if r.verdict is not Verdict.OK)
     fresh = FleetModel(needs_action_only=True)
     fresh.add_hosts([host_of(recorded_reports()[0])])
     assert fresh.visible() == []

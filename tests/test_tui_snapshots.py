@@ -47,13 +47,13 @@ def test_mixed_verdicts(snap_compare: Compare, size: tuple[int, int]) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_filter_active(snap_compare: Compare, size: tuple[int, int]) -> None:
-    """/a100: four hosts, the filter line open, shown/total and the filter in the border title."""
+    """/a100: the A100 hosts, the filter line open, shown/total and the filter in the border title."""
     check(snap_compare, size, ["slash", *"a100"])
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_needs_action_only(snap_compare: Compare, size: tuple[int, int]) -> None:
-    """ctrl+z: only the eleven hosts that need action."""
+    """ctrl+z: only the hosts that need action."""
     check(snap_compare, size, ["ctrl+z"])
 
 

@@ -131,6 +131,7 @@ class AuditApp(App[int]):
             async for event in self.session.sweep(hosts):
                 model.apply(event, monotonic())
                 main.schedule_flush()
+            model.complete(self.session.finish(model.finished_reports()))
         finally:
             model.end_sweep(monotonic(), self.clock.wall().strftime("%H:%M:%S UTC"))
             main.sweep_ended(self.clock.wall().strftime("%H:%M:%S UTC"))
@@ -243,6 +244,7 @@ class AuditApp(App[int]):
             complete=not self.sweeping and len(done) == len(self.model.rows),
             not_audited=tuple(name for name in self.model.rows if name not in done),
             exit=decide(hosts),
+            notes=self.session.notes if self.session else (),
         )
 
     # --- the command palette ------------------------------------------------------------

@@ -122,7 +122,7 @@ def _finding(finding: Finding) -> Iterable[Table]:
     if finding.expected or finding.actual:
         right.append(safe(f"expected {finding.expected or '-'} · found {finding.actual or '-'}", 500))
     if finding.remediation:
-        right.append(Text("→ ", style="bold") + safe(finding.remediation, 1000, "italic"))
+        right.append(Text.assemble(("→ ", "bold"), safe(finding.remediation, 1000, "italic")))
     if finding.waived and finding.waiver:
         waiver = ", ".join(f"{k}: {v}" for k, v in finding.waiver.items())
         right.append(safe(f"waiver {waiver}", 500, "dim"))

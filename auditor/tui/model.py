@@ -210,6 +210,8 @@ class FleetModel:
     sweep: Sweep = field(default_factory=Sweep)
     dirty: set[str] = field(default_factory=set)
     reshape: bool = True
+    assessed: dict[str, HostReport] = field(default_factory=dict)
+    """Each host's report as its last sweep assessed it, before fleet-level checks (see ``finish_sweep``)."""
 
     def add_hosts(self, hosts: Iterable[Host]) -> None:
         """Know every target up front (inventory order is the tie-breaker of every sort)."""
@@ -229,6 +231,7 @@ class FleetModel:
         name = event.host.name
         row = self.rows.get(name) or HostRow(event.host)
         if event.report is not None:
+            self.assessed[name] = event.report
             row = dataclasses.replace(row, state=event.state, report=event.report, updated=now)
             self.sweep.finished += 1
             if event.report.verdict.incomplete:
@@ -237,6 +240,18 @@ class FleetModel:
             row = dataclasses.replace(row, state=event.state)
         self.rows[name] = row
         self.dirty.add(name)
+
+    def finished_reports(self) -> list[HostReport]:
+        """What the fleet-level checks run on: every host's assessed report, in inventory order."""
+        return [self.assessed[name] for name in self.rows if name in self.assessed]
+
+    def complete(self, reports: Iterable[HostReport]) -> None:
+        """Show these reports (the fleet-level checks' result) where they differ from what is shown."""
+        for report in reports:
+            row = self.rows.get(report.name)
+            if row is not None and row.report != report:
+                self.rows[report.name] = dataclasses.replace(row, report=report)
+                self.dirty.add(report.name)
 
     def visible(self) -> list[str]:
         """The names the table shows, in the order it shows them."""

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Protocol
 
 from auditor.audit import AuditEvent, Targets, audit
+from auditor.consistency import apply_consistency
 from auditor.inventory import Host
 from auditor.outcome import HostState
 from auditor.policy import Policy
@@ -39,8 +40,20 @@ class Session(Protocol):
     def hosts(self) -> tuple[Host, ...]:
         """Every target host, in inventory order."""
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Run-level notices every report must carry (from the policy)."""
+
     def sweep(self, hosts: Sequence[Host]) -> AsyncIterator[AuditEvent]:
         """Audit ``hosts``: a QUEUED event for each, then their progress, ending DONE or FAILED."""
+        ...
+
+    def finish(self, reports: Sequence[HostReport]) -> tuple[HostReport, ...]:
+        """The fleet's latest reports with the checks that need every host (group consistency) added.
+
+        Called after each sweep with each host's report as the sweep assessed it, so a
+        one-host re-probe is still compared against the rest of its group.
+        """
         ...
 
 
@@ -62,8 +75,15 @@ class LiveSession:
     def hosts(self) -> tuple[Host, ...]:
         return self.targets.hosts
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return self.policy.notes
+
     def sweep(self, hosts: Sequence[Host]) -> AsyncIterator[AuditEvent]:
         return audit(hosts, self.policy, self.targets.options)
+
+    def finish(self, reports: Sequence[HostReport]) -> tuple[HostReport, ...]:
+        return apply_consistency(self.policy, reports)
 
 
 def live_source(
@@ -114,6 +134,11 @@ class ReplaySession:
     hosts: tuple[Host, ...]
     reports: dict[str, HostReport]
     rate: float | None
+    notes: tuple[str, ...] = ()
+
+    def finish(self, reports: Sequence[HostReport]) -> tuple[HostReport, ...]:
+        """Recorded reports already carry their fleet-level findings."""
+        return tuple(reports)
 
     async def sweep(self, hosts: Sequence[Host]) -> AsyncIterator[AuditEvent]:
         for host in hosts:
