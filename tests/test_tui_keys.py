@@ -389,3 +389,33 @@ async def test_watch_sweeps_again_and_the_age_column_shows_how_old_each_row_is()
         await settle(pilot, sweeps=2)
         app.main.flush(ages=True)
         assert str(app.main.table.get_cell("t4-edge-01", "age")) == "0s"
+
+
+async def test_f_gives_the_detail_the_whole_screen_and_esc_restores_it() -> None:
+    """f (only while the detail is open) maximizes the detail pane; Esc brings the table back, the detail still open."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.main
+        assert screen.check_action("full_detail", ()) is False
+        await pilot.press("enter", "f")
+        await pilot.pause()
+        assert screen.maximized is screen.detail and screen.detail.has_focus
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.maximized is None and screen.detail.display and screen.table.has_focus
+
+
+async def test_keys_arriving_in_one_burst_after_slash_go_to_the_filter() -> None:
+    """'/qjG' read in one go from the terminal (a paste, tmux) types 'qjG' into the filter: nothing quits or moves."""
+    from textual import events
+
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app._driver is not None
+        for key, char in (("slash", "/"), ("q", "q"), ("j", "j"), ("G", "G")):
+            app._driver.send_message(events.Key(key, char))
+        await settle(pilot)
+        assert app.main.query_one(Input).value == "qjG"
+        assert app.return_code is None and app.main.table.cursor_row == 0

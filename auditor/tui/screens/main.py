@@ -47,6 +47,9 @@ class MainScreen(Screen[None]):
             tooltip="Clear the filter, then close the detail, then clear marks",
         ),
         Binding("ctrl+z", "needs_action", "Needs action", id="view.needs_action", tooltip="Only hosts needing action"),
+        Binding(
+            "f", "full_detail", "Full screen", id="view.full_detail", tooltip="The detail pane alone (Esc restores)"
+        ),
     ]
 
     def __init__(self, model: FleetModel, monotonic: Callable[[], float], fleet: str, policy: str) -> None:
@@ -153,6 +156,7 @@ class MainScreen(Screen[None]):
             self.detail.focus()
             return
         self.detail.display = True
+        self.refresh_bindings()
         self._show_detail()
         # The table just got shorter: keep the selected host in view once the new layout is in.
         table = self.table
@@ -170,7 +174,8 @@ class MainScreen(Screen[None]):
     def action_filter(self) -> None:
         field = self.query_one(FilterInput)
         field.display = True
-        field.focus()
+        # Focus now, not on the next turn (Widget.focus): keys typed right after "/" belong to the filter.
+        self.set_focus(field)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._set_filter(event.value)
@@ -187,6 +192,16 @@ class MainScreen(Screen[None]):
             self.model.filter = HostFilter(text)
             self.model.reshape = True
             self.schedule_flush()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``f`` applies only while the detail pane is open."""
+        if action == "full_detail":
+            return self.detail.display and self.maximized is None
+        return True
+
+    def action_full_detail(self) -> None:
+        self.detail.focus()
+        self.maximize(self.detail)
 
     # --- views ------------------------------------------------------------------------------
 
@@ -206,9 +221,11 @@ class MainScreen(Screen[None]):
             self.flush()
         elif self.maximized is not None:
             self.minimize()
+            self.table.focus()
         elif self.detail.display:
             self.detail.display = False
             self.table.focus()
+            self.refresh_bindings()
         elif self.model.marked:
             self.model.dirty |= self.model.marked
             self.model.marked.clear()

@@ -15,14 +15,13 @@ from auditor.tui.model import HostRow
 class DetailPane(VerticalScroll):
     """Findings, facts, stderr and probe output of one host (see ``auditor.tui.detail``)."""
 
+    ALLOW_MAXIMIZE = True  # f gives it the whole screen
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "scroll_down", "Down", show=False, id="detail.down", tooltip="Detail pane: scroll down"),
         Binding("k", "scroll_up", "Up", show=False, id="detail.up", tooltip="Detail pane: scroll up"),
         Binding("g", "scroll_home", "Top", show=False, id="detail.top", tooltip="Detail pane: to the top"),
         Binding("G", "scroll_end", "Bottom", show=False, id="detail.bottom", tooltip="Detail pane: to the end"),
-        Binding(
-            "f", "maximize", "Full screen", id="detail.maximize", tooltip="Detail pane: full screen (Esc restores)"
-        ),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -40,8 +39,5 @@ class DetailPane(VerticalScroll):
             self.scroll_home(animate=False)
         self.host = row.name
         self.border_title = f"detail · {row.name}"
-        self.border_subtitle = "tab focuses · f full screen · Esc closes"
+        self.border_subtitle = "Enter or tab focuses · f full screen · Esc closes"
         body.update(render_detail(row, now))
-
-    def action_maximize(self) -> None:
-        self.screen.maximize(self)

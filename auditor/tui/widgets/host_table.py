@@ -381,6 +381,25 @@ class HostTable(ScrollView, can_focus=True):
                 self.post_message(self.OpenDetail())
             self.move_cursor(row)
 
+    async def on_key(self, event: events.Key) -> None:
+        """Keys typed fast after "/" go to the filter, never to the table's bindings.
+
+        Textual hands a key to the widget focused when the app reads it, and checks
+        bindings only once the key has bubbled back up to the app. "/a100" arriving in
+        one burst (a fast typist, a paste, tmux) would reach the table whole before the
+        "/" binding ran, and its letters would then be matched as keys. So "/" opens the
+        filter right here, and what follows it is handed on to the focused filter.
+        """
+        focused = self.screen.focused
+        if focused is self and event.key == "slash":
+            event.stop()
+            event.prevent_default()
+            await self.run_action("screen.filter")
+        elif focused is not None and focused is not self:
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
+
     # --- actions ----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
