@@ -291,6 +291,8 @@ class HostTable(ScrollView, can_focus=True):
         (it carries its own caches), and a repaint makes one per visible row.
         """
         base = self.rich_style + style
+        # On the cursor row the cursor's colours win over the cells' own (a red verdict on a blue bar is unreadable).
+        post = style if cursor else None
         fixed_style = base if header or cursor else base + self.get_component_rich_style("host-table--fixed")
         fixed, rest = Text(), Text()
         for position, column in enumerate(COLUMNS):
@@ -301,9 +303,9 @@ class HostTable(ScrollView, can_focus=True):
             target.append_text(cell if pad >= 0 else cell[: self.widths[column.key]])
             target.append(" " * (max(0, pad) + PADDING))
         console = self.app.console
-        segments = list(Segment.apply_style(fixed.render(console, end=""), fixed_style))
+        segments = list(Segment.apply_style(fixed.render(console, end=""), fixed_style, post))
         room = max(0, width - fixed.cell_len)
-        scrolled = list(Segment.apply_style(rest.render(console, end=""), base))
+        scrolled = list(Segment.apply_style(rest.render(console, end=""), base, post))
         if scroll_x:
             scrolled = list(Segment.divide(scrolled, [scroll_x, scroll_x + room]))[1]
         segments += scrolled
