@@ -64,7 +64,7 @@ def engine_steps(
         elif header and not versions.matches(header, runtime):
             reason = f"built by TensorRT {header}, the runtime will be {runtime} ({where}): {exact[0] if exact else ''}"
             if trt_kb.version_compatible_load(header, runtime):
-                reason += "; only a version-compatible build of it would load"
+                reason += f"; unless it was built version-compatible (8.6 or later), which would load in {runtime}"
             why = reason, exact_cite
         elif header is None and changes:
             reason = f"its header does not say which TensorRT built it (plans before 8.6), and the runtime changes to {runtime}"

@@ -84,8 +84,8 @@ class _Work:
             str(disabled.location),
         )
 
-    def warn(self, message: str, source: str | None = None) -> None:
-        warning = PlanWarning(message, source)
+    def warn(self, message: str, source: str | None = None, details: Sequence[str] = ()) -> None:
+        warning = PlanWarning(message, source, tuple(details))
         if warning not in self.warnings:
             self.warnings.append(warning)
 
@@ -344,11 +344,10 @@ def _cuda_driver(work: _Work, cuda: str, driver: str, gpus: list[GpuSpec], compa
     answer = compat.cuda_on_driver(cuda, driver, _eligibility_gpu(gpus))
     what = f"CUDA {cuda} on driver {driver}"
     if answer.mode is Mode.MINOR_VERSION:
-        work.warn(f"{what} runs through minor-version compatibility: " + "; ".join(answer.caveats), _source(answer))
+        work.warn(f"{what} runs through minor-version compatibility", _source(answer), answer.caveats)
     elif answer.mode is Mode.FORWARD_COMPAT:
         packages = list(answer.details.get("compat_packages") or [])
         have = next((p for p in packages if p in compat_kept), None)
-        note = "; ".join(answer.caveats)
         if have is None and packages:
             work.steps.append(
                 Step(
@@ -360,7 +359,7 @@ def _cuda_driver(work: _Work, cuda: str, driver: str, gpus: list[GpuSpec], compa
                     source=_source(answer),
                 )
             )
-        work.warn(f"{what} runs only through forward compatibility" + (f": {note}" if note else ""), _source(answer))
+        work.warn(f"{what} runs only through forward compatibility", _source(answer), answer.caveats)
     elif answer.mode is Mode.INCOMPATIBLE:
         fc_only = bool(cuda_kb.compat_packages(cuda, versions.branch(driver)))
         kind = BlockerKind.FORWARD_COMPAT if fc_only else BlockerKind.INCOMPATIBLE
@@ -419,10 +418,7 @@ def _tensorrt(work: _Work, facts: Facts, trt: str, driver: str | None, cuda: str
                 Blocker(BlockerKind.INCOMPATIBLE, "tensorrt", reason, _source(answer), answer.fix), "tensorrt.cuda"
             )
         elif answer.mode is Mode.MINOR_VERSION and not answer.details.get("tensorrt_floor_met"):
-            work.warn(
-                f"TensorRT {trt} runs through minor-version compatibility: " + "; ".join(answer.caveats),
-                _source(answer),
-            )
+            work.warn(f"TensorRT {trt} runs through minor-version compatibility", _source(answer), answer.caveats)
         elif answer.mode is Mode.UNKNOWN:
             work.warn(f"could not tell whether TensorRT {trt} runs here: {answer.reasons[0]}", _source(answer))
 
@@ -465,7 +461,7 @@ def _image(work: _Work, target: Target, driver: str | None, gpus: list[GpuSpec])
     answer = image_on(image, driver)
     what = f"{image} on driver {driver}"
     if answer.mode is Mode.MINOR_VERSION:
-        work.warn(f"{what} runs through minor-version compatibility: " + "; ".join(answer.caveats), _source(answer))
+        work.warn(f"{what} runs through minor-version compatibility", _source(answer), answer.caveats)
     elif answer.mode is Mode.FORWARD_COMPAT:
         outside = [g for g in gpus if g.model is None or not g.model.datacenter]
         if outside:

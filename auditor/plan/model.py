@@ -115,9 +115,11 @@ class PlanWarning:
 
     message: str
     source: str | None = None
+    details: tuple[str, ...] = ()
+    """The caveats behind the message, one sentence each (the knowledge base's wording)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"message": self.message, "source": self.source}
+        return {"message": self.message, "source": self.source, "details": list(self.details)}
 
 
 @dataclass(frozen=True)

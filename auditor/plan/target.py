@@ -51,7 +51,7 @@ def _component(stack: Stack, bounds: Bounds) -> ComponentTarget:
         version, key = max(bounds.allow, key=versions.parse), "allow"
     else:
         version, key = None, "component"
-    return ComponentTarget(bounds.component, version, f"stack {stack.name} ({bounds.cite(key)})", bounds)
+    return ComponentTarget(bounds.component, version, f"stack {stack.name} at {bounds.cite(key)}", bounds)
 
 
 def parse_settings(settings: Sequence[str]) -> dict[str, str]:
