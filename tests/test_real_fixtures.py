@@ -12,7 +12,7 @@ from auditor.evaluate import evaluate
 from auditor.facts import DriverStatus, EngineLoad, Facts, parse_facts
 from auditor.findings import Verdict, verdict_of
 from auditor.inventory import Host
-from auditor.policy import load_policy
+from auditor.policy import EMPTY_POLICY, load_policy
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 SMI = (REAL / "smi.txt").read_text()
@@ -167,6 +167,17 @@ def test_the_evaluator_on_real_facts(
     result = evaluate(load_policy(policy_file(rules)), HOST, real(document))
     assert verdict_of(result.findings) is verdict
     assert [f.rule for f in result.findings if not f.inconclusive] == ([rule] if rule else [])
+
+
+def test_a_healthy_real_node_gives_no_builtin_findings() -> None:
+    """The real H200 (R580, CUDA 13.0, TensorRT 11.4 lean, an unused compat dir) is clean under the built-in checks.
+
+    TensorRT 11.4's CUDA 13.4 build runs on R580 through minor-version compatibility, which its own
+    prerequisites (r580+) cover; the compat directory is not on the loader path. Neither may warn.
+    """
+    result = evaluate(EMPTY_POLICY, HOST, real("probe.json"))
+    assert [(f.rule, f.message) for f in result.findings] == []
+    assert {"cuda.driver", "tensorrt.cuda", "driver.eol"} <= set(result.checks)
 
 
 def test_timings_recorded_beside_the_baseline() -> None:
