@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from auditor.errors import InputError
+from auditor.facts import parse_facts
 from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.plan import (
@@ -408,3 +409,16 @@ def test_set_overrides_the_stack_component(policy: Policy) -> None:
     cuda_target = target.component("cuda")
     assert cuda_target is not None and cuda_target.version == "13.0.2" and cuda_target.bounds is not None
     assert target.engines and target.name == "serving with --set"
+
+
+def test_real_h200_engines_are_planned_from_the_recorded_facts(policy: Policy) -> None:
+    """On the real H200's recorded facts, moving TensorRT to 10.13 rebuilds every plan there, for CC 9.0."""
+    real = Path(__file__).parent / "fixtures" / "real" / "probe-engines.json"
+    report = HostReport("h200-real", "10.0.0.9", ("serving",), Verdict.OK, facts=parse_facts(real.read_bytes()))
+    hp = one(report, build_target(policy, None, ["tensorrt=10.13.3.9"]), policy)
+    rebuilds = {s.path: s for s in hp.steps if s.action is StepAction.REBUILD_ENGINE}
+    assert report.facts is not None and len(rebuilds) == len(report.facts.engines.items)
+    assert rebuilds["/tmp/eng/nvidia-h200/sm90.plan"].compute_capability == "9.0"
+    assert rebuilds["/tmp/eng/forged-10.plan"].from_ == "10.13.3.9"  # right version, but it does not load (corrupt)
+    assert rebuilds["/tmp/eng/missing.plan"].from_ is None
+    assert (hp.steps[0].action, hp.steps[0].to) == (StepAction.DOWNGRADE, "10.13.3.9")
