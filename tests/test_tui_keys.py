@@ -419,3 +419,23 @@ async def test_keys_arriving_in_one_burst_after_slash_go_to_the_filter() -> None
         await settle(pilot)
         assert app.main.query_one(Input).value == "qjG"
         assert app.return_code is None and app.main.table.cursor_row == 0
+
+
+async def test_p_opens_the_plan_view_over_the_sweeps_reports() -> None:
+    """With the CLI's plan factory, p shows the plan towards the policy's first stack; Esc comes back."""
+    from auditor.cli.tui import plan_screen_for
+    from auditor.tui.plan_view import PlanScreen
+    from tests.conftest import demo_policy
+
+    app = replay_app()
+    app.plan_screen = plan_screen_for(demo_policy())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, PlanScreen) and screen.plan is not None
+        assert len(screen.reports) == TOTAL
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Textual is imported only when the interactive commands run
+    from textual.screen import Screen
+
+    from auditor.policy import Policy
+    from auditor.tui.app import AuditApp
 
 WATCH_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -59,5 +67,18 @@ def run(args: argparse.Namespace) -> int:
 
     policy = resolve_policy(args)
     app = AuditApp(live_source(lambda: targets_from(args), policy), policy=policy.name, watch=args.watch)
+    app.plan_screen = plan_screen_for(policy)
     app.run()
     return app.return_code or 0
+
+
+def plan_screen_for(policy: Policy) -> Callable[[AuditApp], Screen[None]]:
+    """What ``p`` opens: the plan view over the latest report of every host, towards the policy's stacks."""
+
+    def build(app: AuditApp) -> Screen[None]:
+        from auditor.tui.plan_view import PlanScreen
+
+        hosts = {row.name: row.host for row in app.model.rows.values()}
+        return PlanScreen(app.model.reports(), hosts, policy, app.session.name if app.session else "")
+
+    return build
