@@ -350,7 +350,9 @@ def test_every_binding_has_an_id_and_a_description() -> None:
     """Keys can be remapped by id (App.set_keymap) and are explained in the footer and help."""
     from auditor.tui.screens.help import HelpScreen as Help
 
-    for owner in (AuditApp, MainScreen, HostTable, DetailPane, ExportScreen, Help):
+    from auditor.tui.screens.host_keys import HostKeyScreen
+
+    for owner in (AuditApp, MainScreen, HostTable, DetailPane, ExportScreen, Help, HostKeyScreen):
         for binding in owner.BINDINGS:
             assert isinstance(binding, Binding)
             assert binding.id and binding.description and binding.tooltip, (owner.__name__, binding.key)

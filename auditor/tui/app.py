@@ -27,8 +27,9 @@ from auditor.errors import InputError
 from auditor.exitcodes import decide
 from auditor.inventory import Host
 from auditor.report import Report
+from auditor.tui.host_keys import accepted_keys_file, unknown_key_rows
 from auditor.tui.legend import VERDICT_LOOK
-from auditor.tui.model import FleetModel, SortKey
+from auditor.tui.model import FleetModel, HostRow, SortKey
 from auditor.tui.screens.main import MainScreen
 from auditor.tui.source import AuditSource, Session
 from auditor.tui.widgets.host_table import HostTable
@@ -75,6 +76,9 @@ class AuditApp(App[int]):
         self.model = FleetModel()
         self.session: Session | None = None
         self.sweeps = 0
+        self.rejected_keys: set[str] = set()
+        """Hosts whose offered key was rejected in this session: not offered for review again."""
+        self.keys_file = accepted_keys_file()
         self.plan_screen: Callable[[AuditApp], Screen[None]] | None = None
         """Set by the plan view when it lands: builds the screen ``p`` opens (until then ``p`` is hidden)."""
         self._leaving = asyncio.Event()
@@ -154,7 +158,7 @@ class AuditApp(App[int]):
             markup=False,
             timeout=6,
         )
-        pending = self.model.unknown_host_keys()
+        pending = self.pending_host_keys()
         if pending:
             self.notify(
                 f"{len(pending)} host{'s' if len(pending) != 1 else ''} offered an unknown host key. "
@@ -170,6 +174,7 @@ class AuditApp(App[int]):
         if self.sweeping or self.session is None:
             return False
         wanted = set(names)
+        self.rejected_keys -= wanted  # probing a host again is asking about its key again
         hosts = [row.host for row in self.model.rows.values() if row.name in wanted]
         if hosts:
             self.run_worker(self.sweep(hosts), name="sweep", group="sweep", exit_on_error=False)
@@ -189,7 +194,7 @@ class AuditApp(App[int]):
         if action in ("reprobe_all", "reprobe") and self.sweeping:
             return None
         if action == "host_keys":
-            return bool(self.model.unknown_host_keys())
+            return bool(self.pending_host_keys()) and not self.sweeping
         if action == "plan":
             return self.plan_screen is not None
         return True
@@ -214,16 +219,35 @@ class AuditApp(App[int]):
         if self.session is not None and not isinstance(self.screen, ExportScreen):
             self.push_screen(ExportScreen(self.current_report))
 
+    def pending_host_keys(self) -> list[HostRow]:
+        """Hosts stopped by an unknown host key whose key was not rejected in this session."""
+        return [row for row in unknown_key_rows(self.model.rows.values()) if row.name not in self.rejected_keys]
+
     def action_host_keys(self) -> None:
+        rows = self.pending_host_keys()
+        if rows and self.session is not None and not self.sweeping:
+            self.run_worker(self._review_host_keys(rows), group="host-keys", exclusive=True, exit_on_error=False)
+
+    async def _review_host_keys(self, rows: list[HostRow]) -> None:
+        """Fetch the keys the hosts offer now, let the user decide, trust the accepted, probe them again."""
         from auditor.tui.screens.host_keys import HostKeyScreen
 
-        rows = self.model.unknown_host_keys()
-        if rows and not isinstance(self.screen, HostKeyScreen):
-            self.push_screen(HostKeyScreen(rows), self._host_keys_reviewed)
-
-    def _host_keys_reviewed(self, accepted: list[str] | None) -> None:
-        if accepted:
-            self.start_sweep(accepted)
+        assert self.session is not None
+        session = self.session
+        keys = await session.offered_keys([row.host for row in rows])
+        decision = await self.push_screen_wait(HostKeyScreen(keys, str(self.keys_file)))
+        if decision is None:
+            return
+        self.rejected_keys |= set(decision.rejected)
+        if decision.accepted:
+            where = session.trust(decision.accepted)
+            count = len(decision.accepted)
+            self.notify(
+                f"Kept in {where}. Probing {'it' if count == 1 else 'them'} again.",
+                title=f"Trusted {count} host key{'s' if count != 1 else ''}",
+                markup=False,
+            )
+            self.start_sweep(key.name for key in decision.accepted)
 
     def action_plan(self) -> None:
         if self.plan_screen is not None:
@@ -266,7 +290,7 @@ class AuditApp(App[int]):
             yield SystemCommand(
                 f"Sort by {key.value}", f"Order the table by {key.value} (s cycles, S reverses)", _sorter(main, key)
             )
-        if self.model.unknown_host_keys():
+        if self.pending_host_keys():
             yield SystemCommand("Review host keys", "Accept or reject unknown host keys (K)", self.action_host_keys)
 
 

@@ -17,7 +17,7 @@ from functools import cached_property
 from auditor.audit import AuditEvent
 from auditor.findings import Verdict
 from auditor.inventory import Host
-from auditor.outcome import HostState, Step
+from auditor.outcome import HostState
 from auditor.report import HostReport
 from auditor.report.table_writer import host_columns
 
@@ -279,14 +279,3 @@ class FleetModel:
     def reports(self) -> tuple[HostReport, ...]:
         """The latest report of every host that has one, in inventory order."""
         return tuple(row.report for row in self.rows.values() if row.report is not None)
-
-    def unknown_host_keys(self) -> list[HostRow]:
-        """Hosts whose last probe stopped at an unknown (not a changed) host key."""
-        return [
-            row
-            for row in self.rows.values()
-            if row.report is not None
-            and row.report.error is not None
-            and row.report.error.step is Step.HOST_KEY
-            and "unknown" in row.report.error.message.lower()
-        ]

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 from auditor.audit import AuditEvent, Targets, audit
@@ -27,6 +28,7 @@ from auditor.inventory import Host
 from auditor.outcome import HostState
 from auditor.policy import Policy
 from auditor.report import HostReport
+from auditor.tui.host_keys import OfferedKey, accepted_keys_file, fetch_offered_keys, write_accepted
 
 
 class Session(Protocol):
@@ -56,6 +58,14 @@ class Session(Protocol):
         """
         ...
 
+    async def offered_keys(self, hosts: Sequence[Host]) -> list[OfferedKey]:
+        """The host key each of ``hosts`` offers now (for the review of unknown keys)."""
+        ...
+
+    def trust(self, keys: Sequence[OfferedKey]) -> str:
+        """Trust exactly these keys from now on (this session and later ones); returns where they were kept."""
+        ...
+
 
 AuditSource = Callable[[], contextlib.AbstractAsyncContextManager[Session]]
 
@@ -66,6 +76,7 @@ class LiveSession:
 
     targets: Targets
     policy: Policy
+    keys_file: Path = dataclasses.field(default_factory=accepted_keys_file)
 
     @property
     def name(self) -> str:
@@ -84,6 +95,15 @@ class LiveSession:
 
     def finish(self, reports: Sequence[HostReport]) -> tuple[HostReport, ...]:
         return apply_consistency(self.policy, reports)
+
+    async def offered_keys(self, hosts: Sequence[Host]) -> list[OfferedKey]:
+        return await fetch_offered_keys(hosts)
+
+    def trust(self, keys: Sequence[OfferedKey]) -> str:
+        lines = write_accepted(keys, self.keys_file)
+        # The session's known hosts are one object shared with every connection: the re-probe trusts these now.
+        self.targets.options.known_hosts.load(lines)
+        return str(self.keys_file)
 
 
 def live_source(
@@ -113,17 +133,27 @@ class ReplaySource:
     of times; each sweep replays the same reports.
     """
 
-    def __init__(self, reports: Iterable[HostReport], name: str = "replay", rate: float | None = None) -> None:
+    def __init__(
+        self,
+        reports: Iterable[HostReport],
+        name: str = "replay",
+        rate: float | None = None,
+        host_keys: dict[str, str] | None = None,
+    ) -> None:
         self.reports = {r.name: r for r in reports}
         self.name = name
         self.rate = rate
+        self.host_keys = host_keys or {}
+        """Fingerprints the replayed hosts "offer" to the host-key review, by host name."""
 
     def __call__(self) -> contextlib.AbstractAsyncContextManager[Session]:
         return self._open()
 
     @contextlib.asynccontextmanager
     async def _open(self) -> AsyncIterator[Session]:
-        yield ReplaySession(self.name, tuple(host_of(r) for r in self.reports.values()), self.reports, self.rate)
+        yield ReplaySession(
+            self.name, tuple(host_of(r) for r in self.reports.values()), self.reports, self.rate, self.host_keys
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,11 +164,24 @@ class ReplaySession:
     hosts: tuple[Host, ...]
     reports: dict[str, HostReport]
     rate: float | None
+    host_keys: dict[str, str] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
     def finish(self, reports: Sequence[HostReport]) -> tuple[HostReport, ...]:
         """Recorded reports already carry their fleet-level findings."""
         return tuple(reports)
+
+    async def offered_keys(self, hosts: Sequence[Host]) -> list[OfferedKey]:
+        known = self.host_keys
+        return [
+            OfferedKey(h, known[h.name], "(recorded)")
+            if h.name in known
+            else OfferedKey(h, None, problem="not recorded")
+            for h in hosts
+        ]
+
+    def trust(self, keys: Sequence[OfferedKey]) -> str:
+        return "(a replay: nothing written)"
 
     async def sweep(self, hosts: Sequence[Host]) -> AsyncIterator[AuditEvent]:
         for host in hosts:
