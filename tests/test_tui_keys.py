@@ -349,7 +349,6 @@ async def test_command_palette_runs_app_commands() -> None:
 def test_every_binding_has_an_id_and_a_description() -> None:
     """Keys can be remapped by id (App.set_keymap) and are explained in the footer and help."""
     from auditor.tui.screens.help import HelpScreen as Help
-
     from auditor.tui.screens.host_keys import HostKeyScreen
 
     for owner in (AuditApp, MainScreen, HostTable, DetailPane, ExportScreen, Help, HostKeyScreen):
