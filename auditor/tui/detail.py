@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -34,14 +35,38 @@ def section(title: str) -> Text:
     return Text.assemble(("\n" + title, "bold underline"))
 
 
-def kv(label: str, value: object, style: str = "") -> Table:
-    """``label           value``, the value wrapping under itself; None and "" show as a dash."""
+@dataclass(frozen=True)
+class Row:
+    """A label and its value, the value wrapping under itself; consecutive rows share one grid (``_grids``)."""
+
+    left: Text
+    right: Text
+    width: int = LABEL_WIDTH + 2
+
+
+def kv(label: str, value: object, style: str = "") -> Row:
+    """``label           value``; None and "" show as a dash."""
     shown = "-" if value is None or value == "" else str(value)
-    grid = Table.grid()
-    grid.add_column(width=LABEL_WIDTH + 2, no_wrap=True, style="dim")
-    grid.add_column(ratio=1)
-    grid.add_row(safe(f"  {label}", 200), safe(shown, 1000, style))
-    return grid
+    return Row(safe(f"  {label}", 200, "dim"), safe(shown, 1000, style))
+
+
+def _grids(items: Iterable[RenderableType | Row]) -> list[RenderableType]:
+    """Runs of ``Row`` become one two-column grid each: a Rich table per line would make the pane slow to draw."""
+    out: list[RenderableType] = []
+    grid: Table | None = None
+    width = 0
+    for item in items:
+        if isinstance(item, Row):
+            if grid is None or item.width != width:
+                grid, width = Table.grid(), item.width
+                grid.add_column(width=width, no_wrap=True)
+                grid.add_column(ratio=1)
+                out.append(grid)
+            grid.add_row(item.left, item.right)
+        else:
+            grid = None
+            out.append(item)
+    return out
 
 
 def render_detail(row: HostRow, now: float) -> RenderableType:
@@ -53,7 +78,7 @@ def render_detail(row: HostRow, now: float) -> RenderableType:
     if row.in_flight:
         head.append("  ")
         head.append_text(state_text(row.state))
-    lines: list[RenderableType] = [head]
+    lines: list[RenderableType | Row] = [head]
     meta = [f"groups {', '.join(row.host.groups) or '-'}"]
     if row.updated is not None:
         meta.append(f"data {format_age(now - row.updated)} old")
@@ -67,7 +92,7 @@ def render_detail(row: HostRow, now: float) -> RenderableType:
     lines.append(safe(" · ".join(meta), 500, "dim"))
     if report is None:
         lines.append(Text("\nNo result yet.", style="italic"))
-        return Group(*lines)
+        return Group(*_grids(lines))
     lines += list(_outcome(report))
     if report.facts is not None:
         lines += list(_facts(report.facts))
@@ -80,7 +105,7 @@ def render_detail(row: HostRow, now: float) -> RenderableType:
         if len(raw) > RAW_LIMIT:
             raw = raw[:RAW_LIMIT] + "\n… (cut; the JSON report has all of it)"
         lines.append(Text(raw, style="dim"))
-    return Group(*lines)
+    return Group(*_grids(lines))
 
 
 def _tail(text: str, limit: int) -> str:
@@ -88,7 +113,7 @@ def _tail(text: str, limit: int) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
 
 
-def _outcome(report: HostReport) -> Iterable[RenderableType]:
+def _outcome(report: HostReport) -> Iterable[RenderableType | Row]:
     if report.error is not None:
         yield section("Not audited")
         yield kv("step", report.error.step.value, "bold")
@@ -108,7 +133,7 @@ def _outcome(report: HostReport) -> Iterable[RenderableType]:
             yield kv(check, reason, "dim")
 
 
-def _finding(finding: Finding) -> Iterable[Table]:
+def _finding(finding: Finding) -> Iterable[Row]:
     """One finding: verdict glyph, severity and action on the left; what, why and what to do on the right."""
     look = VERDICT_LOOK[finding.verdict]
     left = Text("  ")
@@ -128,14 +153,10 @@ def _finding(finding: Finding) -> Iterable[Table]:
         right.append(safe(f"waiver {waiver}", 500, "dim"))
     origin = f"rule {finding.rule}" + (f" · from {finding.source}" if finding.source else "")
     right.append(safe(origin, 500, "dim"))
-    grid = Table.grid()
-    grid.add_column(width=27, no_wrap=True)
-    grid.add_column(ratio=1)
-    grid.add_row(left, Text("\n").join(right))
-    yield grid
+    yield Row(left, Text("\n").join(right), width=27)
 
 
-def _facts(facts: Facts) -> Iterable[RenderableType]:
+def _facts(facts: Facts) -> Iterable[RenderableType | Row]:
     d = facts.driver
     yield section("Driver")
     yield kv("version", d.version)
