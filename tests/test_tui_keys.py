@@ -132,7 +132,7 @@ async def test_enter_opens_the_detail_and_it_follows_the_cursor() -> None:
         await pilot.pause()
         assert detail.display and detail.host == names(app)[0]
         await pilot.press("j")
-        await pilot.pause()
+        await pilot.pause(0.2)  # the detail follows once the cursor rests
         assert detail.host == names(app)[1]
         text = shown(detail.query_one("#detail-body"))
         assert "Not audited" in text or "Findings" in text

@@ -27,6 +27,7 @@ from auditor.tui.widgets.host_table import HostTable
 from auditor.tui.widgets.sweep_bar import SweepBar
 
 FLUSH_INTERVAL = 0.1  # seconds: the table catches up ten times a second while a sweep streams in
+DETAIL_DELAY = 0.05  # seconds the cursor rests before the detail pane shows its host
 
 
 class MainScreen(Screen[None]):
@@ -60,6 +61,7 @@ class MainScreen(Screen[None]):
         self.policy = policy
         self.last_sweep = "no sweep yet"
         self._flush_timer: Timer | None = None
+        self._detail_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield FleetHeader(id="header")
@@ -148,8 +150,12 @@ class MainScreen(Screen[None]):
     # --- the table's messages ------------------------------------------------------------
 
     def on_host_table_highlighted(self, event: HostTable.Highlighted) -> None:
+        # The detail follows the cursor once it rests (DETAIL_DELAY): holding j through a hundred
+        # hosts moves the cursor at key speed instead of drawing a hundred detail panes.
         if self.detail.display:
-            self._show_detail()
+            if self._detail_timer is not None:
+                self._detail_timer.stop()
+            self._detail_timer = self.set_timer(DETAIL_DELAY, self._show_detail)
 
     def on_host_table_open_detail(self, event: HostTable.OpenDetail) -> None:
         if self.detail.display:
@@ -166,6 +172,7 @@ class MainScreen(Screen[None]):
         self.flush()
 
     def _show_detail(self) -> None:
+        self._detail_timer = None
         name = self.table.selected
         self.detail.show(self.model.rows.get(name) if name else None, self.monotonic())
 
