@@ -194,9 +194,9 @@ class AuditApp(App[int]):
         if action in ("reprobe_all", "reprobe") and self.sweeping:
             return None
         if action == "host_keys":
-            return bool(self.pending_host_keys()) and not self.sweeping
+            return bool(self.pending_host_keys()) and not self.sweeping and self.screen is self._main
         if action == "plan":
-            return self.plan_screen is not None
+            return self.plan_screen is not None and self.screen is self._main
         return True
 
     def on_host_table_reprobe(self, event: HostTable.Reprobe) -> None:
