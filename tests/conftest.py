@@ -35,6 +35,14 @@ def run_fleet(fleet: Path | str, policy: Path | str | None = None, **options: fl
     return asyncio.run(go())
 
 
+@pytest.fixture(autouse=True)
+def private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Retry files, accepted host keys and logs go to a temporary XDG_STATE_HOME, never the user's."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state
+
+
 @pytest.fixture(scope="session")
 def demo_report() -> Report:
     """The demo fleet audited once per test session (about four seconds)."""

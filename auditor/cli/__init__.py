@@ -49,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return int(ExitCode.USAGE)
     try:
+        if getattr(args, "list_hosts", False):  # `report --list-hosts`, `tui --list-hosts`: print targets, stop
+            from auditor.cli.common import list_hosts
+
+            return list_hosts(args)
         return int(args.run(args))
     except InputError as error:
         from auditor.cli.common import fail

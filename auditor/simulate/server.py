@@ -26,6 +26,7 @@ from typing import Any
 
 import asyncssh
 
+from auditor.hostkeys import HostKeyTrust
 from auditor.inventory import Host
 from auditor.runner import ConnectOptions
 from auditor.simulate.fleet import Fleet, SimHost
@@ -67,11 +68,10 @@ class SimulatedFleet:
     def options(self, **overrides: Any) -> ConnectOptions:
         """Connection settings for this fleet: its known_hosts and key, nothing of the user's."""
         settings: dict[str, Any] = {
-            "known_hosts": asyncssh.import_known_hosts(self._known_hosts_text),
-            "known_hosts_files": (str(self.known_hosts_path),),
+            "host_keys": HostKeyTrust.from_text(self._known_hosts_text, str(self.known_hosts_path)),
             "client_keys": [self.client_key],
             "agent_path": None,
-            "config": None,
+            "config": (),
             "username": "auditor",
         }
         settings.update(overrides)
