@@ -117,12 +117,14 @@ async def open_targets(
     fleet: str | None = None,
     limit: str | None = None,
     settings: SshSettings | None = None,
+    selection: Selection | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Targets]:
     """Resolve inventories (real SSH) or a fleet file (started here, stopped on exit), then ``limit``.
 
     Files and the limit are validated before anything connects; errors are
-    ``InputError``s. ``overrides`` set ``ConnectOptions`` fields directly (tests).
+    ``InputError``s. ``selection`` is ``list_targets``'s answer when the caller has
+    it already. ``overrides`` set ``ConnectOptions`` fields directly (tests).
     """
     settings = settings or SshSettings()
     options_set = {**settings.overrides(), **{k: v for k, v in overrides.items() if v is not None}}
@@ -130,15 +132,14 @@ async def open_targets(
         from auditor.simulate.server import SimulatedFleet  # starts listeners: only when asked
 
         parsed = load_fleet(fleet)
-        chosen = select(Inventory.from_hosts([_sim_host(h) for h in parsed.hosts], parsed.source), limit)
+        chosen = selection or select(Inventory.from_hosts([_sim_host(h) for h in parsed.hosts], parsed.source), limit)
         names = {host.name for host in chosen.hosts}
         parsed = dataclasses.replace(parsed, hosts=tuple(h for h in parsed.hosts if h.name in names))
         async with SimulatedFleet(parsed) as sim:
             options = sim.options(**options_set)
             yield Targets(f"{parsed.name} (simulated)", sim.hosts, options, chosen.unmatched)
         return
-    loaded = load_inventories(_sources(inventory))
-    chosen = select(loaded, limit)
+    chosen = selection or select(load_inventories(_sources(inventory)), limit)
     accept_new_file = None
     if settings.accept_new:
         accept_new_file = (
@@ -148,7 +149,7 @@ async def open_targets(
         None if settings.known_hosts is None else tuple(settings.known_hosts), accept_new_file=accept_new_file
     )
     options = ConnectOptions(host_keys=host_keys, config=config_paths(settings.ssh_config), **options_set)
-    yield Targets(loaded.source, chosen.hosts, options, chosen.unmatched)
+    yield Targets(chosen.source, chosen.hosts, options, chosen.unmatched)
 
 
 def _sources(inventory: str | Sequence[str] | None) -> list[str]:

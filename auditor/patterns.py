@@ -38,10 +38,11 @@ _GLOB_CHARS = (".", "?", "*", "[")
 
 @dataclass(frozen=True)
 class Selection:
-    """The hosts a limit selects, and the patterns in it that matched nothing (worth a warning)."""
+    """The hosts a limit selects from ``source``, and the patterns in it that matched nothing (worth a warning)."""
 
     hosts: tuple[Host, ...]
     unmatched: tuple[str, ...] = ()
+    source: str = ""
 
 
 def split_patterns(text: str) -> list[str]:
@@ -83,7 +84,7 @@ def select(inventory: Inventory, limit: str | None) -> Selection:
     ``@file`` that cannot be read or lists nothing, and a limit selecting no host.
     """
     if limit is None or not limit.strip():
-        return Selection(inventory.hosts)
+        return Selection(inventory.hosts, source=inventory.source)
     written = split_patterns(limit)
     patterns = expand_files(written)
     if not patterns:
@@ -93,7 +94,7 @@ def select(inventory: Inventory, limit: str | None) -> Selection:
     hosts = tuple(host for host in inventory.hosts if host.name in chosen)
     if not hosts:
         raise InputError(f"--limit {limit!r} matches no host in {inventory.source}")
-    return Selection(hosts, tuple(matcher.unmatched))
+    return Selection(hosts, tuple(matcher.unmatched), inventory.source)
 
 
 class _Matcher:

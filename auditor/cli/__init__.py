@@ -15,7 +15,7 @@ from auditor.exitcodes import ExitCode, help_text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from auditor.cli import probe, report, tui
+    from auditor.cli import inventory, probe, report, tui
 
     epilog = help_text()
     parser = argparse.ArgumentParser(
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_parser(subparsers, epilog)
     tui.add_parsers(subparsers, epilog)
     probe.add_parser(subparsers, epilog)
+    inventory.add_parser(subparsers, epilog)
     return parser
 
 
@@ -49,10 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return int(ExitCode.USAGE)
     try:
-        if getattr(args, "list_hosts", False):  # `report --list-hosts`, `tui --list-hosts`: print targets, stop
-            from auditor.cli.common import list_hosts
+        if getattr(args, "preflight", False):  # targets resolved (and --list-hosts answered) before any command
+            from auditor.cli.common import preflight
 
-            return list_hosts(args)
+            code = preflight(args)
+            if code is not None:
+                return code
         return int(args.run(args))
     except InputError as error:
         from auditor.cli.common import fail

@@ -87,14 +87,16 @@ async def targets_from(args: argparse.Namespace) -> AsyncIterator[Targets]:
     probe_timeout = args.probe_timeout
     if args.demo and probe_timeout is None:
         probe_timeout = DEMO_PROBE_TIMEOUT
+    selection = getattr(args, "selection", None)
     async with open_targets(
         inventory=args.inventory,
         fleet=fleet,
         limit=getattr(args, "limit", None),
         settings=ssh_settings(args, probe_timeout),
+        selection=selection,
     ) as targets:
-        for pattern in targets.unmatched:
-            print(f"auditor: warning: --limit: {pattern!r} matches no group or host", file=sys.stderr)
+        if selection is None:
+            _warn_unmatched(targets.unmatched)
         yield targets
 
 
@@ -111,6 +113,7 @@ def add_selection_options(group: argparse._ArgumentGroup) -> None:
         "@file (a retry file); selecting no host exits 2",
     )
     group.add_argument("--list-hosts", action="store_true", help="print the hosts that would be audited, and stop")
+    group.set_defaults(preflight=True)
 
 
 def add_ssh_options(conn: argparse._ArgumentGroup) -> None:
@@ -209,15 +212,25 @@ def ssh_settings(args: argparse.Namespace, probe_timeout: float | None = None) -
     )
 
 
-def list_hosts(args: argparse.Namespace) -> int:
-    """``--list-hosts``: print the selected hosts as ``ansible --list-hosts`` does; contact none."""
+def preflight(args: argparse.Namespace) -> int | None:
+    """Before any command that audits: resolve the targets (exit 2 on a bad inventory or limit).
+
+    Keeps the selection on ``args`` for ``targets_from``; answers ``--list-hosts``
+    itself (the exit code), else returns None and the command runs.
+    """
     fleet = str(DEMO_FLEET) if args.demo else args.simulate
-    selection = list_targets(inventory=args.inventory, fleet=fleet, limit=getattr(args, "limit", None))
-    for pattern in selection.unmatched:
-        print(f"auditor: warning: --limit: {pattern!r} matches no group or host", file=sys.stderr)
-    lines = [f"  hosts ({len(selection.hosts)}):", *(f"    {host.name}" for host in selection.hosts)]
-    sys.stdout.write("\n".join(lines) + "\n")
+    args.selection = list_targets(inventory=args.inventory, fleet=fleet, limit=getattr(args, "limit", None))
+    _warn_unmatched(args.selection.unmatched)
+    if not getattr(args, "list_hosts", False):
+        return None
+    hosts = args.selection.hosts
+    sys.stdout.write("\n".join([f"  hosts ({len(hosts)}):", *(f"    {host.name}" for host in hosts)]) + "\n")
     return 0
+
+
+def _warn_unmatched(patterns: tuple[str, ...]) -> None:
+    for pattern in patterns:
+        print(f"auditor: warning: --limit: {pattern!r} matches no group or host", file=sys.stderr)
 
 
 def fail(error: InputError) -> int:
