@@ -81,7 +81,7 @@ def host_json(host: Host, ssh: dict[str, Any] | None = None) -> dict[str, Any]:
 
 def render_table(hosts: tuple[Host, ...], effective: dict[str, dict[str, Any]]) -> str:
     """Aligned columns: name, address:port, user, groups (and the SSH view with ``--ssh``)."""
-    rows = [("HOST", "ADDRESS", "USER", "GROUPS")]
+    rows: list[tuple[str, ...]] = [("HOST", "ADDRESS", "USER", "GROUPS")]
     for host in hosts:
         address = host.address if host.port is None else f"{host.address}:{host.port}"
         rows.append((host.name, address, host.user or "-", ",".join(host.groups)))
