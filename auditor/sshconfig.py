@@ -18,6 +18,7 @@ asyncssh supports ``Host``, ``Match`` (``host``, ``originalhost``, ``user``,
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 from collections.abc import Sequence
@@ -43,7 +44,6 @@ class SshTarget:
     proxy_jump: str | None = None
     proxy_command: str | None = None
     identity_files: tuple[str, ...] = ()
-    known_hosts_files: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -98,9 +98,6 @@ def resolve(
         proxy_jump=None if not jump or str(jump).lower() == "none" else str(jump),
         proxy_command=None if not command or str(command).lower() == "none" else str(command),
         identity_files=tuple(str(p) for p in (config.get("IdentityFile") or ())),
-        known_hosts_files=tuple(
-            str(p) for p in [*(config.get("UserKnownHostsFile") or ()), *(config.get("GlobalKnownHostsFile") or ())]
-        ),
     )
 
 
@@ -112,7 +109,9 @@ def _load(paths: Sequence[str], local_user: str, user: str | None, host: str, po
         return SSHClientConfig.load(None, config_files, False, local_user, user or (), host, port or ())  # type: ignore[call-arg,arg-type]
 
 
+@functools.cache
 def _local_user() -> str:
+    """The local login name, looked up once (getpass may read /etc/passwd every time)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
