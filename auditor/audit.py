@@ -30,6 +30,7 @@ from auditor.runner import ConnectOptions, run_probes
 from auditor.simulate import load_fleet
 from auditor.simulate.fleet import SimHost
 from auditor.sshconfig import config_paths
+from auditor.sshconfig import resolve as resolve_ssh
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,9 @@ async def open_targets(
         None if settings.known_hosts is None else tuple(settings.known_hosts), accept_new_file=accept_new_file
     )
     options = ConnectOptions(host_keys=host_keys, config=config_paths(settings.ssh_config), **options_set)
+    if options.config and chosen.hosts:  # a syntax error in ~/.ssh/config is a usage error, found now
+        first = chosen.hosts[0]
+        resolve_ssh(first.address, options.config, first.user or options.username, first.port)
     yield Targets(chosen.source, chosen.hosts, options, chosen.unmatched)
 
 

@@ -146,18 +146,34 @@ async def probe_host(
     emit: Callable[[HostState], None] = lambda state: None,
     connector: Connector | None = None,
 ) -> ProbeOutcome:
-    """Connect, run the probe with ``source`` on stdin, and read its capped output."""
+    """Connect, run the probe with ``source`` on stdin, and read its capped output.
+
+    ``connector`` is the sweep's (shared jump hosts, pacing); without one, the host
+    gets its own, closed when the probe is over.
+    """
+    if connector is not None:
+        return await _probe(host, options, command, source, emit, connector)
+    connector = options.connector()
+    try:
+        return await _probe(host, options, command, source, emit, connector)
+    finally:
+        await connector.close()
+
+
+async def _probe(
+    host: Host,
+    options: ConnectOptions,
+    command: str,
+    source: bytes,
+    emit: Callable[[HostState], None],
+    connector: Connector,
+) -> ProbeOutcome:
     emit(HostState.CONNECTING)
-    own = connector is None
-    connector = connector or options.connector()
     started = time.monotonic()
     try:
         conn = await connector.connect(host)
     except ConnectFailed as exc:
         return ProbeOutcome(error=exc.error, timing=Timing(connect_s=round(time.monotonic() - started, 4)))
-    finally:
-        if own:
-            await connector.close()
     connect_s = time.monotonic() - started
     emit(HostState.PROBING)
     probe_started = time.monotonic()

@@ -124,8 +124,11 @@ class Connector:
         return await self._establish(host.address, target.hostname, options)
 
     def target(self, host: Host) -> SshTarget:
-        """Effective settings of ``host`` (an ``InputError`` for a broken ssh config)."""
-        return resolve(host.address, self.settings.config, host.user or self.settings.username, host.port)
+        """Effective settings of ``host``; a broken ssh config fails the host at step connect."""
+        try:
+            return resolve(host.address, self.settings.config, host.user or self.settings.username, host.port)
+        except InputError as exc:
+            raise ConnectFailed(HostError(Step.CONNECT, exc.message)) from None
 
     async def close(self) -> None:
         """Close the shared jump-host connections."""

@@ -142,3 +142,28 @@ def test_select_without_limit_is_every_host() -> None:
 
     inventory = load_inventories([NESTED])
     assert select(inventory, None).hosts == select(inventory, "  ").hosts == inventory.hosts
+
+
+@pytest.mark.parametrize(
+    ("config", "fragment"),
+    [("Host gpu-*\n  Port notanumber\n", "ssh config"), (None, "ssh config file not found")],
+)
+def test_broken_ssh_config_exits_2_before_connecting(
+    tmp_path: Path, config: str | None, fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-F naming a missing or malformed ssh config is a usage error, found before any host is contacted."""
+    path = tmp_path / "ssh_config"
+    if config is not None:
+        path.write_text(config)
+    assert main(["report", "-i", "gpu-1,", "-F", str(path), "--known-hosts", str(tmp_path / "none")]) == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_max_output_caps_what_a_host_may_send(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--max-output: a probe printing more than the cap makes its host `error`, saying why."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(FLEET)
+    code = main(["report", "--simulate", str(fleet), "--limit", "t4-a", "--max-output", "100", "--format", "json"])
+    (host,) = json.loads(capsys.readouterr().out)["hosts"]
+    assert code == 3 and host["verdict"] == "error"
+    assert host["error"]["message"] == "probe output exceeded 100 bytes (--max-output); output discarded"
