@@ -41,11 +41,12 @@ def default_accept_new_file() -> Path:
 
 @dataclass(frozen=True)
 class AcceptedKey:
-    """A host key trusted on first use in this run."""
+    """A host key trusted on first use in this run; ``label`` names the host as the inventory does."""
 
     host: str
     port: int
     fingerprint: str
+    label: str
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,16 @@ class HostKeyTrust:
         result = self.known_hosts.match(host, addr or "", None if port == DEFAULT_PORT else port)
         return bool(result[0] or result[1])
 
-    def consider(self, host: str, addr: str | None, port: int, key: Any) -> KeyProblem | None:
-        """Decide about a key known_hosts does not vouch for: None accepts it (accept-new)."""
+    def consider(self, host: str, addr: str | None, port: int, key: Any, label: str = "") -> KeyProblem | None:
+        """Decide about a key known_hosts does not vouch for: None accepts it (accept-new).
+
+        ``label`` is the inventory's name for the host, for the report's notes.
+        """
         shown = describe(key)
+        endpoint = host if port == DEFAULT_PORT else f"{host}:{port}"
+        label = label or endpoint
         if self.knows(host, addr, port):
-            self.changed.append(host if port == DEFAULT_PORT else f"{host}:{port}")
+            self.changed.append(label if label == endpoint else f"{label} ({endpoint})")
             return KeyProblem(
                 "changed",
                 shown,
@@ -106,7 +112,7 @@ class HostKeyTrust:
                 "with its owner before trusting it",
             )
         if self.accept_new_file is not None:
-            self._remember(host, port, key)
+            self._remember(host, port, key, label)
             return None
         return KeyProblem(
             "unknown",
@@ -115,13 +121,13 @@ class HostKeyTrust:
             "(or rerun with --accept-new to trust keys seen for the first time)",
         )
 
-    def _remember(self, host: str, port: int, key: Any) -> None:
+    def _remember(self, host: str, port: int, key: Any, label: str) -> None:
         name = host if port == DEFAULT_PORT else f"[{host}]:{port}"
         line = f"{name} {key.export_public_key('openssh').decode().strip()}\n"
         if line in self._written:
             return
         self._written.add(line)
-        self.accepted.append(AcceptedKey(host, port, key.get_fingerprint("sha256")))
+        self.accepted.append(AcceptedKey(host, port, key.get_fingerprint("sha256"), label))
         assert self.accept_new_file is not None
         self.accept_new_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         descriptor = os.open(self.accept_new_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -132,12 +138,13 @@ class HostKeyTrust:
         """Run-level notices for the report: keys trusted on first use, keys that changed."""
         notes: list[str] = []
         if self.accept_new_file is not None:
-            names = ", ".join(a.host if a.port == DEFAULT_PORT else f"{a.host}:{a.port}" for a in self.accepted)
+            names = ", ".join(a.label for a in self.accepted)
             notes.append(
                 "host keys accepted on first use (--accept-new): keys of hosts not in known_hosts were trusted "
                 f"without verification and kept in {self.accept_new_file}; "
                 + (f"{len(self.accepted)} accepted in this run: {names}" if self.accepted else "none new in this run")
             )
         if self.changed:
-            notes.append(f"SECURITY: host keys CHANGED on {len(self.changed)} hosts: {', '.join(self.changed)}")
+            count = f"{len(self.changed)} host" + ("s" if len(self.changed) > 1 else "")
+            notes.append(f"SECURITY: host keys CHANGED on {count}: {', '.join(self.changed)}")
         return tuple(notes)

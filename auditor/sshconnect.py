@@ -71,13 +71,14 @@ class ConnectSettings:
 class _Client(asyncssh.SSHClient):
     """Watches one handshake: when authentication starts, and what was wrong with the host key."""
 
-    def __init__(self, trust: HostKeyTrust, auth_started: asyncio.Future[None]) -> None:
+    def __init__(self, trust: HostKeyTrust, auth_started: asyncio.Future[None], label: str) -> None:
         self.trust = trust
         self.auth_started = auth_started
+        self.label = label
         self.problem: KeyProblem | None = None
 
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
-        self.problem = self.trust.consider(host, addr, port, key)
+        self.problem = self.trust.consider(host, addr, port, key, self.label)
         return self.problem is None
 
     def validate_host_ca_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
@@ -121,7 +122,7 @@ class Connector:
         keys = self._client_keys(host)
         if keys is not None:
             options["client_keys"] = keys
-        return await self._establish(host.address, target.hostname, options)
+        return await self._establish(host.address, target.hostname, options, host.name)
 
     def target(self, host: Host) -> SshTarget:
         """Effective settings of ``host``; a broken ssh config fails the host at step connect."""
@@ -156,12 +157,14 @@ class Connector:
             raise ConnectFailed(loaded)
         return loaded
 
-    async def _establish(self, address: str, pace_key: str, options: dict[str, Any]) -> asyncssh.SSHClientConnection:
+    async def _establish(
+        self, address: str, pace_key: str, options: dict[str, Any], label: str
+    ) -> asyncssh.SSHClientConnection:
         attempts = self.settings.retries + 1
         for attempt in range(1, attempts + 1):
             async with self._slot(pace_key):
                 try:
-                    return await self._handshake(address, options)
+                    return await self._handshake(address, options, label)
                 except _Transient as exc:
                     if attempt == attempts:
                         tries = f" (after {attempts} attempts)" if attempts > 1 else ""
@@ -175,10 +178,10 @@ class Connector:
             slot = self._slots[key] = asyncio.Semaphore(max(1, self.settings.max_startups))
         return slot
 
-    async def _handshake(self, address: str, options: dict[str, Any]) -> asyncssh.SSHClientConnection:
+    async def _handshake(self, address: str, options: dict[str, Any], label: str) -> asyncssh.SSHClientConnection:
         loop = asyncio.get_running_loop()
         auth_started: asyncio.Future[None] = loop.create_future()
-        client = _Client(self.settings.trust, auth_started)
+        client = _Client(self.settings.trust, auth_started, label)
         task = asyncio.ensure_future(
             asyncssh.connect(
                 address,
@@ -246,7 +249,7 @@ class Connector:
                 options["port"] = port
             if user is not None:
                 options["username"] = user
-            conn = await self._establish(address, target.hostname, options)
+            conn = await self._establish(address, target.hostname, options, f"jump host {hop}")
         assert conn is not None
         return conn
 

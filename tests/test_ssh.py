@@ -110,7 +110,7 @@ def test_changed_host_key_is_a_loud_security_error(home: Path, server: Sshd, ssh
     assert host.error is not None and host.error.step is Step.HOST_KEY
     assert host.error.message.startswith("HOST KEY CHANGED") and "intercepting" in host.error.message
     assert host.error.host_key == f"ssh-ed25519 {fingerprint(server.host_key.with_suffix('.pub'))}"
-    assert any(note.startswith("SECURITY: host keys CHANGED on 1 hosts") for note in report.notes)
+    assert "SECURITY: host keys CHANGED on 1 host: gpu-1 (" in report.notes[-1]
 
 
 def test_refused_port_fails_at_connect(home: Path, sshd_kit: SshdKit) -> None:
@@ -173,7 +173,7 @@ def test_accept_new_trusts_first_seen_keys_keeps_them_and_stamps_the_report(
     assert first.hosts[0].error is None, first.hosts[0].reason
     assert accepted.read_text() == server.known_hosts_line().replace(" \n", "\n")
     assert (accepted.stat().st_mode & 0o777) == 0o600
-    assert any("host keys accepted on first use" in note and "1 accepted" in note for note in first.notes)
+    assert any("host keys accepted on first use" in n and "1 accepted in this run: gpu-1" in n for n in first.notes)
     assert (home / ".ssh" / "known_hosts").read_text() == ""  # the user's file is left alone
     second = audit(inv, settings)
     assert second.hosts[0].error is None and any("none new in this run" in n for n in second.notes)
