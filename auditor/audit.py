@@ -28,7 +28,7 @@ from auditor.probe import encode_request
 from auditor.report import HostReport, Report
 from auditor.runner import ConnectOptions, run_probes
 from auditor.simulate import load_fleet
-from auditor.simulate.fleet import SimHost
+from auditor.simulate.fleet import Fleet
 from auditor.sshconfig import config_paths
 from auditor.sshconfig import resolve as resolve_ssh
 
@@ -107,8 +107,7 @@ def list_targets(
 ) -> Selection:
     """The hosts an audit would contact, without contacting them (``--list-hosts``)."""
     if fleet is not None:
-        parsed = load_fleet(fleet)
-        return select(Inventory.from_hosts([_sim_host(h) for h in parsed.hosts], parsed.source), limit)
+        return select(_fleet_inventory(load_fleet(fleet)), limit)
     return select(load_inventories(_sources(inventory)), limit)
 
 
@@ -133,7 +132,7 @@ async def open_targets(
         from auditor.simulate.server import SimulatedFleet  # starts listeners: only when asked
 
         parsed = load_fleet(fleet)
-        chosen = selection or select(Inventory.from_hosts([_sim_host(h) for h in parsed.hosts], parsed.source), limit)
+        chosen = selection or select(_fleet_inventory(parsed), limit)
         names = {host.name for host in chosen.hosts}
         parsed = dataclasses.replace(parsed, hosts=tuple(h for h in parsed.hosts if h.name in names))
         async with SimulatedFleet(parsed) as sim:
@@ -162,8 +161,11 @@ def _sources(inventory: str | Sequence[str] | None) -> list[str]:
     return [inventory] if isinstance(inventory, str) else list(inventory)
 
 
-def _sim_host(sim: SimHost) -> Host:
-    return Host(sim.name, sim.name, groups=tuple(sorted(set(sim.groups))))
+def _fleet_inventory(fleet: Fleet) -> Inventory:
+    """A fleet file's hosts and groups, for --limit (addresses come when the fleet starts)."""
+    return Inventory.from_hosts(
+        [Host(h.name, h.name, groups=tuple(sorted(set(h.groups)))) for h in fleet.hosts], fleet.source
+    )
 
 
 async def audit(
