@@ -23,7 +23,7 @@ from auditor.inventory.ini_format import parse_ini
 from auditor.inventory.model import InventoryBuilder, ResolvedInventory
 from auditor.inventory.varsdirs import VarsDirs
 from auditor.inventory.yaml_format import is_list_json, parse_list_json, parse_yaml_inventory
-from auditor.yamlsrc import MAX_YAML_BYTES, parse_yaml, require_map, type_name
+from auditor.yamlsrc import parse_yaml, read_text, require_map, type_name
 
 STRUCTURED = (".yml", ".yaml", ".json")
 IGNORED_NAMES = ("group_vars", "host_vars", "vars_plugins")
@@ -75,7 +75,7 @@ def _load_dir(directory: Path, builder: InventoryBuilder) -> None:
 
 def _load_file(path: Path, builder: InventoryBuilder) -> None:
     name = str(path)
-    text = _read(path)
+    text = read_text(path)
     suffix = path.suffix if path.suffix in STRUCTURED or not path.suffix else ".ini"
     if text.startswith("#!") and os.access(path, os.X_OK):
         raise InputError(
@@ -129,18 +129,3 @@ def _load_host_list(source: str, builder: InventoryBuilder) -> None:
         if "[" in host:
             host, port = entry, None
         builder.add_host(host, "ungrouped", port, Location(source))
-
-
-def _read(path: Path) -> str:
-    name = str(path)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_YAML_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", Location(name)) from None
-    if len(data) > MAX_YAML_BYTES:
-        raise InputError(f"larger than {MAX_YAML_BYTES} bytes", Location(name))
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError("not valid UTF-8", Location(name, data[: exc.start].count(b"\n") + 1)) from None
