@@ -23,7 +23,8 @@ class ExitCode(enum.IntEnum):
     FINDINGS = 1, "at least one host at or above --fail-on (unreachable hosts may exist too)"
     USAGE = (
         2,
-        "usage or input error (bad flag; invalid inventory, policy or fleet file, with file:line); no host was contacted",
+        "usage or input error (bad flag; invalid inventory, policy or fleet file, with file:line; "
+        "a --limit matching no host); no host was contacted",
     )
     INCOMPLETE = 3, "audit incomplete: some hosts unreachable or errored, and none at or above --fail-on"
     INTERNAL = 4, "internal error, including a report that could not be written"
