@@ -297,3 +297,11 @@ def test_pacing_keeps_connections_under_sshd_max_startups(home: Path, sshd_kit: 
                 await connector.close()
 
     assert asyncio.run(connect_all()) == [None] * 12
+
+
+def test_command_line_user_and_key_fill_in_for_the_inventory(home: Path, server: Sshd, sshd_kit: SshdKit) -> None:
+    """-u and --private-key apply to hosts whose inventory names no user or key."""
+    known_hosts(home, server.known_hosts_line())
+    settings = SshSettings(user=LOGIN, private_key=str(sshd_kit.user_key))
+    (host,) = audit(inventory(home, f"gpu ansible_host={server.address} ansible_port={server.port}\n"), settings).hosts
+    assert host.error is None, host.reason
