@@ -13,13 +13,13 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditor.assess import assess
-from auditor.hostkeys import HostKeyTrust, default_accept_new_file
+from auditor.hostkeys import KNOWN_HOSTS_FILES, HostKeyTrust, default_accept_new_file
 from auditor.inventory import Host, Inventory, load_inventories
 from auditor.outcome import HostState
 from auditor.patterns import Selection, select
@@ -29,7 +29,7 @@ from auditor.report import HostReport, Report
 from auditor.runner import ConnectOptions, run_probes
 from auditor.simulate import load_fleet
 from auditor.simulate.fleet import Fleet
-from auditor.sshconfig import config_paths
+from auditor.sshconfig import SshTarget, config_paths, parse_hop
 from auditor.sshconfig import resolve as resolve_ssh
 
 log = logging.getLogger(__name__)
@@ -145,14 +145,31 @@ async def open_targets(
         accept_new_file = (
             Path(settings.accept_new_file).expanduser() if settings.accept_new_file else default_accept_new_file()
         )
-    host_keys = HostKeyTrust.load(
-        None if settings.known_hosts is None else tuple(settings.known_hosts), accept_new_file=accept_new_file
+    config = config_paths(settings.ssh_config)
+    username = options_set.get("username")
+    # Resolved once, before connecting: a broken ~/.ssh/config is a usage error found now, and
+    # the known_hosts files it names for these hosts are loaded with the others.
+    ssh_targets = (
+        {h.name: resolve_ssh(h.address, config, h.user or username, h.port) for h in chosen.hosts} if config else {}
     )
-    options = ConnectOptions(host_keys=host_keys, config=config_paths(settings.ssh_config), **options_set)
-    if options.config and chosen.hosts:  # a syntax error in ~/.ssh/config is a usage error, found now
-        first = chosen.hosts[0]
-        resolve_ssh(first.address, options.config, first.user or options.username, first.port)
+    if settings.known_hosts is not None:
+        files: tuple[str, ...] = tuple(settings.known_hosts)
+    else:
+        files = tuple(dict.fromkeys([*KNOWN_HOSTS_FILES, *_config_known_hosts(chosen.hosts, ssh_targets, config)]))
+    host_keys = HostKeyTrust.load(files, accept_new_file=accept_new_file)
+    options = ConnectOptions(host_keys=host_keys, config=config, ssh_targets=ssh_targets, **options_set)
     yield Targets(chosen.source, chosen.hosts, options, chosen.unmatched)
+
+
+def _config_known_hosts(hosts: Sequence[Host], targets: Mapping[str, SshTarget], config: Sequence[str]) -> list[str]:
+    """``UserKnownHostsFile``/``GlobalKnownHostsFile`` that ~/.ssh/config names for the hosts and their jump hosts."""
+    files = [f for target in targets.values() for f in target.known_hosts_files]
+    jumps = {h.proxy_jump or targets[h.name].proxy_jump for h in hosts if h.name in targets}
+    for spec in filter(None, jumps):
+        for hop in spec.split(","):
+            user, address, port = parse_hop(hop.strip())
+            files.extend(resolve_ssh(address, config, user, port).known_hosts_files)
+    return files
 
 
 def _sources(inventory: str | Sequence[str] | None) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from auditor.hostkeys import HostKeyTrust
 from auditor.inventory import Host
 from auditor.outcome import HostError, HostState, ProbeOutcome, Step, Timing
 from auditor.probe import probe_source, remote_command
+from auditor.sshconfig import SshTarget
 from auditor.sshconnect import ConnectFailed, Connector, ConnectSettings
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ class ConnectOptions:
     asyncssh (``()``: the agent and ``~/.ssh/id_*``). ``max_startups`` bounds the
     unauthenticated connections to one address; ``retries`` the extra attempts
     after a connection reset before authentication. ``retry_file``, when set,
-    receives the names of the hosts that could not be audited.
+    receives the names of the hosts that could not be audited. ``ssh_targets``
+    holds hosts' ``~/.ssh/config`` settings already resolved (by inventory name).
     """
 
     host_keys: HostKeyTrust
@@ -72,6 +74,7 @@ class ConnectOptions:
     retries: int = DEFAULT_RETRIES
     max_output: int = MAX_OUTPUT_BYTES
     retry_file: str | None = None
+    ssh_targets: Mapping[str, SshTarget] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def connector(self) -> Connector:
@@ -88,6 +91,7 @@ class ConnectOptions:
                 auth_timeout=self.auth_timeout,
                 max_startups=self.max_startups,
                 retries=self.retries,
+                targets=self.ssh_targets,
                 extra=self.extra,
             )
         )

@@ -3,8 +3,8 @@
 asyncssh reads the client config itself on every connection; auditor also
 resolves each host once before connecting, to learn what it must handle itself:
 the jump host (``ProxyJump``: auditor opens one connection per jump host and
-tunnels every host behind it through it) and the address new connections are
-paced by. Values from the inventory and the command line come first, and the
+tunnels every host behind it through it), the address new connections are paced
+by, and the known_hosts files the config names (loaded once with the others). Values from the inventory and the command line come first, and the
 first value found wins, as in OpenSSH.
 
 asyncssh supports ``Host``, ``Match`` (``host``, ``originalhost``, ``user``,
@@ -44,6 +44,7 @@ class SshTarget:
     proxy_jump: str | None = None
     proxy_command: str | None = None
     identity_files: tuple[str, ...] = ()
+    known_hosts_files: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -98,7 +99,30 @@ def resolve(
         proxy_jump=None if not jump or str(jump).lower() == "none" else str(jump),
         proxy_command=None if not command or str(command).lower() == "none" else str(command),
         identity_files=tuple(str(p) for p in (config.get("IdentityFile") or ())),
+        known_hosts_files=tuple(
+            str(p) for option in ("UserKnownHostsFile", "GlobalKnownHostsFile") for p in (config.get(option) or ())
+        ),
     )
+
+
+def parse_hop(hop: str) -> tuple[str | None, str, int | None]:
+    """``[user@]host[:port]`` (``ssh://`` URLs and ``[v6]:port`` too) as OpenSSH's -J reads it."""
+    text = hop.removeprefix("ssh://")
+    user, at, rest = text.rpartition("@")
+    if not at:
+        user, rest = "", text
+    port: int | None = None
+    if rest.startswith("["):
+        address, _, tail = rest[1:].partition("]")
+        if tail.startswith(":") and tail[1:].isdigit():
+            port = int(tail[1:])
+    else:
+        address, colon, port_text = rest.rpartition(":")
+        if colon and port_text.isdigit() and ":" not in address:
+            port = int(port_text)
+        else:
+            address = rest
+    return user or None, address, port
 
 
 def _load(paths: Sequence[str], local_user: str, user: str | None, host: str, port: int | None) -> Any:

@@ -19,8 +19,8 @@ import asyncio
 import errno
 import random
 import socket
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncssh
@@ -29,7 +29,7 @@ from auditor.errors import InputError
 from auditor.hostkeys import HostKeyTrust, KeyProblem
 from auditor.inventory import Host
 from auditor.outcome import HostError, Step
-from auditor.sshconfig import SshTarget, resolve
+from auditor.sshconfig import SshTarget, parse_hop, resolve
 
 RETRY_BASE_DELAY = 0.25
 MAX_JUMP_HOPS = 8
@@ -65,6 +65,7 @@ class ConnectSettings:
     auth_timeout: float = 10.0
     max_startups: int = 8
     retries: int = 2
+    targets: Mapping[str, SshTarget] = field(default_factory=dict)
     extra: Any = None
 
 
@@ -126,6 +127,9 @@ class Connector:
 
     def target(self, host: Host) -> SshTarget:
         """Effective settings of ``host``; a broken ssh config fails the host at step connect."""
+        known = self.settings.targets.get(host.name)
+        if known is not None:
+            return known
         try:
             return resolve(host.address, self.settings.config, host.user or self.settings.username, host.port)
         except InputError as exc:
@@ -239,7 +243,7 @@ class Connector:
             raise ConnectFailed(HostError(Step.CONNECT, f"invalid ProxyJump {spec!r}"))
         conn: asyncssh.SSHClientConnection | None = None
         for hop in hops:
-            user, address, port = _parse_hop(hop)
+            user, address, port = parse_hop(hop)
             try:
                 target = resolve(address, self.settings.config, user, port)
             except InputError as exc:
@@ -252,26 +256,6 @@ class Connector:
             conn = await self._establish(address, target.hostname, options, f"jump host {hop}")
         assert conn is not None
         return conn
-
-
-def _parse_hop(hop: str) -> tuple[str | None, str, int | None]:
-    """``[user@]host[:port]`` (``ssh://`` URLs and ``[v6]:port`` too) as OpenSSH's -J reads it."""
-    text = hop.removeprefix("ssh://")
-    user, at, rest = text.rpartition("@")
-    if not at:
-        user, rest = "", text
-    port: int | None = None
-    if rest.startswith("["):
-        address, _, tail = rest[1:].partition("]")
-        if tail.startswith(":") and tail[1:].isdigit():
-            port = int(tail[1:])
-    else:
-        address, colon, port_text = rest.rpartition(":")
-        if colon and port_text.isdigit() and ":" not in address:
-            port = int(port_text)
-        else:
-            address = rest
-    return user or None, address, port
 
 
 def _classify(exc: Exception, client: _Client, authenticating: bool) -> Exception:

@@ -22,7 +22,8 @@ from auditor.hostkeys import HostKeyTrust
 from auditor.inventory import Host
 from auditor.outcome import Step
 from auditor.runner import ConnectOptions, probe_host
-from auditor.sshconnect import ConnectFailed, _parse_hop
+from auditor.sshconfig import parse_hop
+from auditor.sshconnect import ConnectFailed
 
 
 class _SlowAuthServer(asyncssh.SSHServer):
@@ -170,7 +171,7 @@ async def test_reset_before_authentication_is_retried(retries: int, succeeds: bo
 )
 def test_jump_host_specs_parse_like_ssh(hop: str, parsed: tuple[str | None, str, int | None]) -> None:
     """ProxyJump hops: [user@]host[:port], ssh:// URLs and bracketed IPv6."""
-    assert _parse_hop(hop) == parsed
+    assert parse_hop(hop) == parsed
 
 
 def test_connect_failed_carries_the_host_error() -> None:

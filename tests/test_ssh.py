@@ -305,3 +305,13 @@ def test_command_line_user_and_key_fill_in_for_the_inventory(home: Path, server:
     settings = SshSettings(user=LOGIN, private_key=str(sshd_kit.user_key))
     (host,) = audit(inventory(home, f"gpu ansible_host={server.address} ansible_port={server.port}\n"), settings).hosts
     assert host.error is None, host.reason
+
+
+def test_known_hosts_files_named_in_ssh_config_are_read(home: Path, server: Sshd, sshd_kit: SshdKit) -> None:
+    """UserKnownHostsFile in ~/.ssh/config (a per-team file, say) vouches for the hosts it names."""
+    known_hosts(home)
+    (home / ".ssh" / "known_hosts.d").mkdir()
+    (home / ".ssh" / "known_hosts.d" / "lab").write_text(server.known_hosts_line())
+    (home / ".ssh" / "config").write_text("Host 127.0.0.1\n  UserKnownHostsFile ~/.ssh/known_hosts.d/lab\n")
+    (host,) = audit(inventory(home, host_line(server, sshd_kit.user_key))).hosts
+    assert host.error is None, host.reason
