@@ -13,6 +13,7 @@ from textual.widgets import DataTable
 
 from auditor.audit import Targets, open_targets
 from auditor.findings import Verdict
+from auditor.hostkeys import HostKeyTrust
 from auditor.policy import EMPTY_POLICY
 from auditor.tui.app import AuditApp
 from auditor.tui.host_keys import accepted_keys_file
@@ -31,11 +32,10 @@ async def fleet_forgetting(name: str) -> AsyncIterator[Targets]:
     """The simulated fleet with ``name``'s pinned key left out of known_hosts: its key is unknown."""
     async with open_targets(fleet=str(FLEET), probe_timeout=FAST_PROBE_TIMEOUT) as targets:
         host = next(h for h in targets.hosts if h.name == name)
-        text = Path(targets.options.known_hosts_files[0]).read_text()
-        kept = "".join(
-            line + "\n" for line in text.splitlines() if not line.startswith(f"[{host.address}]:{host.port} ")
-        )
-        options = dataclasses.replace(targets.options, known_hosts=asyncssh.import_known_hosts(kept))
+        path = targets.options.host_keys.files[0]
+        lines = Path(path).read_text().splitlines()
+        kept = "".join(line + "\n" for line in lines if not line.startswith(f"[{host.address}]:{host.port} "))
+        options = dataclasses.replace(targets.options, host_keys=HostKeyTrust.from_text(kept, path))
         yield dataclasses.replace(targets, options=options)
 
 
@@ -69,13 +69,13 @@ async def test_an_unknown_key_is_reviewed_after_the_sweep_and_accepting_it_audit
         await settle(pilot)
         report = app.model.rows[NEW].report
         assert report is not None and report.verdict is Verdict.UNREACHABLE and report.error is not None
-        assert report.error.step.value == "host-key"
+        assert report.error.step.value == "host-key" and report.error.host_key is not None
         assert any(n.title == "Host keys to review" for n in app._notifications)
         assert app.check_action("host_keys", ()) is True
         screen = await open_review(pilot, app)
         host = app.model.rows[NEW].host
         assert app.session is not None
-        expected = pinned_fingerprint(app.session.targets.options.known_hosts_files[0], host.address, host.port or 22)  # type: ignore[attr-defined]
+        expected = pinned_fingerprint(app.session.targets.options.host_keys.files[0], host.address, host.port or 22)  # type: ignore[attr-defined]
         table = screen.query_one(DataTable)
         shown = f"{table.get_cell(NEW, 'type')} {table.get_cell(NEW, 'fingerprint')}"
         assert shown == expected

@@ -13,6 +13,8 @@ export and host-key review, and nothing here evaluates a host.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from auditor.errors import InputError
-from auditor.exitcodes import decide
+from auditor.exitcodes import ExitCode, decide
 from auditor.inventory import Host
 from auditor.report import Report
 from auditor.tui.host_keys import accepted_keys_file, unknown_key_rows
@@ -43,6 +45,7 @@ class Clock:
     wall: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
 
+log = logging.getLogger(__name__)
 AGE_TICK = 1.0  # seconds between re-agings of the Age column and the header
 
 
@@ -102,7 +105,11 @@ class AuditApp(App[int]):
                 await self.sweep(session.hosts)
                 await self._leaving.wait()
         except InputError as error:
-            self.exit(2, return_code=2, message=f"auditor: {error}")
+            self.exit(int(ExitCode.USAGE), return_code=int(ExitCode.USAGE), message=f"auditor: {error}")
+        except Exception as error:  # the session is the app: without it there is nothing to show
+            log.exception("the audit session failed")
+            code = int(ExitCode.INTERNAL)
+            self.exit(code, return_code=code, message=f"auditor: internal error: {type(error).__name__}: {error}")
 
     async def action_quit(self) -> None:
         self._leaving.set()
@@ -234,7 +241,9 @@ class AuditApp(App[int]):
 
         assert self.session is not None
         session = self.session
-        keys = await session.offered_keys([row.host for row in rows])
+        offered = await session.offered_keys([row.host for row in rows])
+        met = {row.name: row.report.error.host_key for row in rows if row.report and row.report.error}
+        keys = [dataclasses.replace(key, reported=met.get(key.name)) for key in offered]
         decision = await self.push_screen_wait(HostKeyScreen(keys, str(self.keys_file)))
         if decision is None:
             return

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import asyncssh
 
+from auditor.hostkeys import default_accept_new_file
 from auditor.inventory import Host
 from auditor.outcome import Step
 from auditor.text import clean
@@ -39,13 +40,20 @@ class OfferedKey:
 
     ``fingerprint`` is ``ssh-ed25519 SHA256:...`` (how OpenSSH shows a key); ``public_key``
     the key in OpenSSH format. Both are None when the key could not be fetched, and
-    ``problem`` says why (such a host cannot be accepted).
+    ``problem`` says why (such a host cannot be accepted). ``reported`` is the
+    fingerprint the sweep met (``HostError.host_key``): a different key now is flagged.
     """
 
     host: Host
     fingerprint: str | None
     public_key: str | None = None
     problem: str | None = None
+    reported: str | None = None
+
+    @property
+    def differs(self) -> bool:
+        """The host offers another key now than during the sweep: someone should ask why."""
+        return bool(self.reported and self.fingerprint and self.reported != self.fingerprint)
 
     @property
     def name(self) -> str:
@@ -66,14 +74,15 @@ class OfferedKey:
 
 
 def unknown_key_rows(rows: Iterable[HostRow]) -> list[HostRow]:
-    """Hosts whose latest probe stopped at a host key known_hosts has never seen (not a changed one)."""
+    """Hosts whose latest probe stopped at a host key known_hosts has never seen (not a changed one).
+
+    The runner (``hostkeys.HostKeyTrust.consider``) says which in the message: "host key
+    unknown: ..." against "HOST KEY CHANGED: ..." (or a revoked or untrusted key).
+    """
     found = []
     for row in rows:
         error = row.report.error if row.report is not None else None
-        if error is None or error.step is not Step.HOST_KEY:
-            continue
-        message = error.message.lower()
-        if "unknown" in message and "changed" not in message:
+        if error is not None and error.step is Step.HOST_KEY and error.message.startswith("host key unknown"):
             found.append(row)
     return found
 
@@ -97,9 +106,8 @@ async def fetch_offered_keys(hosts: Sequence[Host], timeout: float = FETCH_TIMEO
 
 
 def accepted_keys_file() -> Path:
-    """auditor's own known_hosts: ``$XDG_STATE_HOME/auditor/known_hosts`` (``~/.local/state/...``)."""
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "auditor" / "known_hosts"
+    """auditor's own known_hosts, the one ``--accept-new`` keeps keys in: ``$XDG_STATE_HOME/auditor/known_hosts``."""
+    return default_accept_new_file()
 
 
 def write_accepted(keys: Sequence[OfferedKey], path: Path) -> str:

@@ -44,7 +44,9 @@ def host_report(data: Mapping[str, Any]) -> HostReport:
         findings=tuple(_finding(f) for f in data.get("findings", ())),
         checks=tuple(data.get("checks", ())),
         facts=parse_facts(json.dumps(facts)) if facts else None,
-        error=HostError(Step(error["step"]), error["message"], bool(error.get("timed_out"))) if error else None,
+        error=HostError(Step(error["step"]), error["message"], bool(error.get("timed_out")), error.get("host_key"))
+        if error
+        else None,
         timing=Timing(timing.get("connect_s"), timing.get("probe_s")),
         stderr=data.get("stderr") or "",
         failing_since=data.get("failing_since"),

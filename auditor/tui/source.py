@@ -77,6 +77,8 @@ class LiveSession:
     targets: Targets
     policy: Policy
     keys_file: Path = dataclasses.field(default_factory=accepted_keys_file)
+    reviewed: list[str] = dataclasses.field(default_factory=list)
+    """Hosts whose key was accepted in this session's review (the report's notes say so)."""
 
     @property
     def name(self) -> str:
@@ -88,7 +90,13 @@ class LiveSession:
 
     @property
     def notes(self) -> tuple[str, ...]:
-        return self.policy.notes
+        notes = [*self.policy.notes, *self.targets.options.host_keys.notes()]
+        if self.reviewed:
+            notes.append(
+                f"host keys accepted after review in the interactive audit ({len(self.reviewed)}): "
+                f"{', '.join(self.reviewed)}; kept in {self.targets.options.host_keys.accept_new_file or self.keys_file}"
+            )
+        return tuple(notes)
 
     def sweep(self, hosts: Sequence[Host]) -> AsyncIterator[AuditEvent]:
         return audit(hosts, self.policy, self.targets.options)
@@ -100,10 +108,13 @@ class LiveSession:
         return await fetch_offered_keys(hosts)
 
     def trust(self, keys: Sequence[OfferedKey]) -> str:
-        lines = write_accepted(keys, self.keys_file)
-        # The session's known hosts are one object shared with every connection: the re-probe trusts these now.
-        self.targets.options.known_hosts.load(lines)
-        return str(self.keys_file)
+        trust = self.targets.options.host_keys
+        path = trust.accept_new_file or self.keys_file
+        lines = write_accepted(keys, path)
+        # The run's known hosts are one object every connection checks against: the re-probe trusts these now.
+        trust.known_hosts.load(lines)
+        self.reviewed.extend(key.name for key in keys)
+        return str(path)
 
 
 def live_source(

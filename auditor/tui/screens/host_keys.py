@@ -99,6 +99,8 @@ class HostKeyScreen(ModalScreen[KeyDecision | None]):
             offered = safe(digest, 200) if key.fingerprint else safe(f"could not fetch: {key.problem}", 200)
             if not key.fingerprint:
                 offered.stylize("italic red")
+            elif key.differs:
+                offered = Text.assemble((offered.plain, "bold red"), (" ≠ the key met in the sweep", "red"))
             table.add_row(MARKS[UNDECIDED], safe(key.name), offered, safe(kind), safe(key.endpoint), key=key.name)
         table.focus()
 
