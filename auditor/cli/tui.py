@@ -3,29 +3,82 @@
 from __future__ import annotations
 
 import argparse
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Textual is imported only when the interactive commands run
+    from textual.screen import Screen
+
+    from auditor.policy import Policy
+    from auditor.tui.app import AuditApp
+
+WATCH_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def add_parsers(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     from auditor.cli.common import add_target_options
 
-    tui = subparsers.add_parser("tui", help="audit hosts interactively", description="Open the interactive audit.")
+    tui = subparsers.add_parser(
+        "tui",
+        help="audit hosts interactively",
+        description="Open the interactive audit: hosts stream in as they are probed. Press ? inside for every key.",
+    )
     add_target_options(tui)
+    _add_watch(tui)
     tui.set_defaults(run=run)
     demo = subparsers.add_parser(
         "demo",
         help="open the interactive audit on the built-in demo fleet",
         description="The interactive audit on sixteen simulated GPU nodes served over SSH on 127.0.0.x.",
     )
+    _add_watch(demo)
     demo.set_defaults(
         run=run, demo=True, inventory=None, simulate=None, policy=None, forks=None, timeout=None, probe_timeout=None
     )
 
 
+def _add_watch(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--watch",
+        type=watch_interval,
+        default=None,
+        metavar="INTERVAL",
+        help="sweep again every INTERVAL (seconds, or with a unit: 30s, 5m, 1h); the Age column shows how old each "
+        "row's data is",
+    )
+
+
+def watch_interval(text: str) -> float:
+    """``"90"``, ``"30s"``, ``"5m"``, ``"1h"`` as seconds (at least one)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text.lower())
+    if not match:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an interval (try 30s, 5m or 1h)")
+    seconds = float(match.group(1)) * WATCH_UNITS[match.group(2)]
+    if seconds < 1:
+        raise argparse.ArgumentTypeError("the interval must be at least 1s")
+    return seconds
+
+
 def run(args: argparse.Namespace) -> int:
     from auditor.cli.common import resolve_policy, targets_from
     from auditor.tui.app import AuditApp  # Textual is imported only for the interactive commands
+    from auditor.tui.source import live_source
 
     policy = resolve_policy(args)
-    app = AuditApp(open_targets=lambda: targets_from(args), policy=policy)
+    app = AuditApp(live_source(lambda: targets_from(args), policy), policy=policy.name, watch=args.watch)
+    app.plan_screen = plan_screen_for(policy)
     app.run()
     return app.return_code or 0
+
+
+def plan_screen_for(policy: Policy) -> Callable[[AuditApp], Screen[None]]:
+    """What ``p`` opens: the plan view over the latest report of every host, towards the policy's stacks."""
+
+    def build(app: AuditApp) -> Screen[None]:
+        from auditor.tui.plan_view import PlanScreen
+
+        hosts = {row.name: row.host for row in app.model.rows.values()}
+        return PlanScreen(app.model.reports(), hosts, policy, app.session.name if app.session else "")
+
+    return build

@@ -1,0 +1,1 @@
+"""The interactive audit's screens: the fleet (main), help, export and host-key review."""
