@@ -39,6 +39,11 @@ CORE = [
     "auditor.knowledge.cuda",
     "auditor.knowledge.gpus",
     "auditor.knowledge.tensorrt",
+    "auditor.reference.library",
+    "auditor.reference.picking",
+    "auditor.reference.shipment",
+    "auditor.reference.checks",
+    "auditor.reference.verify",
 ]
 
 
