@@ -25,7 +25,7 @@ from auditor.policy import Bounds, Disabled, Policy, Rule
 from auditor.reference.checks import reference_checks
 from auditor.waivers import apply_waivers
 
-__all__ = ["BUILTIN", "Evaluation", "actual_versions", "apply_rule_overrides", "evaluate"]
+__all__ = ["BUILTIN", "Evaluation", "actual_versions", "apply_rule_overrides", "bounds_findings", "evaluate"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,17 @@ def apply_rule_overrides(rule: Rule, findings: Iterable[Finding]) -> list[Findin
             changes["remediation"] = f"{rule.remediation} {finding.remediation or ''}".strip()
         result.append(replace(finding, **changes) if changes else finding)  # type: ignore[arg-type]
     return result
+
+
+def bounds_findings(rule: Rule, bounds: Bounds, facts: Facts) -> list[Finding]:
+    """The findings one of ``rule``'s bounds gives on ``facts``, as ``evaluate`` reports them.
+
+    No findings means the host's versions of that component are within the bounds
+    (the planner asks this to tell a compliant component from one to change).
+    """
+    found: list[Finding] = []
+    _bounds_checks(rule, bounds, actual_versions(bounds.component, facts), facts, [], found)
+    return found
 
 
 def actual_versions(component: str, facts: Facts) -> list[str]:

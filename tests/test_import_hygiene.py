@@ -44,6 +44,15 @@ CORE = [
     "auditor.reference.shipment",
     "auditor.reference.checks",
     "auditor.reference.verify",
+    "auditor.plan",
+    "auditor.plan.model",
+    "auditor.plan.target",
+    "auditor.plan.host",
+    "auditor.plan.engines",
+    "auditor.plan.waves",
+    "auditor.report.plan_table",
+    "auditor.report.plan_md",
+    "auditor.report.plan_data",
 ]
 
 
@@ -63,4 +72,13 @@ def test_core_imports_neither_textual_nor_asyncssh() -> None:
 def test_headless_report_never_imports_textual() -> None:
     """Running `auditor report` (parser and command module) does not import Textual."""
     loaded = _loaded_after("import auditor.cli, auditor.cli.report\nauditor.cli.build_parser()")
+    assert "textual" not in loaded
+
+
+def test_headless_plan_never_imports_textual() -> None:
+    """Running `auditor plan` (parser, command module and every plan writer) does not import Textual."""
+    loaded = _loaded_after(
+        "import auditor.cli, auditor.cli.plan\nauditor.cli.build_parser()\n"
+        "for name in auditor.cli.plan.PLAN_FORMATS: auditor.cli.plan.renderer(name)"
+    )
     assert "textual" not in loaded

@@ -15,7 +15,7 @@ from auditor.exitcodes import ExitCode, help_text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from auditor.cli import check, compat, diff, engines, history, probe, report, tui
+    from auditor.cli import check, compat, diff, engines, history, plan, probe, report, tui
 
     epilog = help_text()
     parser = argparse.ArgumentParser(
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_parser(subparsers, epilog)
     compat.add_parser(subparsers, epilog)
     engines.add_parser(subparsers, epilog)
+    plan.add_parser(subparsers, epilog)
     return parser
 
 
@@ -44,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
-        return int(exc.code or 0)
+        code = int(exc.code or 0)
+        return _error_code(_command(argv), code) if code else code
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.WARNING,
         stream=sys.stderr,
@@ -58,10 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as error:
         from auditor.cli.common import fail
 
-        return fail(error)
+        return _error_code(args.command, fail(error))
     except ReportWriteError as error:
         print(f"auditor: {error}", file=sys.stderr)
-        return int(ExitCode.INTERNAL)
+        return _error_code(args.command, int(ExitCode.INTERNAL))
     except KeyboardInterrupt:
         print("auditor: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
@@ -70,7 +72,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"auditor: internal error: {type(exc).__name__}: {exc} (traceback in {log_path})", file=sys.stderr)
         if args.debug:
             traceback.print_exc()
-        return int(ExitCode.INTERNAL)
+        return _error_code(args.command, int(ExitCode.INTERNAL))
+
+
+# Commands whose exit codes follow Terraform's plan: 2 means "changes", so every error is 1.
+TERRAFORM_STYLE = {"plan"}
+
+
+def _error_code(command: str | None, code: int) -> int:
+    """The exit code of an error in ``command`` (interrupts stay 130)."""
+    if command in TERRAFORM_STYLE and code != int(ExitCode.INTERRUPTED):
+        return 1
+    return code
+
+
+def _command(argv: Sequence[str] | None) -> str | None:
+    """The subcommand in ``argv``: its first word that is not an option (the top level takes no values)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    return next((w for w in words if not w.startswith("-")), None)
 
 
 def _write_crash_log() -> str:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from auditor.errors import InputError
 from auditor.report import Report
@@ -29,6 +30,16 @@ DESCRIPTIONS = {
 }
 
 
+class _Stamped(Protocol):
+    """What a path template needs of a document: when it was made and of which inventory (a plan, say)."""
+
+    @property
+    def generated_at(self) -> str: ...
+
+    @property
+    def inventory(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class OutputSpec:
     """One ``--format`` occurrence: a format and a path (None: stdout)."""
@@ -36,7 +47,7 @@ class OutputSpec:
     format: str
     path: str | None = None
 
-    def resolve(self, report: Report) -> str | None:
+    def resolve(self, report: Report | _Stamped) -> str | None:
         """The path with ``{timestamp}``/``{inventory}`` filled in for this run."""
         if self.path is None:
             return None
@@ -45,13 +56,13 @@ class OutputSpec:
         return self.path.replace("{timestamp}", stamp).replace("{inventory}", inventory)
 
 
-def parse_spec(text: str) -> OutputSpec:
-    """``json`` or ``json:out/report.json`` (``-`` as the path means stdout)."""
+def parse_spec(text: str, formats: Sequence[str] = FORMATS) -> OutputSpec:
+    """``json`` or ``json:out/report.json`` (``-`` as the path means stdout); ``formats`` are the names allowed."""
     name, sep, path = text.partition(":")
     name = name.strip().lower()
-    if name not in FORMATS:
-        close = difflib.get_close_matches(name, FORMATS, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else f" (choose from {', '.join(FORMATS)})"
+    if name not in formats:
+        close = difflib.get_close_matches(name, formats, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f" (choose from {', '.join(formats)})"
         raise InputError(f"--format {text}: unknown format '{name}'{hint}")
     if sep and not path:
         raise InputError(f"--format {text}: empty path after ':' (leave out ':' to write to stdout)")

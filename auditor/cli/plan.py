@@ -1,0 +1,329 @@
+"""``auditor plan``: what must change on each host to reach a target, in what order, and how to roll back.
+
+The facts come from a fresh audit (the same targets and connection options as
+``auditor report``; the probe is also asked about the target stack's engines), or
+with ``--from-history`` from the newest stored run of the same inventory, whose
+number and age the plan states. Nothing is recorded in the history: a plan changes
+no host and no state. Exit codes follow Terraform's ``plan -detailed-exitcode``:
+0 nothing to do, 2 changes planned, 1 any error (usage errors included, since 2
+already means "changes").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from auditor.audit import DEMO_FLEET, collect
+from auditor.cli.common import add_target_options, resolve_policy, targets_from
+from auditor.cli.history import add_history_path, history_path
+from auditor.errors import InputError, Location, ReportWriteError
+from auditor.exitcodes import UNREACHABLE_CHOICES
+from auditor.facts import FactsError, parse_facts
+from auditor.findings import Verdict
+from auditor.history import History, HistoryError
+from auditor.inventory import Host, load_inventory
+from auditor.outcome import HostError, Step
+from auditor.plan import SET_COMPONENTS, SKIP_VAR, Plan, PlanExit, PlanSource, Rollout, Target, build_target, make_plan
+from auditor.policy import Policy
+from auditor.probe import encode_request
+from auditor.report import HostReport, Report, age, utc_now
+from auditor.report.files import check_writable, write_atomic
+from auditor.report.formats import OutputSpec, check_specs, parse_spec
+from auditor.simulate import load_fleet
+
+log = logging.getLogger(__name__)
+
+PLAN_FORMATS = ("table", "md", "json", "ansible")
+DESCRIPTIONS = {
+    "table": "readable plan: target, waves, steps per host, blockers, rollback (the default)",
+    "md": "Markdown for the change ticket",
+    "json": "auditor.plan/1, the machine contract",
+    "ansible": "Ansible YAML inventory: one group per wave (wave_0_canary, wave_1, ...) with each host's plan as vars",
+}
+_UNAVAILABLE = re.compile(r"^\s*(\d+)\s*(%?)\s*$")
+
+EPILOG = f"""\
+examples:
+  auditor plan --demo --to serving-2026
+  auditor plan -i prod.yaml -p prod.yaml --to serving-2026 --format md:change.md --format ansible:waves.yaml
+  auditor plan --demo --set driver=580.95.05 --set cuda=13.0.2 --set tensorrt=10.13.3.9
+  auditor plan --demo --set image=nvcr.io/nvidia/tensorrt:23.08-py3 --from-history
+
+targets: --to STACK takes a stack of the policy (its bounds decide who is compliant; a host
+outside them moves to the stack's target:, else its pin, else its newest allowed version);
+--set {"|".join(SET_COMPONENTS)}=V names exact versions and overrides the stack's component.
+image names an NGC TensorRT container: the host needs only a driver that runs it, and engines
+are judged against the TensorRT inside it. Components the target leaves out never change.
+
+rollout (the GPU Operator's words): wave 0 is the canary, one host per GPU model and group;
+then waves of at most --max-unavailable hosts (a count or a percentage of the targeted
+hosts) and --max-parallel (0: no cap). --skip PATTERN (glob over host and group names) and
+the host variable {SKIP_VAR}: true leave hosts out. Blocked and unaudited hosts are left out.
+
+exit codes (like terraform plan -detailed-exitcode):
+""" + "\n".join(f"  {int(code):<4}{code.description}" for code in PlanExit)
+
+
+def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+    formats = "\n".join(f"  {name:<8} {DESCRIPTIONS[name]}" for name in PLAN_FORMATS)
+    parser = subparsers.add_parser(
+        "plan",
+        help="plan an upgrade: steps per host, blockers, waves and rollback (exit 0 nothing to do, 2 changes, 1 error)",
+        description="Plan the move to a target stack before touching any host: the ordered steps on each host "
+        "(driver, reboot, toolkit, cuDNN, TensorRT, engine rebuilds), what blocks it and why, the version to roll "
+        "back to, and the waves to run it in.",
+        epilog=f"formats (--format FMT[:PATH], repeatable; at most one without a path, on stdout):\n{formats}\n\n"
+        + EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.error = _usage_error(parser)  # type: ignore[method-assign]
+    add_target_options(parser)
+    target = parser.add_argument_group("target (one of --to and --set at least)")
+    target.add_argument("--to", metavar="STACK", help="a stack named in the policy")
+    target.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="COMPONENT=VERSION",
+        help=f"a version to reach ({', '.join(SET_COMPONENTS)}); repeatable; overrides --to's component",
+    )
+    rollout = parser.add_argument_group("rollout")
+    rollout.add_argument(
+        "--max-unavailable",
+        default="25%",
+        type=_max_unavailable,
+        metavar="N|P%",
+        help="hosts a wave may take out of service: a count, or a percentage of the targeted hosts, rounded up "
+        "(default 25%%, the GPU Operator's)",
+    )
+    rollout.add_argument(
+        "--max-parallel",
+        default=0,
+        type=_non_negative,
+        metavar="N",
+        help="cap on hosts upgraded at once per wave (default 0: no cap beyond --max-unavailable)",
+    )
+    rollout.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help=f"leave out hosts whose name or group matches this glob; repeatable (also: host variable {SKIP_VAR}: true)",
+    )
+    facts = parser.add_argument_group("facts")
+    facts.add_argument(
+        "--from-history",
+        action="store_true",
+        help="plan from the newest stored run of this inventory (`auditor report` records them) instead of auditing",
+    )
+    add_history_path(facts)
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--format",
+        action="append",
+        type=_spec,
+        metavar="FMT[:PATH]",
+        help=f"{', '.join(PLAN_FORMATS)} (default: table on stdout); a PATH is written atomically",
+    )
+    out.add_argument(
+        "--unreachable",
+        choices=UNREACHABLE_CHOICES,
+        default="fail",
+        help="with nothing to do among the audited hosts, hosts that could not be audited make the exit "
+        "1 ('fail', the default) or only a warning on stderr and 0 ('warn')",
+    )
+    parser.set_defaults(run=run)
+
+
+def _usage_error(parser: argparse.ArgumentParser) -> Callable[[str], NoReturn]:
+    def error(message: str) -> NoReturn:
+        parser.print_usage(sys.stderr)
+        parser.exit(int(PlanExit.ERROR), f"{parser.prog}: error: {message}\n")
+
+    return error
+
+
+def _spec(text: str) -> OutputSpec:
+    try:
+        return parse_spec(text, PLAN_FORMATS)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _max_unavailable(text: str) -> str:
+    match = _UNAVAILABLE.match(text)
+    if not match or int(match.group(1)) < 1 or (match.group(2) and int(match.group(1)) > 100):
+        raise argparse.ArgumentTypeError(f"expected a count of 1 or more, or a percentage 1%%-100%%, got {text!r}")
+    return f"{int(match.group(1))}{match.group(2)}"
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    specs: list[OutputSpec] = args.format or [OutputSpec("table")]
+    check_specs(specs)
+    problems = [
+        p for s in specs if s.path and "{" not in os.path.dirname(s.path) for p in [check_writable(s.path)] if p
+    ]
+    if problems:
+        raise InputError("; ".join(problems))
+    policy = resolve_policy(args)
+    target = build_target(policy, args.to, args.set)
+    rollout = Rollout(max_unavailable=args.max_unavailable, max_parallel=args.max_parallel, skip=tuple(args.skip))
+    if args.from_history:
+        reports, hosts, name, source, notes = _from_history(args)
+    else:
+        report, hosts, name = asyncio.run(_audit(args, policy, target))
+        reports, source, notes = list(report.hosts), PlanSource("audit", report.generated_at), list(report.notes)
+    plan = make_plan(reports, hosts, target, policy, rollout, source, name, args.unreachable, notes)
+    if plan.exit_code is PlanExit.NOTHING and args.unreachable == "warn":
+        missing = [h.name for h in plan.hosts if h.status.left_out]
+        if missing:
+            print(f"auditor: warning: not audited: {', '.join(missing)}", file=sys.stderr)
+    errors = write_outputs(plan, specs)
+    for error in errors:
+        print(f"auditor: {error}", file=sys.stderr)
+    return int(PlanExit.ERROR) if errors else int(plan.exit_code)
+
+
+async def _audit(args: argparse.Namespace, policy: Policy, target: Target) -> tuple[Report, dict[str, Host], str]:
+    async with targets_from(args) as targets:
+        report = await collect(targets, policy, request=plan_request(policy, target))
+        return report, {h.name: h for h in targets.hosts}, targets.name
+
+
+def plan_request(policy: Policy, target: Target) -> Callable[[Host], str]:
+    """Per-host probe requests: the policy's engine templates for the host, plus the target's."""
+    cache: dict[tuple[str, ...], str] = {}
+
+    def request(host: Host) -> str:
+        engines = tuple(dict.fromkeys([*policy.engine_templates_for(host), *(e.template for e in target.engines)]))
+        if engines not in cache:
+            cache[engines] = encode_request(engines=engines)
+        return cache[engines]
+
+    return request
+
+
+def offline_hosts(args: argparse.Namespace) -> tuple[str, list[Host]]:
+    """The targets' name (as reports record it) and hosts, read from the files without contacting anyone."""
+    fleet = str(DEMO_FLEET) if args.demo else args.simulate
+    if fleet is not None:
+        parsed = load_fleet(fleet)
+        hosts = [
+            Host(h.name, "127.0.0.1", groups=tuple(sorted(set(h.groups))), vars={"simulated": True, **h.vars})
+            for h in parsed.hosts
+        ]
+        return f"{parsed.name} (simulated)", hosts
+    inventory = load_inventory(args.inventory)
+    return args.inventory, list(inventory.hosts)
+
+
+def _from_history(
+    args: argparse.Namespace,
+) -> tuple[list[HostReport], dict[str, Host], str, PlanSource, list[str]]:
+    name, hosts = offline_hosts(args)
+    path = history_path(args)
+    with History(path, create=False) as history:
+        runs = history.runs(limit=1, inventory=name)
+        if not runs:
+            raise HistoryError(f"no stored run of {name}: run `auditor report` on it first", Location(str(path)))
+        info = runs[0]
+        document = history.document(info.id)
+    stored = {str(h.get("name")): h for h in document.get("hosts", []) if isinstance(h, dict)}
+    reports = [_stored_host(stored[h.name]) if h.name in stored else _absent(h, info.id) for h in hosts]
+    notes = [str(n) for n in document.get("notes") or []]
+    gone = sorted(set(stored) - {h.name for h in hosts})
+    if gone:
+        notes.append(f"run #{info.id} also has hosts the inventory no longer lists: {', '.join(gone)}")
+    source = PlanSource("history", info.generated_at, info.id, age(info.generated_at, utc_now()), info.complete)
+    print(f"auditor: planning from {source.describe()}", file=sys.stderr)
+    return reports, {h.name: h for h in hosts}, name, source, notes
+
+
+def _stored_host(doc: dict[str, object]) -> HostReport:
+    """A host of a stored ``auditor.report/1`` document, facts parsed again (strictly)."""
+    name, groups = str(doc.get("name")), tuple(str(g) for g in doc.get("groups") or [])  # type: ignore[attr-defined]
+    verdict = Verdict(str(doc.get("verdict")))
+    error = doc.get("error")
+    host_error = None
+    if isinstance(error, dict):
+        host_error = HostError(Step(str(error.get("step"))), str(error.get("message")), bool(error.get("timed_out")))
+    facts = None
+    if doc.get("facts"):
+        try:
+            facts = parse_facts(json.dumps(doc["facts"]))
+        except FactsError as exc:
+            return HostReport(
+                name, str(doc.get("address")), groups, Verdict.ERROR, error=HostError(Step.PARSE, str(exc))
+            )
+    return HostReport(name, str(doc.get("address")), groups, verdict, facts=facts, error=host_error)
+
+
+def _absent(host: Host, run_id: int) -> HostReport:
+    return HostReport(
+        host.name,
+        host.address,
+        host.groups,
+        Verdict.UNREACHABLE,
+        error=HostError(Step.CONNECT, f"not in stored run #{run_id}"),
+    )
+
+
+def renderer(name: str, color: bool = False, width: int | None = None) -> Callable[[Plan], str]:
+    """The function rendering a plan as ``name`` (writers are imported only when asked for)."""
+    if name == "table":
+        from auditor.report.plan_table import render_plan_table
+
+        return lambda plan: render_plan_table(plan, width=width, color=color)
+    if name == "md":
+        from auditor.report.plan_md import render_plan_md
+
+        return render_plan_md
+    if name == "json":
+        from auditor.report.plan_data import render_plan_json
+
+        return render_plan_json
+    if name == "ansible":
+        from auditor.report.plan_data import render_plan_ansible
+
+        return render_plan_ansible
+    raise ValueError(name)
+
+
+def write_outputs(plan: Plan, specs: Sequence[OutputSpec]) -> list[str]:
+    """Every requested rendering: files first (atomically), stdout last. Returns the failures."""
+    errors = []
+    for spec in specs:
+        if spec.path is None:
+            continue
+        try:
+            write_atomic(spec.resolve(plan) or "", renderer(spec.format)(plan))
+        except ReportWriteError as exc:
+            errors.append(str(exc))
+    for spec in specs:
+        if spec.path is not None:
+            continue
+        tty = sys.stdout.isatty()
+        width = shutil.get_terminal_size((120, 24)).columns if tty else 120
+        color = tty and not os.environ.get("NO_COLOR")
+        try:
+            sys.stdout.write(renderer(spec.format, color=color, width=width)(plan))
+            sys.stdout.flush()
+        except OSError as exc:
+            errors.append(f"could not write the plan to stdout: {exc.strerror or exc}")
+    return errors

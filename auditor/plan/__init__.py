@@ -1,0 +1,98 @@
+"""Pre-upgrade planning: what must change on each host, in what order, and how to roll back.
+
+Pure core: given the audited hosts (``HostReport``s with their facts), the policy
+and a ``Target`` (``target.build_target``), ``make_plan`` returns a ``Plan``: per
+host the ordered steps, blockers and warnings (``host.plan_host``), the rollback
+target (the host's current versions), and the waves (``waves``). Writers in
+``auditor.report.plan_*`` render it; ``auditor plan`` and the TUI's plan view
+drive it. Nothing here contacts a host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from auditor.inventory import Host
+from auditor.plan.host import plan_host
+from auditor.plan.model import (
+    COMPONENTS,
+    SCHEMA,
+    SET_COMPONENTS,
+    Blocker,
+    BlockerKind,
+    ComponentTarget,
+    HostPlan,
+    HostStatus,
+    Plan,
+    PlanExit,
+    PlanSource,
+    PlanWarning,
+    Rollback,
+    Rollout,
+    Step,
+    StepAction,
+    Target,
+    Wave,
+)
+from auditor.plan.target import build_target, parse_settings, stack_target
+from auditor.plan.waves import SKIP_VAR, apply_skips, assign_waves
+from auditor.policy import Policy
+from auditor.report import HostReport, utc_now
+
+__all__ = [
+    "COMPONENTS",
+    "SCHEMA",
+    "SET_COMPONENTS",
+    "SKIP_VAR",
+    "Blocker",
+    "BlockerKind",
+    "ComponentTarget",
+    "HostPlan",
+    "HostStatus",
+    "Plan",
+    "PlanExit",
+    "PlanSource",
+    "PlanWarning",
+    "Rollback",
+    "Rollout",
+    "Step",
+    "StepAction",
+    "Target",
+    "Wave",
+    "build_target",
+    "make_plan",
+    "parse_settings",
+    "stack_target",
+]
+
+
+def make_plan(
+    reports: Sequence[HostReport],
+    hosts: Mapping[str, Host],
+    target: Target,
+    policy: Policy,
+    rollout: Rollout,
+    source: PlanSource,
+    inventory: str,
+    unreachable: str = "fail",
+    notes: Sequence[str] = (),
+) -> Plan:
+    """The plan for ``reports`` (in their order); ``hosts`` gives each host's inventory entry (vars, groups)."""
+    plans = []
+    for report in reports:
+        host = hosts.get(report.name) or Host(report.name, report.address, groups=report.groups)
+        plans.append(plan_host(report, host, target, policy))
+    plans = apply_skips(plans, {name: host.vars for name, host in hosts.items()}, rollout)
+    plans, waves, wave_notes = assign_waves(plans, rollout)
+    return Plan(
+        inventory=inventory,
+        policy=policy.name,
+        target=target,
+        hosts=tuple(plans),
+        waves=tuple(waves),
+        rollout=rollout,
+        source=source,
+        generated_at=utc_now(),
+        notes=(*notes, *wave_notes),
+        unreachable=unreachable,
+    )

@@ -1,0 +1,98 @@
+"""The plan view: the upgrade plan for the current sweep, with the target chosen from the policy's stacks.
+
+A ``Screen`` the app pushes (``p``) with a snapshot of the sweep's host reports:
+a list of the policy's stacks on the left, the plan for the highlighted one on the
+right, rendered by the same ``plan_lines`` as ``auditor plan``'s table, so the two
+cannot disagree. Planning is pure and fast (no host is contacted), so it is redone
+on every highlight. Hosts still being audited when the view opened are not in it:
+the subtitle says how many reports the plan rests on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from rich.console import Group
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from auditor.inventory import Host
+from auditor.plan import Plan, PlanSource, Rollout, make_plan, stack_target
+from auditor.policy import Policy
+from auditor.report import HostReport, utc_now
+from auditor.report.plan_table import plan_lines
+
+
+class PlanScreen(Screen[None]):
+    """The plan for ``reports`` towards a stack of ``policy``; Escape goes back."""
+
+    DEFAULT_CSS = """
+    PlanScreen #plan-stacks { width: 32; border: round $primary; }
+    PlanScreen #plan-scroll { border: round $primary; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Back", id="plan.close"),
+    ]
+
+    def __init__(
+        self,
+        reports: Sequence[HostReport],
+        hosts: Mapping[str, Host],
+        policy: Policy,
+        inventory: str,
+        rollout: Rollout | None = None,
+    ) -> None:
+        super().__init__()
+        self.reports = tuple(reports)
+        self.hosts = dict(hosts)
+        self.policy = policy
+        self.inventory = inventory
+        self.rollout = rollout or Rollout()
+        self.plan: Plan | None = None
+        self.source = PlanSource("audit", utc_now())
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            yield OptionList(*(Option(s.name, id=s.name) for s in self.policy.stacks), id="plan-stacks")
+            with VerticalScroll(id="plan-scroll"):
+                yield Static(id="plan-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        stacks = self.query_one("#plan-stacks", OptionList)
+        stacks.border_title = "target stack"
+        self.query_one("#plan-scroll", VerticalScroll).border_title = "plan"
+        self.sub_title = f"plan for {len(self.reports)} audited hosts"
+        if not self.policy.stacks:
+            self.query_one("#plan-body", Static).update(
+                Text(
+                    "The policy names no stacks to plan towards; `auditor plan --set component=version` takes versions."
+                )
+            )
+            return
+        stacks.highlighted = 0
+        stacks.focus()
+        self.show(self.policy.stacks[0].name)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id is not None:
+            self.show(event.option.id)
+
+    def show(self, stack: str) -> None:
+        """Plan towards ``stack`` and render it."""
+        target = stack_target(self.policy, stack)
+        self.plan = make_plan(self.reports, self.hosts, target, self.policy, self.rollout, self.source, self.inventory)
+        self.query_one("#plan-body", Static).update(Group(*plan_lines(self.plan)))
+        self.query_one(
+            "#plan-scroll", VerticalScroll
+        ).border_subtitle = f"exit {int(self.plan.exit_code)}: {len(self.plan.waves)} waves"
+
+    def action_close(self) -> None:
+        self.dismiss()
