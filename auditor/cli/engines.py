@@ -164,10 +164,12 @@ def run_build(args: argparse.Namespace) -> int:
     print(f"  saved {saved.path} and {saved.meta_path.name}")
     print(
         f"  first run: loaded in {float(build.get('load_s') or 0) * 1000:.1f} ms, ran in "
-        f"{float(build.get('run_s') or 0) * 1000:.2f} ms ({build.get('cuda_api') or '?'} API)"
+        f"{float(build.get('run_s') or 0) * 1000:.2f} ms, device memory from CUDA's {build.get('cuda_api') or '?'} API"
     )
     if meta.expected:
-        print(f"  output {meta.expected[0].name} [{values}, ...] sha256 {meta.expected[0].sha256[:16]}...")
+        print(
+            f"  recorded output {meta.expected[0].name!r}: [{values}, ...] (sha256 {meta.expected[0].sha256[:16]}...)"
+        )
     print(
         f"  matches the network computed in Python (max error {float(check.get('max_abs_error') or 0):.2g}, "
         f"tolerance {check.get('atol')} + {check.get('rtol')} x |value|); audits allow {meta.atol:g} + {meta.rtol:g} x |value|"

@@ -2465,11 +2465,11 @@ def collect_reference(ctx):
                                                                    model["compute_capability"])
             if candidate is None:
                 have = ", ".join("%s %s" % r for r in runtimes) or "no TensorRT Python module"
+                message = "no plan of the %d shipped loads here (%s, compute capability %s): %s" % (
+                    len(spec["candidates"]), have, model["compute_capability"], "; ".join(reasons[:4]))
                 item["runs"].append({"status": "no-runtime" if not runtimes else "no-plan", "gpu": model.get("index"),
                                      "gpu_name": model.get("name"), "compute_capability": model["compute_capability"],
-                                     "message": clip("none of %d plans loads here (%s, compute capability %s): %s" % (
-                                         len(spec["candidates"]), have, model["compute_capability"],
-                                         "; ".join(reasons[:4])), 1024), "log": []})
+                                     "message": clip(message, 1024), "log": []})
                 continue
             run = run_reference(ctx, candidate, module, model, timeout)
             run["runtime_version"] = run.get("runtime_version") or version
