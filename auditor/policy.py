@@ -216,6 +216,8 @@ class Policy:
     as_of: datetime.date | None = None
     replaced: tuple[str, ...] = ()
     """One line per stack or rule a later file replaced (``auditor check`` shows them)."""
+    engine_library: str | None = None
+    """Where the reference engines come from (``--library``; None: the default library)."""
 
     def rules_for(self, host: Host, gpu_names: Sequence[str] = ()) -> list[Rule]:
         """The rules that apply to ``host``, in merged order."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditor.assess import assess
+from auditor.cli import main
 from auditor.findings import Action, Severity
 from auditor.policy import Policy, load_policies
 from auditor.probe import remote_command
@@ -109,3 +110,18 @@ def test_reference_engines_run_over_ssh_and_become_findings(library: Library, po
     assert (old.severity, old.action) == (Severity.HIGH, Action.REBUILD_ENGINE)
     facts = reports["good-a10"].facts
     assert facts is not None and facts.reference.item("ref-fp32").runs[0].cleanup == "removed"  # type: ignore[union-attr]
+
+
+def test_a_policy_requiring_a_missing_reference_is_a_usage_error(
+    library: Library, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """auditor check (like report) checks the library before any host: exit 2 naming the policy line."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(FLEET)
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY)
+    empty = tmp_path / "empty"
+    assert main(["check", "--simulate", str(fleet), "-p", str(path), "--library", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:5: reference 'ref-fp32': no plan named 'ref-fp32' in {empty}" in err
+    assert main(["check", "--simulate", str(fleet), "-p", str(path), "--library", str(library.root)]) == 0

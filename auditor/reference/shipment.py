@@ -12,15 +12,16 @@ directory it removes.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from auditor.errors import InputError, InputErrors
 from auditor.inventory import Host
 from auditor.policy import Policy
 from auditor.probe import MAX_PAYLOAD_BYTES, PayloadTooLarge, ProbeCall, encode_request, probe_program
-from auditor.reference.library import Library, LibraryError, LibraryPlan
+from auditor.reference.library import Library, LibraryError, LibraryPlan, load_library
 from auditor.reference.picking import acceptance, ordered
 
 
@@ -114,6 +115,19 @@ def check_library(policy: Policy, library: Library) -> None:
             errors.append(InputError(f"reference {required.name!r}: {exc}", required.location))
     if errors:
         raise InputErrors(errors)
+
+
+def with_engine_library(policy: Policy, library: str | os.PathLike[str] | None) -> Policy:
+    """``policy`` knowing its engine library, checked now when it requires reference engines.
+
+    Raises located ``InputErrors`` (exit 2, before any host is contacted) when a required
+    reference has no shippable plan in the library.
+    """
+    if not policy.references:
+        return policy
+    loaded = load_library(library)
+    check_library(policy, loaded)
+    return replace(policy, engine_library=str(loaded.root))
 
 
 def reference_calls(
