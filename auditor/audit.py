@@ -1,7 +1,7 @@
 """One audit, whichever front end drives it: targets in, per-host events and a report out.
 
-``open_targets`` turns what the user pointed at (an inventory, a fleet file, the
-demo) into hosts and connection options; ``audit`` streams ``AuditEvent``s as hosts
+``open_targets`` turns what the user pointed at (inventories, a fleet file, the
+demo) and ``--limit`` into hosts and connection options; ``audit`` streams ``AuditEvent``s as hosts
 progress, each finished host already assessed; ``collect`` gathers them into the
 ``Report`` every writer renders.
 """
@@ -9,21 +9,31 @@ progress, each finished host already assessed; ``collect`` gathers them into the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import logging
+import os
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditor.assess import assess
 from auditor.consistency import apply_consistency
-from auditor.inventory import Host, load_inventory
+from auditor.hostkeys import KNOWN_HOSTS_FILES, HostKeyTrust, default_accept_new_file
+from auditor.inventory import Host, Inventory, load_inventories
 from auditor.outcome import HostState
+from auditor.patterns import Selection, select
 from auditor.policy import Policy
 from auditor.probe import encode_request
 from auditor.report import HostReport, Report
-from auditor.runner import ConnectOptions, load_known_hosts, run_probes
+from auditor.runner import ConnectOptions, run_probes
 from auditor.simulate import load_fleet
+from auditor.simulate.fleet import Fleet
+from auditor.sshconfig import SshTarget, config_paths, parse_hop
+from auditor.sshconfig import resolve as resolve_ssh
+
+log = logging.getLogger(__name__)
 
 DEMO_DIR = Path(__file__).parent / "demo"
 DEMO_FLEET = DEMO_DIR / "demo-fleet.yaml"
@@ -34,11 +44,15 @@ DEMO_WAIVERS = DEMO_DIR / "demo-waivers.yaml"
 
 @dataclass(frozen=True)
 class Targets:
-    """The hosts of one audit and how to reach them; ``name`` labels reports."""
+    """The hosts of one audit and how to reach them; ``name`` labels reports.
+
+    ``unmatched`` lists the parts of ``--limit`` that matched no host (worth a warning).
+    """
 
     name: str
     hosts: tuple[Host, ...]
     options: ConnectOptions
+    unmatched: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,36 +64,132 @@ class AuditEvent:
     report: HostReport | None = None
 
 
+@dataclass(frozen=True)
+class SshSettings:
+    """What the command line says about reaching hosts; None leaves the default.
+
+    ``ssh_config`` is ``-F`` (``"none"`` disables ``~/.ssh/config``); ``known_hosts``
+    replaces the default known_hosts files; ``accept_new`` trusts unknown keys and
+    keeps them in ``accept_new_file`` (default ``hostkeys.default_accept_new_file()``).
+    """
+
+    forks: int | None = None
+    connect_timeout: float | None = None
+    auth_timeout: float | None = None
+    probe_timeout: float | None = None
+    user: str | None = None
+    private_key: str | None = None
+    ssh_config: str | None = None
+    known_hosts: tuple[str, ...] | None = None
+    accept_new: bool = False
+    accept_new_file: str | None = None
+    max_startups: int | None = None
+    retries: int | None = None
+    max_output: int | None = None
+    retry_file: str | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        """The ``ConnectOptions`` fields these settings set."""
+        pairs = (
+            ("forks", self.forks),
+            ("connect_timeout", self.connect_timeout),
+            ("auth_timeout", self.auth_timeout),
+            ("probe_timeout", self.probe_timeout),
+            ("username", self.user),
+            ("key_file", None if self.private_key is None else str(Path(self.private_key).expanduser())),
+            ("max_startups", self.max_startups),
+            ("retries", self.retries),
+            ("max_output", self.max_output),
+            ("retry_file", self.retry_file),
+        )
+        return {key: value for key, value in pairs if value is not None}
+
+
+def list_targets(
+    inventory: str | Sequence[str] | None = None, fleet: str | None = None, limit: str | None = None
+) -> Selection:
+    """The hosts an audit would contact, without contacting them (``--list-hosts``)."""
+    if fleet is not None:
+        return select(_fleet_inventory(load_fleet(fleet)), limit)
+    return select(load_inventories(_sources(inventory)), limit)
+
+
 @contextlib.asynccontextmanager
 async def open_targets(
-    inventory: str | None = None,
+    inventory: str | Sequence[str] | None = None,
     fleet: str | None = None,
-    forks: int | None = None,
-    connect_timeout: float | None = None,
-    probe_timeout: float | None = None,
+    limit: str | None = None,
+    settings: SshSettings | None = None,
+    selection: Selection | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Targets]:
-    """Resolve an inventory (real SSH) or a fleet file (started here, stopped on exit).
+    """Resolve inventories (real SSH) or a fleet file (started here, stopped on exit), then ``limit``.
 
-    Files are validated before anything connects; errors are ``InputError``s.
+    Files and the limit are validated before anything connects; errors are
+    ``InputError``s. ``selection`` is ``list_targets``'s answer when the caller has
+    it already. ``overrides`` set ``ConnectOptions`` fields directly (tests).
     """
-    overrides: dict[str, Any] = {
-        key: value
-        for key, value in (("forks", forks), ("connect_timeout", connect_timeout), ("probe_timeout", probe_timeout))
-        if value is not None
-    }
+    settings = settings or SshSettings()
+    options_set = {**settings.overrides(), **{k: v for k, v in overrides.items() if v is not None}}
     if fleet is not None:
         from auditor.simulate.server import SimulatedFleet  # starts listeners: only when asked
 
         parsed = load_fleet(fleet)
+        chosen = selection or select(_fleet_inventory(parsed), limit)
+        names = {host.name for host in chosen.hosts}
+        parsed = dataclasses.replace(parsed, hosts=tuple(h for h in parsed.hosts if h.name in names))
         async with SimulatedFleet(parsed) as sim:
-            yield Targets(name=f"{parsed.name} (simulated)", hosts=sim.hosts, options=sim.options(**overrides))
+            options = sim.options(**options_set)
+            yield Targets(f"{parsed.name} (simulated)", sim.hosts, options, chosen.unmatched)
         return
+    chosen = selection or select(load_inventories(_sources(inventory)), limit)
+    accept_new_file = None
+    if settings.accept_new:
+        accept_new_file = (
+            Path(settings.accept_new_file).expanduser() if settings.accept_new_file else default_accept_new_file()
+        )
+    config = config_paths(settings.ssh_config)
+    username = options_set.get("username")
+    # Resolved once, before connecting: a broken ~/.ssh/config is a usage error found now, and
+    # the known_hosts files it names for these hosts are loaded with the others.
+    ssh_targets = (
+        {h.name: resolve_ssh(h.address, config, h.user or username, h.port) for h in chosen.hosts} if config else {}
+    )
+    if settings.known_hosts is not None:
+        files: tuple[str, ...] = tuple(settings.known_hosts)
+    else:
+        files = tuple(dict.fromkeys([*KNOWN_HOSTS_FILES, *_config_known_hosts(chosen.hosts, ssh_targets, config)]))
+    host_keys = HostKeyTrust.load(files, accept_new_file=accept_new_file)
+    options = ConnectOptions(host_keys=host_keys, config=config, ssh_targets=ssh_targets, **options_set)
+    yield Targets(chosen.source, chosen.hosts, options, chosen.unmatched)
+
+
+def _config_known_hosts(hosts: Sequence[Host], targets: Mapping[str, SshTarget], config: Sequence[str]) -> list[str]:
+    """``UserKnownHostsFile``/``GlobalKnownHostsFile`` that ~/.ssh/config names for the hosts and their jump hosts."""
+    files = [f for target in targets.values() for f in target.known_hosts_files]
+    jumps = {h.proxy_jump or targets[h.name].proxy_jump for h in hosts if h.name in targets}
+    for spec in filter(None, jumps):
+        for hop in spec.split(","):
+            user, address, port = parse_hop(hop.strip())
+            files.extend(resolve_ssh(address, config, user, port).known_hosts_files)
+    return files
+
+
+def _sources(inventory: str | Sequence[str] | None) -> list[str]:
     if inventory is None:
         raise ValueError("open_targets needs an inventory or a fleet")
-    loaded = load_inventory(inventory)
-    known_hosts, files = load_known_hosts()
-    options = ConnectOptions(known_hosts=known_hosts, known_hosts_files=files, **overrides)
-    yield Targets(name=inventory, hosts=loaded.hosts, options=options)
+    return [inventory] if isinstance(inventory, str) else list(inventory)
+
+
+def _fleet_inventory(fleet: Fleet) -> Inventory:
+    """A fleet file's hosts, groups and vars, for --limit and offline work (addresses come when it starts)."""
+    return Inventory.from_hosts(
+        [
+            Host(h.name, h.name, groups=tuple(sorted(set(h.groups))), vars={"simulated": True, **h.vars})
+            for h in fleet.hosts
+        ],
+        fleet.source,
+    )
 
 
 def policy_request(policy: Policy) -> Callable[[Host], str]:
@@ -105,10 +215,29 @@ async def audit(
     """Probe and assess every host; events arrive as hosts progress.
 
     Fleet-level checks (group consistency) need every host: ``collect`` adds them.
+    When the sweep finishes, the hosts that could not be audited (unreachable or
+    error) are written to ``options.retry_file``, one name a line, for
+    ``--limit @FILE`` (an empty file when every host was audited).
     """
+    incomplete: set[str] = set()
     async for event in run_probes(hosts, options, request or policy_request(policy)):
         report = assess(event.host, event.outcome, policy) if event.outcome is not None else None
+        if report is not None and report.verdict.incomplete:
+            incomplete.add(report.name)
         yield AuditEvent(event.host, event.state, report)
+    if options.retry_file:
+        write_retry_file(Path(options.retry_file), [h.name for h in hosts if h.name in incomplete])
+
+
+def write_retry_file(path: Path, names: Sequence[str]) -> None:
+    """Replace ``path`` with ``names``, one per line (written whole, then renamed into place)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        log.warning("could not write the retry file %s: %s", path, exc.strerror or exc)
 
 
 async def collect(
@@ -131,5 +260,5 @@ async def collect(
         policy=policy.name,
         hosts=hosts,
         duration_s=time.monotonic() - started,
-        notes=policy.notes,
+        notes=(*policy.notes, *targets.options.host_keys.notes()),
     )

@@ -48,7 +48,7 @@ class ExitCode(enum.IntEnum):
     USAGE = (
         2,
         "usage or input error (bad flag; invalid inventory, policy or fleet file, with file:line; "
-        "an unusable history file or report path); no host was contacted",
+        "a --limit matching no host; an unusable history file or report path); no host was contacted",
     )
     INCOMPLETE = (
         3,

@@ -42,14 +42,24 @@ class Step(enum.Enum):
 
 @dataclass(frozen=True)
 class HostError:
-    """Why a host has no usable facts. ``timed_out`` marks a timeout at ``step``."""
+    """Why a host has no usable facts. ``timed_out`` marks a timeout at ``step``.
+
+    ``host_key`` is the key the server offered (``ssh-ed25519 SHA256:...``) when it
+    was refused as unknown or changed, so a person can verify it out of band.
+    """
 
     step: Step
     message: str
     timed_out: bool = False
+    host_key: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {"step": self.step.value, "message": self.message, "timed_out": self.timed_out}
+        return {
+            "step": self.step.value,
+            "message": self.message,
+            "timed_out": self.timed_out,
+            "host_key": self.host_key,
+        }
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """SSH fan-out: run the probe on many hosts at once and report each host's progress.
 
-One connection per host, at most ``forks`` at a time, each step under its own
-timeout. Host keys are always checked against a known_hosts object loaded once
-(a path would be re-read per connection: research/perf-anchors.md). Whatever
+One connection per host (``auditor.sshconnect``: OpenSSH semantics, pacing,
+timeouts, retries, shared jump hosts), at most ``forks`` hosts at a time, one
+``python3 -`` session on it with the probe on stdin, its output capped. Whatever
 happens on one host becomes that host's ``ProbeOutcome``; nothing a host does can
 stop the others or escape as an exception.
 """
@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import asyncssh
 
+from auditor.hostkeys import HostKeyTrust
 from auditor.inventory import Host
 from auditor.outcome import HostError, HostState, ProbeOutcome, Step, Timing
 from auditor.probe import probe_source, remote_command
+from auditor.sshconfig import SshTarget
+from auditor.sshconnect import ConnectFailed, Connector, ConnectSettings
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +31,10 @@ MAX_OUTPUT_BYTES = 1024 * 1024
 MAX_STDERR_BYTES = 64 * 1024
 DEFAULT_FORKS = 64
 DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_AUTH_TIMEOUT = 10.0
 DEFAULT_PROBE_TIMEOUT = 60.0
-KNOWN_HOSTS_FILES = (
-    "~/.ssh/known_hosts",
-    "~/.ssh/known_hosts2",
-    "/etc/ssh/ssh_known_hosts",
-    "/etc/ssh/ssh_known_hosts2",
-)
+DEFAULT_MAX_STARTUPS = 8  # sshd drops unauthenticated connections beyond MaxStartups 10:30:100
+DEFAULT_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -50,33 +48,53 @@ class HostEvent:
 
 @dataclass(frozen=True)
 class ConnectOptions:
-    """How to reach hosts. ``known_hosts`` is an ``asyncssh.SSHKnownHosts``, never None.
+    """How to reach hosts.
 
-    ``client_keys``/``agent_path``/``config`` use asyncssh's conventions: ``()`` means
-    "OpenSSH's defaults" (the agent, ``~/.ssh/id_*``, ``~/.ssh/config``).
+    ``host_keys`` is the run's known_hosts, parsed once. ``config`` lists the ssh
+    config files to apply (empty: none). ``key_file`` is ``--private-key``, used
+    for hosts whose inventory names no key; ``client_keys``/``agent_path`` follow
+    asyncssh (``()``: the agent and ``~/.ssh/id_*``). ``max_startups`` bounds the
+    unauthenticated connections to one address; ``retries`` the extra attempts
+    after a connection reset before authentication. ``retry_file``, when set,
+    receives the names of the hosts that could not be audited. ``ssh_targets``
+    holds hosts' ``~/.ssh/config`` settings already resolved (by inventory name).
     """
 
-    known_hosts: Any
-    known_hosts_files: tuple[str, ...] = ()
+    host_keys: HostKeyTrust
+    config: tuple[str, ...] = ()
+    key_file: str | None = None
     client_keys: Any = ()
     agent_path: Any = ()
-    config: Any = ()
     username: str | None = None
     forks: int = DEFAULT_FORKS
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    auth_timeout: float = DEFAULT_AUTH_TIMEOUT
     probe_timeout: float = DEFAULT_PROBE_TIMEOUT
+    max_startups: int = DEFAULT_MAX_STARTUPS
+    retries: int = DEFAULT_RETRIES
     max_output: int = MAX_OUTPUT_BYTES
+    retry_file: str | None = None
+    ssh_targets: Mapping[str, SshTarget] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
-
-def load_known_hosts(paths: Sequence[str] = KNOWN_HOSTS_FILES) -> tuple[Any, tuple[str, ...]]:
-    """The user's and the system's known_hosts, parsed once; missing files are skipped.
-
-    With no file at all every host is unknown (and reported so): strict, like OpenSSH.
-    """
-    found = tuple(p for p in (os.path.expanduser(p) for p in paths) if os.path.isfile(p))
-    text = "\n".join(Path(p).read_text(errors="replace") for p in found)
-    return asyncssh.import_known_hosts(text), found
+    def connector(self) -> Connector:
+        """A connector for one sweep (pacing and jump-host connections are per sweep)."""
+        return Connector(
+            ConnectSettings(
+                trust=self.host_keys,
+                config=self.config,
+                key_file=self.key_file,
+                client_keys=self.client_keys,
+                agent_path=self.agent_path,
+                username=self.username,
+                connect_timeout=self.connect_timeout,
+                auth_timeout=self.auth_timeout,
+                max_startups=self.max_startups,
+                retries=self.retries,
+                targets=self.ssh_targets,
+                extra=self.extra,
+            )
+        )
 
 
 async def run_probes(
@@ -90,13 +108,14 @@ async def run_probes(
     queue: asyncio.Queue[HostEvent] = asyncio.Queue()
     slots = asyncio.Semaphore(max(1, options.forks))
     source = probe_source()
+    connector = options.connector()
 
     async def one(host: Host) -> None:
         async with slots:
             try:
                 command = remote_command(request(host) if callable(request) else request)
                 outcome = await probe_host(
-                    host, options, command, source, lambda s: queue.put_nowait(HostEvent(host, s))
+                    host, options, command, source, lambda s: queue.put_nowait(HostEvent(host, s)), connector
                 )
             except asyncio.CancelledError:
                 raise
@@ -120,6 +139,7 @@ async def run_probes(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await connector.close()
 
 
 async def probe_host(
@@ -128,24 +148,36 @@ async def probe_host(
     command: str,
     source: bytes,
     emit: Callable[[HostState], None] = lambda state: None,
+    connector: Connector | None = None,
 ) -> ProbeOutcome:
-    """Connect, run the probe with ``source`` on stdin, and read its capped output."""
+    """Connect, run the probe with ``source`` on stdin, and read its capped output.
+
+    ``connector`` is the sweep's (shared jump hosts, pacing); without one, the host
+    gets its own, closed when the probe is over.
+    """
+    if connector is not None:
+        return await _probe(host, options, command, source, emit, connector)
+    connector = options.connector()
+    try:
+        return await _probe(host, options, command, source, emit, connector)
+    finally:
+        await connector.close()
+
+
+async def _probe(
+    host: Host,
+    options: ConnectOptions,
+    command: str,
+    source: bytes,
+    emit: Callable[[HostState], None],
+    connector: Connector,
+) -> ProbeOutcome:
     emit(HostState.CONNECTING)
     started = time.monotonic()
     try:
-        conn = await asyncio.wait_for(_connect(host, options), options.connect_timeout + 1.0)
-    except asyncio.TimeoutError:
-        return _failed(Step.CONNECT, f"timed out after {options.connect_timeout:g}s", started, timed_out=True)
-    except asyncssh.HostKeyNotVerifiable as exc:
-        return _failed(Step.HOST_KEY, _host_key_message(host, options, exc), started)
-    except asyncssh.PermissionDenied:
-        return _failed(Step.AUTH, "permission denied: no offered key was accepted", started)
-    except asyncssh.DisconnectError as exc:
-        return _failed(Step.CONNECT, f"disconnected: {exc.reason}", started)
-    except ConnectionRefusedError:
-        return _failed(Step.CONNECT, "connection refused", started)
-    except OSError as exc:
-        return _failed(Step.CONNECT, exc.strerror or str(exc) or type(exc).__name__, started)
+        conn = await connector.connect(host)
+    except ConnectFailed as exc:
+        return ProbeOutcome(error=exc.error, timing=Timing(connect_s=round(time.monotonic() - started, 4)))
     connect_s = time.monotonic() - started
     emit(HostState.PROBING)
     probe_started = time.monotonic()
@@ -168,27 +200,12 @@ async def probe_host(
     if overflow:
         return ProbeOutcome(
             stderr=stderr,
-            error=HostError(Step.PROBE, f"probe output exceeded {options.max_output} bytes; output discarded"),
+            error=HostError(
+                Step.PROBE, f"probe output exceeded {options.max_output} bytes (--max-output); output discarded"
+            ),
             timing=timing,
         )
     return ProbeOutcome(stdout=stdout, stderr=stderr, exit_status=status, timing=timing)
-
-
-async def _connect(host: Host, options: ConnectOptions) -> asyncssh.SSHClientConnection:
-    kwargs: dict[str, Any] = {
-        "known_hosts": options.known_hosts,
-        "connect_timeout": options.connect_timeout,
-        "client_keys": [host.key_file] if host.key_file else options.client_keys,
-        "agent_path": options.agent_path,
-        "config": options.config,
-        **options.extra,
-    }
-    if host.port is not None:
-        kwargs["port"] = host.port
-    username = host.user or options.username
-    if username:
-        kwargs["username"] = username
-    return await asyncssh.connect(host.address, **kwargs)
 
 
 async def _exec(
@@ -225,25 +242,3 @@ async def _read_capped(stream: Any, limit: int, drain: bool = False) -> tuple[by
         size += len(chunk)
         if size > limit and not drain:
             return b"".join(chunks), True
-
-
-def _failed(step: Step, message: str, started: float, timed_out: bool = False) -> ProbeOutcome:
-    return ProbeOutcome(
-        error=HostError(step, message, timed_out=timed_out),
-        timing=Timing(connect_s=round(time.monotonic() - started, 4)),
-    )
-
-
-def _host_key_message(host: Host, options: ConnectOptions, exc: Exception) -> str:
-    """Unknown and changed keys differ: a changed key may be an attack and says so loudly."""
-    port = host.port or 22
-    try:
-        trusted = options.known_hosts.match(host.address, host.address, port)[0]
-    except Exception:  # matching is best effort; the refusal itself already happened
-        trusted = ()
-    if trusted:
-        return (
-            "HOST KEY CHANGED: the key offered does not match known_hosts. Someone could be "
-            "intercepting the connection, or the host was reinstalled; verify before trusting it"
-        )
-    return "host key unknown: not in known_hosts (add it after verifying its fingerprint)"

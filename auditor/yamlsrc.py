@@ -121,6 +121,11 @@ def parse_yaml(text: str, path: str) -> Any:
 
 def load_yaml(path: str | Path) -> Any:
     """Read and parse a YAML file; a missing, huge or malformed file is an ``InputError``."""
+    return parse_yaml(read_text(path), str(path))
+
+
+def read_text(path: str | Path) -> str:
+    """A user's text file as UTF-8; a missing, unreadable, huge or non-UTF-8 file is an ``InputError``."""
     name = str(path)
     try:
         with open(path, "rb") as handle:
@@ -138,7 +143,7 @@ def load_yaml(path: str | Path) -> Any:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError("not valid UTF-8", Location(name, line)) from None
-    return parse_yaml(text, name)
+    return text
 
 
 # -- validation helpers shared by every file format ---------------------------------------

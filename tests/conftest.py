@@ -57,7 +57,10 @@ def run_fleet(
 
 @pytest.fixture(autouse=True)
 def private_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test (and every subprocess it starts) keeps run history in a temporary XDG state dir."""
+    """History, retry files, accepted host keys and logs go to a temporary XDG_STATE_HOME, never the user's.
+
+    Subprocesses a test starts inherit it too.
+    """
     state = tmp_path_factory.mktemp("xdg-state")
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
     return state

@@ -294,7 +294,8 @@ def test_no_history_records_nothing(
 ) -> None:
     """--no-history: no database and no lock file anywhere; the default history lives in XDG_STATE_HOME."""
     assert main(["report", "--simulate", fleet(tmp_path), *POLICY, "--no-history"]) == 0
-    assert not (private_state_dir / "auditor").exists()
+    state = private_state_dir / "auditor"
+    assert sorted(p.name for p in state.iterdir()) == ["last.retry"]  # the retry file is not history
     assert main(["report", "--simulate", fleet(tmp_path), *POLICY]) == 0
     assert history_rows(private_state_dir / "auditor" / "history.sqlite") == [(1, 1, 0)]
     capsys.readouterr()

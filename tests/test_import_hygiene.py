@@ -7,6 +7,8 @@ import sys
 
 CORE = [
     "auditor.inventory",
+    "auditor.inventory.sources",
+    "auditor.patterns",
     "auditor.policy",
     "auditor.facts",
     "auditor.evaluate",

@@ -15,7 +15,7 @@ from auditor.exitcodes import ExitCode, help_text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from auditor.cli import check, compat, diff, engines, history, plan, probe, report, tui
+    from auditor.cli import check, compat, diff, engines, history, inventory, plan, probe, report, tui
 
     epilog = help_text()
     parser = argparse.ArgumentParser(
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     compat.add_parser(subparsers, epilog)
     engines.add_parser(subparsers, epilog)
     plan.add_parser(subparsers, epilog)
+    inventory.add_parser(subparsers, epilog)
     return parser
 
 
@@ -56,6 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return int(ExitCode.USAGE)
     try:
+        if getattr(args, "preflight", False):  # targets resolved (and --list-hosts answered) before any command
+            from auditor.cli.common import preflight
+
+            listed = preflight(args)
+            if listed is not None:
+                return listed
         return int(args.run(args))
     except InputError as error:
         from auditor.cli.common import fail

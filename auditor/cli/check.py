@@ -19,7 +19,7 @@ from auditor.cli.common import add_policy_options, resolve_policy
 from auditor.engines import expand
 from auditor.errors import InputError, InputErrors
 from auditor.exitcodes import ExitCode
-from auditor.inventory import Host, load_inventory
+from auditor.inventory import Host, load_inventories
 from auditor.policy import Policy, Rule
 from auditor.yamlsrc import did_you_mean
 
@@ -41,7 +41,9 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     )
     group = parser.add_argument_group("targets")
     source = group.add_mutually_exclusive_group(required=True)
-    source.add_argument("-i", "--inventory", metavar="INV", help="Ansible YAML inventory")
+    source.add_argument(
+        "-i", "--inventory", metavar="INV", action="append", help="Ansible inventory (repeat to merge, as Ansible does)"
+    )
     source.add_argument("--simulate", metavar="FLEET", help="a simulated fleet file (auditor.fleet/1)")
     source.add_argument("--demo", action="store_true", help="the built-in demo fleet, policy and waivers")
     add_policy_options(group)
@@ -89,10 +91,10 @@ def _load(args: argparse.Namespace) -> tuple[list[Target], Policy, str]:
 
     errors: list[InputError] = []
     targets: list[Target] = []
-    source = args.inventory or args.simulate or str(DEMO_FLEET)
+    source = ", ".join(args.inventory) if args.inventory else (args.simulate or str(DEMO_FLEET))
     try:
         if args.inventory:
-            targets = [Target(h) for h in load_inventory(args.inventory).hosts]
+            targets = [Target(h) for h in load_inventories(args.inventory).hosts]
         else:
             from auditor.simulate.fleet import load_fleet
 

@@ -8,12 +8,24 @@ import datetime
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
-from auditor.audit import DEMO_FLEET, DEMO_POLICIES, DEMO_WAIVERS, Targets, open_targets
+from auditor.audit import DEMO_FLEET, DEMO_POLICIES, DEMO_WAIVERS, SshSettings, Targets, list_targets, open_targets
 from auditor.errors import InputError
+from auditor.hostkeys import default_accept_new_file
 from auditor.policy import EMPTY_POLICY, Policy, load_policies
 from auditor.reference.shipment import with_engine_library
-from auditor.runner import DEFAULT_CONNECT_TIMEOUT, DEFAULT_FORKS, DEFAULT_PROBE_TIMEOUT
+from auditor.runner import (
+    DEFAULT_AUTH_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_FORKS,
+    DEFAULT_MAX_STARTUPS,
+    DEFAULT_PROBE_TIMEOUT,
+    DEFAULT_RETRIES,
+    MAX_OUTPUT_BYTES,
+)
+from auditor.statedir import state_dir
 
 DEMO_PROBE_TIMEOUT = 8.0  # the demo's hanging host should not hold the demo for a minute
 
@@ -22,10 +34,18 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     """``-i INV | --simulate FLEET | --demo``, ``-p POLICY`` and the connection knobs."""
     group = parser.add_argument_group("targets")
     source = group.add_mutually_exclusive_group(required=True)
-    source.add_argument("-i", "--inventory", metavar="INV", help="Ansible YAML inventory to audit over SSH")
+    source.add_argument(
+        "-i",
+        "--inventory",
+        metavar="INV",
+        action="append",
+        help="Ansible inventory to audit over SSH: INI, YAML, `ansible-inventory --list` JSON, a directory, "
+        "or host1,host2 (repeat to merge, in order, as Ansible does)",
+    )
     source.add_argument("--simulate", metavar="FLEET", help="audit a simulated fleet file (auditor.fleet/1)")
     source.add_argument("--demo", action="store_true", help="audit the built-in demo fleet with the demo policy")
     add_policy_options(group)
+    add_selection_options(group)
     conn = parser.add_argument_group("connection")
     conn.add_argument(
         "-f",
@@ -40,7 +60,7 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         type=_positive_float,
         default=None,
         metavar="S",
-        help=f"connect timeout per host, through authentication (default {DEFAULT_CONNECT_TIMEOUT:g}s)",
+        help=f"time to connect to a host, through key exchange (default {DEFAULT_CONNECT_TIMEOUT:g}s)",
     )
     conn.add_argument(
         "--probe-timeout",
@@ -49,6 +69,7 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help=f"time the probe may run on a host (default {DEFAULT_PROBE_TIMEOUT:g}s; --demo {DEMO_PROBE_TIMEOUT:g}s)",
     )
+    add_ssh_options(conn)
 
 
 def add_policy_options(group: argparse._ArgumentGroup) -> None:
@@ -102,14 +123,150 @@ async def targets_from(args: argparse.Namespace) -> AsyncIterator[Targets]:
     probe_timeout = args.probe_timeout
     if args.demo and probe_timeout is None:
         probe_timeout = DEMO_PROBE_TIMEOUT
+    selection = getattr(args, "selection", None)
     async with open_targets(
         inventory=args.inventory,
         fleet=fleet,
-        forks=args.forks,
-        connect_timeout=args.timeout,
-        probe_timeout=probe_timeout,
+        limit=getattr(args, "limit", None),
+        settings=ssh_settings(args, probe_timeout),
+        selection=selection,
     ) as targets:
+        if selection is None:
+            _warn_unmatched(targets.unmatched)
         yield targets
+
+
+# -- targeting and SSH (issue 9) -------------------------------------------------------------
+
+
+def add_selection_options(group: argparse._ArgumentGroup) -> None:
+    """``-l/--limit`` and ``--list-hosts``."""
+    group.add_argument(
+        "-l",
+        "--limit",
+        metavar="PATTERN",
+        help="audit only the hosts an Ansible pattern selects: web:&gpu:!web01, gpu-*, ~regex, group[0:3], "
+        "@file (a retry file); selecting no host exits 2",
+    )
+    group.add_argument("--list-hosts", action="store_true", help="print the hosts that would be audited, and stop")
+    group.set_defaults(preflight=True)
+
+
+def add_ssh_options(conn: argparse._ArgumentGroup) -> None:
+    """Authentication, host keys, ssh config, pacing, retries and the retry file."""
+    conn.add_argument(
+        "--auth-timeout",
+        type=_positive_float,
+        default=None,
+        metavar="S",
+        help=f"time authentication may take on a host (default {DEFAULT_AUTH_TIMEOUT:g}s)",
+    )
+    conn.add_argument("-u", "--user", metavar="USER", help="remote user for hosts whose inventory names none")
+    conn.add_argument(
+        "--private-key", metavar="FILE", help="private key for hosts whose inventory names none (the agent is used too)"
+    )
+    conn.add_argument(
+        "-F",
+        "--ssh-config",
+        metavar="FILE",
+        help="ssh client config to apply instead of ~/.ssh/config ('none' for none)",
+    )
+    conn.add_argument(
+        "--known-hosts",
+        metavar="FILE",
+        action="append",
+        help="check host keys against this file instead of ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts (repeatable)",
+    )
+    conn.add_argument(
+        "--accept-new",
+        action="store_true",
+        help="trust host keys seen for the first time (never changed ones), keep them in --accept-new-file, "
+        "and say so on the report",
+    )
+    conn.add_argument(
+        "--accept-new-file",
+        metavar="FILE",
+        help=f"where --accept-new keeps the keys it trusted (default {default_accept_new_file()})",
+    )
+    conn.add_argument(
+        "--max-startups",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help=f"unauthenticated connections at once to one address (default {DEFAULT_MAX_STARTUPS}; "
+        "sshd drops some beyond its MaxStartups, 10 by default)",
+    )
+    conn.add_argument(
+        "--retries",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help=f"extra attempts after a connection is reset before authentication (default {DEFAULT_RETRIES})",
+    )
+    conn.add_argument(
+        "--max-output",
+        type=_positive_int,
+        default=None,
+        metavar="BYTES",
+        help=f"largest probe output accepted from a host (default {MAX_OUTPUT_BYTES}); more is an error",
+    )
+    conn.add_argument(
+        "--retry-file",
+        metavar="FILE",
+        default=str(default_retry_file()),
+        help="write the hosts that could not be audited here, for --limit @FILE (default: %(default)s)",
+    )
+    conn.add_argument("--no-retry-file", action="store_true", help="do not write a retry file")
+
+
+def default_retry_file() -> Path:
+    """``$XDG_STATE_HOME/auditor/last.retry``: the unreachable and errored hosts of the last run."""
+    return state_dir() / "last.retry"
+
+
+def ssh_settings(args: argparse.Namespace, probe_timeout: float | None = None) -> SshSettings:
+    """The connection settings the arguments give (absent ones left to the defaults)."""
+
+    def arg(name: str) -> Any:
+        return getattr(args, name, None)
+
+    return SshSettings(
+        forks=arg("forks"),
+        connect_timeout=arg("timeout"),
+        auth_timeout=arg("auth_timeout"),
+        probe_timeout=probe_timeout if probe_timeout is not None else arg("probe_timeout"),
+        user=arg("user"),
+        private_key=arg("private_key"),
+        ssh_config=arg("ssh_config"),
+        known_hosts=tuple(arg("known_hosts")) if arg("known_hosts") else None,
+        accept_new=bool(arg("accept_new")),
+        accept_new_file=arg("accept_new_file"),
+        max_startups=arg("max_startups"),
+        retries=arg("retries"),
+        max_output=arg("max_output"),
+        retry_file=None if arg("no_retry_file") else (arg("retry_file") or str(default_retry_file())),
+    )
+
+
+def preflight(args: argparse.Namespace) -> int | None:
+    """Before any command that audits: resolve the targets (exit 2 on a bad inventory or limit).
+
+    Keeps the selection on ``args`` for ``targets_from``; answers ``--list-hosts``
+    itself (the exit code), else returns None and the command runs.
+    """
+    fleet = str(DEMO_FLEET) if args.demo else args.simulate
+    args.selection = list_targets(inventory=args.inventory, fleet=fleet, limit=getattr(args, "limit", None))
+    _warn_unmatched(args.selection.unmatched)
+    if not getattr(args, "list_hosts", False):
+        return None
+    hosts = args.selection.hosts
+    sys.stdout.write("\n".join([f"  hosts ({len(hosts)}):", *(f"    {host.name}" for host in hosts)]) + "\n")
+    return 0
+
+
+def _warn_unmatched(patterns: tuple[str, ...]) -> None:
+    for pattern in patterns:
+        print(f"auditor: warning: --limit: {pattern!r} matches no group or host", file=sys.stderr)
 
 
 def fail(error: InputError) -> int:
@@ -123,6 +280,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return value
 
 

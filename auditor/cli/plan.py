@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from auditor.audit import DEMO_FLEET, collect
+from auditor.audit import DEMO_FLEET, collect, list_targets
 from auditor.cli.common import add_target_options, resolve_policy, targets_from
 from auditor.cli.history import add_history_path, history_path
 from auditor.errors import InputError, Location, ReportWriteError
@@ -30,7 +30,7 @@ from auditor.exitcodes import UNREACHABLE_CHOICES
 from auditor.facts import FactsError, parse_facts
 from auditor.findings import Verdict
 from auditor.history import History, HistoryError
-from auditor.inventory import Host, load_inventory
+from auditor.inventory import Host
 from auditor.outcome import HostError, Step
 from auditor.plan import SET_COMPONENTS, SKIP_VAR, Plan, PlanExit, PlanSource, Rollout, Target, build_target, make_plan
 from auditor.policy import Policy
@@ -220,17 +220,13 @@ def plan_request(policy: Policy, target: Target) -> Callable[[Host], str]:
 
 
 def offline_hosts(args: argparse.Namespace) -> tuple[str, list[Host]]:
-    """The targets' name (as reports record it) and hosts, read from the files without contacting anyone."""
+    """The targets' name (as reports record it) and the hosts --limit selects, without contacting anyone."""
     fleet = str(DEMO_FLEET) if args.demo else args.simulate
-    if fleet is not None:
-        parsed = load_fleet(fleet)
-        hosts = [
-            Host(h.name, "127.0.0.1", groups=tuple(sorted(set(h.groups))), vars={"simulated": True, **h.vars})
-            for h in parsed.hosts
-        ]
-        return f"{parsed.name} (simulated)", hosts
-    inventory = load_inventory(args.inventory)
-    return args.inventory, list(inventory.hosts)
+    selection = getattr(args, "selection", None) or list_targets(
+        inventory=args.inventory, fleet=fleet, limit=getattr(args, "limit", None)
+    )
+    name = f"{load_fleet(fleet).name} (simulated)" if fleet is not None else selection.source
+    return name, list(selection.hosts)
 
 
 def _from_history(

@@ -252,7 +252,7 @@ def _audit(
             targets = opened[0] if opened else None
             names = [h.name for h in targets.hosts] if targets else []
             return Report(
-                inventory=targets.name if targets else (args.inventory or args.simulate or "demo"),
+                inventory=targets.name if targets else (", ".join(args.inventory or []) or args.simulate or "demo"),
                 policy=policy.name,
                 hosts=tuple(finished[n] for n in names if n in finished),
                 duration_s=time.monotonic() - started,

@@ -3,7 +3,8 @@
 Each simulated host gets its own asyncssh listener with its own ed25519 host key,
 pinned in a generated known_hosts; the client authenticates with a throw-away
 key generated at start. An exec request runs the **real probe**: the bytes the
-client sent on stdin are fed to a Python interpreter (matching the host's
+client sent on stdin (or, for ``python3 /opt/auditor/probe.py``, the probe the host
+"has installed") are fed to a Python interpreter (matching the host's
 ``python`` version when one is installed here) with ``--root`` pointing at the
 host's fixture root. Faults act where they would on a real host: refused
 connections, rejected keys, a changed host key, a probe that hangs, is slow, or
@@ -26,12 +27,15 @@ from typing import Any
 
 import asyncssh
 
+from auditor.hostkeys import HostKeyTrust
 from auditor.inventory import Host
+from auditor.probe import probe_source
 from auditor.runner import ConnectOptions
 from auditor.simulate.fleet import Fleet, SimHost
 from auditor.simulate.roots import build_root
 
 ADDRESSES = 16  # one listen address queues only 128 connections: spread hosts over 127.0.0.2-17
+INSTALLED_PROBE = "/opt/auditor/probe.py"  # where a simulated host keeps a copy of the probe (for bench/)
 HANG_SECONDS = 3600.0
 SLOW_SECONDS = 2.5
 FLOOD_BYTES = 3 * 1024 * 1024
@@ -67,11 +71,10 @@ class SimulatedFleet:
     def options(self, **overrides: Any) -> ConnectOptions:
         """Connection settings for this fleet: its known_hosts and key, nothing of the user's."""
         settings: dict[str, Any] = {
-            "known_hosts": asyncssh.import_known_hosts(self._known_hosts_text),
-            "known_hosts_files": (str(self.known_hosts_path),),
+            "host_keys": HostKeyTrust.from_text(self._known_hosts_text, str(self.known_hosts_path)),
             "client_keys": [self.client_key],
             "agent_path": None,
-            "config": None,
+            "config": (),
             "username": "auditor",
         }
         settings.update(overrides)
@@ -109,6 +112,7 @@ class SimulatedFleet:
                     process_factory=lambda process, s=served: self._spawn(s, process),
                     encoding=None,
                     allow_scp=False,
+                    line_editor=False,  # Ansible asks for a pty (ssh -tt): pass bytes through untouched
                     agent_forwarding=False,
                     x11_forwarding=False,
                 )
@@ -157,7 +161,10 @@ class SimulatedFleet:
                 process.stderr.write(b"auditor: no python3 on this host\n")
                 process.exit(127)
                 return
-            script = await process.stdin.read()
+            if INSTALLED_PROBE in (process.command or ""):
+                script = probe_source()  # `python3 /opt/auditor/probe.py`: Ansible's raw module runs it so
+            else:
+                script = await process.stdin.read()
             if fault == "hang":
                 await asyncio.sleep(HANG_SECONDS)
             if fault == "slow":

@@ -1,0 +1,296 @@
+"""Opening one SSH connection per host the way OpenSSH would, safely at fleet scale.
+
+For each host: resolve ``~/.ssh/config`` once (``auditor.sshconfig``), take a
+handshake slot for its address (at most ``max_startups`` unauthenticated
+connections per address, below sshd's default ``MaxStartups 10``), reach it
+directly, through its ``ProxyCommand``, or through a tunnel over the one shared
+connection to its jump host, then key exchange, host-key check
+(``auditor.hostkeys``) and authentication. Two clocks: ``connect_timeout`` until
+authentication starts, ``auth_timeout`` for authentication; whichever fires is
+named. Connections that are reset or lost before authentication (what sshd does
+beyond ``MaxStartups``) are retried ``retries`` times with backoff; nothing else is.
+
+Failures raise ``ConnectFailed`` carrying the host's ``HostError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import random
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncssh
+
+from auditor.errors import InputError
+from auditor.hostkeys import HostKeyTrust, KeyProblem
+from auditor.inventory import Host
+from auditor.outcome import HostError, Step
+from auditor.sshconfig import SshTarget, parse_hop, resolve
+
+RETRY_BASE_DELAY = 0.25
+MAX_JUMP_HOPS = 8
+
+
+class ConnectFailed(Exception):
+    """A host could not be reached; ``error`` says at which step and why."""
+
+    def __init__(self, error: HostError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class _Transient(Exception):
+    """A failure worth another attempt (a reset or lost connection before authentication)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ConnectSettings:
+    """The knobs of ``Connector``; see ``runner.ConnectOptions`` for their meaning."""
+
+    trust: HostKeyTrust
+    config: Sequence[str]
+    key_file: str | None = None
+    client_keys: Any = ()
+    agent_path: Any = ()
+    username: str | None = None
+    connect_timeout: float = 10.0
+    auth_timeout: float = 10.0
+    max_startups: int = 8
+    retries: int = 2
+    targets: Mapping[str, SshTarget] = field(default_factory=dict)
+    extra: Any = None
+
+
+class _Client(asyncssh.SSHClient):
+    """Watches one handshake: when authentication starts, and what was wrong with the host key."""
+
+    def __init__(self, trust: HostKeyTrust, auth_started: asyncio.Future[None], label: str) -> None:
+        self.trust = trust
+        self.auth_started = auth_started
+        self.label = label
+        self.problem: KeyProblem | None = None
+
+    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        self.problem = self.trust.consider(host, addr, port, key, self.label)
+        return self.problem is None
+
+    def validate_host_ca_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        self.problem = KeyProblem(
+            "untrusted", None, "host certificate signed by a CA that known_hosts does not trust (@cert-authority)"
+        )
+        return False
+
+    def begin_auth(self, username: str) -> None:
+        if not self.auth_started.done():
+            self.auth_started.set_result(None)
+
+
+class Connector:
+    """Connections for one sweep: paced per address, jump hosts shared, closed together."""
+
+    def __init__(self, settings: ConnectSettings) -> None:
+        self.settings = settings
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._jumps: dict[str, asyncio.Future[asyncssh.SSHClientConnection]] = {}
+        self._keys: dict[str, Any] = {}
+
+    async def connect(self, host: Host) -> asyncssh.SSHClientConnection:
+        """An authenticated connection to ``host`` (``ConnectFailed`` otherwise)."""
+        target = self.target(host)
+        tunnel: Any = ()
+        if host.proxy_jump or (target.proxy_jump and not host.proxy_command):
+            spec = host.proxy_jump or target.proxy_jump
+            assert spec is not None
+            tunnel = await self._jump(spec)
+        elif host.proxy_command:
+            tunnel = None  # an inventory ProxyCommand beats a ProxyJump from ~/.ssh/config, as on ssh's command line
+        options: dict[str, Any] = {"tunnel": tunnel}
+        if host.proxy_command:
+            options["proxy_command"] = host.proxy_command
+        if host.port is not None:
+            options["port"] = host.port
+        username = host.user or self.settings.username
+        if username:
+            options["username"] = username
+        keys = self._client_keys(host)
+        if keys is not None:
+            options["client_keys"] = keys
+        return await self._establish(host.address, target.hostname, options, host.name)
+
+    def target(self, host: Host) -> SshTarget:
+        """Effective settings of ``host``; a broken ssh config fails the host at step connect."""
+        known = self.settings.targets.get(host.name)
+        if known is not None:
+            return known
+        try:
+            return resolve(host.address, self.settings.config, host.user or self.settings.username, host.port)
+        except InputError as exc:
+            raise ConnectFailed(HostError(Step.CONNECT, exc.message)) from None
+
+    async def close(self) -> None:
+        """Close the shared jump-host connections."""
+        for future in self._jumps.values():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                future.result().close()
+            elif not future.done():
+                future.cancel()
+        for future in self._jumps.values():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                await future.result().wait_closed()
+
+    def _client_keys(self, host: Host) -> Any:
+        """Key files from the inventory or --private-key, loaded once per run (not once per host)."""
+        path = host.key_file or self.settings.key_file
+        if not path:
+            return None if self.settings.client_keys == () else self.settings.client_keys
+        if path not in self._keys:
+            try:
+                self._keys[path] = asyncssh.load_keypairs([path])
+            except (OSError, asyncssh.KeyImportError, ValueError) as exc:
+                self._keys[path] = HostError(Step.AUTH, f"cannot load key file {path}: {exc}")
+        loaded = self._keys[path]
+        if isinstance(loaded, HostError):
+            raise ConnectFailed(loaded)
+        return loaded
+
+    async def _establish(
+        self, address: str, pace_key: str, options: dict[str, Any], label: str
+    ) -> asyncssh.SSHClientConnection:
+        attempts = self.settings.retries + 1
+        for attempt in range(1, attempts + 1):
+            async with self._slot(pace_key):
+                try:
+                    return await self._handshake(address, options, label)
+                except _Transient as exc:
+                    if attempt == attempts:
+                        tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+                        raise ConnectFailed(HostError(Step.CONNECT, f"{exc.reason}{tries}")) from None
+            await asyncio.sleep(RETRY_BASE_DELAY * 2 ** (attempt - 1) * (0.5 + random.random()))  # noqa: S311 - jitter
+        raise AssertionError("unreachable")
+
+    def _slot(self, key: str) -> asyncio.Semaphore:
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = asyncio.Semaphore(max(1, self.settings.max_startups))
+        return slot
+
+    async def _handshake(self, address: str, options: dict[str, Any], label: str) -> asyncssh.SSHClientConnection:
+        loop = asyncio.get_running_loop()
+        auth_started: asyncio.Future[None] = loop.create_future()
+        client = _Client(self.settings.trust, auth_started, label)
+        task = asyncio.ensure_future(
+            asyncssh.connect(
+                address,
+                known_hosts=self.settings.trust.known_hosts,
+                client_factory=lambda: client,
+                config=list(self.settings.config) or None,
+                agent_path=self.settings.agent_path,
+                connect_timeout=None,
+                **options,
+                **(self.settings.extra or {}),
+            )
+        )
+        try:
+            first: set[asyncio.Future[Any]] = {task, auth_started}
+            done, _ = await asyncio.wait(
+                first, timeout=self.settings.connect_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                raise ConnectFailed(
+                    HostError(Step.CONNECT, f"timed out after {self.settings.connect_timeout:g}s", timed_out=True)
+                )
+            if task not in done:
+                done, _ = await asyncio.wait({task}, timeout=self.settings.auth_timeout)
+                if not done:
+                    raise ConnectFailed(
+                        HostError(Step.AUTH, f"timed out after {self.settings.auth_timeout:g}s", timed_out=True)
+                    )
+            return task.result()
+        except (ConnectFailed, _Transient, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            raise _classify(exc, client, auth_started.done()) from None
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+            if not auth_started.done():
+                auth_started.cancel()
+
+    async def _jump(self, spec: str) -> asyncssh.SSHClientConnection:
+        """The shared connection that ends at the last hop of ``spec`` (``a,b``: b reached through a)."""
+        future = self._jumps.get(spec)
+        if future is None:
+            future = self._jumps[spec] = asyncio.ensure_future(self._open_chain(spec))
+        try:
+            return await asyncio.shield(future)
+        except ConnectFailed as exc:
+            raise ConnectFailed(
+                HostError(exc.error.step, f"jump host {spec}: {exc.error.message}", exc.error.timed_out)
+            ) from None
+
+    async def _open_chain(self, spec: str) -> asyncssh.SSHClientConnection:
+        hops = [hop.strip() for hop in spec.split(",") if hop.strip()]
+        if not hops or len(hops) > MAX_JUMP_HOPS:
+            raise ConnectFailed(HostError(Step.CONNECT, f"invalid ProxyJump {spec!r}"))
+        conn: asyncssh.SSHClientConnection | None = None
+        for hop in hops:
+            user, address, port = parse_hop(hop)
+            try:
+                target = resolve(address, self.settings.config, user, port)
+            except InputError as exc:
+                raise ConnectFailed(HostError(Step.CONNECT, exc.message)) from None
+            options: dict[str, Any] = {"tunnel": conn if conn is not None else None}
+            if port is not None:
+                options["port"] = port
+            if user is not None:
+                options["username"] = user
+            conn = await self._establish(address, target.hostname, options, f"jump host {hop}")
+        assert conn is not None
+        return conn
+
+
+def _classify(exc: Exception, client: _Client, authenticating: bool) -> Exception:
+    """A connection error as the host's ``HostError`` (``ConnectFailed``) or a ``_Transient`` to retry."""
+    step = Step.AUTH if authenticating else Step.CONNECT
+    if isinstance(exc, asyncssh.HostKeyNotVerifiable):
+        problem = client.problem
+        if problem is not None:
+            return ConnectFailed(HostError(Step.HOST_KEY, problem.message, host_key=problem.key))
+        reason = str(exc.reason)
+        if "revoked" in reason.lower():
+            return ConnectFailed(HostError(Step.HOST_KEY, f"HOST KEY REVOKED: {reason} (@revoked in known_hosts)"))
+        return ConnectFailed(HostError(Step.HOST_KEY, f"host key not trusted: {reason}"))
+    if isinstance(exc, asyncssh.PermissionDenied):
+        return ConnectFailed(HostError(Step.AUTH, "permission denied: no offered key was accepted"))
+    if isinstance(exc, asyncssh.ConnectionLost) and not authenticating:
+        return _Transient(f"connection lost during the handshake: {exc.reason}")
+    if isinstance(exc, asyncssh.ChannelOpenError):
+        return ConnectFailed(HostError(Step.CONNECT, f"the jump host could not open a tunnel: {exc.reason}"))
+    if isinstance(exc, asyncssh.DisconnectError):
+        return ConnectFailed(HostError(step, f"disconnected: {exc.reason}"))
+    if isinstance(exc, ConnectionRefusedError):
+        return ConnectFailed(HostError(Step.CONNECT, "connection refused"))
+    if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+        if authenticating:
+            return ConnectFailed(HostError(step, f"connection reset during authentication ({exc.strerror or exc})"))
+        return _Transient(f"connection reset ({exc.strerror or type(exc).__name__})")
+    if isinstance(exc, socket.gaierror):
+        if exc.errno == socket.EAI_AGAIN:
+            return _Transient(f"name lookup failed temporarily: {exc.strerror}")
+        return ConnectFailed(HostError(Step.CONNECT, f"cannot resolve the host name: {exc.strerror}"))
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ECONNRESET, errno.EPIPE):
+            return _Transient(exc.strerror or str(exc))
+        return ConnectFailed(HostError(step, exc.strerror or str(exc) or type(exc).__name__))
+    if isinstance(exc, (asyncssh.Error, ValueError)):
+        return ConnectFailed(HostError(step, f"{type(exc).__name__}: {exc}"))
+    raise exc

@@ -1,0 +1,11 @@
+"""Where auditor keeps what outlives a run: ``$XDG_STATE_HOME/auditor`` (``~/.local/state/auditor``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def state_dir() -> Path:
+    """The state directory (not created here: writers create it when they first write)."""
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "auditor"
