@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,36 @@ def test_a_policy_requiring_a_missing_reference_is_a_usage_error(
     err = capsys.readouterr().err
     assert f"{path}:5: reference 'ref-fp32': no plan named 'ref-fp32' in {empty}" in err
     assert main(["check", "--simulate", str(fleet), "-p", str(path), "--library", str(library.root)]) == 0
+
+
+def test_auditor_report_ships_the_library_and_reports_the_runs(
+    library: Library, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """auditor report -p POLICY --library DIR: the runner sends each host its program; the report has the findings."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(FLEET)
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY)
+    code = main(
+        [
+            "report",
+            "--simulate",
+            str(fleet),
+            "-p",
+            str(path),
+            "--library",
+            str(library.root),
+            "--format",
+            "json",
+            "--fail-on",
+            "critical",
+        ]
+    )
+    document = json.loads(capsys.readouterr().out)
+    severities = {
+        h["name"]: [f["severity"] for f in h["findings"] if f["rule"] == "serving/reference"] for h in document["hosts"]
+    }
+    assert severities == {"good-a10": ["info"], "bad-a10": ["critical"], "new-h100": ["info"], "old-t4": ["high"]}
+    assert code == 1  # a critical finding with --fail-on critical
+    reference = next(h for h in document["hosts"] if h["name"] == "good-a10")["facts"]["reference"]
+    assert reference["items"][0]["runs"][0]["cleanup"] == "removed"
