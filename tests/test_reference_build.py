@@ -14,8 +14,10 @@ import pytest
 
 import auditor.probe.builder as builder_module
 from auditor.cli import main
+from auditor.probe import builder_program, encode_request, run_local
 from auditor.reference.build import BuildFailed, BuildRequest, default_name, parse_build
 from auditor.simulate.roots import build_root
+from auditor.simulate.server import interpreter_for
 from tests.reference_support import A10, A100, H100, L4, T4, build_raw, host
 
 FLEET = """\
@@ -252,3 +254,17 @@ def test_the_builder_is_python36_syntax() -> None:
         [vermin, "-t=3.6-", "--no-tips", "--violations", builder_module.__file__], capture_output=True, check=False
     )
     assert result.returncode == 0, result.stdout.decode()
+
+
+def test_the_build_runs_under_python_3_6(roots: Path) -> None:
+    """The build program, the builder child and the stand-ins all run under the oldest Python a host may have."""
+    python = interpreter_for("3.6.0")
+    if python == sys.executable and sys.version_info[:2] != (3, 6):
+        pytest.skip("python3.6 is not installed here")
+    root = build_root(host("py36", A10), roots)
+    result = run_local(
+        root=str(root), request=encode_request(build={"name": "ref-fp32"}), program=builder_program(), python=python
+    )
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "ok", doc["error"]
+    assert doc["reference_check"]["max_abs_error"] < 1e-6

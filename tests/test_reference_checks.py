@@ -106,10 +106,16 @@ def test_a_good_run_is_an_informational_finding_with_its_times(policy: Policy) -
 def test_a_wrong_answer_is_critical(policy: Policy) -> None:
     """wrong-output: critical, investigate, the error size, and advice to take the host out of service."""
     [finding] = findings(
-        policy, reference(run("wrong-output", max_abs_error=0.5, exact=False, message="output output[0] is 0.68"))
+        policy,
+        reference(
+            run("wrong-output", max_abs_error=0.5, exact=False, message="output[0] = 0.6864556, expected 0.1864556")
+        ),
     )
     assert (finding.severity, finding.action) == (Severity.CRITICAL, Action.INVESTIGATE)
-    assert "computed a wrong answer: output output[0] is 0.68" in finding.message and finding.actual == "max error 0.5"
+    assert (
+        "computed a wrong answer: output[0] = 0.6864556, expected 0.1864556" in finding.message
+        and finding.actual == "max error 0.5"
+    )
     assert finding.remediation is not None and "out of service" in finding.remediation
 
 

@@ -12,10 +12,12 @@ import argparse
 import asyncio
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from auditor.audit import DEMO_FLEET, open_targets
+from auditor.audit import DEMO_FLEET, list_targets, open_targets
+from auditor.cli.common import add_ssh_options, ssh_settings
 from auditor.errors import InputError
 from auditor.reference.build import DEFAULT_TIMEOUT, BuildFailed, BuildRequest, build_on, default_name
 from auditor.reference.library import (
@@ -65,7 +67,13 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     )
     build.add_argument("--on", required=True, metavar="HOST", help="the inventory host to build on")
     source = build.add_mutually_exclusive_group(required=True)
-    source.add_argument("-i", "--inventory", metavar="INV", help="Ansible YAML inventory to find HOST in")
+    source.add_argument(
+        "-i",
+        "--inventory",
+        metavar="INV",
+        action="append",
+        help="Ansible inventory to find HOST in (as for auditor report; repeat to merge)",
+    )
     source.add_argument("--simulate", metavar="FLEET", help="a simulated fleet file (auditor.fleet/1)")
     source.add_argument("--demo", action="store_true", help="the built-in demo fleet")
     build.add_argument("--name", help="plan name (default: ref-<precision>[-vc][-<hardware level>])")
@@ -82,14 +90,16 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     )
     build.add_argument("--gpu", metavar="INDEX|UUID", help="the GPU to build on (default: the first)")
     build.add_argument(
-        "--timeout",
+        "--build-timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
         metavar="S",
-        help=f"build time limit (default {DEFAULT_TIMEOUT:g}s)",
+        help=f"time the build may take on the host (default {DEFAULT_TIMEOUT:g}s)",
     )
-    build.add_argument("--connect-timeout", type=float, default=None, metavar="S", help="connect timeout per host")
     _library_option(build)
+    conn = build.add_argument_group("connection (as for auditor report)")
+    conn.add_argument("--timeout", type=float, default=None, metavar="S", help="time to connect to the host")
+    add_ssh_options(conn)
     build.set_defaults(run=run_build)
     listing = commands.add_parser("list", help="what the library holds, per TensorRT and architecture")
     _library_option(listing)
@@ -141,7 +151,7 @@ def run_build(args: argparse.Namespace) -> int:
         version_compatible=args.version_compatible,
         hardware_compatible=hardware,
         gpu=args.gpu,
-        timeout=args.timeout,
+        timeout=args.build_timeout,
     )
     library = library_path(args)
     try:
@@ -179,11 +189,13 @@ def run_build(args: argparse.Namespace) -> int:
 
 async def _build(args: argparse.Namespace, request: BuildRequest) -> Any:
     fleet = str(DEMO_FLEET) if args.demo else args.simulate
-    async with open_targets(inventory=args.inventory, fleet=fleet, connect_timeout=args.connect_timeout) as targets:
-        hosts = {h.name: h for h in targets.hosts}
-        host = hosts.get(args.on)
-        if host is None:
-            raise InputError(f"--on {args.on!r}: no such host in {targets.name}{did_you_mean(args.on, hosts)}")
+    names = [h.name for h in list_targets(inventory=args.inventory, fleet=fleet).hosts]
+    if args.on not in names:  # checked offline, before anything connects (exit 2)
+        source = fleet or ", ".join(args.inventory)
+        raise InputError(f"--on {args.on!r}: no such host in {source}{did_you_mean(args.on, names)}")
+    settings = replace(ssh_settings(args), retry_file=None)  # one host, one build: no retry file
+    async with open_targets(inventory=args.inventory, fleet=fleet, limit=args.on, settings=settings) as targets:
+        [host] = [h for h in targets.hosts if h.name == args.on]
         return await build_on(host, targets.options, request)
 
 

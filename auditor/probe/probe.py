@@ -2284,7 +2284,7 @@ def compare_outputs(candidate, outputs):
             facts["max_abs_error"] = max(facts["max_abs_error"], error)
             if error > atol + rtol * abs(reference) and status == "ok":
                 status = "wrong-output"
-                message = "output %s[%d] is %r, expected %r (tolerance %g + %g x |expected|)" % (
+                message = "%s[%d] = %.7g, expected %.7g (tolerance %g + %g x |expected|)" % (
                     name, index, value, reference, atol, rtol)
     if facts["max_abs_error"] == float("inf"):
         facts["max_abs_error"] = None
@@ -2530,77 +2530,83 @@ def build_gpu(ctx, wanted):
 
 
 def run_build(ctx, spec, builder):
-    """Build in a child with the host's ``tensorrt``, then load and run the plan in another."""
+    """Build in a child with the host's ``tensorrt``, then load and run the plan in another, as an audit will."""
     gpu = build_gpu(ctx, spec.get("gpu"))
     modules = [m for m in trt_modules(ctx) if m["module"] == "tensorrt"]
     if not modules or modules[0]["error"]:
         raise BuildFailed("no TensorRT builder here: the tensorrt Python module does not import (%s); the lean "
                           "and dispatch runtimes cannot build" % (modules[0]["error"] if modules else "not installed"))
-    timeout = spec.get("timeout")
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600:
-        timeout = DEFAULT_BUILD_TIMEOUT
     env = {"CUDA_VISIBLE_DEVICES": gpu["uuid"]} if gpu.get("uuid") else {}
     directory = private_dir()
     try:
         plan_path = os.path.join(directory, "reference.plan")
-        job = dict(spec, plan=plan_path, compute_capability=gpu["compute_capability"])
-        job_path = write_private(directory, "build.json", json.dumps(job).encode("utf-8"))
-        started = time.time()
-        try:
-            status, out, err = ctx.run_python(builder, [job_path], timeout=timeout, env=env)
-        except ProbeTimeout:
-            raise BuildFailed("the build did not finish within %.0fs" % timeout)
-        events, messages = loader_events(out.encode("utf-8"), err.encode("utf-8"))
-        built = events.get("built")
-        if built is None or not os.path.exists(plan_path):
-            failure = (events.get("result") or {}).get("error")
-            raise BuildFailed("%s%s" % (failure or "the builder %s" % describe_exit(status, err),
-                                        "; TensorRT said: " + " | ".join(messages[-4:]) if messages else ""))
-        build_s = time.time() - started
+        events, messages, build_s = build_plan(ctx, spec, builder, gpu, env, directory, plan_path)
         with open(plan_path, "rb") as handle:
             plan = handle.read()
-        with open(plan_path, "rb") as handle:
+            handle.seek(0)
             header, _ = read_plan_header(handle)
         reference = events.get("reference") or {}
-        candidate = {"id": "new", "inputs": reference.get("inputs") or [], "outputs": reference.get("outputs") or []}
-        run_spec = {"module": "tensorrt", "plan": plan_path, "inputs": candidate["inputs"],
-                    "outputs": candidate["outputs"], "cuda": dict(cuda_libraries(ctx), api=cuda_api(spec))}
-        spec_path = write_private(directory, "run.json", json.dumps(run_spec).encode("utf-8"))
-        full_env = dict(os.environ)
-        full_env.update(ctx.python_env())
-        full_env.update(env)
-        process = subprocess.Popen(ctx.python_argv(REFERENCE_CODE, [spec_path]), stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, close_fds=True)
-        started = time.time()
-        try:
-            out, err = process.communicate(timeout=DEFAULT_ENGINE_LOAD * 4)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            raise BuildFailed("the first run of the new plan did not finish within %.0fs" % (DEFAULT_ENGINE_LOAD * 4))
-        run_events, run_messages = loader_events(out, err)
-        result = run_events.get("result") or {}
-        if result.get("status") != "ok":
-            raise BuildFailed("the new plan did not run: %s%s" % (
-                result.get("error") or result.get("status") or describe_exit(process.returncode),
-                "; TensorRT said: " + " | ".join(run_messages[-4:]) if run_messages else ""))
+        result, run_messages = first_run(ctx, spec, env, directory, plan_path, reference)
         outputs = result.get("outputs") or {}
-        check = sanity_check(reference, outputs)
         return {"plan": base64.b64encode(plan).decode("ascii"), "plan_sha256": hashlib.sha256(plan).hexdigest(),
-                "header": header, "tensorrt": {"module": "tensorrt", "version": (events.get("runtime") or {}).get(
-                    "version")},
-                "gpu": {"index": gpu.get("index"), "name": gpu.get("name"), "uuid": gpu.get("uuid"),
-                        "compute_capability": gpu["compute_capability"]},
-                "device": result.get("device"), "host": {"hostname": collect_host(ctx).get("hostname"),
-                                                         "driver": collect_driver(ctx).get("version")},
-                "build": dict(((k, v) for k, v in built.items() if k != "kind"), seconds=round(build_s, 3)),
-                "network": reference.get("network"),
-                "inputs": candidate["inputs"], "outputs": [dict(t, data=outputs.get(t["name"]))
-                                                           for t in candidate["outputs"]],
-                "reference_check": check, "load_s": result.get("load_s"), "run_s": result.get("run_s"),
-                "cuda_api": result.get("cuda_api"), "log": [clip(m, 512) for m in (messages + run_messages)[:MAX_LOG_LINES]]}
+                "header": header, "tensorrt": {"module": "tensorrt",
+                                               "version": (events.get("runtime") or {}).get("version")},
+                "gpu": dict((k, gpu.get(k)) for k in ("index", "name", "uuid", "compute_capability")),
+                "device": result.get("device"),
+                "host": {"hostname": collect_host(ctx).get("hostname"), "driver": collect_driver(ctx).get("version")},
+                "build": dict([(k, v) for k, v in events["built"].items() if k != "kind"], seconds=round(build_s, 3)),
+                "network": reference.get("network"), "inputs": reference.get("inputs") or [],
+                "outputs": [dict(t, data=outputs.get(t["name"])) for t in reference.get("outputs") or []],
+                "reference_check": sanity_check(reference, outputs), "load_s": result.get("load_s"),
+                "run_s": result.get("run_s"), "cuda_api": result.get("cuda_api"),
+                "log": [clip(m, 512) for m in (messages + run_messages)[:MAX_LOG_LINES]]}
     finally:
         remove_private(directory)
+
+
+def build_plan(ctx, spec, builder, gpu, env, directory, plan_path):
+    """Run the builder child; returns (its events, its log, seconds); raises BuildFailed."""
+    timeout = spec.get("timeout")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600:
+        timeout = DEFAULT_BUILD_TIMEOUT
+    job = dict(spec, plan=plan_path, compute_capability=gpu["compute_capability"])
+    job_path = write_private(directory, "build.json", json.dumps(job).encode("utf-8"))
+    started = time.time()
+    try:
+        status, out, err = ctx.run_python(builder, [job_path], timeout=timeout, env=env)
+    except ProbeTimeout:
+        raise BuildFailed("the build did not finish within %.0fs" % timeout)
+    events, messages = loader_events(out.encode("utf-8"), err.encode("utf-8"))
+    if events.get("built") is None or not os.path.exists(plan_path):
+        failure = (events.get("result") or {}).get("error") or "the builder %s" % describe_exit(status, err)
+        raise BuildFailed(failure + ("; TensorRT said: " + " | ".join(messages[-4:]) if messages else ""))
+    return events, messages, time.time() - started
+
+
+def first_run(ctx, spec, env, directory, plan_path, reference):
+    """Load and run the new plan once with REFERENCE_CODE; returns (result event, log); raises BuildFailed."""
+    limit = DEFAULT_ENGINE_LOAD * 4
+    run_spec = {"module": "tensorrt", "plan": plan_path, "inputs": reference.get("inputs") or [],
+                "outputs": reference.get("outputs") or [], "cuda": dict(cuda_libraries(ctx), api=cuda_api(spec))}
+    spec_path = write_private(directory, "run.json", json.dumps(run_spec).encode("utf-8"))
+    full_env = dict(os.environ)
+    full_env.update(ctx.python_env())
+    full_env.update(env)
+    process = subprocess.Popen(ctx.python_argv(REFERENCE_CODE, [spec_path]), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, close_fds=True)
+    try:
+        out, err = process.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise BuildFailed("the first run of the new plan did not finish within %.0fs" % limit)
+    events, messages = loader_events(out, err)
+    result = events.get("result") or {}
+    if result.get("status") != "ok":
+        raise BuildFailed("the new plan did not run: %s%s" % (
+            result.get("error") or result.get("status") or describe_exit(process.returncode),
+            "; TensorRT said: " + " | ".join(messages[-4:]) if messages else ""))
+    return result, messages
 
 
 def sanity_check(reference, outputs):

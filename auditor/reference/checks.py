@@ -99,9 +99,7 @@ def _judge(rule: str, name: str, run: ReferenceRun, source: str) -> Finding:
             rule=rule,
             severity=Severity.HIGH,
             action=Action.REBUILD_ENGINE,
-            message=f"no plan of reference {name} in the library loads on {_where(run)}: {run.message or ''}".rstrip(
-                ": "
-            ),
+            message=f"reference {name} on {_where(run)}: {run.message or 'no plan in the library loads here'}",
             expected="a plan for this host's TensorRT and GPU",
             actual="none in the library",
             source=source,
