@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from auditor.probe import builder_program, encode_request, probe_args, probe_program, run_local
+from auditor.probe import builder_program, encode_request, interpreter_args, probe_program, run_local
 from auditor.reference.build import BuildRequest, Built, parse_build
 from auditor.reference.library import Library, add_plan, load_library
 from auditor.reference.shipment import shipment
@@ -74,7 +74,7 @@ def run_reference(
         result = run_local(root=str(root), request=request, program=probe_program(shipped.payload))
     else:
         result = subprocess.run(
-            [sys.executable, "-", *probe_args(request, str(root))],
+            [sys.executable, *interpreter_args(request, str(root))],
             input=probe_program(shipped.payload),
             capture_output=True,
             env=env,

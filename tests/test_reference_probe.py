@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from auditor.facts import ReferenceStatus, parse_facts
-from auditor.probe import encode_request, probe_args, probe_program, run_local
+from auditor.probe import encode_request, interpreter_args, probe_program, run_local
 from auditor.reference.build import BuildRequest
 from auditor.reference.library import Library
 from auditor.reference.shipment import shipment
@@ -238,7 +238,7 @@ def test_a_hanging_load_times_out_and_is_still_cleaned_up(roots: Path, tmp_path:
     tmp.mkdir()
     request = encode_request(budgets={"engine_load": 1.5}, reference=hanging_request(data))
     done = subprocess.run(
-        [sys.executable, "-", *probe_args(request, str(root))],
+        [sys.executable, *interpreter_args(request, str(root))],
         input=probe_program(data),
         capture_output=True,
         env=dict(os.environ, TMPDIR=str(tmp)),
@@ -261,7 +261,7 @@ def test_a_terminated_probe_removes_its_plan_and_its_child(roots: Path, tmp_path
     program.write_bytes(probe_program(data))
     with program.open("rb") as stdin:
         process = subprocess.Popen(
-            [sys.executable, "-", *probe_args(request, str(root))],
+            [sys.executable, *interpreter_args(request, str(root))],
             stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -1,7 +1,7 @@
 """The bundled probe and how the controller invokes it.
 
 The probe (``probe.py`` beside this file) is shipped as bytes on the SSH channel's
-stdin and run by the host's own ``python3 -``; the request travels as one base64
+stdin and run by the host's own ``python3 -c BOOTSTRAP`` (which reads it whole); the request travels as one base64
 argument, so nothing is written on the host and no shell quoting is involved
 (base64 needs none).
 
@@ -111,8 +111,22 @@ def encode_request(
     return base64.b64encode(json.dumps(request, sort_keys=True).encode()).decode("ascii")
 
 
+BOOTSTRAP = 'import sys;exec(compile(sys.stdin.buffer.read(),"<auditor-probe>","exec"))'
+"""What ``python3 -c`` runs: the program from stdin, read in one go.
+
+``python3 -`` reads a program on stdin a character at a time (about 3 MB/s here): 40 ms
+of every probe run, and seconds once reference plans travel in the program. No quote
+or shell character needs escaping inside single quotes.
+"""
+
+
+def interpreter_args(request: str, root: str | None = None) -> list[str]:
+    """Arguments after the interpreter: ``-c BOOTSTRAP --request=... [--root DIR]``."""
+    return ["-c", BOOTSTRAP, *probe_args(request, root)]
+
+
 def probe_args(request: str, root: str | None = None) -> list[str]:
-    """Arguments after ``python3 -``."""
+    """The probe's own arguments."""
     args = [f"--request={request}"]
     if root is not None:
         args += ["--root", root]
@@ -125,10 +139,10 @@ def remote_command(request: str) -> str:
     RHEL 8 keeps its system Python as ``/usr/libexec/platform-python``; exit 127 with
     a plain message when neither exists, so the report can say "no python3 on host".
     """
-    args = " ".join(probe_args(request))
+    args = f"-c '{BOOTSTRAP}' " + " ".join(probe_args(request))
     return (
-        f"if command -v python3 >/dev/null 2>&1; then exec python3 - {args}; "
-        f"elif [ -x /usr/libexec/platform-python ]; then exec /usr/libexec/platform-python - {args}; "
+        f"if command -v python3 >/dev/null 2>&1; then exec python3 {args}; "
+        f"elif [ -x /usr/libexec/platform-python ]; then exec /usr/libexec/platform-python {args}; "
         "else echo 'auditor: no python3 on this host' >&2; exit 127; fi"
     )
 
@@ -140,10 +154,10 @@ def run_local(
     timeout: float = 120.0,
     program: bytes | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run the probe on this machine exactly as a host would: ``python3 -`` with it on stdin.
+    """Run the probe on this machine exactly as a host would: ``python3 -c BOOTSTRAP`` with it on stdin.
 
     ``program`` replaces the bundled probe (``probe_program``, ``builder_program``).
     """
-    argv = [python or sys.executable, "-", *probe_args(request or encode_request(), root)]
+    argv = [python or sys.executable, *interpreter_args(request or encode_request(), root)]
     source = program if program is not None else probe_source()
     return subprocess.run(argv, input=source, capture_output=True, timeout=timeout, check=False)

@@ -2,8 +2,10 @@
 # -*- coding: utf-8 -*-
 """auditor probe: read-only facts about one NVIDIA GPU node, as ``auditor.facts/1`` JSON.
 
-Shipped to each host and run as ``python3 - [--request=B64] [--root DIR]`` with this
-file on stdin; also runnable as a plain script. Standard library only, Python 3.6
+Shipped to each host on stdin and run as ``python3 -c BOOTSTRAP [--request=B64] [--root
+DIR]`` (the one line in ``auditor.probe.BOOTSTRAP`` reads stdin whole and executes it;
+``python3 -`` works too, but reads a program a character at a time); also runnable as a
+plain script. Standard library only, Python 3.6
 syntax, never needs root, never writes anything on the host but the one exception below.
 
 Contract:
