@@ -1,5 +1,8 @@
 """The probe's reference run and the build mode on a real GPU, with the TensorRT lean runtime.
 
+Programs run as hosts run them, ``python3 -c BOOTSTRAP`` reading stdin whole; the
+timings also take ``python3 -`` (Python's own stdin reading) for comparison.
+
 ``python3 make_reference.py PROBE.py BUILDER.py OUTDIR`` sends the probe requests with
 reference engines whose plans it makes up (no real plan can be built without the full
 TensorRT), exactly as the controller would: the candidates in ``--request``, the
@@ -92,14 +95,17 @@ def program(probe: bytes, name: str, data: bytes) -> bytes:
     return f'{name} = "'.encode() + base64.b64encode(data) + b'"\n' + probe
 
 
-def run(source: bytes, request: str, lean: bool) -> tuple[float, dict, str]:
+BOOTSTRAP = 'import sys;exec(compile(sys.stdin.buffer.read(),"<auditor-probe>","exec"))'  # auditor.probe.BOOTSTRAP
+
+
+def run(source: bytes, request: str, lean: bool, stdin_script: bool = False) -> tuple[float, dict, str]:
+    """The program as hosts run it (python3 -c BOOTSTRAP), or with ``stdin_script`` as python3 - ."""
     env = dict(os.environ)
     if not lean:
         env.pop("PYTHONPATH", None)
     started = time.perf_counter()
-    done = subprocess.run(
-        ["python3", "-", "--request=" + request], input=source, capture_output=True, env=env, check=False
-    )
+    head = ["python3", "-"] if stdin_script else ["python3", "-c", BOOTSTRAP]
+    done = subprocess.run([*head, "--request=" + request], input=source, capture_output=True, env=env, check=False)
     elapsed = time.perf_counter() - started
     return elapsed, json.loads(done.stdout), done.stderr.decode("utf-8", "replace")
 
@@ -139,11 +145,15 @@ def main(probe_path: str, builder_path: str, out: str) -> None:
     )
     after = leftovers()
     log.append(f"### private directories before {before} after {after}")
-    timings = {"with_reference": [], "without": []}
+    timings = {"with_reference": [], "without": [], "without_stdin_script": []}
     plain_request = base64.b64encode(json.dumps({"engines": []}).encode()).decode()
     for _ in range(5):
         timings["with_reference"].append(run(with_payload, request, lean=True)[0])
         timings["without"].append(run(probe, plain_request, lean=True)[0])
+        timings["without_stdin_script"].append(run(probe, plain_request, lean=True, stdin_script=True)[0])
+    padded = program(probe, "AUDITOR_PAYLOAD", payload + bytes(16 * 1024 * 1024 - len(payload)))
+    timings["payload_16mib"] = [run(padded, request, lean=True)[0]]
+    timings["payload_16mib_stdin_script"] = [run(padded, request, lean=True, stdin_script=True)[0]]
     summary = {k: statistics.median(v) for k, v in timings.items()}
     json.dump(
         {
