@@ -25,7 +25,7 @@ from auditor.inventory import Host, Inventory, load_inventories
 from auditor.outcome import HostState
 from auditor.patterns import Selection, select
 from auditor.policy import Policy
-from auditor.probe import encode_request
+from auditor.probe import ProbeCall, encode_request
 from auditor.report import HostReport, Report
 from auditor.runner import ConnectOptions, run_probes
 from auditor.simulate import load_fleet
@@ -192,12 +192,19 @@ def _fleet_inventory(fleet: Fleet) -> Inventory:
     )
 
 
-def policy_request(policy: Policy) -> Callable[[Host], str]:
+def policy_request(policy: Policy) -> Callable[[Host], str | ProbeCall]:
     """Per-host probe requests: the engine templates of every rule that may select the host.
 
     GPU-model selectors are judged only after probing, so a rule limited to one GPU
     model still sends its templates; evaluation then ignores what does not apply.
+    A policy with reference engines sends their plans in the program
+    (``auditor.reference.shipment.reference_calls``).
     """
+    if policy.references:
+        from auditor.reference.library import load_library
+        from auditor.reference.shipment import reference_calls
+
+        return reference_calls(policy, load_library(policy.engine_library))
     cache: dict[tuple[str, ...], str] = {}
 
     def request(host: Host) -> str:
@@ -210,7 +217,10 @@ def policy_request(policy: Policy) -> Callable[[Host], str]:
 
 
 async def audit(
-    hosts: Sequence[Host], policy: Policy, options: ConnectOptions, request: str | Callable[[Host], str] | None = None
+    hosts: Sequence[Host],
+    policy: Policy,
+    options: ConnectOptions,
+    request: str | Callable[[Host], str | ProbeCall] | None = None,
 ) -> AsyncIterator[AuditEvent]:
     """Probe and assess every host; events arrive as hosts progress.
 
@@ -244,7 +254,7 @@ async def collect(
     targets: Targets,
     policy: Policy,
     on_event: Callable[[AuditEvent], None] | None = None,
-    request: str | Callable[[Host], str] | None = None,
+    request: str | Callable[[Host], str | ProbeCall] | None = None,
 ) -> Report:
     """Run a whole audit and return its report (hosts in inventory order)."""
     started = time.monotonic()

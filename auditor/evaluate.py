@@ -2,7 +2,8 @@
 
 ``evaluate`` returns every check it ran (so reports can show passes too) and the
 findings of those that did not pass. Order: built-in checks (``auditor.builtin``),
-then per selected rule its bounds, GPU count, image and required engines; then the
+then per selected rule its bounds, GPU count, image, required engines and reference
+engine (``auditor.reference.checks``); then the
 rule's severity, action and remediation overrides; then waivers. A check whose
 facts are missing because a collector failed gives an *inconclusive* finding
 (action investigate), never a pass and never a policy violation.
@@ -21,6 +22,7 @@ from auditor.facts import Facts
 from auditor.findings import Action, Finding, Severity
 from auditor.inventory import Host
 from auditor.policy import Bounds, Disabled, Policy, Rule
+from auditor.reference.checks import reference_checks
 from auditor.waivers import apply_waivers
 
 __all__ = ["BUILTIN", "Evaluation", "actual_versions", "apply_rule_overrides", "bounds_findings", "evaluate"]
@@ -68,6 +70,8 @@ def evaluate(policy: Policy, host: Host, facts: Facts) -> Evaluation:
             _image_check(rule, facts, checks, own)
         if rule.engines:
             engine_checks(rule, facts, checks, own)
+        if rule.reference is not None:
+            reference_checks(rule, facts, checks, own)
         findings.extend(apply_rule_overrides(rule, own))
     return Evaluation(tuple(checks), apply_waivers(policy.waivers, host.name, findings, policy.today()))
 

@@ -19,7 +19,7 @@ from auditor import versions
 from auditor.text import clean
 
 SCHEMA = "auditor.facts/1"
-SECTIONS = ("host", "driver", "gpus", "cuda", "cudnn", "tensorrt", "engines", "containers")
+SECTIONS = ("host", "driver", "gpus", "cuda", "cudnn", "tensorrt", "engines", "containers", "reference")
 
 
 class FactsError(ValueError):
@@ -299,6 +299,99 @@ class EnginesFacts:
     error: str | None = None
 
 
+class ReferenceStatus(enum.Enum):
+    """How a reference engine run ended: the test-load outcomes, then the run's own."""
+
+    OK = "ok"
+    """Loaded, ran once, output within tolerance of the recorded one."""
+    WRONG_OUTPUT = "wrong-output"
+    """Loaded and ran, but the output is not the recorded one: the host computes wrong answers."""
+    RUN_FAILED = "run-failed"
+    """Loaded, but device memory, the copies or the execution failed."""
+    NO_PLAN = "no-plan"
+    """None of the shipped plans loads on this host's TensorRT and GPU (by the portability rules)."""
+    VERSION_MISMATCH = "version-mismatch"
+    """Built by another TensorRT version than the runtime."""
+    DEVICE_MISMATCH = "device-mismatch"
+    """Built for another compute capability."""
+    CORRUPT = "corrupt"
+    """Not a plan TensorRT accepts here (or damaged in transit)."""
+    MISSING_PLUGIN = "missing-plugin"
+    """Needs a plugin that is not registered."""
+    CUDA_INIT_FAILURE = "cuda-init-failure"
+    """CUDA could not initialize for TensorRT."""
+    NO_RUNTIME = "no-runtime"
+    """No TensorRT Python runtime here that may load the plan."""
+    TIMEOUT = "timeout"
+    """The load and run overran the ``engine_load`` budget."""
+    CRASHED = "crashed"
+    """The runner process died."""
+
+    @property
+    def load(self) -> EngineLoad | None:
+        """The test-load outcome this status is, if it is one (for the engine-portability table)."""
+        try:
+            return EngineLoad(self.value)
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class ReferenceRun:
+    """One reference engine run on one GPU model.
+
+    ``plan`` is the library id (``<tensorrt>/<sm>/<name>``) of the plan the probe chose
+    and ``rule`` the portability rule(s) that admitted it; ``runtime`` the Python module
+    that ran it; ``cuda_api`` the CUDA library that gave the device memory (``driver``,
+    ``runtime``, or ``driver (simulated)`` in the simulated fleet); ``load_s`` the
+    deserialization, ``run_s`` the inference (launch to stream synchronize);
+    ``max_abs_error`` against the recorded output, ``exact`` bit-for-bit equality;
+    ``cleanup`` ``removed`` when the private directory is gone, else what went wrong.
+    """
+
+    status: ReferenceStatus
+    gpu: int | None = None
+    gpu_name: str | None = None
+    compute_capability: str | None = None
+    plan: str | None = None
+    plan_sha256: str | None = None
+    rule: str | None = None
+    runtime: str | None = None
+    runtime_version: str | None = None
+    cuda_api: str | None = None
+    load_s: float | None = None
+    run_s: float | None = None
+    max_abs_error: float | None = None
+    exact: bool | None = None
+    output: tuple[float, ...] = ()
+    message: str | None = None
+    log: tuple[str, ...] = ()
+    cleanup: str | None = None
+
+
+@dataclass(frozen=True)
+class ReferenceItem:
+    """One required reference engine: how many plans were shipped and the run per GPU model."""
+
+    name: str
+    candidates: int = 0
+    runs: tuple[ReferenceRun, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ReferenceFacts:
+    """Reference engine runs; ``requested`` False when the controller asked for none (or an older probe)."""
+
+    requested: bool = False
+    items: tuple[ReferenceItem, ...] = ()
+    error: str | None = None
+
+    def item(self, name: str) -> ReferenceItem | None:
+        """The runs of the reference engine called ``name``, if the probe reported it."""
+        return next((i for i in self.items if i.name == name), None)
+
+
 @dataclass(frozen=True)
 class ContainerImage:
     repository: str
@@ -340,6 +433,7 @@ class Facts:
     containers: ContainerFacts = ContainerFacts()
     truncated: bool = False
     """The probe cut long lists to stay under its output cap (the cut lists' owners say ``truncated``)."""
+    reference: ReferenceFacts = ReferenceFacts()
 
     def section_error(self, name: str) -> str | None:
         """The error a collector reported for its section (``host``, ``driver``, ...), if any."""
@@ -384,6 +478,7 @@ def parse_facts(data: bytes | str) -> Facts:
         engines=_engines(root.section("engines")),
         containers=_containers(root.section("containers")),
         truncated=root.flag("truncated"),
+        reference=_reference(root.sub("reference")),
     )
 
 
@@ -639,6 +734,54 @@ def _engines(r: _Reader) -> EnginesFacts:
             )
         )
     return EnginesFacts(items=tuple(items), error=r.error())
+
+
+def _reference(r: _Reader) -> ReferenceFacts:
+    """The optional ``reference`` section (probes before 0.3.0 have none: nothing requested)."""
+    items = []
+    for i in r.items("items"):
+        runs = []
+        for run in i.items("runs"):
+            text = run.text("status")
+            try:
+                status = ReferenceStatus(text)
+            except ValueError:
+                raise FactsError(f"{run.path}.status: unknown reference status {text!r}") from None
+            values: list[float] = []
+            for name, numbers in run.sub("output").data.items():
+                if not isinstance(numbers, list) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers
+                ):
+                    raise FactsError(f"{run.path}.output.{name} must be a list of numbers")
+                values.extend(float(v) for v in numbers)
+            runs.append(
+                ReferenceRun(
+                    status=status,
+                    gpu=run.integer("gpu"),
+                    gpu_name=run.text("gpu_name"),
+                    compute_capability=run.text("compute_capability"),
+                    plan=run.text("plan"),
+                    plan_sha256=run.text("plan_sha256"),
+                    rule=run.text("rule"),
+                    runtime=run.text("runtime"),
+                    runtime_version=run.text("runtime_version"),
+                    cuda_api=run.text("cuda_api"),
+                    load_s=run.number("load_s"),
+                    run_s=run.number("run_s"),
+                    max_abs_error=run.number("max_abs_error"),
+                    exact=run.optional_flag("exact"),
+                    output=tuple(values),
+                    message=run.text("message"),
+                    log=run.texts("log"),
+                    cleanup=run.text("cleanup"),
+                )
+            )
+        items.append(
+            ReferenceItem(
+                name=i.text("name") or "?", candidates=i.integer("candidates") or 0, runs=tuple(runs), error=i.error()
+            )
+        )
+    return ReferenceFacts(requested=r.flag("requested"), items=tuple(items), error=r.error())
 
 
 def _containers(r: _Reader) -> ContainerFacts:

@@ -13,6 +13,7 @@ deployment is built on) and **rules** that select hosts and bound what they run:
         cudnn: {min: "8.9"}
         tensorrt: "8.6.1.6"
         engines: ["/models/resnet50/{sm}.plan"]
+        reference: ref-fp32               # a reference engine from the library must load and compute right
     rules:
       - id: serving
         select: {groups: [serving], hosts: ["gpu-*"], gpus: ["*A100*"]}
@@ -126,6 +127,14 @@ class RequiredEngine:
 
 
 @dataclass(frozen=True)
+class RequiredReference:
+    """A reference engine (by library name) every selected host must load and run correctly."""
+
+    name: str
+    location: Location
+
+
+@dataclass(frozen=True)
 class Disabled:
     """A built-in check switched off for a rule's hosts, with the reason a reviewer reads."""
 
@@ -145,6 +154,7 @@ class Stack:
     image_location: Location | None = None
     engines: tuple[RequiredEngine, ...] = ()
     description: str | None = None
+    reference: RequiredReference | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +179,7 @@ class Rule:
     severity: Severity | None = None
     action: Action | None = None
     remediation: str | None = None
+    reference: RequiredReference | None = None
 
 
 @dataclass(frozen=True)
@@ -205,6 +216,8 @@ class Policy:
     as_of: datetime.date | None = None
     replaced: tuple[str, ...] = ()
     """One line per stack or rule a later file replaced (``auditor check`` shows them)."""
+    engine_library: str | None = None
+    """Where the reference engines come from (``--library``; None: the default library)."""
 
     def rules_for(self, host: Host, gpu_names: Sequence[str] = ()) -> list[Rule]:
         """The rules that apply to ``host``, in merged order."""
@@ -222,6 +235,19 @@ class Policy:
                 for engine in rule.engines:
                     seen.setdefault(engine.template)
         return list(seen)
+
+    def references_for(self, host: Host) -> list[str]:
+        """Reference engine names of every rule that may apply to ``host`` (GPU selectors are judged after probing)."""
+        seen: dict[str, None] = {}
+        for rule in self.rules:
+            if rule.reference is not None and rule.select.matches_host(host):
+                seen.setdefault(rule.reference.name)
+        return list(seen)
+
+    @property
+    def references(self) -> tuple[RequiredReference, ...]:
+        """Every reference engine requirement, in rule order (one per rule that has one)."""
+        return tuple(rule.reference for rule in self.rules if rule.reference is not None)
 
     def expired_waivers(self) -> list[Waiver]:
         """Waivers past their expiry date on ``today()``."""
@@ -343,6 +369,7 @@ def _resolve_stacks(rules: list[Rule], stacks: Mapping[str, Stack]) -> list[Rule
                 image=rule.image or stack.image,
                 image_location=rule.image_location or stack.image_location,
                 engines=rule.engines or stack.engines,
+                reference=rule.reference or stack.reference,
             )
         )
     if errors:

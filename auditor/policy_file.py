@@ -26,6 +26,7 @@ from auditor.policy import (
     Bounds,
     Disabled,
     RequiredEngine,
+    RequiredReference,
     Rule,
     Selector,
     Stack,
@@ -45,7 +46,7 @@ from auditor.yamlsrc import (
 TOP_KEYS = ("schema", "name", "description", "stacks", "rules")
 BOUND_KEYS = ("min", "max", "deny", "allow", "version", "target", "required")
 SELECT_KEYS = ("groups", "hosts", "gpus")
-STACK_KEYS = ("description", "image", *COMPONENTS, "engines")
+STACK_KEYS = ("description", "image", *COMPONENTS, "engines", "reference")
 RULE_KEYS = (
     "id",
     "description",
@@ -60,9 +61,11 @@ RULE_KEYS = (
     "severity",
     "action",
     "remediation",
+    "reference",
 )
 PLACEHOLDERS = ("cc", "sm", "gpu")
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_REFERENCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ def _stack(name: str, raw: Any, where: Location) -> Stack:
     ]
     image = errors.attempt(_image, node["image"], node.loc("image")) if "image" in node else None
     engines = errors.attempt(_engines, node["engines"], node.loc("engines")) if "engines" in node else ()
+    reference = errors.attempt(_reference, node["reference"], node.loc("reference")) if "reference" in node else None
     if errors:
         raise InputErrors(errors)
     return Stack(
@@ -151,6 +155,7 @@ def _stack(name: str, raw: Any, where: Location) -> Stack:
         image_location=node.loc("image") if image else None,
         engines=engines or (),
         description=str(node["description"]) if node.get("description") else None,
+        reference=reference,
     )
 
 
@@ -171,6 +176,7 @@ def _rule(raw: Any, where: Location, index: int) -> Rule:
     stack = errors.attempt(as_text, node["stack"], "'stack'", node.loc("stack")) if "stack" in node else None
     image = errors.attempt(_image, node["image"], node.loc("image")) if "image" in node else None
     engines = errors.attempt(_engines, node["engines"], node.loc("engines")) if "engines" in node else ()
+    reference = errors.attempt(_reference, node["reference"], node.loc("reference")) if "reference" in node else None
     gpu_count, count_loc = None, None
     if "gpus" in node:
         gpus = errors.attempt(require_map, node["gpus"], "'gpus'", node.loc("gpus"))
@@ -216,6 +222,7 @@ def _rule(raw: Any, where: Location, index: int) -> Rule:
         severity=severity,
         action=action,
         remediation=remediation,
+        reference=reference,
     )
 
 
@@ -324,6 +331,16 @@ def _engines(raw: Any, where: Location) -> tuple[RequiredEngine, ...]:
     if errors:
         raise InputErrors(errors)
     return tuple(result)
+
+
+def _reference(raw: Any, where: Location) -> RequiredReference:
+    """``reference: NAME``: a plan name in the engine library (``auditor engines list``)."""
+    text = as_text(raw, "'reference'", where)
+    if not _REFERENCE_NAME.match(text):
+        raise InputError(
+            f"'reference' must be an engine name (letters, digits, '.', '_', '+' or '-'), got {text!r}", where
+        )
+    return RequiredReference(text, where)
 
 
 def _consistent(raw: Any, where: Location) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ import asyncssh
 from auditor.hostkeys import HostKeyTrust
 from auditor.inventory import Host
 from auditor.outcome import HostError, HostState, ProbeOutcome, Step, Timing
-from auditor.probe import probe_source, remote_command
+from auditor.probe import ProbeCall, remote_command
 from auditor.sshconfig import SshTarget
 from auditor.sshconnect import ConnectFailed, Connector, ConnectSettings
 
@@ -98,24 +98,32 @@ class ConnectOptions:
 
 
 async def run_probes(
-    hosts: Sequence[Host], options: ConnectOptions, request: str | Callable[[Host], str]
+    hosts: Sequence[Host],
+    options: ConnectOptions,
+    request: str | ProbeCall | Callable[[Host], str | ProbeCall],
 ) -> AsyncIterator[HostEvent]:
     """Probe every host; yield a QUEUED event for each, then their progress as it happens.
 
     ``request`` is the probe request (``auditor.probe.encode_request``): the same for
     every host, or computed per host (a policy may ask hosts for different engines).
+    A ``ProbeCall`` also names the program to send (reference engines travel in it).
     """
     queue: asyncio.Queue[HostEvent] = asyncio.Queue()
     slots = asyncio.Semaphore(max(1, options.forks))
-    source = probe_source()
     connector = options.connector()
 
     async def one(host: Host) -> None:
         async with slots:
             try:
-                command = remote_command(request(host) if callable(request) else request)
+                call = request(host) if callable(request) else request
+                call = call if isinstance(call, ProbeCall) else ProbeCall(call)
                 outcome = await probe_host(
-                    host, options, command, source, lambda s: queue.put_nowait(HostEvent(host, s)), connector
+                    host,
+                    options,
+                    remote_command(call.request),
+                    call.source,
+                    lambda s: queue.put_nowait(HostEvent(host, s)),
+                    connector,
                 )
             except asyncio.CancelledError:
                 raise

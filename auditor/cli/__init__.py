@@ -15,7 +15,7 @@ from auditor.exitcodes import ExitCode, help_text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from auditor.cli import check, compat, diff, history, inventory, plan, probe, report, tui
+    from auditor.cli import check, compat, diff, engines, history, inventory, plan, probe, report, tui
 
     epilog = help_text()
     parser = argparse.ArgumentParser(
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_parser(subparsers, epilog)
     check.add_parser(subparsers, epilog)
     compat.add_parser(subparsers, epilog)
+    engines.add_parser(subparsers, epilog)
     plan.add_parser(subparsers, epilog)
     inventory.add_parser(subparsers, epilog)
     return parser

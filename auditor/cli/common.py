@@ -15,6 +15,7 @@ from auditor.audit import DEMO_FLEET, DEMO_POLICIES, DEMO_WAIVERS, SshSettings, 
 from auditor.errors import InputError
 from auditor.hostkeys import default_accept_new_file
 from auditor.policy import EMPTY_POLICY, Policy, load_policies
+from auditor.reference.shipment import with_engine_library
 from auditor.runner import (
     DEFAULT_AUTH_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -89,6 +90,11 @@ def add_policy_options(group: argparse._ArgumentGroup) -> None:
         "(--demo: the demo waivers)",
     )
     group.add_argument(
+        "--library",
+        metavar="DIR",
+        help="the reference engine library for policies with 'reference:' (default: $XDG_DATA_HOME/auditor/engines)",
+    )
+    group.add_argument(
         "--as-of",
         metavar="DATE",
         type=_date,
@@ -106,7 +112,8 @@ def resolve_policy(args: argparse.Namespace) -> Policy:
     if not paths and waivers is None:
         return replace(EMPTY_POLICY, as_of=getattr(args, "as_of", None))
     policy = load_policies(paths, waivers=waivers, as_of=getattr(args, "as_of", None))
-    return policy if paths else replace(policy, name=EMPTY_POLICY.name)
+    policy = policy if paths else replace(policy, name=EMPTY_POLICY.name)
+    return with_engine_library(policy, getattr(args, "library", None))  # reference engines checked now too
 
 
 @contextlib.asynccontextmanager

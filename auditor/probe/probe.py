@@ -2,9 +2,11 @@
 # -*- coding: utf-8 -*-
 """auditor probe: read-only facts about one NVIDIA GPU node, as ``auditor.facts/1`` JSON.
 
-Shipped to each host and run as ``python3 - [--request=B64] [--root DIR]`` with this
-file on stdin; also runnable as a plain script. Standard library only, Python 3.6
-syntax, never needs root, never writes anything on the host.
+Shipped to each host on stdin and run as ``python3 -c BOOTSTRAP [--request=B64] [--root
+DIR]`` (the one line in ``auditor.probe.BOOTSTRAP`` reads stdin whole and executes it;
+``python3 -`` works too, but reads a program a character at a time); also runnable as a
+plain script. Standard library only, Python 3.6
+syntax, never needs root, never writes anything on the host but the one exception below.
 
 Contract:
   * stdout carries exactly one JSON object (``schema: auditor.facts/1``), at most
@@ -24,7 +26,20 @@ Contract:
     Engine paths may hold ``{cc}`` ("8.0"), ``{sm}`` ("sm80") and ``{gpu}`` (the GPU
     name as a slug, "nvidia-a100-sxm4-80gb"); each is expanded once per distinct GPU
     model on the host and test-loaded on a GPU of that model. Unknown keys are
-    ignored (a later ``reference`` engine to upload and run is planned).
+    ignored.
+
+    ``"reference": [{"name", "candidates": [...]}]`` asks for a reference engine run
+    (``collect_reference``): the plans travel in this program itself, as base64 in a
+    first line ``AUDITOR_PAYLOAD = "..."`` the controller prepends, and each candidate
+    says where its bytes are in it, its sha256, which runtimes and GPUs it loads on
+    (the controller's portability rules, as data), its recorded input and expected
+    output. The chosen plan is the probe's only write: into a private temporary
+    directory (mode 0700), removed again before the probe exits (also on timeouts,
+    SIGTERM and SIGHUP; only SIGKILL can leave it behind).
+
+A program that starts with ``AUDITOR_BUILDER = "..."`` (base64 of ``builder.py``) is
+the reference-engine build instead (``build_main``): it builds the reference network
+with the host's TensorRT, runs it once, and prints ``auditor.reference-build/1``.
 
 Collectors that wait on other processes (ldconfig, nvcc, child interpreters importing
 TensorRT, docker) run side by side in threads; expensive queries that several need are
@@ -40,16 +55,18 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 SCHEMA = "auditor.facts/1"
-PROBE_VERSION = "0.2.0"
+PROBE_VERSION = "0.3.0"
 MAX_OUTPUT_BYTES = 1024 * 1024
 MAX_FILE_BYTES = 256 * 1024
 MAX_DPKG_STATUS_BYTES = 64 * 1024 * 1024
@@ -58,7 +75,7 @@ MAX_ENGINES = 64
 MAX_LIST = 512
 MAX_LOG_LINES = 24
 DEFAULT_BUDGETS = {"host": 2.0, "driver": 8.0, "gpus": 8.0, "cuda": 6.0, "cudnn": 6.0,
-                   "tensorrt": 20.0, "containers": 8.0, "engines": 50.0}
+                   "tensorrt": 20.0, "containers": 8.0, "engines": 50.0, "reference": 50.0}
 DEFAULT_ENGINE_LOAD = 30.0
 
 # Where commands and libraries live on the GPU nodes we audit (Debian/Ubuntu, RHEL, tarballs).
@@ -175,12 +192,16 @@ def parallel(calls):
 
 
 class ProbeContext(object):
-    """What collectors share: the root, the request, and cached expensive queries."""
+    """What collectors share: the root, the request, the payload, and cached expensive queries.
 
-    def __init__(self, root, request):
+    ``payload`` is the bytes the controller shipped inside the program (reference plans), or None.
+    """
+
+    def __init__(self, root, request, payload=None):
         self.root = os.path.abspath(root) if root else "/"
         self.rooted = self.root != "/"
         self.request = request
+        self.payload = payload
         self._lock = threading.Lock()
         self._cache = {}
         self._cache_locks = {}
@@ -1786,11 +1807,841 @@ def collect_engines(ctx):
     return result
 
 
+# -- reference engine: load, run once, compare ------------------------------------------------
+
+MAX_REFERENCE_PLANS = 32
+MAX_OUTPUT_VALUES = 64
+REFERENCE_PREFIX = "auditor-reference-"
+
+# Child code that loads a plan with a TensorRT Python module and runs it once on recorded
+# inputs. Device memory comes from the CUDA driver library (libcuda.so.1, which every host
+# with a driver has) through ctypes, else from a CUDA runtime library (libcudart); no numpy,
+# no pycuda, no cuda-python. The driver API works in the primary context, the one
+# TensorRT's own CUDA runtime uses, so both see the same allocations. Events, one JSON
+# object a line, as LOADER_CODE: runtime, log, loaded, result.
+REFERENCE_CODE = r"""
+import base64, ctypes, json, sys, time
+
+ITEMSIZE = {"FLOAT": 4, "HALF": 2, "BF16": 2, "INT8": 1, "UINT8": 1, "INT32": 4, "INT64": 8, "BOOL": 1,
+            "FP8": 1}
+
+
+def emit(kind, **fields):
+    fields["kind"] = kind
+    sys.stdout.write(json.dumps(fields) + "\n")
+    sys.stdout.flush()  # a crash in TensorRT or CUDA must not lose what came before
+
+
+class CudaError(Exception):
+    pass
+
+
+class DriverApi(object):
+    # The CUDA driver API (cuda.h): cuInit, the primary context, cuMemAlloc/cuMemcpy/cuStream*.
+    name = "driver"
+
+    def __init__(self, lib):
+        self.lib = lib
+        self.call("cuInit", ctypes.c_uint(0))
+        self.device = ctypes.c_int()
+        self.call("cuDeviceGet", ctypes.byref(self.device), ctypes.c_int(0))
+        context = ctypes.c_void_p()
+        self.call("cuDevicePrimaryCtxRetain", ctypes.byref(context), self.device)
+        self.call("cuCtxSetCurrent", context)
+
+    def function(self, name):
+        for symbol in (name + "_v2", name):  # cuMemAlloc_v2 & co. are the 64-bit entry points
+            found = getattr(self.lib, symbol, None)
+            if found is not None:
+                return found
+        raise CudaError("%s is not in the CUDA driver library" % name)
+
+    def error_name(self, code):
+        text = ctypes.c_char_p()
+        try:
+            if self.lib.cuGetErrorName(ctypes.c_int(code), ctypes.byref(text)) == 0 and text.value:
+                return "%s (%d)" % (text.value.decode("ascii", "replace"), code)
+        except (AttributeError, TypeError):
+            pass
+        return "CUresult %d" % code
+
+    def call(self, name, *args):
+        code = self.function(name)(*args)
+        if code != 0:
+            raise CudaError("%s failed: %s" % (name, self.error_name(code)))
+
+    def describe(self):
+        major, minor, text = ctypes.c_int(), ctypes.c_int(), ctypes.create_string_buffer(256)
+        self.call("cuDeviceGetAttribute", ctypes.byref(major), ctypes.c_int(75), self.device)
+        self.call("cuDeviceGetAttribute", ctypes.byref(minor), ctypes.c_int(76), self.device)
+        self.call("cuDeviceGetName", text, ctypes.c_int(256), self.device)
+        return {"name": text.value.decode("utf-8", "replace"), "cc": "%d.%d" % (major.value, minor.value)}
+
+    def alloc(self, size):
+        pointer = ctypes.c_uint64()
+        self.call("cuMemAlloc", ctypes.byref(pointer), ctypes.c_size_t(size))
+        return pointer.value
+
+    def free(self, pointer):
+        self.call("cuMemFree", ctypes.c_uint64(pointer))
+
+    def to_device(self, pointer, data):
+        source = ctypes.create_string_buffer(data, len(data))
+        self.call("cuMemcpyHtoD", ctypes.c_uint64(pointer), source, ctypes.c_size_t(len(data)))
+
+    def to_host(self, pointer, size):
+        target = ctypes.create_string_buffer(size)
+        self.call("cuMemcpyDtoH", target, ctypes.c_uint64(pointer), ctypes.c_size_t(size))
+        return target.raw[:size]
+
+    def stream(self):
+        handle = ctypes.c_void_p()
+        self.call("cuStreamCreate", ctypes.byref(handle), ctypes.c_uint(0))
+        return handle.value or 0
+
+    def synchronize(self, stream):
+        self.call("cuStreamSynchronize", ctypes.c_void_p(stream))
+
+    def destroy(self, stream):
+        self.call("cuStreamDestroy", ctypes.c_void_p(stream))
+
+
+class RuntimeApi(DriverApi):
+    # The CUDA runtime API (cuda_runtime_api.h), for hosts whose driver library will not do.
+    name = "runtime"
+
+    def __init__(self, lib):
+        self.lib = lib
+        self.call("cudaFree", ctypes.c_void_p(0))  # the documented way to initialize the runtime
+
+    def function(self, name):
+        found = getattr(self.lib, name, None)
+        if found is None:
+            raise CudaError("%s is not in the CUDA runtime library" % name)
+        return found
+
+    def error_name(self, code):
+        try:
+            self.lib.cudaGetErrorName.restype = ctypes.c_char_p
+            return "%s (%d)" % (self.lib.cudaGetErrorName(ctypes.c_int(code)).decode("ascii", "replace"), code)
+        except (AttributeError, TypeError):
+            return "cudaError %d" % code
+
+    def describe(self):
+        major, minor = ctypes.c_int(), ctypes.c_int()
+        self.call("cudaDeviceGetAttribute", ctypes.byref(major), ctypes.c_int(75), ctypes.c_int(0))
+        self.call("cudaDeviceGetAttribute", ctypes.byref(minor), ctypes.c_int(76), ctypes.c_int(0))
+        # cudaDeviceProp starts with char name[256] in every CUDA release; the buffer outsizes the struct
+        properties = ctypes.create_string_buffer(16384)
+        getter = getattr(self.lib, "cudaGetDeviceProperties_v2", None) or self.lib.cudaGetDeviceProperties
+        name = properties.raw[:256].split(b"\0")[0] if getter(properties, ctypes.c_int(0)) == 0 else b""
+        return {"name": name.decode("utf-8", "replace") or None, "cc": "%d.%d" % (major.value, minor.value)}
+
+    def alloc(self, size):
+        pointer = ctypes.c_void_p()
+        self.call("cudaMalloc", ctypes.byref(pointer), ctypes.c_size_t(size))
+        return pointer.value
+
+    def free(self, pointer):
+        self.call("cudaFree", ctypes.c_void_p(pointer))
+
+    def to_device(self, pointer, data):
+        source = ctypes.create_string_buffer(data, len(data))
+        self.call("cudaMemcpy", ctypes.c_void_p(pointer), source, ctypes.c_size_t(len(data)), ctypes.c_int(1))
+
+    def to_host(self, pointer, size):
+        target = ctypes.create_string_buffer(size)
+        self.call("cudaMemcpy", target, ctypes.c_void_p(pointer), ctypes.c_size_t(size), ctypes.c_int(2))
+        return target.raw[:size]
+
+    def stream(self):
+        handle = ctypes.c_void_p()
+        self.call("cudaStreamCreate", ctypes.byref(handle))
+        return handle.value or 0
+
+    def synchronize(self, stream):
+        self.call("cudaStreamSynchronize", ctypes.c_void_p(stream))
+
+    def destroy(self, stream):
+        self.call("cudaStreamDestroy", ctypes.c_void_p(stream))
+
+
+def open_cuda(config, trt=None):
+    # The simulated fleet's stand-in TensorRT brings a Python stand-in for libcuda (no GPU there)
+    simulated = getattr(trt, "AUDITOR_SIMULATED_LIBCUDA", None)
+    if simulated is not None:
+        api = DriverApi(simulated)
+        api.name = "driver (simulated)"
+        return api
+    wanted = config.get("api") or "auto"
+    problems = []
+    if wanted in ("auto", "driver"):
+        for path in config.get("libcuda") or ["libcuda.so.1"]:
+            try:
+                return DriverApi(ctypes.CDLL(path))
+            except (OSError, CudaError, AttributeError) as exc:
+                problems.append("%s: %s" % (path, exc))
+    if wanted in ("auto", "runtime"):
+        for path in config.get("libcudart") or []:
+            try:
+                return RuntimeApi(ctypes.CDLL(path))
+            except (OSError, CudaError, AttributeError) as exc:
+                problems.append("%s: %s" % (path, exc))
+    raise CudaError("no usable CUDA library (%s)" % ("; ".join(problems) or "none found"))
+
+
+def tensors(engine):
+    # The name API (8.5 and later, research tensorrt-compat 1.12): the only one in 10 and 11
+    found = []
+    for index in range(engine.num_io_tensors):
+        name = engine.get_tensor_name(index)
+        found.append({"name": name, "mode": str(engine.get_tensor_mode(name)).split(".")[-1],
+                      "shape": [int(d) for d in engine.get_tensor_shape(name)],
+                      "dtype": str(engine.get_tensor_dtype(name)).split(".")[-1]})
+    return found
+
+
+def infer(trt, engine, spec, errors):
+    if not hasattr(engine, "num_io_tensors"):
+        raise CudaError("this TensorRT has no name-based tensor API (8.5 or newer is needed to run a plan)")
+    found = tensors(engine)
+    wanted = [dict(t, mode="INPUT") for t in spec["inputs"]] + [dict(t, mode="OUTPUT") for t in spec["outputs"]]
+    strip = lambda t: (t["name"], t["mode"], list(t["shape"]), t["dtype"])
+    if sorted(strip(t) for t in found) != sorted(strip(t) for t in wanted):
+        raise CudaError("the engine's tensors %s are not the reference's %s" % (
+            [strip(t) for t in found], [strip(t) for t in wanted]))
+    cuda = open_cuda(spec.get("cuda") or {}, trt)
+    device = cuda.describe()
+    context = engine.create_execution_context()
+    if context is None:
+        raise CudaError("create_execution_context returned None: %s" % (errors[-1] if errors else "no reason logged"))
+    buffers, stream = {}, None
+    try:
+        for tensor in found:
+            count = 1
+            for dim in tensor["shape"]:
+                count *= dim
+            size = count * ITEMSIZE.get(tensor["dtype"], 4)
+            buffers[tensor["name"]] = (cuda.alloc(max(size, 1)), size)
+        for tensor in spec["inputs"]:
+            data = base64.b64decode(tensor["data"])
+            pointer, size = buffers[tensor["name"]]
+            if len(data) != size:
+                raise CudaError("input %s has %d bytes, the engine wants %d" % (tensor["name"], len(data), size))
+            cuda.to_device(pointer, data)
+        for tensor in found:
+            if context.set_tensor_address(tensor["name"], buffers[tensor["name"]][0]) is False:
+                raise CudaError("set_tensor_address(%s) failed" % tensor["name"])
+        stream = cuda.stream()
+        started = time.time()
+        done = context.execute_async_v3(stream)
+        cuda.synchronize(stream)
+        seconds = time.time() - started
+        if not done:
+            raise CudaError("execute_async_v3 failed: %s" % (errors[-1] if errors else "no reason logged"))
+        outputs = dict((t["name"], base64.b64encode(cuda.to_host(*buffers[t["name"]])).decode("ascii"))
+                       for t in spec["outputs"])
+    finally:
+        for pointer, _ in buffers.values():
+            cuda.free(pointer)
+        if stream is not None:
+            cuda.destroy(stream)
+    return {"run_s": seconds, "outputs": outputs, "cuda_api": cuda.name, "device": device}
+
+
+def main(spec_path):
+    with open(spec_path) as handle:
+        spec = json.load(handle)
+    try:
+        trt = __import__(spec["module"])
+    except BaseException as exc:
+        emit("result", status="import-failed", error="%s: %s" % (type(exc).__name__, str(exc)[:300]))
+        return
+    emit("runtime", version=str(getattr(trt, "__version__", "") or ""))
+    errors = []
+
+    def record(severity, msg):
+        level = str(severity).split(".")[-1]
+        if level in ("INTERNAL_ERROR", "ERROR"):
+            errors.append(str(msg))
+        if level in ("INTERNAL_ERROR", "ERROR", "WARNING"):
+            emit("log", severity=level, message=str(msg)[:2000])
+    try:
+        class Logger(trt.ILogger):
+            def __init__(self):
+                trt.ILogger.__init__(self)
+
+            def log(self, severity, msg):
+                record(severity, msg)
+        logger = Logger()
+    except Exception:
+        logger = trt.Logger(trt.Logger.WARNING)
+    if hasattr(trt, "init_libnvinfer_plugins"):
+        try:
+            trt.init_libnvinfer_plugins(logger, "")
+        except Exception as exc:
+            emit("log", severity="WARNING", message="init_libnvinfer_plugins: %s" % exc)
+    try:
+        runtime = trt.Runtime(logger)
+    except Exception as exc:
+        emit("result", status="runtime-failed", error="%s: %s" % (type(exc).__name__, str(exc)[:300]))
+        return
+    if errors:  # CUDA did not start: deserializing now would crash (the 11.4 lean runtime did)
+        emit("result", status="runtime-failed", error=errors[0][:300])
+        return
+    if hasattr(runtime, "engine_host_code_allowed"):  # version-compatible plans embed their runtime
+        runtime.engine_host_code_allowed = True
+    with open(spec["plan"], "rb") as handle:
+        data = handle.read()
+    started = time.time()
+    engine = runtime.deserialize_cuda_engine(data)
+    load_s = time.time() - started
+    if engine is None:
+        emit("result", status="failed", load_s=load_s)
+        return
+    emit("loaded", load_s=load_s)
+    try:
+        result = infer(trt, engine, spec, errors)
+    except Exception as exc:
+        emit("result", status="run-failed", load_s=load_s, error="%s: %s" % (type(exc).__name__, str(exc)[:600]))
+        return
+    result.update(status="ok", load_s=load_s)
+    emit("result", **result)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
+"""
+
+_PRIVATE = {"dirs": set(), "children": set(), "lock": threading.Lock()}
+
+
+def private_dir():
+    """A fresh directory only this user can read (mkdtemp: mode 0700), removed by ``remove_private``."""
+    path = tempfile.mkdtemp(prefix=REFERENCE_PREFIX)
+    with _PRIVATE["lock"]:
+        _PRIVATE["dirs"].add(path)
+    return path
+
+
+def remove_private(path):
+    """Remove one private directory; returns an error text, or None when it is gone."""
+    shutil.rmtree(path, ignore_errors=True)
+    with _PRIVATE["lock"]:
+        _PRIVATE["dirs"].discard(path)
+    return "could not remove %s" % path if os.path.exists(path) else None
+
+
+def remove_all_private(signum=None, frame=None):
+    """Kill reference children and remove every private directory (at exit, on SIGTERM/SIGHUP)."""
+    with _PRIVATE["lock"]:
+        children, dirs = list(_PRIVATE["children"]), list(_PRIVATE["dirs"])
+    for child in children:
+        try:
+            child.kill()
+        except OSError:
+            pass
+    for path in dirs:
+        remove_private(path)
+    if signum is not None:
+        os._exit(128 + signum)
+
+
+def write_private(directory, name, data):
+    """Write ``data`` to a new file (mode 0600) in a private directory; never follows an existing name."""
+    path = os.path.join(directory, name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return path
+
+
+def cuda_api(request):
+    """Which CUDA library the reference run allocates with: auto (driver, else runtime), driver or runtime."""
+    wanted = request.get("cuda_api")
+    return wanted if wanted in ("driver", "runtime") else "auto"
+
+
+def cuda_libraries(ctx):
+    """Host paths of libcuda.so.1 and of libcudart.so.N (the linker's, the toolkits', pip's), best first."""
+    libcuda = find_library(ctx, "libcuda.so.1")
+    cudart = [e["path"] for e in libraries(ctx) if re.match(r"^libcudart\.so\.\d+(\.\d+)?$", e["name"])]
+    patterns = ["/usr/local/cuda/lib64/libcudart.so.*", "/usr/local/cuda-*/lib64/libcudart.so.*",
+                "/usr/local/cuda-*/targets/*/lib/libcudart.so.*"]
+    patterns += [d + "/nvidia/cuda_runtime/lib/libcudart.so.*" for d in site_dirs(ctx)]
+    for pattern in patterns:
+        cudart += [p for p in ctx.glob(pattern) if re.search(r"libcudart\.so\.\d+(\.\d+)?$", p)]
+    seen, ordered = set(), []
+    for path in cudart:  # the same file under several names (lib -> lib64 links) is tried once
+        real = os.path.realpath(ctx.path(path))
+        if real not in seen:
+            seen.add(real)
+            ordered.append(ctx.path(path))
+    return {"libcuda": [ctx.path(libcuda)] if libcuda else [], "libcudart": ordered}
+
+
+def python_runtimes(ctx):
+    """[(module, version)] of the TensorRT Python modules that import here; versions get their build
+    number from the library when the module gives only three parts (pip's 10.0-10.7)."""
+    try:
+        modules = trt_modules(ctx, wait=remaining(DEFAULT_BUDGETS["tensorrt"]))
+    except ProbeTimeout:
+        return []
+    found = []
+    for module in modules:
+        if module["error"] or module["module"].replace("_bindings", "") not in TRT_MODULES:
+            continue
+        version = module["version"] or ""
+        if len(version.split(".")) < 4:
+            version = library_build(ctx, version) or version
+        found.append((module["module"], version))
+    return found
+
+
+def library_build(ctx, version):
+    """The four-part version of a TensorRT library whose first three parts are ``version``, or None."""
+    entries = [e for e in libraries(ctx) if re.match(r"^libnvinfer(_lean|_dispatch)?\.so\.\d+$", e["name"])]
+    for directory in site_dirs(ctx):
+        entries += [{"path": p} for p in ctx.glob(directory + "/tensorrt*_libs/libnvinfer*.so.*")
+                    if re.search(r"libnvinfer(_lean|_dispatch)?\.so\.\d+$", p)]
+    for entry in entries:
+        answer = library_version(ctx, "trt", entry["path"])
+        if isinstance(answer.get("int"), int) and isinstance(answer.get("build"), int):
+            full = "%s.%d" % (decode_trt_int(answer["int"]), answer["build"])
+            if full.startswith(version + "."):
+                return full
+    return None
+
+
+def release_of(text):
+    """"10.3.0.26" -> (10, 3, 0, 26); None when not a dotted version."""
+    parts = str(text or "").split(".")
+    if not parts or not all(p.isdigit() for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+def accepts(rule, module, version, compute_capability):
+    """Does a candidate's ``accepts`` rule (made by the controller from NVIDIA's portability rules)
+    admit a runtime ``module`` at ``version`` on a GPU of ``compute_capability``? (bool, why not)."""
+    if module.replace("_bindings", "") not in (rule.get("modules") or []):
+        return False, "needs the %s module" % " or ".join(rule.get("modules") or ["?"])
+    have, versions = release_of(version), rule.get("version") or {}
+    if have is None:
+        return False, "runtime version %r unreadable" % version
+    if "exact" in versions and have != release_of(versions["exact"]):
+        return False, "built by TensorRT %s" % versions["exact"]
+    if "min" in versions and (have < (release_of(versions["min"]) or ()) or have[0] not in versions.get("majors", [])):
+        return False, "runs on TensorRT %s or newer (majors %s)" % (versions["min"], versions.get("majors"))
+    cc, gpus = release_of(compute_capability), rule.get("cc") or {}
+    if cc is None:
+        return False, "GPU compute capability unknown"
+    if "exact" in gpus and cc != release_of(gpus["exact"]):
+        return False, "built for compute capability %s" % gpus["exact"]
+    if "min" in gpus and cc < (release_of(gpus["min"]) or ()):
+        return False, "needs compute capability %s or newer" % gpus["min"]
+    return True, None
+
+
+def choose_candidate(candidates, runtimes, compute_capability):
+    """The first candidate (the controller ranked them) a runtime here can load on this GPU.
+
+    Returns (candidate, module, version, None), or (None, None, None, reasons).
+    """
+    reasons = []
+    for candidate in candidates:
+        why = None
+        for module, version in runtimes:
+            ok, why = accepts(candidate.get("accepts") or {}, module, version, compute_capability)
+            if ok:
+                return candidate, module, version, None
+        reasons.append("%s: %s" % (candidate.get("id"), why or "no TensorRT Python module here"))
+    return None, None, None, reasons
+
+
+def compare_outputs(candidate, outputs):
+    """Outputs against the recorded ones: (status, facts). ``exact`` is bit-for-bit equality."""
+    atol = float((candidate.get("tolerance") or {}).get("atol", 0.0))
+    rtol = float((candidate.get("tolerance") or {}).get("rtol", 0.0))
+    facts = {"max_abs_error": 0.0, "exact": True, "output": {}}
+    status, message = "ok", None
+    for tensor in candidate["outputs"]:
+        name, expected = tensor["name"], tensor.get("expected") or {}
+        data = outputs.get(name)
+        if not isinstance(data, bytes):
+            return "wrong-output", dict(facts, message="output %s missing" % name)
+        facts["exact"] = facts["exact"] and hashlib.sha256(data).hexdigest() == expected.get("sha256")
+        if tensor.get("dtype") != "FLOAT" or len(data) % 4:
+            if not facts["exact"]:
+                status, message = "wrong-output", "output %s differs from the recorded bytes" % name
+            continue
+        got = struct.unpack("<%df" % (len(data) // 4), data)
+        want = expected.get("values") or []
+        facts["output"][name] = [round(v, 7) for v in got[:MAX_OUTPUT_VALUES]]
+        if len(got) != len(want):
+            status, message = "wrong-output", "output %s has %d values, %d recorded" % (name, len(got), len(want))
+            continue
+        for index, (value, reference) in enumerate(zip(got, want)):
+            error = abs(value - reference) if value == value and abs(value) != float("inf") else float("inf")
+            facts["max_abs_error"] = max(facts["max_abs_error"], error)
+            if error > atol + rtol * abs(reference) and status == "ok":
+                status = "wrong-output"
+                message = "%s[%d] = %.7g, expected %.7g (tolerance %g + %g x |expected|)" % (
+                    name, index, value, reference, atol, rtol)
+    if facts["max_abs_error"] == float("inf"):
+        facts["max_abs_error"] = None
+    if message:
+        facts["message"] = message
+    return status, facts
+
+
+def run_reference(ctx, candidate, module, model, timeout):
+    """Write one shipped plan into a private directory, load and run it in a child, compare, remove it."""
+    run = {"status": None, "plan": candidate.get("id"), "plan_sha256": candidate.get("sha256"),
+           "rule": candidate.get("rule"), "runtime": module, "gpu": model.get("index"),
+           "gpu_name": model.get("name"), "compute_capability": model.get("compute_capability"),
+           "message": None, "log": []}
+    start, size = candidate.get("offset"), candidate.get("size")
+    blob = ctx.payload[start:start + size] if isinstance(start, int) and isinstance(size, int) else b""
+    if len(blob) != size or hashlib.sha256(blob).hexdigest() != candidate.get("sha256"):
+        run.update(status="corrupt", message="the shipped plan does not match its sha256 (damaged in transit)")
+        return run
+    directory = private_dir()
+    try:
+        spec = {"module": module, "plan": write_private(directory, "reference.plan", blob),
+                "inputs": candidate["inputs"], "outputs": [dict((k, t[k]) for k in ("name", "shape", "dtype"))
+                                                          for t in candidate["outputs"]],
+                "cuda": dict(cuda_libraries(ctx), api=cuda_api(ctx.request))}
+        spec_path = write_private(directory, "spec.json", json.dumps(spec).encode("utf-8"))
+        env = dict(os.environ)
+        env.update(ctx.python_env())
+        if model.get("uuid"):
+            env["CUDA_VISIBLE_DEVICES"] = model["uuid"]
+        started = time.time()
+        process = subprocess.Popen(ctx.python_argv(REFERENCE_CODE, [spec_path]), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, close_fds=True)
+        with _PRIVATE["lock"]:
+            _PRIVATE["children"].add(process)
+        try:
+            run.update(finish_reference(ctx, process, started, timeout, candidate))
+        finally:
+            with _PRIVATE["lock"]:
+                _PRIVATE["children"].discard(process)
+    except (IOError, OSError) as exc:
+        run.update(status="crashed", message=clip("could not start the reference run: %s" % exc, 300))
+    finally:
+        problem = remove_private(directory)
+        run["cleanup"] = problem or "removed"
+    return run
+
+
+def finish_reference(ctx, process, started, timeout, candidate):
+    """Wait for a reference child and turn its events into a run's status and facts."""
+    run = {}
+    limit = remaining(timeout)
+    try:
+        out, err = process.communicate(timeout=limit)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        timed_out = True
+    run["seconds"] = round(time.time() - started, 3)
+    events, messages = loader_events(out, err)
+    result = events.get("result")
+    run["log"] = [clip(m, 512) for m in messages[:MAX_LOG_LINES]]
+    if events.get("runtime"):
+        run["runtime_version"] = clip(events["runtime"].get("version"), 64) or None
+    for key in ("load_s", "run_s"):
+        value = (result or events.get("loaded") or {}).get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            run[key] = round(value, 6)
+    status, message = classify(messages)
+    if timed_out:
+        return dict(run, status="timeout", message="no answer within %.1fs" % limit)
+    if result is None and status is not None:
+        return dict(run, status=status, message=clip(message, 512))
+    if result is None:
+        return dict(run, status="crashed", message="reference run %s%s" % (
+            describe_exit(process.returncode), (": " + clip(messages[-1], 400)) if messages else ""))
+    kind = result.get("status")
+    if kind == "import-failed":
+        return dict(run, status="no-runtime", message=clip(result.get("error"), 512))
+    if kind == "runtime-failed":
+        return dict(run, status="cuda-init-failure", message=clip(message or result.get("error"), 512))
+    if kind == "failed" and status is not None:
+        return dict(run, status=status, message=clip(message, 512))
+    if kind == "failed":  # deserialize returned None and nothing we know was logged
+        return dict(run, status="corrupt", message=clip(messages[0], 512) if messages else
+                    "TensorRT could not deserialize the plan and logged no reason")
+    if kind == "run-failed":
+        return dict(run, status="run-failed", message=clip(result.get("error"), 512))
+    run["cuda_api"] = clip(result.get("cuda_api"), 64)
+    device = result.get("device") if isinstance(result.get("device"), dict) else {}
+    run["device"] = {"name": clip(device.get("name"), 256), "cc": clip(device.get("cc"), 16)}
+    outputs = {}
+    for name, text in (result.get("outputs") or {}).items():
+        try:
+            outputs[name] = base64.b64decode(text)
+        except (TypeError, ValueError):
+            outputs[name] = None
+    status, facts = compare_outputs(candidate, outputs)
+    run.update(facts)
+    run["status"] = status
+    if status == "ok" and messages:
+        run["message"] = clip(messages[0], 512)
+    return run
+
+
+def loader_events(out, err):
+    """The JSON events a loader child printed ({kind: last event}) and every log message, stderr's too."""
+    events, messages = {}, []
+    for line in decode(out[:MAX_FILE_BYTES]).splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        if event.get("kind") == "log":
+            messages.append(str(event.get("message")))
+        elif event.get("kind"):
+            events[str(event["kind"])] = event
+    messages += [line.strip() for line in decode(err[:MAX_FILE_BYTES]).splitlines() if line.strip()]
+    return events, messages
+
+
+def reference_specs(request):
+    """The request's reference engines, validated: [{"name", "candidates"}]; raises ValueError."""
+    specs = request.get("reference")
+    if not isinstance(specs, list) or not specs:
+        raise ValueError("request: reference must be a non-empty list")
+    for spec in specs:
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise ValueError("request: each reference needs a name")
+        candidates = spec.get("candidates")
+        if not isinstance(candidates, list) or len(candidates) > MAX_REFERENCE_PLANS:
+            raise ValueError("request: reference %s needs a list of at most %d candidates"
+                             % (spec["name"], MAX_REFERENCE_PLANS))
+        for candidate in candidates:
+            if not (isinstance(candidate, dict) and isinstance(candidate.get("inputs"), list)
+                    and isinstance(candidate.get("outputs"), list) and isinstance(candidate.get("accepts"), dict)):
+                raise ValueError("request: a candidate of %s lacks inputs, outputs or accepts" % spec["name"])
+    return specs
+
+
+def collect_reference(ctx):
+    """Run each requested reference engine once per GPU model: load, one inference, compare.
+
+    For each distinct GPU model the first candidate whose ``accepts`` rule admits a
+    TensorRT Python module here (``tensorrt``, else ``tensorrt_lean``, ``tensorrt_dispatch``)
+    and the GPU's compute capability is written to a private directory, loaded and run
+    in a child (``REFERENCE_CODE``) under the ``engine_load`` budget, its output
+    compared with the recorded one, and the directory removed. Statuses: ok,
+    wrong-output, run-failed (loaded, but CUDA or the execution failed), no-plan, and the
+    test-load ones (version-mismatch, device-mismatch, corrupt, missing-plugin,
+    cuda-init-failure, no-runtime, timeout, crashed).
+    """
+    if "reference" not in ctx.request:
+        return {"requested": False, "items": []}
+    try:
+        specs = reference_specs(ctx.request)
+    except ValueError as exc:
+        return {"requested": True, "items": [], "error": str(exc)}
+    if ctx.payload is None:
+        return {"requested": True, "items": [], "error": "the request names reference engines but the program "
+                                                         "carries no AUDITOR_PAYLOAD"}
+    budgets = ctx.request.get("budgets")
+    timeout = budgets.get("engine_load") if isinstance(budgets, dict) else None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600:
+        timeout = DEFAULT_ENGINE_LOAD
+    models = [m for m in gpu_models(ctx) if m.get("compute_capability")]
+    runtimes = python_runtimes(ctx)
+    items = []
+    for spec in specs:
+        item = {"name": clip(spec["name"], 128), "candidates": len(spec["candidates"]), "runs": []}
+        if not models:
+            item["error"] = "no GPU with a known compute capability to run on"
+        for model in models:
+            candidate, module, version, reasons = choose_candidate(spec["candidates"], runtimes,
+                                                                   model["compute_capability"])
+            if candidate is None:
+                have = ", ".join("%s %s" % r for r in runtimes) or "no TensorRT Python module"
+                message = "no plan of the %d shipped loads here (%s, compute capability %s): %s" % (
+                    len(spec["candidates"]), have, model["compute_capability"], "; ".join(reasons[:4]))
+                item["runs"].append({"status": "no-runtime" if not runtimes else "no-plan", "gpu": model.get("index"),
+                                     "gpu_name": model.get("name"), "compute_capability": model["compute_capability"],
+                                     "message": clip(message, 1024), "log": []})
+                continue
+            run = run_reference(ctx, candidate, module, model, timeout)
+            run["runtime_version"] = run.get("runtime_version") or version
+            item["runs"].append(run)
+        items.append(item)
+    return {"requested": True, "items": items}
+
+
+# -- reference engine: the build mode ------------------------------------------------------------
+
+BUILD_SCHEMA = "auditor.reference-build/1"
+DEFAULT_BUILD_TIMEOUT = 600.0
+
+
+class BuildFailed(Exception):
+    """The build could not produce a checked plan; the message says why."""
+
+
+def build_main(argv, builder):
+    """``python3 - --request=B64`` with ``AUDITOR_BUILDER`` set: build, run once, print the result.
+
+    The request is ``{"build": {"name", "precision", "version_compatible",
+    "hardware_compatible", "gpu", "timeout"}}``. Stdout carries one JSON object
+    (``auditor.reference-build/1``) with the plan in base64, or ``status: failed`` and
+    ``error``; the exit status is 0 either way.
+    """
+    result = {"schema": BUILD_SCHEMA, "probe_version": PROBE_VERSION, "status": "failed", "error": None}
+    try:
+        root, request = parse_args(argv)
+        ctx = ProbeContext(root, request)
+        spec = request.get("build")
+        if not isinstance(spec, dict):
+            raise BuildFailed("request: build must be an object")
+        result.update(run_build(ctx, spec, builder))
+        result["status"] = "ok"
+    except BuildFailed as exc:
+        result["error"] = clip(str(exc), 2048)
+    except (ValueError, TypeError) as exc:
+        result["error"] = "bad arguments: %s" % exc
+    finally:
+        remove_all_private()
+    sys.stdout.write(json.dumps(result, sort_keys=True) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def build_gpu(ctx, wanted):
+    """The GPU to build on: the requested index or uuid, else the first; raises BuildFailed."""
+    found = gpu_list(ctx)
+    devices = [d for d in found.get("devices") or [] if d.get("compute_capability")]
+    for device in devices:
+        if wanted is None or str(wanted) in (str(device.get("index")), device.get("uuid")):
+            return device
+    if wanted is not None:
+        raise BuildFailed("no GPU %s here (GPUs: %s)" % (wanted, ", ".join(
+            "%s %s" % (d.get("index"), d.get("uuid")) for d in devices) or "none"))
+    raise BuildFailed("no GPU to build on: %s" % (found.get("error") or "none with a known compute capability"))
+
+
+def run_build(ctx, spec, builder):
+    """Build in a child with the host's ``tensorrt``, then load and run the plan in another, as an audit will."""
+    gpu = build_gpu(ctx, spec.get("gpu"))
+    modules = [m for m in trt_modules(ctx) if m["module"] == "tensorrt"]
+    if not modules or modules[0]["error"]:
+        raise BuildFailed("no TensorRT builder here: the tensorrt Python module does not import (%s); the lean "
+                          "and dispatch runtimes cannot build" % (modules[0]["error"] if modules else "not installed"))
+    env = {"CUDA_VISIBLE_DEVICES": gpu["uuid"]} if gpu.get("uuid") else {}
+    directory = private_dir()
+    try:
+        plan_path = os.path.join(directory, "reference.plan")
+        events, messages, build_s = build_plan(ctx, spec, builder, gpu, env, directory, plan_path)
+        with open(plan_path, "rb") as handle:
+            plan = handle.read()
+            handle.seek(0)
+            header, _ = read_plan_header(handle)
+        reference = events.get("reference") or {}
+        result, run_messages = first_run(ctx, spec, env, directory, plan_path, reference)
+        outputs = result.get("outputs") or {}
+        return {"plan": base64.b64encode(plan).decode("ascii"), "plan_sha256": hashlib.sha256(plan).hexdigest(),
+                "header": header, "tensorrt": {"module": "tensorrt",
+                                               "version": (events.get("runtime") or {}).get("version")},
+                "gpu": dict((k, gpu.get(k)) for k in ("index", "name", "uuid", "compute_capability")),
+                "device": result.get("device"),
+                "host": {"hostname": collect_host(ctx).get("hostname"), "driver": collect_driver(ctx).get("version")},
+                "build": dict([(k, v) for k, v in events["built"].items() if k != "kind"], seconds=round(build_s, 3)),
+                "network": reference.get("network"), "inputs": reference.get("inputs") or [],
+                "outputs": [dict(t, data=outputs.get(t["name"])) for t in reference.get("outputs") or []],
+                "reference_check": sanity_check(reference, outputs), "load_s": result.get("load_s"),
+                "run_s": result.get("run_s"), "cuda_api": result.get("cuda_api"),
+                "log": [clip(m, 512) for m in (messages + run_messages)[:MAX_LOG_LINES]]}
+    finally:
+        remove_private(directory)
+
+
+def build_plan(ctx, spec, builder, gpu, env, directory, plan_path):
+    """Run the builder child; returns (its events, its log, seconds); raises BuildFailed."""
+    timeout = spec.get("timeout")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 3600:
+        timeout = DEFAULT_BUILD_TIMEOUT
+    job = dict(spec, plan=plan_path, compute_capability=gpu["compute_capability"])
+    job_path = write_private(directory, "build.json", json.dumps(job).encode("utf-8"))
+    started = time.time()
+    try:
+        status, out, err = ctx.run_python(builder, [job_path], timeout=timeout, env=env)
+    except ProbeTimeout:
+        raise BuildFailed("the build did not finish within %.0fs" % timeout)
+    events, messages = loader_events(out.encode("utf-8"), err.encode("utf-8"))
+    if events.get("built") is None or not os.path.exists(plan_path):
+        failure = (events.get("result") or {}).get("error") or "the builder %s" % describe_exit(status, err)
+        raise BuildFailed(failure + ("; TensorRT said: " + " | ".join(messages[-4:]) if messages else ""))
+    return events, messages, time.time() - started
+
+
+def first_run(ctx, spec, env, directory, plan_path, reference):
+    """Load and run the new plan once with REFERENCE_CODE; returns (result event, log); raises BuildFailed."""
+    limit = DEFAULT_ENGINE_LOAD * 4
+    run_spec = {"module": "tensorrt", "plan": plan_path, "inputs": reference.get("inputs") or [],
+                "outputs": reference.get("outputs") or [], "cuda": dict(cuda_libraries(ctx), api=cuda_api(spec))}
+    spec_path = write_private(directory, "run.json", json.dumps(run_spec).encode("utf-8"))
+    full_env = dict(os.environ)
+    full_env.update(ctx.python_env())
+    full_env.update(env)
+    process = subprocess.Popen(ctx.python_argv(REFERENCE_CODE, [spec_path]), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, close_fds=True)
+    try:
+        out, err = process.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise BuildFailed("the first run of the new plan did not finish within %.0fs" % limit)
+    events, messages = loader_events(out, err)
+    result = events.get("result") or {}
+    if result.get("status") != "ok":
+        raise BuildFailed("the new plan did not run: %s%s" % (
+            result.get("error") or result.get("status") or describe_exit(process.returncode),
+            "; TensorRT said: " + " | ".join(messages[-4:]) if messages else ""))
+    return result, messages
+
+
+def sanity_check(reference, outputs):
+    """TensorRT's first output against the network computed in Python (float64) by the builder.
+
+    A difference beyond the builder's tolerance means the plan does not compute the
+    network as defined (weights laid out wrongly, a broken build): BuildFailed.
+    """
+    atol, rtol = reference.get("atol", 0.0), reference.get("rtol", 0.0)
+    worst = 0.0
+    for tensor in reference.get("outputs") or []:
+        data = base64.b64decode(outputs.get(tensor["name"]) or "")
+        want = reference.get("expected", {}).get(tensor["name"]) or []
+        got = struct.unpack("<%df" % (len(data) // 4), data[:len(data) // 4 * 4])
+        if len(got) != len(want):
+            raise BuildFailed("the new plan's output %s has %d values, the network %d" % (
+                tensor["name"], len(got), len(want)))
+        for index, (value, expected) in enumerate(zip(got, want)):
+            error = abs(value - expected) if value == value else float("inf")
+            worst = max(worst, error)
+            if error > atol + rtol * abs(expected):
+                raise BuildFailed("TensorRT computed %s[%d] = %r where the network defined in Python gives %r "
+                                  "(tolerance %g + %g x |value|): the plan does not compute the reference network"
+                                  % (tensor["name"], index, value, expected, atol, rtol))
+    return {"max_abs_error": worst, "atol": atol, "rtol": rtol}
+
+
 # -- driver ------------------------------------------------------------------------------
 
 COLLECTORS = (("host", collect_host), ("driver", collect_driver), ("gpus", collect_gpus),
               ("cuda", collect_cuda), ("cudnn", collect_cudnn), ("tensorrt", collect_tensorrt),
-              ("containers", collect_containers), ("engines", collect_engines))
+              ("containers", collect_containers), ("engines", collect_engines),
+              ("reference", collect_reference))
 
 
 def run_collectors(ctx):
@@ -1872,16 +2723,32 @@ def parse_args(argv):
     return root, request
 
 
+def shipped(name):
+    """What the controller prepended to this program (``NAME = "base64"``) as bytes, or None."""
+    text = globals().get(name)
+    if not isinstance(text, str):
+        return None
+    return base64.b64decode(text)
+
+
 def main(argv):
     started = time.time()
+    builder = shipped("AUDITOR_BUILDER")
+    if builder is not None:
+        return build_main(argv, builder.decode("utf-8"))
     try:
         root, request = parse_args(argv)
+        payload = shipped("AUDITOR_PAYLOAD") if "reference" in request else None
     except (ValueError, TypeError) as exc:
         sys.stdout.write(json.dumps({"schema": SCHEMA, "probe_version": PROBE_VERSION,
                                      "error": "bad arguments: %s" % exc}) + "\n")
         return 0
-    ctx = ProbeContext(root, request)
+    ctx = ProbeContext(root, request, payload)
+    if payload is not None:  # the one thing the probe writes must not outlive it
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, remove_all_private)
     sections, stuck = run_collectors(ctx)
+    remove_all_private()
     document = {
         "schema": SCHEMA,
         "probe_version": PROBE_VERSION,

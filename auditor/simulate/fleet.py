@@ -28,6 +28,8 @@ Shape (DESIGN.md)::
                  running: [{name: triton, image: "nvcr.io/nvidia/tritonserver:24.05-py3"}]}
     engines:
       /srv/models/det.plan: {tensorrt: "10.3.0.26", compute_capability: "8.6", outcome: missing-plugin}
+    python_tensorrt_lean: "10.3.0.26"     # an importable tensorrt_lean (runs version-compatible plans only)
+    gpu_fault: wrong-output               # or out-of-memory: what a reference engine run meets
 
 An engine's ``outcome`` forces what a test-load meets beyond version and device:
 ``missing-plugin``, ``crash``, ``hang`` or ``corrupt`` (a truncated plan).
@@ -82,10 +84,13 @@ HOST_KEYS = (
     "cuda_compat",
     "pip",
     "containers",
+    "python_tensorrt_lean",
+    "gpu_fault",
 )
+GPU_FAULTS = ("wrong-output", "out-of-memory")
 DRIVER_STATES = ("loaded", "not-loaded", "permission-denied")
 ENGINE_OUTCOMES = ("missing-plugin", "crash", "hang", "corrupt")
-VERSION_KEYS = ("driver", "kernel_module", "cudnn", "tensorrt", "python_tensorrt")
+VERSION_KEYS = ("driver", "kernel_module", "cudnn", "tensorrt", "python_tensorrt", "python_tensorrt_lean")
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,8 @@ class SimHost:
     cuda_compat: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     pip: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     containers: ContainerSpec | None = None
+    python_tensorrt_lean: str | None = None
+    gpu_fault: str | None = None
 
     @property
     def gpu_count(self) -> int:
@@ -247,6 +254,14 @@ def _host(name: str, spec: Any, defaults: YamlMap | None, where: Location) -> Si
         errors.extend(exc.errors)
     except InputError as exc:
         errors.append(exc)
+    gpu_fault = merged.get("gpu_fault")
+    if gpu_fault is not None:
+        if gpu_fault not in GPU_FAULTS:
+            errors.append(
+                InputError(f"unknown gpu_fault {gpu_fault!r}; one of: {', '.join(GPU_FAULTS)}", loc("gpu_fault"))
+            )
+        else:
+            fields["gpu_fault"] = gpu_fault
     fault = merged.get("fault")
     if fault is not None:
         if fault not in FAULTS:

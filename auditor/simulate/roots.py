@@ -62,9 +62,11 @@ def build_root(host: SimHost, base: Path) -> Path:
     if host.tensorrt:
         packages += _tensorrt_library(root, host.tensorrt, cuda)
     if host.python_tensorrt:
-        module = resources.files("auditor.simulate").joinpath("standin_tensorrt.py").read_text("utf-8")
-        _write(root, "usr/lib/python3/dist-packages/tensorrt/__init__.py", module)
+        _standin_module(root, "tensorrt")
         packages.append(("python3-libnvinfer", f"{host.python_tensorrt}-1+cuda{cuda}"))
+    if host.python_tensorrt_lean:
+        _standin_module(root, "tensorrt_lean")
+        packages.append(("python3-libnvinfer-lean", f"{host.python_tensorrt_lean}-1+cuda{cuda}"))
     for name, version in host.pip.items():
         _pip_wheel(root, host, name, version)
     _tensorrt_state(root, host, gpus)
@@ -252,6 +254,8 @@ def _tensorrt_state(root: Path, host: SimHost, gpus: list[dict[str, Any]]) -> No
     )
     state = {
         "python": host.python_tensorrt,
+        "python_lean": host.python_tensorrt_lean,
+        "gpu_fault": host.gpu_fault,
         "library": host.tensorrt,
         "driver_state": "ok" if healthy else "failed",
         "gpus": [{"index": g["index"], "uuid": g["uuid"], "cc": g["cc"], "name": g["name"]} for g in gpus],
@@ -260,6 +264,14 @@ def _tensorrt_state(root: Path, host: SimHost, gpus: list[dict[str, Any]]) -> No
     _write(root, f"{SIM}/tensorrt.json", json.dumps(state, indent=1))
     module = resources.files("auditor.simulate").joinpath("standin_tensorrt.py").read_text("utf-8")
     _write(root, f"{SIM}/standin_tensorrt.py", module)
+
+
+def _standin_module(root: Path, name: str) -> None:
+    """The stand-in TensorRT as an importable package ``name`` (its network code beside it)."""
+    files = resources.files("auditor.simulate")
+    package = f"usr/lib/python3/dist-packages/{name}"
+    _write(root, f"{package}/__init__.py", files.joinpath("standin_tensorrt.py").read_text("utf-8"))
+    _write(root, f"{package}/standin_network.py", files.joinpath("standin_network.py").read_text("utf-8"))
 
 
 def _pip_wheel(root: Path, host: SimHost, name: str, version: str) -> None:

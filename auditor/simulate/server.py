@@ -29,7 +29,7 @@ import asyncssh
 
 from auditor.hostkeys import HostKeyTrust
 from auditor.inventory import Host
-from auditor.probe import probe_source
+from auditor.probe import interpreter_args, probe_source
 from auditor.runner import ConnectOptions
 from auditor.simulate.fleet import Fleet, SimHost
 from auditor.simulate.roots import build_root
@@ -183,10 +183,7 @@ class SimulatedFleet:
             python = interpreter_for(served.sim.python)
             child = await asyncio.create_subprocess_exec(
                 python,
-                "-",
-                f"--request={match.group(1)}",
-                "--root",
-                str(served.root),
+                *interpreter_args(match.group(1), str(served.root)),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,

@@ -62,7 +62,7 @@ def main(argv):
         print(banner("FAILED", argv))
         return 1
     print(line("I", f"Loading engine from: {engine}"))
-    outcome, messages = trt.decide(data, VERSION)
+    outcome, messages, _ = trt.decide(data, VERSION)
     for severity, message in messages:
         level = {"ERROR": "E", "WARNING": "W"}.get(severity, "I")
         print(line(level, ("Error[1]: " if level == "E" else "") + message))
