@@ -191,6 +191,9 @@ def _driver_eol(run: Run, driver: str) -> None:
     info = cuda_kb.branch_info(driver)
     if info is None:
         return  # a branch no source describes: nothing to say either way
+    when = info.eol_date()
+    if not info.is_past_eol(run.today) and (when is None or (when - run.today).days > EOL_SOON_DAYS):
+        return  # the common case on a fleet: decided without building any text
     supported = ", ".join(
         f"R{b.branch} ({b.type_label}, {b.eol_text()})" for b in cuda_kb.supported_branches(run.today)
     )
@@ -208,8 +211,7 @@ def _driver_eol(run: Run, driver: str) -> None:
             )
         )
         return
-    when = info.eol_date()
-    if when is not None and (when - run.today).days <= EOL_SOON_DAYS:
+    if when is not None:  # within EOL_SOON_DAYS of its end of life
         run.add(
             Finding(
                 rule="driver.eol",

@@ -6,12 +6,17 @@ incomplete, 4 internal error (a report that could not be written included), 130
 interrupted. When findings and incompleteness coexist the code is 1, and every report
 carries both counts.
 
-``--fail-on`` takes a verdict *or* a severity (the two vocabularies share no word):
+``--fail-on`` takes verdicts and severities, comma-separated (the two vocabularies
+share no word); a host fails when it reaches any of them:
 
-* a verdict (``warn``, ``upgrade``, ``reboot``, ``rollback``): a host fails when its
-  evaluated findings make it that verdict or a more urgent one;
-* a severity (``info`` ... ``critical``): a host fails when one of its findings is that
-  severe or worse, whatever its action.
+* a verdict (``warn``, ``upgrade``, ``reboot``, ``rollback``): its evaluated findings
+  make it that verdict or a more urgent one;
+* a severity (``info`` ... ``critical``): one of its findings is that severe or worse,
+  whatever its action.
+
+The default, ``upgrade,critical``, fails on every host that needs an upgrade, a reboot
+or a rollback, and on any critical finding even when its action is only to
+investigate (a reference engine that computes the wrong answer, say).
 
 Either way only live findings count: waived ones never, and a check that could not be
 evaluated (``Finding.inconclusive``) is never a failure: like an unreachable host it
@@ -63,7 +68,7 @@ class ExitCode(enum.IntEnum):
 VERDICT_LEVELS = ("warn", "upgrade", "reboot", "rollback")
 SEVERITY_LEVELS = tuple(s.value for s in Severity)
 FAIL_ON_CHOICES = VERDICT_LEVELS + SEVERITY_LEVELS
-DEFAULT_FAIL_ON = "upgrade"
+DEFAULT_FAIL_ON = "upgrade,critical"
 UNREACHABLE_CHOICES = ("fail", "warn")
 DEFAULT_UNREACHABLE = "fail"
 
@@ -132,6 +137,11 @@ class ExitDecision:
         }
 
 
+def thresholds(fail_on: str) -> tuple[Threshold, ...]:
+    """``"upgrade,critical"`` -> its thresholds (ValueError for an unknown level)."""
+    return tuple(Threshold(level.strip().lower()) for level in fail_on.split(",") if level.strip())
+
+
 def decide(
     hosts: Sequence[HostReport],
     fail_on: str = DEFAULT_FAIL_ON,
@@ -139,10 +149,12 @@ def decide(
     interrupted: bool = False,
 ) -> ExitDecision:
     """The exit code for a run: interrupted beats findings, findings beat incompleteness."""
-    threshold = Threshold(fail_on)
+    levels = thresholds(fail_on)
+    if not levels:
+        raise ValueError("--fail-on names no level")
     if unreachable not in UNREACHABLE_CHOICES:
         raise ValueError(f"unknown --unreachable mode {unreachable!r}")
-    failing = tuple(h.name for h in hosts if threshold.reached_by(h))
+    failing = tuple(h.name for h in hosts if any(t.reached_by(h) for t in levels))
     partial = tuple(h.name for h in hosts if incomplete(h))
 
     def result(code: ExitCode, reason: str) -> ExitDecision:
@@ -158,17 +170,6 @@ def decide(
     if partial:
         return result(ExitCode.OK, f"{counts} (--unreachable warn)")
     return result(ExitCode.OK, f"all {_hosts(len(hosts))} below --fail-on {fail_on}")
-
-
-def exit_code_for(verdicts: Iterable[Verdict], fail_on: str = DEFAULT_FAIL_ON) -> ExitCode:
-    """The exit code from verdicts alone (a verdict threshold; front ends without findings at hand)."""
-    threshold = Verdict(fail_on)
-    verdicts = list(verdicts)
-    if any(not v.incomplete and v.rank <= threshold.rank for v in verdicts):
-        return ExitCode.FINDINGS
-    if any(v.incomplete for v in verdicts):
-        return ExitCode.INCOMPLETE
-    return ExitCode.OK
 
 
 def _hosts(n: int) -> str:

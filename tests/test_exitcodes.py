@@ -46,6 +46,21 @@ def test_severity_threshold_counts_findings_that_severe_or_worse() -> None:
     assert Threshold("high").is_severity and not Threshold("upgrade").is_severity
 
 
+def test_default_fails_on_needs_action_and_on_any_critical_finding() -> None:
+    """By default an upgrade host fails the run, and so does a critical finding whose action is only to look.
+
+    A reference engine that computes the wrong answer is critical/investigate (verdict warn):
+    serving must not continue on that node, so cron and CI must see exit 1.
+    """
+    wrong_output = host("wrong-1", finding("reference.output", Action.INVESTIGATE, Severity.CRITICAL))
+    assert decide([OK, UPGRADE]).code is ExitCode.FINDINGS
+    assert decide([OK, wrong_output]).failing == ("wrong-1",)
+    assert decide([OK, WARN_LOW]).code is ExitCode.OK
+    assert decide([wrong_output], "upgrade").code is ExitCode.OK  # naming one level replaces the default
+    assert decide([WARN_LOW, ROLLBACK], "rollback,low").failing == ("warn-1", "rb-1")  # either level
+    assert decide([WARN_LOW], "rollback,medium").code is ExitCode.OK
+
+
 def test_waived_findings_never_fail_a_run() -> None:
     """A waived critical rollback is below every threshold."""
     assert decide([WAIVED], "info").code is ExitCode.OK
@@ -72,7 +87,7 @@ def test_findings_beat_incompleteness_and_both_are_reported() -> None:
     decision = decide([UPGRADE, unreachable("down")])
     assert decision.code is ExitCode.FINDINGS
     assert decision.failing == ("up-1",) and decision.incomplete == ("down",)
-    assert "1 host at or above --fail-on upgrade, 1 host not fully evaluated" in decision.reason
+    assert "1 host at or above --fail-on upgrade,critical, 1 host not fully evaluated" in decision.reason
 
 
 def test_interrupted_beats_everything() -> None:

@@ -122,7 +122,7 @@ def test_fail_on_severity_threshold(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_fail_on_rejects_unknown_levels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A --fail-on level that is neither verdict nor severity is a usage error listing both vocabularies."""
     assert main(["report", "--simulate", fleet(tmp_path), "--fail-on", "severe"]) == 2
-    assert "neither a verdict (warn, upgrade, reboot, rollback) nor a severity" in capsys.readouterr().err
+    assert "each level must be a verdict (warn, upgrade, reboot, rollback) or a severity" in capsys.readouterr().err
 
 
 def test_unreachable_warn_exits_0_and_warns_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

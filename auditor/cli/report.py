@@ -84,8 +84,8 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
         type=_fail_on,
         default=DEFAULT_FAIL_ON,
         metavar="LEVEL",
-        help=f"exit 1 at this level: a verdict ({', '.join(VERDICT_LEVELS)}; that verdict or more urgent) "
-        f"or a severity ({', '.join(SEVERITY_LEVELS)}; a finding that severe or worse). "
+        help=f"exit 1 when a host reaches any of these comma-separated levels: a verdict ({', '.join(VERDICT_LEVELS)}; "
+        f"that verdict or more urgent) or a severity ({', '.join(SEVERITY_LEVELS)}; a finding that severe or worse). "
         f"Waived findings never count; checks that could not be evaluated count as incomplete (default: "
         f"{DEFAULT_FAIL_ON})",
     )
@@ -118,12 +118,13 @@ def _spec(text: str) -> OutputSpec:
 
 
 def _fail_on(text: str) -> str:
-    level = text.strip().lower()
-    if level not in FAIL_ON_CHOICES:
+    levels = [level.strip().lower() for level in text.split(",") if level.strip()]
+    unknown = [level for level in levels if level not in FAIL_ON_CHOICES]
+    if unknown or not levels:
         raise argparse.ArgumentTypeError(
-            f"'{text}' is neither a verdict ({', '.join(VERDICT_LEVELS)}) nor a severity ({', '.join(SEVERITY_LEVELS)})"
+            f"'{text}': each level must be a verdict ({', '.join(VERDICT_LEVELS)}) or a severity ({', '.join(SEVERITY_LEVELS)})"
         )
-    return level
+    return ",".join(levels)
 
 
 def _seconds(text: str) -> float:
