@@ -81,7 +81,9 @@ def test_json_carries_the_exit_decision_and_failing_since(demo_report: Report) -
     r = with_exit(demo_report)
     doc = json.loads(json.dumps(report_document(r)))
     assert doc["schema"] == "auditor.report/1" and doc["complete"] is True
-    assert doc["exit_code"] == 1 and doc["exit"]["fail_on"] == "upgrade,critical" and doc["exit"]["unreachable"] == "fail"
+    assert (
+        doc["exit_code"] == 1 and doc["exit"]["fail_on"] == "upgrade,critical" and doc["exit"]["unreachable"] == "fail"
+    )
     assert set(doc["exit"]["failing_hosts"]) == set(r.exit.failing if r.exit else ())
     assert "h100-serve-03" in doc["exit"]["incomplete_hosts"]
     assert doc["exit_codes"]["3"].startswith("audit incomplete")

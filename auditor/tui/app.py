@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -147,6 +148,12 @@ class AuditApp(App[int]):
             model.end_sweep(monotonic(), self.clock.wall().strftime("%H:%M:%S UTC"))
             main.sweep_ended(self.clock.wall().strftime("%H:%M:%S UTC"))
             self.refresh_bindings()
+            # The table freezes what each batch brings (screens/main.py) to keep full
+            # collections from stalling keys mid-sweep; once per sweep, reclaim the cyclic
+            # garbage frozen meanwhile, so a --watch session running for days stays bounded.
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
         self._announce(hosts)
 
     def _announce(self, hosts: Sequence[Host]) -> None:
