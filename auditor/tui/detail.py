@@ -174,10 +174,13 @@ def _facts(facts: Facts) -> Iterable[RenderableType | Row]:
     if g.error:
         yield kv("error", g.error, "italic")
     for gpu in g.devices:
-        name = f"{gpu.index if gpu.index is not None else '?'}: {gpu.name or '?'}"
         memory = f"{gpu.memory_total_mib} MiB" if gpu.memory_total_mib is not None else "-"
         modes = f"MIG {gpu.mig_mode or '-'} · ECC {gpu.ecc_mode or '-'} · persistence {gpu.persistence_mode or '-'}"
-        yield kv(name, f"sm {gpu.compute_capability or '?'} · {memory} · {modes}")
+        where = f" · {gpu.pci_bus_id}" if gpu.pci_bus_id else ""
+        yield kv(
+            f"GPU {gpu.index if gpu.index is not None else '?'}",  # the name is long: it goes in the value
+            f"{gpu.name or '?'} · CC {gpu.compute_capability or '?'} · {memory} · {modes}{where}",
+        )
     c = facts.cuda
     yield section("CUDA toolkits")
     if not c.toolkits:
