@@ -36,7 +36,7 @@ from auditor.plan import SET_COMPONENTS, SKIP_VAR, Plan, PlanExit, PlanSource, R
 from auditor.policy import Policy
 from auditor.probe import encode_request
 from auditor.report import HostReport, Report, age, utc_now
-from auditor.report.files import check_writable, write_atomic
+from auditor.report.files import write_atomic
 from auditor.report.formats import OutputSpec, check_specs, parse_spec
 from auditor.simulate import load_fleet
 
@@ -176,11 +176,6 @@ def _non_negative(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     specs: list[OutputSpec] = args.format or [OutputSpec("table")]
     check_specs(specs)
-    problems = [
-        p for s in specs if s.path and "{" not in os.path.dirname(s.path) for p in [check_writable(s.path)] if p
-    ]
-    if problems:
-        raise InputError("; ".join(problems))
     policy = resolve_policy(args)
     target = build_target(policy, args.to, args.set)
     rollout = Rollout(max_unavailable=args.max_unavailable, max_parallel=args.max_parallel, skip=tuple(args.skip))

@@ -9,6 +9,7 @@ so a cron job can keep one file per run.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Protocol
 
 from auditor.errors import InputError
 from auditor.report import Report
+from auditor.report.files import check_writable
 
 FORMATS = ("table", "json", "md", "html", "junit", "prom", "csv")
 DESCRIPTIONS = {
@@ -70,7 +72,10 @@ def parse_spec(text: str, formats: Sequence[str] = FORMATS) -> OutputSpec:
 
 
 def check_specs(specs: Sequence[OutputSpec]) -> None:
-    """At most one format on stdout, no file named twice."""
+    """At most one format on stdout, no file named twice, every file's directory writable.
+
+    Checked before any host is contacted, so a typo in a report path is exit 2.
+    """
     stdout = [s.format for s in specs if s.path is None]
     if len(stdout) > 1:
         raise InputError(
@@ -80,6 +85,12 @@ def check_specs(specs: Sequence[OutputSpec]) -> None:
     twice = sorted({p for p in paths if paths.count(p) > 1})
     if twice:
         raise InputError(f"--format: {', '.join(twice)} named more than once")
+    # paths with {timestamp}/{inventory} in their directory are only known when written
+    problems = [
+        p for s in specs if s.path and "{" not in os.path.dirname(s.path) for p in [check_writable(s.path)] if p
+    ]
+    if problems:
+        raise InputError("; ".join(problems))
 
 
 def renderer(name: str, color: bool = False, width: int | None = None) -> Callable[[Report], str]:

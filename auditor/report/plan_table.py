@@ -10,14 +10,13 @@ string goes into a Rich ``Text``, never markup, so a host cannot inject styles.
 
 from __future__ import annotations
 
-import io
-
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from auditor.plan import HostPlan, HostStatus, Plan, Step, StepAction
 from auditor.plan.model import LABEL
+from auditor.report.table_writer import console_text
 
 STATUS_STYLE = {
     HostStatus.PLANNED: "bold dark_orange",
@@ -193,14 +192,4 @@ def plan_lines(plan: Plan) -> list[RenderableType]:
 
 def render_plan_table(plan: Plan, width: int | None = None, color: bool = False) -> str:
     """The plan as plain (or ANSI-coloured) text, trailing blanks trimmed, ending with a newline."""
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width or 140,
-        color_system="standard" if color else None,
-        highlight=False,
-        emoji=False,
-        soft_wrap=False,
-    )
-    console.print(Group(*plan_lines(plan)))
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    return console_text(lambda console: console.print(Group(*plan_lines(plan))), width, color)

@@ -10,6 +10,7 @@ named ``[bold red]x[/]`` prints literally.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.table import Table
@@ -60,8 +61,11 @@ def when(report: Report) -> str:
         return report.generated_at
 
 
-def render_table(report: Report, width: int | None = None, color: bool = False) -> str:
-    """Header, counts, hosts needing action with their main finding, ok hosts, exit code."""
+def console_text(draw: Callable[[Console], None], width: int | None = None, color: bool = False) -> str:
+    """What ``draw`` prints on a Rich console, as text with trailing blanks trimmed.
+
+    Shared by the text writers (report and plan): one width, colour and wrapping policy.
+    """
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -71,6 +75,16 @@ def render_table(report: Report, width: int | None = None, color: bool = False) 
         emoji=False,
         soft_wrap=False,
     )
+    draw(console)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def render_table(report: Report, width: int | None = None, color: bool = False) -> str:
+    """Header, counts, hosts needing action with their main finding, ok hosts, exit code."""
+    return console_text(lambda console: _print_report(console, report), width, color)
+
+
+def _print_report(console: Console, report: Report) -> None:
     summary = report.summary()
     title = Text("auditor", style="bold")
     title.append(f" · {report.inventory} · policy {report.policy}")
@@ -107,7 +121,6 @@ def render_table(report: Report, width: int | None = None, color: bool = False) 
         console.print()
         console.print(Text(f"exit {int(report.exit.code)}: {report.exit.reason}", style="dim"))
     # Rich pads every line to the full width; trailing blanks only clutter mails and logs.
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
 def _action_table(report: Report, hosts: tuple[HostReport, ...]) -> Table:
