@@ -39,13 +39,22 @@ class InputError(AuditorError):
         self.location = location
         super().__init__(f"{location}: {message}" if location else message)
 
+    @property
+    def problems(self) -> list[InputError]:
+        """Each located problem this error stands for (itself; ``InputErrors``: all it gathered)."""
+        return [self]
+
 
 class InputErrors(InputError):
     """Several located problems, reported together so the user can fix them in one go."""
 
     def __init__(self, errors: Iterable[InputError]) -> None:
-        self.errors = list(errors)
+        self.errors = [problem for error in errors for problem in error.problems]
         super().__init__("\n".join(str(e) for e in self.errors))
+
+    @property
+    def problems(self) -> list[InputError]:
+        return list(self.errors)
 
 
 class ReportWriteError(AuditorError):

@@ -290,23 +290,19 @@ def load_policies(
     for path in paths:
         try:
             files.append(read_policy_file(path))
-        except InputErrors as exc:
-            errors.extend(exc.errors)
         except InputError as exc:
-            errors.append(exc)
+            errors.extend(exc.problems)
     waiver_list: tuple[Waiver, ...] = ()
     if waivers is not None:
         try:
             waiver_list = load_waivers(waivers)
-        except InputErrors as exc:
-            errors.extend(exc.errors)
         except InputError as exc:
-            errors.append(exc)
+            errors.extend(exc.problems)
     stacks, rules, replaced = _merge(files)
     try:
         rules = _resolve_stacks(rules, stacks)
-    except InputErrors as exc:
-        errors.extend(exc.errors)
+    except InputError as exc:
+        errors.extend(exc.problems)
     if errors:
         raise InputErrors(errors)
     names = [f.name for f in files]

@@ -92,10 +92,8 @@ class _Errors(list[InputError]):
     def attempt(self, parse: Any, *args: Any) -> Any:
         try:
             return parse(*args)
-        except InputErrors as exc:
-            self.extend(exc.errors)
         except InputError as exc:
-            self.append(exc)
+            self.extend(exc.problems)
         return None
 
 

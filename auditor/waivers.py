@@ -57,10 +57,8 @@ def load_waivers(path: str | Path) -> tuple[Waiver, ...]:
             assert items is not None
             try:
                 waivers.append(_waiver(raw, items.loc(index), index))
-            except InputErrors as exc:
-                errors.extend(exc.errors)
             except InputError as exc:
-                errors.append(exc)
+                errors.extend(exc.problems)
     if errors:
         raise InputErrors(errors)
     return tuple(waivers)

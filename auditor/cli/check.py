@@ -105,17 +105,13 @@ def _load(args: argparse.Namespace) -> tuple[list[Target], Policy, str]:
                 )
                 for h in fleet.hosts
             ]
-    except InputErrors as exc:
-        errors.extend(exc.errors)
     except InputError as exc:
-        errors.append(exc)
+        errors.extend(exc.problems)
     policy = None
     try:
         policy = resolve_policy(args)
-    except InputErrors as exc:
-        errors.extend(exc.errors)
     except InputError as exc:
-        errors.append(exc)
+        errors.extend(exc.problems)
     if errors or policy is None:
         raise InputErrors(errors)
     return targets, policy, source

@@ -271,7 +271,7 @@ def _warn_unmatched(patterns: tuple[str, ...]) -> None:
 
 def fail(error: InputError) -> int:
     """Print located input errors, one per line, and return exit code 2."""
-    for problem in getattr(error, "errors", None) or [error]:
+    for problem in error.problems:
         print(f"auditor: {problem}", file=sys.stderr)
     return 2
 

@@ -50,10 +50,8 @@ def load_sources(sources: Sequence[str]) -> ResolvedInventory:
                 _load_host_list(source, builder)
             else:
                 raise InputError("inventory file not found", Location(source))
-        except InputErrors as exc:
-            errors.extend(exc.errors)
         except InputError as exc:
-            errors.append(exc)
+            errors.extend(exc.problems)
     if errors:
         raise InputErrors(errors)
     resolved = builder.resolve(", ".join(sources), VarsDirs(bases))

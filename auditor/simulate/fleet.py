@@ -188,10 +188,8 @@ def parse_fleet(data: YamlMap, source: str) -> Fleet:
             where = host_map.loc(name) if host_map is not None else data.loc("hosts")
             try:
                 hosts.append(_host(name, spec, defaults, where))
-            except InputErrors as exc:
-                errors.extend(exc.errors)
             except InputError as exc:
-                errors.append(exc)
+                errors.extend(exc.problems)
     if not errors and not hosts:
         errors.append(InputError("the fleet has no hosts", data.loc("hosts")))
     if errors:
@@ -250,10 +248,8 @@ def _host(name: str, spec: Any, defaults: YamlMap | None, where: Location) -> Si
             fields["pip"] = _version_map(merged["pip"], "'pip'", loc("pip"))
         if merged.get("containers") is not None:
             fields["containers"] = _containers(merged["containers"], loc("containers"))
-    except InputErrors as exc:
-        errors.extend(exc.errors)
     except InputError as exc:
-        errors.append(exc)
+        errors.extend(exc.problems)
     gpu_fault = merged.get("gpu_fault")
     if gpu_fault is not None:
         if gpu_fault not in GPU_FAULTS:
