@@ -45,6 +45,7 @@ def assess(host: Host, outcome: ProbeOutcome, policy: Policy) -> HostReport:
         verdict_of(evaluation.findings),
         findings=evaluation.findings,
         checks=evaluation.checks,
+        not_applicable=evaluation.not_applicable,
         facts=facts,
         timing=outcome.timing,
         stderr=stderr,

@@ -36,14 +36,19 @@ class Run:
     disabled: Mapping[str, tuple[str, Disabled]] = field(default_factory=dict)
     checks: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    not_applicable: list[tuple[str, str]] = field(default_factory=list)
 
     def wants(self, check: str) -> bool:
-        """Record ``check`` as run, or as switched off (with its visible finding); True to run it."""
+        """Record ``check`` as run, or as switched off (not applicable, with its visible finding); True to run it."""
         off = self.disabled.get(check)
         if off is None:
             self.checks.append(check)
             return True
         rule_id, disabled = off
+        if all(check != done for done, _ in self.not_applicable):
+            self.not_applicable.append(
+                (check, f"switched off by rule {rule_id!r} ({disabled.location}): {disabled.reason}")
+            )
         self.findings.append(
             Finding(
                 rule=check,

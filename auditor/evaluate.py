@@ -30,10 +30,12 @@ __all__ = ["BUILTIN", "Evaluation", "actual_versions", "apply_rule_overrides", "
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The checks run on one host (ids) and the findings of those that did not pass."""
+    """The checks run on one host (ids), the findings of those that did not pass, and the
+    checks a policy rule switched off (id, why): not applicable, shown as skipped."""
 
     checks: tuple[str, ...]
     findings: tuple[Finding, ...]
+    not_applicable: tuple[tuple[str, str], ...] = ()
 
 
 def evaluate(policy: Policy, host: Host, facts: Facts) -> Evaluation:
@@ -73,7 +75,11 @@ def evaluate(policy: Policy, host: Host, facts: Facts) -> Evaluation:
         if rule.reference is not None:
             reference_checks(rule, facts, checks, own)
         findings.extend(apply_rule_overrides(rule, own))
-    return Evaluation(tuple(checks), apply_waivers(policy.waivers, host.name, findings, policy.today()))
+    return Evaluation(
+        tuple(checks),
+        apply_waivers(policy.waivers, host.name, findings, policy.today()),
+        tuple(run.not_applicable),
+    )
 
 
 def apply_rule_overrides(rule: Rule, findings: Iterable[Finding]) -> list[Finding]:

@@ -274,6 +274,16 @@ def test_the_schema_check_is_not_vacuous(junit_schema: object) -> None:
         junit_schema.validate(broken)  # type: ignore[attr-defined]
 
 
+def test_checks_a_rule_switched_off_are_skipped_as_not_applicable(demo_report: Report) -> None:
+    """The demo's trt8 rule switches driver.eol off on edge hosts: one skipped testcase, not a pass."""
+    edge = next(h for h in demo_report.hosts if h.name == "t4-edge-01")
+    assert [check for check, _ in edge.not_applicable] == ["driver.eol"]
+    assert "switched off by rule 'trt8'" in edge.not_applicable[0][1]
+    suite = next(s for s in parse_xml(render_junit(with_exit(demo_report))) if s.get("name") == "t4-edge-01")
+    cases = [c for c in suite if c.get("name") == "driver.eol"]
+    assert len(cases) == 1 and cases[0][0].tag == "skipped" and cases[0][0].get("type") == "not-applicable"
+
+
 def test_junit_maps_findings_to_failure_error_and_skipped() -> None:
     """Violation -> failure, could not evaluate -> error, waived or not applicable -> skipped, pass -> empty."""
     h = host(

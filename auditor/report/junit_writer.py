@@ -37,9 +37,15 @@ def _prefix(check: str) -> str:
 
 
 def findings_by_check(host: HostReport) -> dict[str, list[Finding]]:
-    """Every check id (in order) with the findings it produced; orphan findings get their own id."""
+    """Every check id (in order) with the findings it produced; orphan findings get their own id.
+
+    Checks a rule switched off are left out: they are reported as not applicable (skipped).
+    """
     cases: dict[str, list[Finding]] = {check: [] for check in host.checks}
+    switched_off = {check for check, _ in host.not_applicable}
     for finding in host.findings:
+        if finding.rule in switched_off and finding.action is Action.NONE:
+            continue
         if finding.rule in cases:
             cases[finding.rule].append(finding)
             continue
