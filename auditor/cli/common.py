@@ -50,21 +50,21 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     conn.add_argument(
         "-f",
         "--forks",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help=f"hosts probed at once (default {DEFAULT_FORKS})",
     )
     conn.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=positive_float,
         default=None,
         metavar="S",
         help=f"time to connect to a host, through key exchange (default {DEFAULT_CONNECT_TIMEOUT:g}s)",
     )
     conn.add_argument(
         "--probe-timeout",
-        type=_positive_float,
+        type=positive_float,
         default=None,
         metavar="S",
         help=f"time the probe may run on a host (default {DEFAULT_PROBE_TIMEOUT:g}s; --demo {DEMO_PROBE_TIMEOUT:g}s)",
@@ -156,7 +156,7 @@ def add_ssh_options(conn: argparse._ArgumentGroup) -> None:
     """Authentication, host keys, ssh config, pacing, retries and the retry file."""
     conn.add_argument(
         "--auth-timeout",
-        type=_positive_float,
+        type=positive_float,
         default=None,
         metavar="S",
         help=f"time authentication may take on a host (default {DEFAULT_AUTH_TIMEOUT:g}s)",
@@ -190,7 +190,7 @@ def add_ssh_options(conn: argparse._ArgumentGroup) -> None:
     )
     conn.add_argument(
         "--max-startups",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help=f"unauthenticated connections at once to one address (default {DEFAULT_MAX_STARTUPS}; "
@@ -198,14 +198,14 @@ def add_ssh_options(conn: argparse._ArgumentGroup) -> None:
     )
     conn.add_argument(
         "--retries",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=None,
         metavar="N",
         help=f"extra attempts after a connection is reset before authentication (default {DEFAULT_RETRIES})",
     )
     conn.add_argument(
         "--max-output",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="BYTES",
         help=f"largest probe output accepted from a host (default {MAX_OUTPUT_BYTES}); more is an error",
@@ -276,24 +276,32 @@ def fail(error: InputError) -> int:
     return 2
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value
 
 
-def _non_negative_int(text: str) -> int:
+def non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
 
 
-def _positive_float(text: str) -> float:
+def positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
         raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse type: a number of seconds, 0 or more."""
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
     return value
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from auditor.audit import DEMO_FLEET, collect, list_targets
-from auditor.cli.common import add_target_options, resolve_policy, targets_from
+from auditor.cli.common import add_target_options, non_negative_int, resolve_policy, targets_from
 from auditor.cli.history import add_history_path, history_path
 from auditor.errors import InputError, Location, ReportWriteError
 from auditor.exitcodes import UNREACHABLE_CHOICES
@@ -108,7 +108,7 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     rollout.add_argument(
         "--max-parallel",
         default=0,
-        type=_non_negative,
+        type=non_negative_int,
         metavar="N",
         help="cap on hosts upgraded at once per wave (default 0: no cap beyond --max-unavailable)",
     )
@@ -164,13 +164,6 @@ def _max_unavailable(text: str) -> str:
     if not match or int(match.group(1)) < 1 or (match.group(2) and int(match.group(1)) > 100):
         raise argparse.ArgumentTypeError(f"expected a count of 1 or more, or a percentage 1%%-100%%, got {text!r}")
     return f"{int(match.group(1))}{match.group(2)}"
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ from types import FrameType
 from typing import Any
 
 from auditor.audit import AuditEvent, Targets, collect
-from auditor.cli.common import add_target_options, resolve_policy, targets_from
+from auditor.cli.common import add_target_options, non_negative_float, resolve_policy, targets_from
 from auditor.cli.history import add_history_path, history_path
 from auditor.errors import InputError, ReportWriteError
 from auditor.exitcodes import (
@@ -101,7 +101,7 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     hist.add_argument("--no-history", action="store_true", help="do not record this run (and take no run lock)")
     hist.add_argument(
         "--lock-timeout",
-        type=_seconds,
+        type=non_negative_float,
         default=DEFAULT_LOCK_TIMEOUT,
         metavar="S",
         help="if another run holds the history's lock, wait this long, then give up with exit 3 "
@@ -125,13 +125,6 @@ def _fail_on(text: str) -> str:
             f"'{text}': each level must be a verdict ({', '.join(VERDICT_LEVELS)}) or a severity ({', '.join(SEVERITY_LEVELS)})"
         )
     return ",".join(levels)
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
