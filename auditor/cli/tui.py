@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from auditor.errors import InputError
 
 if TYPE_CHECKING:  # Textual is imported only when the interactive commands run
     from textual.screen import Screen
@@ -61,6 +64,7 @@ def watch_interval(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_terminal(args.command)
     from auditor.cli.common import resolve_policy, targets_from
     from auditor.tui.app import AuditApp  # Textual is imported only for the interactive commands
     from auditor.tui.source import live_source
@@ -70,6 +74,16 @@ def run(args: argparse.Namespace) -> int:
     app.plan_screen = plan_screen_for(policy)
     app.run()
     return app.return_code or 0
+
+
+def require_terminal(command: str) -> None:
+    """The interactive audit draws on a terminal and reads keys from it: without one it would hang, so exit 2."""
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return
+    headless = "`auditor report --demo`" if command == "demo" else "`auditor report` with the same options"
+    raise InputError(
+        f"`{command}` is interactive and needs a terminal (stdin and stdout are not one); without one use {headless}"
+    )
 
 
 def plan_screen_for(policy: Policy) -> Callable[[AuditApp], Screen[None]]:
