@@ -54,7 +54,9 @@ class ExitCode(enum.IntEnum):
     USAGE = (
         2,
         "usage or input error (bad flag; invalid inventory, policy or fleet file, with file:line; "
-        "a --limit matching no host; an unusable history file or report path); no host was contacted",
+        "a malformed --limit or one matching no host; a report path, history, retry or accept-new file "
+        "whose directory is missing; an unusable --private-key; tui or demo without a terminal); "
+        "no host was contacted, nothing was created",
     )
     INCOMPLETE = (
         3,
@@ -63,7 +65,11 @@ class ExitCode(enum.IntEnum):
         "because another run held the history lock past --lock-timeout",
     )
     INTERNAL = 4, "internal error, including a report or history entry that could not be written"
-    INTERRUPTED = 130, "interrupted (SIGINT/SIGTERM); the reports written are marked incomplete"
+    INTERRUPTED = (
+        130,
+        "interrupted (SIGINT/SIGTERM); the reports written are marked incomplete (during start-up: one line, "
+        "nothing written)",
+    )
 
 
 VERDICT_LEVELS = ("warn", "upgrade", "reboot", "rollback")

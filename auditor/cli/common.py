@@ -55,7 +55,12 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         "or host1,host2 (repeat to merge, in order, as Ansible does)",
     )
     source.add_argument("--simulate", metavar="FLEET", help="audit a simulated fleet file (auditor.fleet/1)")
-    source.add_argument("--demo", action="store_true", help="audit the built-in demo fleet with the demo policy")
+    source.add_argument(
+        "--demo",
+        action="store_true",
+        help="audit the built-in demo fleet with the demo policy (its history and retry file are its own, in "
+        "$XDG_STATE_HOME/auditor/demo)",
+    )
     add_policy_options(group)
     add_selection_options(group)
     conn = parser.add_argument_group("connection")
@@ -158,7 +163,8 @@ def add_selection_options(group: argparse._ArgumentGroup) -> None:
         "--limit",
         metavar="PATTERN",
         help="audit only the hosts an Ansible pattern selects: web:&gpu:!web01, gpu-*, ~regex, group[0:3], "
-        "@file (a retry file); selecting no host exits 2",
+        "@file (a retry file); selecting no host exits 2, and so does a pattern Ansible would misread "
+        "(an unbalanced [ or ], a bare !, & or ~)",
     )
     group.add_argument("--list-hosts", action="store_true", help="print the hosts that would be audited, and stop")
     group.set_defaults(preflight=True)
@@ -175,7 +181,10 @@ def add_ssh_options(conn: argparse._ArgumentGroup) -> None:
     )
     conn.add_argument("-u", "--user", metavar="USER", help="remote user for hosts whose inventory names none")
     conn.add_argument(
-        "--private-key", metavar="FILE", help="private key for hosts whose inventory names none (the agent is used too)"
+        "--private-key",
+        metavar="FILE",
+        help="private key for hosts whose inventory names none (the agent is used too); loaded before any host "
+        "is contacted: exit 2 if it cannot be (an encrypted key belongs in ssh-agent)",
     )
     conn.add_argument(
         "-F",
@@ -187,7 +196,8 @@ def add_ssh_options(conn: argparse._ArgumentGroup) -> None:
         "--known-hosts",
         metavar="FILE",
         action="append",
-        help="check host keys against this file instead of ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts (repeatable)",
+        help="check host keys against this file instead of ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts "
+        "(repeatable); a line that cannot be parsed is skipped with a warning naming FILE:LINE, as OpenSSH does",
     )
     conn.add_argument(
         "--accept-new",
@@ -198,7 +208,7 @@ def add_ssh_options(conn: argparse._ArgumentGroup) -> None:
     conn.add_argument(
         "--accept-new-file",
         metavar="FILE",
-        help=f"where --accept-new keeps the keys it trusted (default {default_accept_new_file()})",
+        help=f"where --accept-new keeps the keys it trusted; its directory must exist (default {default_accept_new_file()})",
     )
     conn.add_argument(
         "--max-startups",

@@ -16,7 +16,8 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     parser = subparsers.add_parser(
         "probe",
         help="run the probe here and print its JSON facts",
-        description="Run the probe exactly as a host would (python3 -c reading the probe from stdin) and print auditor.facts/1.",
+        description="Run the probe exactly as a host would (python3 -c reading the probe from stdin) and print "
+        "auditor.facts/1. A --root or --python that does not exist exits 2.",
     )
     parser.add_argument(
         "--local", action="store_true", required=True, help="probe this machine (the only mode for now)"

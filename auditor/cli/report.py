@@ -67,7 +67,9 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
         description="Audit every host and write reports. stdout carries only the report; logs and progress "
         "go to stderr. Every run is recorded in the history (see `auditor history`, `auditor diff`).",
         epilog=f"formats (--format FMT[:PATH], repeatable; at most one without a path, on stdout):\n{formats}\n\n"
-        "A PATH may contain {timestamp} and {inventory}. Files are replaced atomically.\n\n" + epilog,
+        "A PATH may contain {timestamp} and {inventory} (any other {name} is refused); its directory must exist "
+        "({timestamp} only in the file name), and a prom PATH must end in .prom (node_exporter reads only those). "
+        "Every path is checked before any host is contacted (exit 2); files are replaced atomically.\n\n" + epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_target_options(parser)

@@ -25,7 +25,8 @@ def add_parsers(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     tui = subparsers.add_parser(
         "tui",
         help="audit hosts interactively",
-        description="Open the interactive audit: hosts stream in as they are probed. Press ? inside for every key.",
+        description="Open the interactive audit: hosts stream in as they are probed. Press ? inside for every key. "
+        "Needs a terminal (without one it exits 2: use `auditor report`).",
     )
     add_target_options(tui)
     _add_watch(tui)
@@ -33,7 +34,9 @@ def add_parsers(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     demo = subparsers.add_parser(
         "demo",
         help="open the interactive audit on the built-in demo fleet",
-        description="The interactive audit on sixteen simulated GPU nodes served over SSH on 127.0.0.x.",
+        description="The interactive audit on the built-in simulated GPU nodes served over SSH on 127.0.0.x. "
+        "Needs a terminal (without one it exits 2: use `auditor report --demo`); its retry file is its own, in "
+        "$XDG_STATE_HOME/auditor/demo.",
     )
     _add_watch(demo)
     demo.set_defaults(
