@@ -360,6 +360,9 @@ def test_no_flag_error_shows_an_internal_name_or_a_doubled_percent(capsys: pytes
 
 def test_counts_read_1_host_and_2_hosts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Messages that count say '1 host', '2 hosts': the count helper, the exit reason, `auditor diff`."""
+    from auditor.report.html_writer import render_html
+    from auditor.report.md_writer import render_md
+    from auditor.report.table_writer import render_table
     from auditor.text import count
 
     assert (count(1, "host"), count(2, "host"), count(0, "entry", "entries")) == ("1 host", "2 hosts", "0 entries")
@@ -371,6 +374,10 @@ def test_counts_read_1_host_and_2_hosts(tmp_path: Path, capsys: pytest.CaptureFi
         history.record(report(host("a", finding("p/driver.min"))))
     assert main(["diff", "--history", str(path)]) == 1
     assert "1 host changed: 1 new, 0 resolved, 0 changed findings, 0 version changes" in capsys.readouterr().out
+    failing = report(host("a", finding("p/driver.min")))
+    assert "**1 of 1 host needs action**" in render_md(failing)
+    assert "<strong>1</strong> of 1 host needs action" in render_html(failing)
+    assert "· 1 host in" in render_table(failing)
 
 
 # ------------------------------------------------------------------ the demo's state
