@@ -140,7 +140,7 @@ async def open_targets(
         parsed = dataclasses.replace(parsed, hosts=tuple(h for h in parsed.hosts if h.name in names))
         async with SimulatedFleet(parsed) as sim:
             options = sim.options(**options_set)
-            yield Targets(f"{parsed.name} (simulated)", sim.hosts, options, chosen.unmatched)
+            yield Targets(fleet_label(parsed), sim.hosts, options, chosen.unmatched)
         return
     chosen = selection or select(load_inventories(_sources(inventory)), limit)
     accept_new_file = None
@@ -179,6 +179,11 @@ def _sources(inventory: str | Sequence[str] | None) -> list[str]:
     if inventory is None:
         raise ValueError("open_targets needs an inventory or a fleet")
     return [inventory] if isinstance(inventory, str) else list(inventory)
+
+
+def fleet_label(fleet: Fleet) -> str:
+    """How reports name a simulated fleet's run."""
+    return f"{fleet.name} (simulated)"
 
 
 def _fleet_inventory(fleet: Fleet) -> Inventory:

@@ -22,6 +22,7 @@ from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.policy import Disabled
+from auditor.text import count
 
 BUILTIN = "built-in"
 EOL_SOON_DAYS = 180  # a branch this close to end of life gets an informational finding
@@ -222,7 +223,7 @@ def _driver_eol(run: Run, driver: str) -> None:
                 rule="driver.eol",
                 severity=Severity.INFO,
                 action=Action.NONE,
-                message=f"driver branch R{info.branch} reaches end of life in {when:%B %Y} ({(when - run.today).days} days)",
+                message=f"driver branch R{info.branch} reaches end of life in {when:%B %Y} ({count((when - run.today).days, 'day')})",
                 actual=f"R{info.branch} ({driver})",
                 source=info.cite,
                 remediation=f"Plan the move to a supported branch: {supported}." if supported else None,

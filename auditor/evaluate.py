@@ -23,6 +23,7 @@ from auditor.findings import Action, Finding, Severity
 from auditor.inventory import Host
 from auditor.policy import Bounds, Disabled, Policy, Rule
 from auditor.reference.checks import reference_checks
+from auditor.text import count
 from auditor.waivers import apply_waivers
 
 __all__ = ["BUILTIN", "Evaluation", "actual_versions", "apply_rule_overrides", "bounds_findings", "evaluate"]
@@ -281,7 +282,7 @@ def _gpu_count_check(rule: Rule, facts: Facts, checks: list[str], out: list[Find
                 rule=name,
                 severity=Severity.HIGH,
                 action=Action.INVESTIGATE,
-                message=f"{facts.gpus.count} GPUs visible, the policy expects {rule.gpu_count}",
+                message=f"{count(facts.gpus.count, 'GPU')} visible, the policy expects {rule.gpu_count}",
                 expected=str(rule.gpu_count),
                 actual=str(facts.gpus.count),
                 source=source,

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from auditor.findings import Finding, Severity, Verdict, verdict_of
+from auditor.text import count
 
 if TYPE_CHECKING:  # the report module imports this one; type hints only, no cycle at run time
     from auditor.report import HostReport
@@ -53,7 +54,9 @@ class ExitCode(enum.IntEnum):
     USAGE = (
         2,
         "usage or input error (bad flag; invalid inventory, policy or fleet file, with file:line; "
-        "a --limit matching no host; an unusable history file or report path); no host was contacted",
+        "a malformed --limit or one matching no host; a report path, history, retry or accept-new file "
+        "whose directory is missing; an unusable --private-key; tui or demo without a terminal); "
+        "no host was contacted, nothing was created",
     )
     INCOMPLETE = (
         3,
@@ -62,7 +65,11 @@ class ExitCode(enum.IntEnum):
         "because another run held the history lock past --lock-timeout",
     )
     INTERNAL = 4, "internal error, including a report or history entry that could not be written"
-    INTERRUPTED = 130, "interrupted (SIGINT/SIGTERM); the reports written are marked incomplete"
+    INTERRUPTED = (
+        130,
+        "interrupted (SIGINT/SIGTERM); the reports written are marked incomplete (during start-up: one line, "
+        "nothing written)",
+    )
 
 
 VERDICT_LEVELS = ("warn", "upgrade", "reboot", "rollback")
@@ -160,7 +167,7 @@ def decide(
     def result(code: ExitCode, reason: str) -> ExitDecision:
         return ExitDecision(code, reason, fail_on, unreachable, failing, partial)
 
-    counts = f"{_hosts(len(failing))} at or above --fail-on {fail_on}, {_hosts(len(partial))} not fully evaluated"
+    counts = f"{count(len(failing), 'host')} at or above --fail-on {fail_on}, {count(len(partial), 'host')} not fully evaluated"
     if interrupted:
         return result(ExitCode.INTERRUPTED, f"interrupted before every host was audited; {counts}")
     if failing:
@@ -169,11 +176,7 @@ def decide(
         return result(ExitCode.INCOMPLETE, f"audit incomplete: {counts}")
     if partial:
         return result(ExitCode.OK, f"{counts} (--unreachable warn)")
-    return result(ExitCode.OK, f"all {_hosts(len(hosts))} below --fail-on {fail_on}")
-
-
-def _hosts(n: int) -> str:
-    return f"{n} host" if n == 1 else f"{n} hosts"
+    return result(ExitCode.OK, f"all {count(len(hosts), 'host')} below --fail-on {fail_on}")
 
 
 def legend() -> dict[str, str]:

@@ -16,6 +16,7 @@ pass ``--accept-new`` again, and every report of such a run says so.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,21 @@ KNOWN_HOSTS_FILES = (
     "/etc/ssh/ssh_known_hosts2",
 )
 DEFAULT_PORT = 22
+log = logging.getLogger(__name__)
+
+
+def _parseable_lines(path: str, text: str) -> tuple[str, list[str]]:
+    """The lines of one known_hosts file asyncssh can parse, and a ``file:line: why`` for each other one."""
+    good: list[str] = []
+    bad: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        try:
+            asyncssh.import_known_hosts(line)
+        except Exception as exc:  # whatever asyncssh raised, it concerns this line only
+            bad.append(f"{path}:{number}: {str(exc)[:200] or type(exc).__name__}; line skipped")
+        else:
+            good.append(line)
+    return "\n".join(good), bad
 
 
 def default_accept_new_file() -> Path:
@@ -72,17 +88,43 @@ class HostKeyTrust:
         self.accept_new_file = accept_new_file
         self.accepted: list[AcceptedKey] = []
         self.changed: list[str] = []
+        self.skipped: tuple[str, ...] = ()
         self._written: set[str] = set()
 
     @classmethod
     def load(cls, paths: tuple[str, ...] | None = None, accept_new_file: Path | None = None) -> HostKeyTrust:
-        """Parse the known_hosts files once (missing ones skipped; none at all: every key unknown)."""
+        """Parse the known_hosts files once (missing ones skipped; none at all: every key unknown).
+
+        A line asyncssh cannot parse (a lone host name, an unknown ``@marker``) is skipped
+        with a warning naming ``file:line``, as OpenSSH skips it; so is a file that cannot
+        be read. The other lines still count. ``skipped`` keeps the warnings for the report.
+        """
         candidates = [os.path.expanduser(p) for p in (paths if paths is not None else KNOWN_HOSTS_FILES)]
         if accept_new_file is not None:
             candidates.append(str(accept_new_file))
         found = tuple(dict.fromkeys(p for p in candidates if os.path.isfile(p)))
-        text = "\n".join(Path(p).read_text(errors="replace") for p in found)
-        return cls(asyncssh.import_known_hosts(text), found, accept_new_file)
+        texts: list[str] = []
+        skipped: list[str] = []
+        for path in found:
+            try:
+                texts.append(Path(path).read_text(errors="replace"))
+            except OSError as exc:
+                skipped.append(f"{path}: cannot read it ({exc.strerror or exc}); file skipped")
+                texts.append("")
+        try:
+            known = asyncssh.import_known_hosts("\n".join(texts))
+        except Exception:  # asyncssh raises ValueError, binascii.Error...: find the bad lines, keep the rest
+            usable = []
+            for path, text in zip(found, texts, strict=True):
+                good, bad = _parseable_lines(path, text)
+                usable.append(good)
+                skipped.extend(bad)
+            known = asyncssh.import_known_hosts("\n".join(usable))
+        for warning in skipped:
+            log.warning("known_hosts: %s", warning)
+        trust = cls(known, found, accept_new_file)
+        trust.skipped = tuple(skipped)
+        return trust
 
     @classmethod
     def from_text(cls, text: str, label: str = "<generated>") -> HostKeyTrust:
@@ -144,6 +186,8 @@ class HostKeyTrust:
                 f"without verification and kept in {self.accept_new_file}; "
                 + (f"{len(self.accepted)} accepted in this run: {names}" if self.accepted else "none new in this run")
             )
+        if self.skipped:
+            notes.append(f"known_hosts: {'; '.join(self.skipped)}")
         if self.changed:
             count = f"{len(self.changed)} host" + ("s" if len(self.changed) > 1 else "")
             notes.append(f"SECURITY: host keys CHANGED on {count}: {', '.join(self.changed)}")

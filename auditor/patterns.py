@@ -14,9 +14,16 @@ Plain patterns are unioned first, then ``&pattern`` intersects, then ``!pattern`
 excludes, whatever the order written (``web:&gpu:!web01``). A limit of only ``&``
 and ``!`` patterns applies them to ``all``. Selected hosts keep inventory order.
 
-Differences from Ansible, on purpose: a limit that selects no host is an error
-(Ansible warns and runs nothing), and an ``@file`` that lists nothing contributes
-nothing (Ansible then selects every host).
+Ansible rejects an invalid regex, a slice past a group's end, an ``@file`` that
+is missing or a directory, and a bare ``!`` or ``&`` (it crashes on them); so does
+auditor, with exit 2 and the pattern named. Differences from Ansible, on purpose:
+
+- a limit that selects no host is an error (Ansible warns and runs nothing);
+- an ``@file`` that lists nothing contributes nothing (Ansible then selects every host);
+- an unbalanced ``[`` or ``]`` is an error. Ansible's ``:``-list splitter drops it
+  silently, so ``~[`` became ``~`` (every host) and ``serving[0`` became
+  ``serving:0`` (the whole group); in a ``,``-list it matched nothing;
+- ``~`` with no regex after it is an error (Ansible: every host).
 """
 
 from __future__ import annotations
@@ -30,7 +37,9 @@ from pathlib import Path
 from auditor.errors import InputError, Location
 from auditor.inventory import Host, Inventory
 from auditor.inventory.ranges import is_host_entry
+from auditor.text import count
 
+_BALANCED = re.compile(r"(?:[^\[\]]|\[[^\]]*\])*")
 _SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$")
 _PATTERN_TOKEN = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
 _GLOB_CHARS = (".", "?", "*", "[")
@@ -46,14 +55,40 @@ class Selection:
 
 
 def split_patterns(text: str) -> list[str]:
-    """``"web:&gpu,!h1"`` -> ``["web:&gpu", "!h1"]``... see the module doc for the rules."""
+    """``"web:&gpu,!h1"`` -> ``["web:&gpu", "!h1"]``... see the module doc for the rules.
+
+    Raises ``InputError`` where Ansible's ``:``-list splitter would drop characters
+    (an unbalanced bracket) instead of selecting something the user did not write.
+    """
     if "," in text:
         parts = text.split(",")
     elif is_host_entry(text):
         parts = [text]
     else:
         parts = _PATTERN_TOKEN.findall(text)
+        stray = sorted(set(_PATTERN_TOKEN.sub("", text)) - set(": \t\n\r\f\v"))
+        if stray:
+            read = ":".join(part.strip() for part in parts)
+            raise InputError(
+                f"--limit {text!r}: unbalanced {' and '.join(repr(c) for c in stray)} (Ansible would drop it and "
+                f"read {repr(read) if read else 'nothing'}); {_SYNTAX}"
+            )
     return [part.strip() for part in parts if part.strip()]
+
+
+_SYNTAX = "a slice is written group[0], group[1:3] or group[2:], a regex ~REGEX; separate patterns with ','"
+
+
+def check_pattern(pattern: str, limit: str) -> None:
+    """Refuse one pattern of ``limit`` that Ansible refuses or would misread (module doc)."""
+    body = pattern[1:] if pattern[0] in "&!" else pattern
+    if not body:
+        raise InputError(f"--limit {limit!r}: {pattern!r} must be followed by a pattern (web:!web01, web:&gpu)")
+    if body == "~":
+        raise InputError(f"--limit {limit!r}: '~' must be followed by a regular expression (~gpu-h100-0[1-4])")
+    if body[0] != "~" and not _BALANCED.fullmatch(body):
+        where = "" if pattern == limit else f" in {pattern!r}"
+        raise InputError(f"--limit {limit!r}: unbalanced '[' or ']'{where}; {_SYNTAX}")
 
 
 def expand_files(patterns: Sequence[str], read: Callable[[Path], str] | None = None) -> list[str]:
@@ -64,6 +99,8 @@ def expand_files(patterns: Sequence[str], read: Callable[[Path], str] | None = N
         if not pattern.startswith("@"):
             result.append(pattern)
             continue
+        if not pattern[1:].strip():
+            raise InputError("--limit: '@' must be followed by a file name (@retry-file)")
         path = Path(pattern[1:]).expanduser()
         if not path.exists():
             raise InputError("limit file not found", Location(str(path)))
@@ -81,12 +118,15 @@ def select(inventory: Inventory, limit: str | None) -> Selection:
     """The hosts of ``inventory`` that ``limit`` selects (every host when it is None or blank).
 
     Raises ``InputError`` for an invalid regex, a slice past a group's end, an
-    ``@file`` that cannot be read or lists nothing, and a limit selecting no host.
+    ``@file`` that cannot be read or lists nothing, an unbalanced bracket, a bare
+    ``!``, ``&`` or ``~``, and a limit selecting no host.
     """
     if limit is None or not limit.strip():
         return Selection(inventory.hosts, source=inventory.source)
     written = split_patterns(limit)
     patterns = expand_files(written)
+    for pattern in patterns:
+        check_pattern(pattern, limit)
     if not patterns:
         raise InputError(f"--limit {limit!r} names no host (an empty limit file?): nothing to audit")
     matcher = _Matcher(inventory)
@@ -179,4 +219,6 @@ def _apply_subscript(names: list[str], subscript: tuple[int, int | None] | None,
     try:
         return [names[start]]
     except IndexError:
-        raise InputError(f"no host matches the slice in {pattern!r}: the group has {len(names)} hosts") from None
+        raise InputError(
+            f"no host matches the slice in {pattern!r}: the group has {count(len(names), 'host')}"
+        ) from None

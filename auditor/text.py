@@ -25,3 +25,11 @@ def clean(text: str, limit: int = 4096, keep_newlines: bool = False) -> str:
 def clean_bytes(data: bytes, limit: int = 65536) -> str:
     """Bytes from a host (stderr, say) as safe text; invalid UTF-8 is replaced, not fatal."""
     return clean(data[:limit].decode("utf-8", "replace"), limit=limit, keep_newlines=True)
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``"1 host"``, ``"2 hosts"``: a number and its noun, singular only for exactly one.
+
+    ``plural`` is for nouns that do not just take an ``s`` (``count(n, "entry", "entries")``).
+    """
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -315,3 +315,14 @@ def test_known_hosts_files_named_in_ssh_config_are_read(home: Path, server: Sshd
     (home / ".ssh" / "config").write_text("Host 127.0.0.1\n  UserKnownHostsFile ~/.ssh/known_hosts.d/lab\n")
     (host,) = audit(inventory(home, host_line(server, sshd_kit.user_key))).hosts
     assert host.error is None, host.reason
+
+
+def test_malformed_known_hosts_lines_are_skipped_and_the_rest_still_vouch(
+    home: Path, server: Sshd, sshd_kit: SshdKit
+) -> None:
+    """A lone host name and an unknown @marker are skipped (file:line on the report); the server's own line still counts."""
+    path = known_hosts(home, "onlyhost\n", "@bogus gpu-1 ssh-ed25519 AAAA\n", server.known_hosts_line())
+    report = audit(inventory(home, host_line(server, sshd_kit.user_key)))
+    (host,) = report.hosts
+    assert host.error is None, host.reason
+    assert any(f"{path}:1: Invalid known hosts entry" in note and f"{path}:2" in note for note in report.notes)

@@ -41,7 +41,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``auditor`` script; returns the exit code."""
+    """Entry point of the ``auditor`` script; returns the exit code.
+
+    Ctrl-C at any point, start-up included (building the parser imports the SSH and
+    UI libraries: seconds on a loaded machine), exits 130 with one line, no traceback.
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("auditor: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -21,6 +21,7 @@ from auditor.errors import InputError, InputErrors
 from auditor.exitcodes import ExitCode
 from auditor.inventory import Host, load_inventories
 from auditor.policy import Policy, Rule
+from auditor.text import count
 from auditor.yamlsrc import did_you_mean
 
 EPILOG = """\
@@ -185,9 +186,9 @@ def find_warnings(policy: Policy, targets: list[Target], plans: dict[str, HostPl
 
 def render(source: str, policy: Policy, targets: list[Target], plans: dict[str, HostPlan], warnings: list[str]) -> str:
     """The human-readable check result."""
-    lines = [f"targets:  {source} ({len(targets)} hosts)"]
+    lines = [f"targets:  {source} ({count(len(targets), 'host')})"]
     lines.append(
-        f"policy:   {', '.join(policy.files) or '(none: built-in checks only)'} ({len(policy.rules)} rules, {len(policy.stacks)} stacks)"
+        f"policy:   {', '.join(policy.files) or '(none: built-in checks only)'} ({count(len(policy.rules), 'rule')}, {count(len(policy.stacks), 'stack')})"
     )
     if policy.waivers_file:
         lines.append(f"waivers:  {policy.waivers_file} ({len(policy.waivers)})")
@@ -224,7 +225,7 @@ def render(source: str, policy: Policy, targets: list[Target], plans: dict[str, 
         lines += [f"  {w}" for w in warnings]
         lines.append("")
     files = len(policy.files) + (1 if policy.waivers_file else 0) + 1
-    lines.append(f"valid: {files} files checked; no host was contacted")
+    lines.append(f"valid: {count(files, 'file')} checked; no host was contacted")
     return "\n".join(lines) + "\n"
 
 

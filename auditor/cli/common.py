@@ -5,17 +5,28 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import math
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from auditor.audit import DEMO_FLEET, DEMO_POLICIES, DEMO_WAIVERS, SshSettings, Targets, list_targets, open_targets
+from auditor.audit import (
+    DEMO_FLEET,
+    DEMO_POLICIES,
+    DEMO_WAIVERS,
+    SshSettings,
+    Targets,
+    fleet_label,
+    list_targets,
+    open_targets,
+)
 from auditor.errors import InputError
 from auditor.hostkeys import default_accept_new_file
 from auditor.policy import EMPTY_POLICY, Policy, load_policies
 from auditor.reference.shipment import with_engine_library
+from auditor.report.formats import OutputSpec, check_specs
 from auditor.runner import (
     DEFAULT_AUTH_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -25,7 +36,8 @@ from auditor.runner import (
     DEFAULT_RETRIES,
     MAX_OUTPUT_BYTES,
 )
-from auditor.statedir import state_dir
+from auditor.simulate import load_fleet
+from auditor.statedir import demo_state_dir, state_dir
 
 DEMO_PROBE_TIMEOUT = 8.0  # the demo's hanging host should not hold the demo for a minute
 
@@ -43,7 +55,12 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         "or host1,host2 (repeat to merge, in order, as Ansible does)",
     )
     source.add_argument("--simulate", metavar="FLEET", help="audit a simulated fleet file (auditor.fleet/1)")
-    source.add_argument("--demo", action="store_true", help="audit the built-in demo fleet with the demo policy")
+    source.add_argument(
+        "--demo",
+        action="store_true",
+        help="audit the built-in demo fleet with the demo policy (its history and retry file are its own, in "
+        "$XDG_STATE_HOME/auditor/demo)",
+    )
     add_policy_options(group)
     add_selection_options(group)
     conn = parser.add_argument_group("connection")
@@ -146,7 +163,8 @@ def add_selection_options(group: argparse._ArgumentGroup) -> None:
         "--limit",
         metavar="PATTERN",
         help="audit only the hosts an Ansible pattern selects: web:&gpu:!web01, gpu-*, ~regex, group[0:3], "
-        "@file (a retry file); selecting no host exits 2",
+        "@file (a retry file); selecting no host exits 2, and so does a pattern Ansible would misread "
+        "(an unbalanced [ or ], a bare !, & or ~)",
     )
     group.add_argument("--list-hosts", action="store_true", help="print the hosts that would be audited, and stop")
     group.set_defaults(preflight=True)
@@ -163,7 +181,10 @@ def add_ssh_options(conn: argparse._ArgumentGroup) -> None:
     )
     conn.add_argument("-u", "--user", metavar="USER", help="remote user for hosts whose inventory names none")
     conn.add_argument(
-        "--private-key", metavar="FILE", help="private key for hosts whose inventory names none (the agent is used too)"
+        "--private-key",
+        metavar="FILE",
+        help="private key for hosts whose inventory names none (the agent is used too); loaded before any host "
+        "is contacted: exit 2 if it cannot be (an encrypted key belongs in ssh-agent)",
     )
     conn.add_argument(
         "-F",
@@ -175,7 +196,8 @@ def add_ssh_options(conn: argparse._ArgumentGroup) -> None:
         "--known-hosts",
         metavar="FILE",
         action="append",
-        help="check host keys against this file instead of ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts (repeatable)",
+        help="check host keys against this file instead of ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts "
+        "(repeatable); a line that cannot be parsed is skipped with a warning naming FILE:LINE, as OpenSSH does",
     )
     conn.add_argument(
         "--accept-new",
@@ -186,7 +208,7 @@ def add_ssh_options(conn: argparse._ArgumentGroup) -> None:
     conn.add_argument(
         "--accept-new-file",
         metavar="FILE",
-        help=f"where --accept-new keeps the keys it trusted (default {default_accept_new_file()})",
+        help=f"where --accept-new keeps the keys it trusted; its directory must exist (default {default_accept_new_file()})",
     )
     conn.add_argument(
         "--max-startups",
@@ -213,15 +235,25 @@ def add_ssh_options(conn: argparse._ArgumentGroup) -> None:
     conn.add_argument(
         "--retry-file",
         metavar="FILE",
-        default=str(default_retry_file()),
-        help="write the hosts that could not be audited here, for --limit @FILE (default: %(default)s)",
+        help="write the hosts that could not be audited here, for --limit @FILE; its directory must exist "
+        f"(default: {default_retry_file()}; --demo: {default_retry_file(demo=True)})",
     )
     conn.add_argument("--no-retry-file", action="store_true", help="do not write a retry file")
 
 
-def default_retry_file() -> Path:
-    """``$XDG_STATE_HOME/auditor/last.retry``: the unreachable and errored hosts of the last run."""
-    return state_dir() / "last.retry"
+def default_retry_file(demo: bool = False) -> Path:
+    """``$XDG_STATE_HOME/auditor/last.retry``: the unreachable and errored hosts of the last run.
+
+    The demo keeps its own (``demo/last.retry``), so trying the demo never replaces a real run's.
+    """
+    return (demo_state_dir() if demo else state_dir()) / "last.retry"
+
+
+def retry_file(args: argparse.Namespace) -> str | None:
+    """The retry file this run writes (None with ``--no-retry-file``)."""
+    if getattr(args, "no_retry_file", False):
+        return None
+    return getattr(args, "retry_file", None) or str(default_retry_file(demo=bool(getattr(args, "demo", False))))
 
 
 def ssh_settings(args: argparse.Namespace, probe_timeout: float | None = None) -> SshSettings:
@@ -244,7 +276,7 @@ def ssh_settings(args: argparse.Namespace, probe_timeout: float | None = None) -
         max_startups=arg("max_startups"),
         retries=arg("retries"),
         max_output=arg("max_output"),
-        retry_file=None if arg("no_retry_file") else (arg("retry_file") or str(default_retry_file())),
+        retry_file=retry_file(args),
     )
 
 
@@ -258,10 +290,25 @@ def preflight(args: argparse.Namespace) -> int | None:
     args.selection = list_targets(inventory=args.inventory, fleet=fleet, limit=getattr(args, "limit", None))
     _warn_unmatched(args.selection.unmatched)
     if not getattr(args, "list_hosts", False):
+        check_outputs(args, fleet_label(load_fleet(fleet)) if fleet else args.selection.source)
         return None
     hosts = args.selection.hosts
     sys.stdout.write("\n".join([f"  hosts ({len(hosts)}):", *(f"    {host.name}" for host in hosts)]) + "\n")
     return 0
+
+
+def check_outputs(args: argparse.Namespace, inventory: str) -> None:
+    """Every file the run would write, and the key it would use, checked now (``auditor.cli.paths``).
+
+    ``inventory`` is the report's inventory label, for report paths with ``{inventory}``.
+    """
+    from auditor.cli.history import history_path
+    from auditor.cli.paths import check_paths
+
+    specs = [spec for spec in getattr(args, "format", None) or () if isinstance(spec, OutputSpec)]
+    check_specs(specs, inventory)
+    records = getattr(args, "records_history", False) and not getattr(args, "no_history", False)
+    check_paths(args, retry_file=retry_file(args), history=history_path(args) if records else None)
 
 
 def _warn_unmatched(patterns: tuple[str, ...]) -> None:
@@ -276,32 +323,50 @@ def fail(error: InputError) -> int:
     return 2
 
 
+# -- argparse types ------------------------------------------------------------------------------
+# Each raises ArgumentTypeError with a message a person can act on: for any other exception
+# argparse prints "invalid <function name> value", which leaks our internal names.
+
+
+def _number(text: str, kind: type[int] | type[float]) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
 def positive_int(text: str) -> int:
-    value = int(text)
+    """An argparse type: a whole number, 1 or more."""
+    value = int(_number(text, int))
     if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
     return value
 
 
 def non_negative_int(text: str) -> int:
-    value = int(text)
+    """An argparse type: a whole number, 0 or more."""
+    value = int(_number(text, int))
     if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
 
 
 def positive_float(text: str) -> float:
-    value = float(text)
+    """An argparse type: a number (of seconds, days...) above 0."""
+    value = _number(text, float)
     if value <= 0:
-        raise argparse.ArgumentTypeError("must be more than 0")
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
     return value
 
 
 def non_negative_float(text: str) -> float:
     """An argparse type: a number of seconds, 0 or more."""
-    value = float(text)
+    value = _number(text, float)
     if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
 
 

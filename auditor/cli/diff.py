@@ -12,8 +12,8 @@ import argparse
 import json
 import sys
 
-from auditor.cli.history import add_history_path, history_path
-from auditor.history import History
+from auditor.cli.common import positive_int
+from auditor.cli.history import add_demo_history, add_history_path, open_history
 from auditor.report.drift import diff_reports, render_drift
 
 
@@ -27,8 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
         epilog="exit codes (like diff(1)): 0 no changes; 1 changes; 2 no such run, or no usable history",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("runs", nargs="*", type=int, metavar="RUN", help="run numbers from `auditor history`")
+    parser.add_argument("runs", nargs="*", type=positive_int, metavar="RUN", help="run numbers from `auditor history`")
     add_history_path(parser)
+    add_demo_history(parser)
     parser.add_argument("--json", action="store_true", help="print the changes as JSON (auditor.diff/1)")
     parser.set_defaults(run=run)
 
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if len(args.runs) > 2:
         print("auditor: diff takes at most two runs", file=sys.stderr)
         return 2
-    with History(history_path(args), create=False) as history:
+    with open_history(args) as history:
         if not args.runs:
             first, second = history.latest_pair()
         elif len(args.runs) == 1:

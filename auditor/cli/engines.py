@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor.audit import DEMO_FLEET, list_targets, open_targets
-from auditor.cli.common import add_ssh_options, ssh_settings
+from auditor.cli.common import add_ssh_options, positive_float, ssh_settings
+from auditor.cli.paths import check_paths
 from auditor.errors import InputError
 from auditor.reference.build import DEFAULT_TIMEOUT, BuildFailed, BuildRequest, build_on, default_name
 from auditor.reference.library import (
@@ -91,14 +92,14 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     build.add_argument("--gpu", metavar="INDEX|UUID", help="the GPU to build on (default: the first)")
     build.add_argument(
         "--build-timeout",
-        type=float,
+        type=positive_float,
         default=DEFAULT_TIMEOUT,
         metavar="S",
         help=f"time the build may take on the host (default {DEFAULT_TIMEOUT:g}s)",
     )
     _library_option(build)
     conn = build.add_argument_group("connection (as for auditor report)")
-    conn.add_argument("--timeout", type=float, default=None, metavar="S", help="time to connect to the host")
+    conn.add_argument("--timeout", type=positive_float, default=None, metavar="S", help="time to connect to the host")
     add_ssh_options(conn)
     build.set_defaults(run=run_build)
     listing = commands.add_parser("list", help="what the library holds, per TensorRT and architecture")
@@ -154,6 +155,7 @@ def run_build(args: argparse.Namespace) -> int:
         timeout=args.build_timeout,
     )
     library = library_path(args)
+    check_paths(args)  # --private-key and --accept-new-file, before the host is contacted
     try:
         built = asyncio.run(_build(args, request))
     except BuildFailed as exc:

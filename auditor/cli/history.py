@@ -18,9 +18,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from auditor.cli.common import positive_float, positive_int
+from auditor.errors import Location
 from auditor.findings import Verdict
-from auditor.history import History, default_path
+from auditor.history import History, HistoryError, default_path
 from auditor.report.table_writer import VERDICT_STYLE
+from auditor.statedir import demo_state_dir
+from auditor.text import count
 
 
 def add_history_path(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -28,14 +32,37 @@ def add_history_path(parser: argparse.ArgumentParser | argparse._ArgumentGroup) 
     parser.add_argument(
         "--history",
         metavar="PATH",
-        help="history database (default: $XDG_STATE_HOME/auditor/history.sqlite, "
-        "else ~/.local/state/auditor/history.sqlite)",
+        help="history database; its directory must exist (default: $XDG_STATE_HOME/auditor/history.sqlite, "
+        "else ~/.local/state/auditor/history.sqlite; the demo's: demo/history.sqlite there)",
+    )
+
+
+def add_demo_history(parser: argparse.ArgumentParser) -> None:
+    """``--demo``: read the history the demo keeps apart from real runs'."""
+    parser.add_argument(
+        "--demo", action="store_true", help="the demo's history (what `auditor report --demo` recorded)"
     )
 
 
 def history_path(args: argparse.Namespace) -> Path:
-    """The history file the arguments name."""
-    return Path(args.history).expanduser() if args.history else default_path()
+    """The history file the arguments name; ``--demo`` runs keep theirs apart (``demo/`` beside the default)."""
+    if args.history:
+        return Path(args.history).expanduser()
+    default = default_path()
+    return default.parent / demo_state_dir().name / default.name if getattr(args, "demo", False) else default
+
+
+def open_history(args: argparse.Namespace) -> History:
+    """The existing history the arguments name (``HistoryError`` if none, with a hint when only the demo's exists)."""
+    path = history_path(args)
+    if not path.exists() and not args.history and not getattr(args, "demo", False):
+        demo = history_path(argparse.Namespace(history=None, demo=True))
+        if demo.exists():
+            raise HistoryError(
+                "no history yet (no run has been recorded here); the demo keeps its own: add --demo",
+                Location(str(path)),
+            )
+    return History(path, create=False)
 
 
 def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
@@ -44,28 +71,35 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
         help="list the audit runs kept in the history",
         description="List the runs `auditor report` recorded, newest first: when, what, the verdict counts, "
         "the exit code. `auditor diff A B` compares two of them.",
-        epilog="exit codes: 0 listed; 2 no or unusable history file",
+        epilog="exit codes: 0 listed; 2 no or unusable history file, or a --last or --prune-older-than below 1 or 0",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_history_path(parser)
-    parser.add_argument("-n", "--last", type=int, default=20, metavar="N", help="show the N newest runs (default 20)")
+    add_demo_history(parser)
+    parser.add_argument(
+        "-n", "--last", type=positive_int, default=20, metavar="N", help="show the N newest runs (default 20)"
+    )
     parser.add_argument("--inventory", metavar="NAME", help="only runs of this inventory (as the reports name it)")
     parser.add_argument("--json", action="store_true", help="print the runs as a JSON array")
     parser.add_argument(
         "--prune-older-than",
-        type=float,
+        type=positive_float,
         metavar="DAYS",
-        help="delete runs older than DAYS days first (the history otherwise keeps every run)",
+        help="delete runs older than DAYS days (more than 0) first (the history otherwise keeps every run)",
     )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     path = history_path(args)
-    with History(path, create=False) as history:
+    with open_history(args) as history:
         if args.prune_older_than is not None:
             gone = history.prune(args.prune_older_than)
-            print(f"auditor: pruned {gone} runs older than {args.prune_older_than:g} days", file=sys.stderr)
+            days = args.prune_older_than
+            print(
+                f"auditor: pruned {count(gone, 'run')} older than {days:g} day{'' if days == 1 else 's'}",
+                file=sys.stderr,
+            )
         runs = history.runs(limit=args.last, inventory=args.inventory)
     if args.json:
         sys.stdout.write(json.dumps([r.to_json() for r in runs], indent=2) + "\n")

@@ -15,6 +15,7 @@ from typing import Any
 
 from auditor.inventory import Host, load_inventories
 from auditor.patterns import select
+from auditor.text import count
 
 
 def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
@@ -91,7 +92,7 @@ def render_table(hosts: tuple[Host, ...], effective: dict[str, dict[str, Any]]) 
         ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
-    lines.append(f"{len(hosts)} hosts")
+    lines.append(count(len(hosts), "host"))
     return "\n".join(lines) + "\n"
 
 

@@ -162,7 +162,7 @@ def _spec(text: str) -> OutputSpec:
 def _max_unavailable(text: str) -> str:
     match = _UNAVAILABLE.match(text)
     if not match or int(match.group(1)) < 1 or (match.group(2) and int(match.group(1)) > 100):
-        raise argparse.ArgumentTypeError(f"expected a count of 1 or more, or a percentage 1%%-100%%, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a count of 1 or more, or a percentage 1%-100%, got {text!r}")
     return f"{int(match.group(1))}{match.group(2)}"
 
 

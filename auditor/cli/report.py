@@ -52,6 +52,7 @@ from auditor.policy import Policy
 from auditor.report import HostReport, Report
 from auditor.report.files import write_atomic
 from auditor.report.formats import DESCRIPTIONS, FORMATS, OutputSpec, check_specs, parse_spec, renderer
+from auditor.text import count
 
 log = logging.getLogger(__name__)
 DEFAULT_LOCK_TIMEOUT = 60.0
@@ -66,7 +67,9 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
         description="Audit every host and write reports. stdout carries only the report; logs and progress "
         "go to stderr. Every run is recorded in the history (see `auditor history`, `auditor diff`).",
         epilog=f"formats (--format FMT[:PATH], repeatable; at most one without a path, on stdout):\n{formats}\n\n"
-        "A PATH may contain {timestamp} and {inventory}. Files are replaced atomically.\n\n" + epilog,
+        "A PATH may contain {timestamp} and {inventory} (any other {name} is refused); its directory must exist "
+        "({timestamp} only in the file name), and a prom PATH must end in .prom (node_exporter reads only those). "
+        "Every path is checked before any host is contacted (exit 2); files are replaced atomically.\n\n" + epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_target_options(parser)
@@ -107,7 +110,7 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
         help="if another run holds the history's lock, wait this long, then give up with exit 3 "
         f"(default {DEFAULT_LOCK_TIMEOUT:g}s; 0: do not wait)",
     )
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, records_history=True)
 
 
 def _spec(text: str) -> OutputSpec:
@@ -161,7 +164,10 @@ def _run(
     decision = decide(report.hosts, args.fail_on, args.unreachable, interrupted=interrupted)
     report = dataclasses.replace(report, exit=decision)
     if interrupted:
-        print(f"auditor: interrupted; writing the partial report ({len(report.hosts)} hosts done)", file=sys.stderr)
+        print(
+            f"auditor: interrupted; writing the partial report ({count(len(report.hosts), 'host')} done)",
+            file=sys.stderr,
+        )
     elif decision.incomplete and args.unreachable == "warn":
         print(f"auditor: warning: not fully audited: {', '.join(decision.incomplete)}", file=sys.stderr)
     errors: list[str] = []

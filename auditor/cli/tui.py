@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from auditor.errors import InputError
 
 if TYPE_CHECKING:  # Textual is imported only when the interactive commands run
     from textual.screen import Screen
@@ -22,7 +25,8 @@ def add_parsers(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     tui = subparsers.add_parser(
         "tui",
         help="audit hosts interactively",
-        description="Open the interactive audit: hosts stream in as they are probed. Press ? inside for every key.",
+        description="Open the interactive audit: hosts stream in as they are probed. Press ? inside for every key. "
+        "Needs a terminal (without one it exits 2: use `auditor report`).",
     )
     add_target_options(tui)
     _add_watch(tui)
@@ -30,7 +34,9 @@ def add_parsers(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     demo = subparsers.add_parser(
         "demo",
         help="open the interactive audit on the built-in demo fleet",
-        description="The interactive audit on sixteen simulated GPU nodes served over SSH on 127.0.0.x.",
+        description="The interactive audit on the built-in simulated GPU nodes served over SSH on 127.0.0.x. "
+        "Needs a terminal (without one it exits 2: use `auditor report --demo`); its retry file is its own, in "
+        "$XDG_STATE_HOME/auditor/demo.",
     )
     _add_watch(demo)
     demo.set_defaults(
@@ -61,6 +67,7 @@ def watch_interval(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_terminal(args.command)
     from auditor.cli.common import resolve_policy, targets_from
     from auditor.tui.app import AuditApp  # Textual is imported only for the interactive commands
     from auditor.tui.source import live_source
@@ -70,6 +77,16 @@ def run(args: argparse.Namespace) -> int:
     app.plan_screen = plan_screen_for(policy)
     app.run()
     return app.return_code or 0
+
+
+def require_terminal(command: str) -> None:
+    """The interactive audit draws on a terminal and reads keys from it: without one it would hang, so exit 2."""
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return
+    headless = "`auditor report --demo`" if command == "demo" else "`auditor report` with the same options"
+    raise InputError(
+        f"`{command}` is interactive and needs a terminal (stdin and stdout are not one); without one use {headless}"
+    )
 
 
 def plan_screen_for(policy: Policy) -> Callable[[AuditApp], Screen[None]]:

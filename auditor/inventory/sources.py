@@ -6,8 +6,9 @@ there is a ``_meta`` key); a file without an extension is structured when it
 parses as a YAML mapping, else INI; any other file is INI. A directory is every
 inventory file in it, sorted, recursively (hidden files, ``group_vars``,
 ``host_vars`` and Ansible's ignored extensions skipped). Sources are read in the
-order given, into one inventory. Inventory scripts and plugin configurations are
-refused with the command that turns them into JSON auditor reads.
+order given, into one inventory. Inventory scripts, plugin configurations and files
+encrypted with ansible-vault are refused with the command that turns them into JSON
+auditor reads.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from auditor.errors import InputError, InputErrors, Location
 from auditor.inventory import ranges
 from auditor.inventory.ini_format import parse_ini
 from auditor.inventory.model import InventoryBuilder, ResolvedInventory
-from auditor.inventory.varsdirs import VarsDirs
+from auditor.inventory.varsdirs import VAULT_HEADER, VarsDirs
 from auditor.inventory.yaml_format import is_list_json, parse_list_json, parse_yaml_inventory
 from auditor.yamlsrc import parse_yaml, read_text, require_map, type_name
 
@@ -79,6 +80,12 @@ def _load_file(path: Path, builder: InventoryBuilder) -> None:
         raise InputError(
             "an inventory script, which auditor does not run; pass its output instead: "
             f"`ansible-inventory -i {name} --list > inventory.json`",
+            Location(name, 1),
+        )
+    if text.startswith(VAULT_HEADER):
+        raise InputError(
+            "encrypted with ansible-vault, which auditor does not decrypt; pass what Ansible reads from it: "
+            f"`ansible-inventory -i {name} --ask-vault-pass --list > inventory.json`, then `-i inventory.json`",
             Location(name, 1),
         )
     if path.suffix == ".toml":

@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from auditor.plan.model import HostPlan, HostStatus, Rollout, Wave
+from auditor.text import count
 
 SKIP_VAR = "audit_skip_upgrade"
 _TRUE = {"true", "yes", "on", "1", "y"}
@@ -71,7 +72,7 @@ def assign_waves(plans: Sequence[HostPlan], rollout: Rollout) -> tuple[list[Host
     if uncovered:
         left = ", ".join(f"{gpu} in {group}" for gpu, group in sorted(uncovered))
         notes.append(
-            f"the canary wave holds at most {size} hosts (--max-unavailable/--max-parallel); no canary for: {left}"
+            f"the canary wave holds at most {count(size, 'host')} (--max-unavailable/--max-parallel); no canary for: {left}"
         )
     rest = [p for p in eligible if p not in canary]
     batches = [canary] + [rest[i : i + size] for i in range(0, len(rest), size)]

@@ -22,6 +22,7 @@ from auditor.facts import FactsError, parse_facts
 from auditor.findings import Verdict
 from auditor.report.stack import Stack, stack_of
 from auditor.report.table_writer import VERDICT_STYLE
+from auditor.text import count
 
 COMPARED = ("severity", "action", "message", "expected", "actual", "waived", "inconclusive")
 VERSION_LABELS = {
@@ -204,8 +205,8 @@ def render_drift(drift: Drift, width: int | None = None, color: bool = False) ->
         return buffer.getvalue()
     console.print(
         Text(
-            f"{counts['hosts_changed']} hosts changed: {counts['new']} new, {counts['resolved']} resolved, "
-            f"{counts['changed']} changed findings, {counts['version_changes']} version changes",
+            f"{count(counts['hosts_changed'], 'host')} changed: {counts['new']} new, {counts['resolved']} resolved, "
+            f"{count(counts['changed'], 'changed finding')}, {count(counts['version_changes'], 'version change')}",
             style="bold",
         )
     )

@@ -3,7 +3,9 @@
 InSpec-style: the option repeats, each occurrence is a format and optionally a file;
 at most one goes to stdout. A path may contain ``{timestamp}`` (the run's UTC time,
 ``20261121T060000Z``) and ``{inventory}`` (the inventory's file name, made safe),
-so a cron job can keep one file per run.
+so a cron job can keep one file per run. Any other ``{name}`` is refused, and so is a
+``prom`` file whose name does not end in ``.prom`` (node_exporter's textfile collector
+reads only those: it would be ignored without a word).
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from auditor.errors import InputError
+from auditor.errors import InputError, InputErrors
 from auditor.report import Report
 from auditor.report.files import check_writable
 
+PLACEHOLDERS = ("{timestamp}", "{inventory}")
+_BRACES = re.compile(r"\{[^{}]*\}|[{}]")
 FORMATS = ("table", "json", "md", "html", "junit", "prom", "csv")
 DESCRIPTIONS = {
     "table": "readable summary: counts, hosts needing action and their main finding (the default)",
@@ -68,13 +72,34 @@ def parse_spec(text: str, formats: Sequence[str] = FORMATS) -> OutputSpec:
         raise InputError(f"--format {text}: unknown format '{name}'{hint}")
     if sep and not path:
         raise InputError(f"--format {text}: empty path after ':' (leave out ':' to write to stdout)")
+    unknown = [found for found in _BRACES.findall(path) if found not in PLACEHOLDERS]
+    if unknown:
+        raise InputError(
+            f"--format {text}: unknown placeholder {unknown[0]} (a path may contain {' and '.join(PLACEHOLDERS)})"
+        )
+    if name == "prom" and path not in ("", "-") and not Path(path).name.endswith(".prom"):
+        raise InputError(
+            f"--format {text}: node_exporter's textfile collector reads only files ending in .prom and would "
+            f"ignore this one; name it {Path(path).name.partition('.')[0] or 'auditor'}.prom"
+        )
     return OutputSpec(name, None if not sep or path == "-" else path)
 
 
-def check_specs(specs: Sequence[OutputSpec]) -> None:
+@dataclass(frozen=True)
+class _Stamp:
+    """What a path template needs, before the run: the inventory is known, the time is not."""
+
+    inventory: str
+    generated_at: str = "2000-01-01T00:00:00Z"
+
+
+def check_specs(specs: Sequence[OutputSpec], inventory: str | None = None) -> None:
     """At most one format on stdout, no file named twice, every file's directory writable.
 
-    Checked before any host is contacted, so a typo in a report path is exit 2.
+    Checked before any host is contacted, so a typo in a report path is exit 2. A
+    directory with ``{inventory}`` in it is checked only when ``inventory`` (the
+    report's inventory label) is given; one with ``{timestamp}`` is refused, as it
+    would name a directory that does not exist yet, and writers create none.
     """
     stdout = [s.format for s in specs if s.path is None]
     if len(stdout) > 1:
@@ -85,12 +110,24 @@ def check_specs(specs: Sequence[OutputSpec]) -> None:
     twice = sorted({p for p in paths if paths.count(p) > 1})
     if twice:
         raise InputError(f"--format: {', '.join(twice)} named more than once")
-    # paths with {timestamp}/{inventory} in their directory are only known when written
-    problems = [
-        p for s in specs if s.path and "{" not in os.path.dirname(s.path) for p in [check_writable(s.path)] if p
-    ]
+    problems: list[InputError] = []
+    for spec in specs:
+        directory = os.path.dirname(spec.path or "")
+        if spec.path is None or ("{inventory}" in directory and inventory is None):
+            continue
+        if "{timestamp}" in directory:
+            problems.append(
+                InputError(
+                    f"--format {spec.format}:{spec.path}: {{timestamp}} in the directory names a new directory "
+                    "every run, and auditor creates none; put {timestamp} in the file name"
+                )
+            )
+            continue
+        problem = check_writable(spec.resolve(_Stamp(inventory or "")) or "")
+        if problem:
+            problems.append(InputError(f"--format {spec.format}:{spec.path}: {problem}"))
     if problems:
-        raise InputError("; ".join(problems))
+        raise InputErrors(problems)
 
 
 def renderer(name: str, color: bool = False, width: int | None = None) -> Callable[[Report], str]:

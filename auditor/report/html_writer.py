@@ -22,6 +22,7 @@ from auditor.findings import Finding, Verdict
 from auditor.report import HostReport, Report, failing_for, failing_since_text, parse_time
 from auditor.report.stack import stack_of
 from auditor.report.table_writer import when
+from auditor.text import count
 
 BAR_COLORS = {
     Verdict.ERROR: "#8250df",
@@ -88,7 +89,12 @@ def _summary(report: Report) -> list[str]:
     sub = [f"policy {esc(report.policy)}", esc(when(report)), f"{report.duration_s:.1f}s"]
     if report.run_id is not None:
         sub.append(f"run #{report.run_id}")
-    headline = f"<strong>{action}</strong> of {total} hosts need action" if action else f"All {total} hosts are ok"
+    needs = "needs" if action == 1 else "need"
+    headline = (
+        f"<strong>{action}</strong> of {count(total, 'host')} {needs} action"
+        if action
+        else ("The host is ok" if total == 1 else f"All {total} hosts are ok")
+    )
     out = [
         f"<h1>GPU fleet audit: {esc(report.inventory)}</h1>",
         f'<p class="sub">{" · ".join(sub)}</p>',

@@ -14,6 +14,7 @@ import re
 from auditor.findings import Finding
 from auditor.report import HostReport, Report, failing_for, failing_since_text
 from auditor.report.table_writer import host_columns, verdict_counts, when
+from auditor.text import count
 
 # The ASCII punctuation that can start markup anywhere in a line: emphasis, code spans,
 # links and images ([ and ! need the bracket), raw HTML and autolinks (<), entities (&),
@@ -67,7 +68,10 @@ def render_md(report: Report) -> str:
     summary = report.summary()
     action = report.needing_action
     out = [f"# GPU fleet audit: {md(report.inventory)}", ""]
-    headline = f"**{len(action)} of {summary['total']} hosts need action**" if action else "**All hosts ok**"
+    needs = "needs" if len(action) == 1 else "need"
+    headline = (
+        f"**{len(action)} of {count(summary['total'], 'host')} {needs} action**" if action else "**All hosts ok**"
+    )
     facts = [headline, f"policy {md(report.policy)}", when(report), f"{report.duration_s:.1f}s"]
     if report.run_id is not None:
         facts.append(f"run #{report.run_id}")

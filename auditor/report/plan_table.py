@@ -17,6 +17,7 @@ from rich.text import Text
 from auditor.plan import HostPlan, HostStatus, Plan, Step, StepAction
 from auditor.plan.model import LABEL
 from auditor.report.table_writer import console_text
+from auditor.text import count
 
 STATUS_STYLE = {
     HostStatus.PLANNED: "bold dark_orange",
@@ -127,7 +128,7 @@ def plan_lines(plan: Plan) -> list[RenderableType]:
         out.append(Text(plan.target.description, style="dim"))
     batch = plan.rollout.batch_size(len(plan.hosts))
     rollout = (
-        f"from {plan.source.describe()} · {summary['total']} hosts · waves of up to {batch} "
+        f"from {plan.source.describe()} · {count(summary['total'], 'host')} · waves of up to {batch} "
         f"(max unavailable {plan.rollout.max_unavailable}, max parallel {plan.rollout.max_parallel or 'no cap'})"
     )
     if plan.rollout.skip:

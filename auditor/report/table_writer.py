@@ -19,6 +19,7 @@ from rich.text import Text
 from auditor.findings import Verdict
 from auditor.report import HostReport, Report, failing_for, parse_time
 from auditor.report.stack import stack_of
+from auditor.text import count
 
 VERDICT_STYLE = {
     Verdict.ERROR: "bold magenta",
@@ -89,7 +90,7 @@ def _print_report(console: Console, report: Report) -> None:
     title = Text("auditor", style="bold")
     title.append(f" · {report.inventory} · policy {report.policy}")
     console.print(title)
-    line = f"{when(report)} · {summary['total']} hosts in {report.duration_s:.1f}s"
+    line = f"{when(report)} · {count(summary['total'], 'host')} in {report.duration_s:.1f}s"
     if report.run_id is not None:
         line += f" · run #{report.run_id}"
     console.print(Text(line, style="dim"))

@@ -6,7 +6,8 @@ key generated at start. An exec request runs the **real probe**: the bytes the
 client sent on stdin (or, for ``python3 /opt/auditor/probe.py``, the probe the host
 "has installed") are fed to a Python interpreter (matching the host's
 ``python`` version when one is installed here) with ``--root`` pointing at the
-host's fixture root. Faults act where they would on a real host: refused
+host's fixture root (paths under it are reported as the host's own: ``/usr/lib/...``,
+whatever temporary directory this run used). Faults act where they would on a real host: refused
 connections, rejected keys, a changed host key, a probe that hangs, is slow, or
 prints garbage or a flood, a host without python3.
 """
@@ -195,14 +196,26 @@ class SimulatedFleet:
                 child.kill()
                 await child.wait()
                 raise
-            process.stdout.write(out)
-            process.stderr.write(err)
+            process.stdout.write(_as_seen_on_host(out, served.root))
+            process.stderr.write(_as_seen_on_host(err, served.root))
             process.exit(child.returncode or 0)
         except (asyncssh.Error, BrokenPipeError, ConnectionError):
             pass  # the client went away (timeout, output cap): nothing to report to
         finally:
             if not process.is_closing():
                 process.close()
+
+
+def _as_seen_on_host(output: bytes, root: Path) -> bytes:
+    """The probe's output with the fixture root's random temporary path turned into ``/``.
+
+    The probe runs with ``--root`` under this process's temporary directory, and error
+    texts it passes on (a library's ``dlopen`` message, say) name real paths under it.
+    A real host would print ``/usr/lib/...``; so does a simulated one, and two runs of
+    the same fleet then report the same findings word for word (``auditor diff``: no change).
+    """
+    prefix = str(root).encode()
+    return output.replace(prefix + b"/", b"/").replace(b'"' + prefix + b'"', b'"/"')
 
 
 def interpreter_for(version: str) -> str:

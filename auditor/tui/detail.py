@@ -21,7 +21,7 @@ from rich.text import Text
 from auditor.facts import Facts
 from auditor.findings import Finding
 from auditor.report import HostReport
-from auditor.text import clean
+from auditor.text import clean, count
 from auditor.tui.cells import format_age, safe
 from auditor.tui.legend import SEVERITY_STYLE, VERDICT_LOOK, state_text, verdict_text
 from auditor.tui.model import HostRow
@@ -124,7 +124,10 @@ def _outcome(report: HostReport) -> Iterable[RenderableType | Row]:
     if report.error is None:
         yield section(f"Findings ({len(findings)})" if findings else "Findings")
         if not findings:
-            yield Text(f"  All {len(report.checks)} checks passed.", style=VERDICT_LOOK[report.verdict].style)
+            yield Text(
+                f"  {'The' if len(report.checks) == 1 else 'All'} {count(len(report.checks), 'check')} passed.",
+                style=VERDICT_LOOK[report.verdict].style,
+            )
     for finding in findings:
         yield from _finding(finding)
     if report.not_applicable:

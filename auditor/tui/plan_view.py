@@ -27,6 +27,7 @@ from auditor.plan import Plan, PlanSource, Rollout, make_plan, stack_target
 from auditor.policy import Policy
 from auditor.report import HostReport, utc_now
 from auditor.report.plan_table import plan_lines
+from auditor.text import count
 
 
 class PlanScreen(Screen[None]):
@@ -92,7 +93,7 @@ class PlanScreen(Screen[None]):
         self.query_one("#plan-body", Static).update(Group(*plan_lines(self.plan)))
         self.query_one(
             "#plan-scroll", VerticalScroll
-        ).border_subtitle = f"exit {int(self.plan.exit_code)}: {len(self.plan.waves)} waves"
+        ).border_subtitle = f"exit {int(self.plan.exit_code)}: {count(len(self.plan.waves), 'wave')}"
 
     def action_close(self) -> None:
         self.dismiss()

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input
 
+from auditor.text import count
 from auditor.tui.cells import format_age
 from auditor.tui.model import FleetModel
 from auditor.tui.widgets.detail_pane import DetailPane
@@ -137,7 +138,9 @@ class MainScreen(Screen[None]):
             where = f"sweeping {sweep.finished}/{sweep.hosts}"
         else:
             if sweep.ended is not None and sweep.started is not None:
-                table.border_subtitle = f"last sweep: {sweep.hosts} hosts in {sweep.ended - sweep.started:.1f}s"
+                table.border_subtitle = (
+                    f"last sweep: {count(sweep.hosts, 'host')} in {sweep.ended - sweep.started:.1f}s"
+                )
             where = self.last_sweep
             if sweep.ended is not None:
                 where = f"{where} ({format_age(now - sweep.ended)} ago)"
