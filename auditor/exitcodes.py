@@ -25,6 +25,7 @@ makes the audit *incomplete* (exit 3 under ``--unreachable fail``, the default).
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import textwrap
 from collections.abc import Iterable, Sequence
@@ -125,6 +126,12 @@ class ExitDecision:
     """Hosts at or above ``--fail-on``."""
     incomplete: tuple[str, ...] = ()
     """Hosts that could not be (fully) evaluated."""
+
+    def failed(self, why: str) -> ExitDecision:
+        """This decision overridden by an internal error (exit 4, ``why``); an interrupted run stays 130."""
+        if self.code is ExitCode.INTERRUPTED:
+            return self
+        return dataclasses.replace(self, code=ExitCode.INTERNAL, reason=f"internal error: {why}")
 
     def to_json(self) -> dict[str, object]:
         return {

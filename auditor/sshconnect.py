@@ -29,7 +29,7 @@ from auditor.errors import InputError
 from auditor.hostkeys import HostKeyTrust, KeyProblem
 from auditor.inventory import Host
 from auditor.outcome import HostError, Step
-from auditor.sshconfig import SshTarget, parse_hop, resolve
+from auditor.sshconfig import SshTarget, expand_proxy_command, parse_hop, resolve
 
 RETRY_BASE_DELAY = 0.25
 MAX_JUMP_HOPS = 8
@@ -114,7 +114,10 @@ class Connector:
             tunnel = None  # an inventory ProxyCommand beats a ProxyJump from ~/.ssh/config, as on ssh's command line
         options: dict[str, Any] = {"tunnel": tunnel}
         if host.proxy_command:
-            options["proxy_command"] = host.proxy_command
+            user = host.user or self.settings.username or target.user
+            options["proxy_command"] = expand_proxy_command(
+                host.proxy_command, target.hostname, host.port or target.port, user, host.address
+            )
         if host.port is not None:
             options["port"] = host.port
         username = host.user or self.settings.username

@@ -8,7 +8,8 @@ client sent on stdin (or, for ``python3 /opt/auditor/probe.py``, the probe the h
 ``python`` version when one is installed here) with ``--root`` pointing at the
 host's fixture root. Faults act where they would on a real host: refused
 connections, rejected keys, a changed host key, a probe that hangs, is slow, or
-prints garbage or a flood, a host without python3.
+prints garbage or a flood, a host without python3; a host with ``probe_output``
+prints that document instead of running the probe (a host that lies).
 """
 
 from __future__ import annotations
@@ -171,6 +172,10 @@ class SimulatedFleet:
                 await asyncio.sleep(SLOW_SECONDS)
             if fault == "garbage":
                 process.stdout.write(b"\x1b[31mSegmentation fault\x00\xff{not json at all\n")
+                process.exit(0)
+                return
+            if served.sim.probe_output is not None:
+                process.stdout.write(served.sim.probe_output)
                 process.exit(0)
                 return
             if fault == "flood":
