@@ -72,7 +72,7 @@ def _grids(items: Iterable[RenderableType | Row]) -> list[RenderableType]:
 def render_detail(row: HostRow, now: float) -> RenderableType:
     """The whole pane for one host (``now`` is the monotonic clock, for the data age)."""
     report = row.report
-    head = Text.assemble((row.name, "bold"), "  ", safe(row.host.address), "  ")
+    head = Text.assemble(safe(row.name, 1000, "bold"), "  ", safe(row.host.address), "  ")
     if report is not None:
         head.append_text(verdict_text(report.verdict, stale=row.in_flight))
     if row.in_flight:
