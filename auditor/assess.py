@@ -32,11 +32,14 @@ def assess(host: Host, outcome: ProbeOutcome, policy: Policy) -> HostReport:
     if outcome.error is not None:
         transport = outcome.error.step.transport or outcome.error.timed_out
         return failed(Verdict.UNREACHABLE if transport else Verdict.ERROR, outcome.error)
-    if outcome.exit_status not in (0, None):
-        if outcome.exit_status == NO_PYTHON_STATUS:
+    if outcome.exit_status not in (0, None) or outcome.exit_signal:
+        tail = clean(stderr.strip().splitlines()[-1], 300) if stderr.strip() else "no message"
+        if outcome.exit_signal:
+            name = clean(outcome.exit_signal, 40)
+            message = f"probe killed by signal SIG{name.removeprefix('SIG')}: {tail}"
+        elif outcome.exit_status == NO_PYTHON_STATUS:
             message = "no python3 on this host (the probe needs Python 3.6 or newer)"
         else:
-            tail = clean(stderr.strip().splitlines()[-1], 300) if stderr.strip() else "no message"
             message = f"probe exited with status {outcome.exit_status}: {tail}"
         return failed(Verdict.ERROR, HostError(Step.PROBE, message))
     facts = attempt(Step.PARSE, host.name, lambda: _parse(outcome.stdout))

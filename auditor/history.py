@@ -285,7 +285,7 @@ class History:
             raise
 
     def runs(self, limit: int | None = None, inventory: str | None = None) -> list[RunInfo]:
-        """Stored runs, newest first."""
+        """Stored runs, newest first; ``HistoryError`` (naming the file) when the database is damaged."""
         query = "SELECT id, generated_at, inventory, policy, duration_s, complete, exit_code, summary FROM runs"
         params: list[object] = []
         if inventory is not None:
@@ -295,19 +295,49 @@ class History:
         if limit is not None:
             query += " LIMIT ?"
             params.append(limit)
-        return [
-            RunInfo(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], json.loads(row[7]))
-            for row in self.db.execute(query, params)
-        ]
+        with self._reading("the list of runs"):
+            rows = self.db.execute(query, params).fetchall()
+        result = []
+        for row in rows:
+            with self._reading(f"run #{row[0]}"):
+                summary = json.loads(row[7])
+                if not isinstance(summary, dict):
+                    raise ValueError("its summary is not an object")
+                result.append(
+                    RunInfo(
+                        int(row[0]), str(row[1]), str(row[2]), str(row[3]), float(row[4]), bool(row[5]), row[6], summary
+                    )
+                )
+        return result
 
     def document(self, run_id: int) -> dict[str, Any]:
-        """The stored ``auditor.report/1`` document of a run; ``HistoryError`` if there is none."""
-        row = self.db.execute("SELECT report FROM runs WHERE id = ?", (run_id,)).fetchone()
+        """The stored ``auditor.report/1`` document of a run; ``HistoryError`` if there is none or it is damaged."""
+        with self._reading(f"run #{run_id}"):
+            row = self.db.execute("SELECT report FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             known = [r.id for r in self.runs(limit=5)]
             hint = f" (latest: {', '.join(map(str, known))})" if known else " (the history is empty)"
             raise HistoryError(f"no run #{run_id} in the history{hint}", Location(str(self.path)))
-        return _decode(row[0])
+        with self._reading(f"run #{run_id}"):
+            document = _decode(row[0])
+            hosts = document.get("hosts") if isinstance(document, dict) else None
+            if not isinstance(hosts, list) or not all(
+                isinstance(h, dict) and isinstance(h.get("name"), str) for h in hosts
+            ):
+                raise ValueError("its report is not an auditor.report/1 document")
+        return document
+
+    @contextlib.contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """Turn a damaged database or stored run into a ``HistoryError`` naming the file (exit 2), not a crash."""
+        try:
+            yield
+        except (sqlite3.DatabaseError, zlib.error, UnicodeDecodeError, ValueError, TypeError) as exc:
+            raise HistoryError(
+                f"{what} is damaged in this history ({type(exc).__name__}: {exc}); "
+                "the file was changed outside auditor: restore it from a backup or use another --history",
+                Location(str(self.path)),
+            ) from None
 
     def latest_id(self) -> int:
         """The newest run's number; ``HistoryError`` when there is none."""

@@ -101,3 +101,5 @@ class ProbeOutcome:
     exit_status: int | None = None
     error: HostError | None = None
     timing: Timing = field(default_factory=Timing)
+    exit_signal: str | None = None
+    """The signal that killed the probe (``KILL``, as SSH names it), when one did (``exit_status`` is then -1)."""

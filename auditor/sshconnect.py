@@ -272,6 +272,16 @@ def _classify(exc: Exception, client: _Client, authenticating: bool) -> Exceptio
         if "revoked" in reason.lower():
             return ConnectFailed(HostError(Step.HOST_KEY, f"HOST KEY REVOKED: {reason} (@revoked in known_hosts)"))
         return ConnectFailed(HostError(Step.HOST_KEY, f"host key not trusted: {reason}"))
+    if isinstance(exc, asyncssh.KeyExchangeFailed) and "host key" in str(exc.reason).lower():
+        # asyncssh offers only the key types known_hosts pins for the host; a server without
+        # one of them fails key exchange: that is a host-key problem, not a network one.
+        return ConnectFailed(
+            HostError(
+                Step.HOST_KEY,
+                "the server offers no host key of a type known_hosts holds for it "
+                f"({exc.reason}); compare `ssh-keyscan` output with the known_hosts entry",
+            )
+        )
     if isinstance(exc, asyncssh.PermissionDenied):
         return ConnectFailed(HostError(Step.AUTH, "permission denied: no offered key was accepted"))
     if isinstance(exc, asyncssh.ConnectionLost) and not authenticating:

@@ -1,10 +1,13 @@
 """Writing report files so that no reader ever sees half of one.
 
-``write_atomic`` writes a temporary file in the target's own directory (a rename is
-only atomic within one filesystem), flushes it to disk, gives it the permissions a
-plain ``open()`` would (``mkstemp`` makes files 0600, which node_exporter running as
-another user could not read; an existing file keeps its mode), then renames it over
-the target. A reader sees the old file or the new one; a crash leaves at most a
+``write_atomic`` writes a temporary file (a unique name from ``mkstemp``, so two runs
+never share one) in the target's own directory (a rename is only atomic within one
+filesystem), flushes it to disk, gives it the permissions a plain ``open()`` would
+(``mkstemp`` makes files 0600, which node_exporter running as another user could not
+read), then renames it over the target. A regular file already at the path keeps
+its read/write bits; a symlink there is replaced, never followed, and its target's
+mode is never copied (a world-writable or setuid target must not make the report
+so). A reader sees the old file or the new one; a crash leaves at most a
 ``.NAME.*.tmp`` file beside it, never a truncated report.
 """
 
@@ -30,9 +33,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     target = Path(path)
     directory = target.parent
     try:
-        mode = stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        mode = _default_mode()
+        mode = _mode_for(target)
     except OSError as exc:
         raise ReportWriteError(f"cannot write {target}: {exc.strerror or exc}") from None
     tmp: str | None = None
@@ -52,6 +53,17 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _mode_for(target: Path) -> int:
+    """The mode a new ``target`` gets: an existing regular file's read/write bits, else the umask's."""
+    try:
+        info = target.lstat()  # lstat: a symlink's target is not ours to copy from
+    except FileNotFoundError:
+        return _default_mode()
+    if stat.S_ISREG(info.st_mode):
+        return stat.S_IMODE(info.st_mode) & 0o666  # never setuid, setgid, sticky or executable
+    return _default_mode()
 
 
 def check_writable(path: str | os.PathLike[str]) -> str | None:

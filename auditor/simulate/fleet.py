@@ -32,6 +32,10 @@ Shape (DESIGN.md)::
     gpu_fault: wrong-output               # or out-of-memory: what a reference engine run meets
     probe_output: forged-facts.json       # answer the probe with this file's bytes (relative to the fleet file)
 
+Faults beyond DESIGN.md's: ``drop`` (the connection drops in the middle of the probe's
+output), ``killed`` (the probe dies of SIGKILL), ``host-key-type`` (the server offers
+only an ECDSA host key while known_hosts pins its Ed25519 one).
+
 ``probe_output`` makes a host that lies: its SSH server is real, but instead of running
 the probe it prints the file, verbatim, and exits 0 (a forged or broken facts document).
 
@@ -69,6 +73,9 @@ FAULTS = (
     "flood",
     "no-gpu",
     "no-python",
+    "drop",
+    "killed",
+    "host-key-type",
 )
 HOST_KEYS = (
     "groups",
