@@ -18,6 +18,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -282,6 +283,19 @@ def test_a_report_path_that_is_a_symlink_gets_the_umask_mode_not_its_targets(tmp
     assert stat.S_IMODE(kept.stat().st_mode) == 0o640
 
 
+def test_a_device_or_pipe_at_a_report_path_is_written_into_not_replaced(tmp_path: Path) -> None:
+    """``--format json:PIPE`` streams into the pipe (``/dev/null`` as root was replaced by a regular file)."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text()))
+    reader.start()
+    write_atomic(pipe, '{"schema": "auditor.report/1"}\n')
+    reader.join()
+    assert received == ['{"schema": "auditor.report/1"}\n'] and stat.S_ISFIFO(pipe.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]  # no temporary file beside it
+
+
 def test_the_retry_file_never_writes_through_a_fixed_temporary_name(tmp_path: Path) -> None:
     """A symlink planted at the old fixed temporary name leads nowhere: the victim is untouched, the file written."""
     victim = tmp_path / "victim"
@@ -337,7 +351,9 @@ def test_damaged_history_is_a_clear_error_naming_the_database(tmp_path: Path) ->
     """A corrupt stored report: ``diff`` exits 2 naming the file and the run; a corrupt summary: ``history`` too."""
     fleet, history = small_fleet(tmp_path), tmp_path / "history.sqlite"
     for _ in range(2):
-        assert main(["report", "--simulate", str(fleet), "--history", str(history), "--format", "json:/dev/null"]) == 0
+        assert (
+            main(["report", "--simulate", str(fleet), "--history", str(history), "--format", f"json:{tmp_path}/r"]) == 0
+        )
     with sqlite3.connect(history) as db:
         db.execute("UPDATE runs SET report = x'00ff' WHERE id = 1")
     assert run_cli("history", "--history", str(history)).returncode == 0  # the list needs no report blob

@@ -14,7 +14,10 @@ import asyncio
 import copy
 import dataclasses
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -270,3 +273,22 @@ def test_isolation_lets_interrupts_through() -> None:
 
     with pytest.raises(asyncio.CancelledError):
         attempt(Step.EVALUATE, "h", cancelled)
+
+
+def test_a_report_lost_after_recording_amends_the_history_to_the_process_exit(tmp_path: Path) -> None:
+    """stdout closed under the report: the process exits 4 and the recorded run says 4 too (it said 0)."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text('schema: auditor.fleet/1\nhosts:\n  a: {gpus: [{model: "Tesla T4"}], driver: "580.95.05"}\n')
+    history = tmp_path / "history.sqlite"
+    command = [sys.executable, "-m", "auditor", "report", "--simulate", str(fleet), "--history", str(history)]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader went away before the report was written
+    try:
+        result = subprocess.run(
+            [*command, "--format", "json"], stdout=write_end, stderr=subprocess.PIPE, text=True, check=False
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 4 and "could not write the report to stdout" in result.stderr
+    with sqlite3.connect(history) as db:
+        assert db.execute("SELECT exit_code FROM runs").fetchall() == [(4,)]

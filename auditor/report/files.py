@@ -7,8 +7,9 @@ filesystem), flushes it to disk, gives it the permissions a plain ``open()`` wou
 read), then renames it over the target. A regular file already at the path keeps
 its read/write bits; a symlink there is replaced, never followed, and its target's
 mode is never copied (a world-writable or setuid target must not make the report
-so). A reader sees the old file or the new one; a crash leaves at most a
-``.NAME.*.tmp`` file beside it, never a truncated report.
+so). A device or a pipe at the path (``/dev/null``, ``/dev/stdout``, a FIFO) is
+written into, never replaced. A reader sees the old file or the new one; a crash
+leaves at most a ``.NAME.*.tmp`` file beside it, never a truncated report.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     target = Path(path)
     directory = target.parent
     try:
+        if _is_stream(target):
+            _write_stream(target, text)
+            return
         mode = _mode_for(target)
     except OSError as exc:
         raise ReportWriteError(f"cannot write {target}: {exc.strerror or exc}") from None
@@ -53,6 +57,21 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _is_stream(target: Path) -> bool:
+    """True for a device, FIFO or socket at ``target`` (``/dev/null``, ``/dev/stdout``, a named pipe)."""
+    try:
+        info = target.stat()  # follows links: /dev/stdout is one
+    except FileNotFoundError:
+        return False
+    return not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode))
+
+
+def _write_stream(target: Path, text: str) -> None:
+    """Write into a device or pipe: replacing ``/dev/null`` with a file (as root) would break the machine."""
+    with open(target, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
 
 
 def _mode_for(target: Path) -> int:
