@@ -62,7 +62,11 @@ class ExitCode(enum.IntEnum):
         "and none at or above --fail-on (0 with --unreachable warn); also: the run did not start "
         "because another run held the history lock past --lock-timeout",
     )
-    INTERNAL = 4, "internal error, including a report or history entry that could not be written"
+    INTERNAL = (
+        4,
+        "internal error, including a report or history entry that could not be written (the reports written "
+        "then say 4 too); a host whose data auditor fails on is that host's error verdict instead",
+    )
     INTERRUPTED = 130, "interrupted (SIGINT/SIGTERM); the reports written are marked incomplete"
 
 

@@ -44,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
         help="list the audit runs kept in the history",
         description="List the runs `auditor report` recorded, newest first: when, what, the verdict counts, "
         "the exit code. `auditor diff A B` compares two of them.",
-        epilog="exit codes: 0 listed; 2 no or unusable history file",
+        epilog="exit codes: 0 listed; 2 no or unusable history file (a damaged run is named with the file)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_history_path(parser)

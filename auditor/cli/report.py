@@ -72,7 +72,8 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
         description="Audit every host and write reports. stdout carries only the report; logs and progress "
         "go to stderr. Every run is recorded in the history (see `auditor history`, `auditor diff`).",
         epilog=f"formats (--format FMT[:PATH], repeatable; at most one without a path, on stdout):\n{formats}\n\n"
-        "A PATH may contain {timestamp} and {inventory}. Files are replaced atomically.\n\n" + epilog,
+        "A PATH may contain {timestamp} and {inventory}. Files are replaced atomically (a device or pipe such as "
+        "/dev/null is written into). A host a writer cannot render is an error row in that format.\n\n" + epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_target_options(parser)
