@@ -19,6 +19,7 @@ import stat
 import subprocess
 import sys
 import threading
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -382,3 +383,24 @@ def test_dropped_connections_killed_probes_and_refused_key_types_say_what_happen
     assert hosts["killed"]["error"]["message"] == "probe killed by signal SIGKILL: Killed"
     assert hosts["keytype"]["verdict"] == "unreachable" and hosts["keytype"]["error"]["step"] == "host-key"
     assert "no host key of a type known_hosts holds" in hosts["keytype"]["error"]["message"]
+
+
+def test_a_host_damaged_in_the_history_is_that_hosts_error_in_a_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``plan --from-history`` on a stored run with one host's verdict garbled plans the other host, errors that one."""
+    fleet, history = small_fleet(tmp_path), tmp_path / "history.sqlite"
+    assert main(["report", "--simulate", str(fleet), "--history", str(history), "--format", f"json:{tmp_path}/r"]) == 0
+    with sqlite3.connect(history) as db:
+        document = json.loads(zlib.decompress(db.execute("SELECT report FROM runs").fetchone()[0]))
+        document["hosts"][0]["verdict"] = "bogus"
+        db.execute("UPDATE runs SET report = ?", (zlib.compress(json.dumps(document).encode()),))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        'schema: auditor.policy/1\nstacks:\n  s:\n    driver: {min: "580", target: "580.95.05"}\nrules: []\n'
+    )
+    args = ["plan", "--simulate", str(fleet), "-p", str(policy), "--history", str(history), "--from-history"]
+    assert main([*args, "--to", "s", "--format", "json", "--unreachable", "warn"]) == 0
+    hosts = {h["name"]: h for h in json.loads(capsys.readouterr().out)["hosts"]}
+    assert hosts["b"]["status"] == "compliant" and hosts["a"]["status"] == "error"
+    assert hosts["a"]["note"] == "history: the stored result is damaged: 'bogus' is not a valid Verdict"

@@ -256,13 +256,21 @@ def _from_history(
 
 
 def _stored_host(doc: dict[str, object]) -> HostReport:
-    """A host of a stored ``auditor.report/1`` document, facts parsed again (strictly)."""
+    """A host of a stored ``auditor.report/1`` document, facts parsed again (strictly).
+
+    A host damaged in the history (an unknown verdict or step) is that host's error at step ``history``.
+    """
     name, groups = str(doc.get("name")), tuple(str(g) for g in doc.get("groups") or [])  # type: ignore[attr-defined]
-    verdict = Verdict(str(doc.get("verdict")))
     error = doc.get("error")
-    host_error = None
-    if isinstance(error, dict):
-        host_error = HostError(Step(str(error.get("step"))), str(error.get("message")), bool(error.get("timed_out")))
+    try:
+        verdict = Verdict(str(doc.get("verdict")))
+        host_error = None
+        if isinstance(error, dict):
+            step = Step(str(error.get("step")))
+            host_error = HostError(step, str(error.get("message")), bool(error.get("timed_out")))
+    except ValueError as exc:
+        damaged = HostError(Step.HISTORY, f"the stored result is damaged: {clean(str(exc), 200)}")
+        return HostReport(name, str(doc.get("address")), groups, Verdict.ERROR, error=damaged)
     facts = None
     if doc.get("facts"):
         try:
