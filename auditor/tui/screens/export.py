@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from auditor import crashlog
 from auditor.errors import ReportWriteError
 from auditor.isolation import render_isolated
 from auditor.report import Report
@@ -42,8 +43,9 @@ def write_report(report: Report, fmt: str, path: str) -> str:
     try:
         text = render_isolated(renderer(fmt), report, fmt)  # a host the writer fails on is an error row in it
     except Exception as exc:  # the writer fails for every host: say so in the app, never crash it
+        log = crashlog.record(exc, f"exporting the {fmt} report")
         raise ReportWriteError(
-            f"could not render the {fmt} report: internal error: {type(exc).__name__}: {exc}"
+            f"could not render the {fmt} report: internal error: {type(exc).__name__} (traceback in {log})"
         ) from exc
     write_atomic(target, text)
     return str(target.resolve())
