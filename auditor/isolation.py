@@ -79,11 +79,6 @@ def assessed(step: Step, report_of: Callable[[], HostReport], stand_in: HostRepo
     return isolated(step, stand_in.name, report_of, lambda error: failed_report(stand_in, error))
 
 
-class _Named(Protocol):
-    @property
-    def name(self) -> str: ...
-
-
 class _Document(Protocol):
     @property
     def hosts(self) -> Sequence[Any]: ...
