@@ -330,10 +330,12 @@ class _StopSignals:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.received.append(signum)
         if self._task is not None and self._loop is not None:
-            log.debug("signal %d: stopping the sweep", signum)
             # A signal handler runs between two bytecodes of the main thread, possibly inside
             # the event loop itself: hand the cancellation to the loop instead of doing it here.
+            # Scheduled before anything is written: the handler may interrupt a write to stderr,
+            # and a reentrant write raising here must not lose the cancellation.
             self._loop.call_soon_threadsafe(self._task.cancel)
+            log.debug("signal %d: stopping the sweep", signum)
         elif self._deferring:
             print("auditor: signal received; finishing the reports first", file=sys.stderr)
         else:
