@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from auditor.evaluate import evaluate
-from auditor.facts import FactsError, parse_facts
+from auditor.facts import Facts, FactsError, parse_facts
 from auditor.findings import Verdict, verdict_of
 from auditor.inventory import Host
+from auditor.isolation import attempt
 from auditor.outcome import HostError, ProbeOutcome, Step
 from auditor.policy import Policy
 from auditor.report import HostReport
@@ -15,7 +16,12 @@ NO_PYTHON_STATUS = 127
 
 
 def assess(host: Host, outcome: ProbeOutcome, policy: Policy) -> HostReport:
-    """The verdict for one host. Never raises for anything the host sent."""
+    """The verdict for one host. Never raises for anything the host sent.
+
+    Unusable output is a ``parse`` error; an exception in auditor's own parsing or
+    evaluation code (a bug the host's input found) is an ``error`` verdict at step
+    ``parse`` or ``evaluate``, its traceback in the crash log (``auditor.isolation``).
+    """
     stderr = clean_bytes(outcome.stderr, limit=16384)
 
     def failed(verdict: Verdict, error: HostError) -> HostReport:
@@ -24,20 +30,24 @@ def assess(host: Host, outcome: ProbeOutcome, policy: Policy) -> HostReport:
         )
 
     if outcome.error is not None:
-        transport = outcome.error.step not in (Step.PROBE, Step.PARSE) or outcome.error.timed_out
+        transport = outcome.error.step.transport or outcome.error.timed_out
         return failed(Verdict.UNREACHABLE if transport else Verdict.ERROR, outcome.error)
-    if outcome.exit_status not in (0, None):
-        if outcome.exit_status == NO_PYTHON_STATUS:
+    if outcome.exit_status not in (0, None) or outcome.exit_signal:
+        tail = clean(stderr.strip().splitlines()[-1], 300) if stderr.strip() else "no message"
+        if outcome.exit_signal:
+            name = clean(outcome.exit_signal, 40)
+            message = f"probe killed by signal SIG{name.removeprefix('SIG')}: {tail}"
+        elif outcome.exit_status == NO_PYTHON_STATUS:
             message = "no python3 on this host (the probe needs Python 3.6 or newer)"
         else:
-            tail = clean(stderr.strip().splitlines()[-1], 300) if stderr.strip() else "no message"
             message = f"probe exited with status {outcome.exit_status}: {tail}"
         return failed(Verdict.ERROR, HostError(Step.PROBE, message))
-    try:
-        facts = parse_facts(outcome.stdout)
-    except FactsError as exc:
-        return failed(Verdict.ERROR, HostError(Step.PARSE, clean(str(exc), 500)))
-    evaluation = evaluate(policy, host, facts)
+    facts = attempt(Step.PARSE, host.name, lambda: _parse(outcome.stdout))
+    if isinstance(facts, HostError):
+        return failed(Verdict.ERROR, facts)
+    evaluation = attempt(Step.EVALUATE, host.name, lambda: evaluate(policy, host, facts))
+    if isinstance(evaluation, HostError):
+        return failed(Verdict.ERROR, evaluation)
     return HostReport(
         host.name,
         host.address,
@@ -50,3 +60,11 @@ def assess(host: Host, outcome: ProbeOutcome, policy: Policy) -> HostReport:
         timing=outcome.timing,
         stderr=stderr,
     )
+
+
+def _parse(stdout: bytes) -> Facts | HostError:
+    """The facts, or the host's parse error when its output is not valid ``auditor.facts/1``."""
+    try:
+        return parse_facts(stdout)
+    except FactsError as exc:
+        return HostError(Step.PARSE, clean(str(exc), 500))

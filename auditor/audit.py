@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 
 from auditor.assess import assess
 from auditor.consistency import apply_consistency
+from auditor.errors import ReportWriteError
 from auditor.hostkeys import KNOWN_HOSTS_FILES, HostKeyTrust, default_accept_new_file
 from auditor.inventory import Host, Inventory, load_inventories
 from auditor.outcome import HostState
@@ -27,6 +27,7 @@ from auditor.patterns import Selection, select
 from auditor.policy import Policy
 from auditor.probe import ProbeCall, encode_request
 from auditor.report import HostReport, Report
+from auditor.report.files import write_atomic
 from auditor.runner import ConnectOptions, run_probes
 from auditor.simulate import load_fleet
 from auditor.simulate.fleet import Fleet
@@ -245,14 +246,14 @@ async def audit(
 
 
 def write_retry_file(path: Path, names: Sequence[str]) -> None:
-    """Replace ``path`` with ``names``, one per line (written whole, then renamed into place)."""
+    """Replace ``path`` with ``names``, one per line (``write_atomic``: a unique temporary name, so two runs never race)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
-        os.replace(temporary, path)
+        write_atomic(path, "".join(f"{name}\n" for name in names))
     except OSError as exc:
         log.warning("could not write the retry file %s: %s", path, exc.strerror or exc)
+    except ReportWriteError as exc:
+        log.warning("could not write the retry file: %s", exc)
 
 
 async def collect(

@@ -12,30 +12,52 @@ component, are left out (other checks already speak for them).
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 
 from auditor.evaluate import LABEL, actual_versions, apply_rule_overrides
 from auditor.findings import Action, Finding, Severity, verdict_of
+from auditor.inventory import Host
+from auditor.isolation import assessed, attempt, failed_report
+from auditor.outcome import HostError, Step
 from auditor.policy import Policy, Rule
 from auditor.report import HostReport
 from auditor.waivers import apply_waivers
 
 
 def apply_consistency(policy: Policy, reports: Sequence[HostReport]) -> tuple[HostReport, ...]:
-    """``reports`` with drift findings (waivers applied) and the checks that ran added."""
+    """``reports`` with drift findings (waivers applied) and the checks that ran added.
+
+    Each host's part (is it selected, which versions it runs, its findings merged) runs
+    inside the per-host boundary: a host whose part raises becomes an ``error`` at step
+    ``consistency`` and is left out of the comparison; the others are compared without it.
+    """
+    rules = [rule for rule in policy.rules if rule.consistent]
+    if not rules:
+        return tuple(reports)
+    failed: dict[str, HostReport] = {}
+    profiles: dict[str, list[dict[str, str | None] | None]] = {}
+    for report in reports:
+        if report.facts is None:
+            continue
+        profile = attempt(Step.CONSISTENCY, report.name, partial(_profile, rules, report))
+        if isinstance(profile, HostError):
+            failed[report.name] = failed_report(report, profile)
+        else:
+            profiles[report.name] = profile
     extra: dict[str, list[Finding]] = {r.name: [] for r in reports}
     checks: dict[str, list[str]] = {r.name: [] for r in reports}
-    for rule in policy.rules:
-        if not rule.consistent:
-            continue
-        for group, members in _sets(rule, reports):
+    for index, rule in enumerate(rules):
+        selected = [r for r in reports if r.name in profiles and profiles[r.name][index] is not None]
+        for group, members in _sets(rule, selected):
             for component in rule.consistent:
                 name = f"{rule.id}/consistent.{component}"
                 values: dict[str, str] = {}
                 for member in members:
-                    value = _value(component, member)
+                    value = (profiles[member.name][index] or {}).get(component)
                     if value:
                         values[member.name] = value
                 for host in values:
@@ -46,34 +68,44 @@ def apply_consistency(policy: Policy, reports: Sequence[HostReport]) -> tuple[Ho
     result = []
     today = policy.today()
     for report in reports:
-        if not extra[report.name] and not checks[report.name]:
+        if report.name in failed:
+            result.append(failed[report.name])
+        elif not extra[report.name] and not checks[report.name]:
             result.append(report)
-            continue
-        added = apply_waivers(policy.waivers, report.name, extra[report.name], today)
-        findings = report.findings + added
-        result.append(
-            replace(
-                report,
-                findings=findings,
-                checks=report.checks + tuple(dict.fromkeys(checks[report.name])),
-                verdict=verdict_of(findings) if report.facts is not None else report.verdict,
-            )
-        )
+        else:
+            merge = partial(_merged, policy, report, extra[report.name], checks[report.name], today)
+            result.append(assessed(Step.CONSISTENCY, merge, report))
     return tuple(result)
 
 
-def _sets(rule: Rule, reports: Sequence[HostReport]) -> list[tuple[str, list[HostReport]]]:
-    """The host sets a rule compares: one per selector group (or one for all selected hosts)."""
-    from auditor.inventory import Host
+def _profile(rules: Sequence[Rule], report: HostReport) -> list[dict[str, str | None] | None]:
+    """Per rule: None when it does not select the host, else the host's version of each component it compares."""
+    assert report.facts is not None
+    host = Host(report.name, report.address, groups=report.groups)
+    names = [gpu.name for gpu in report.facts.gpus.devices if gpu.name]
+    return [
+        {component: _value(component, report) for component in rule.consistent}
+        if rule.select.matches(host, names)
+        else None
+        for rule in rules
+    ]
 
-    selected = []
-    for report in reports:
-        if report.facts is None:
-            continue
-        host = Host(report.name, report.address, groups=report.groups)
-        names = [gpu.name for gpu in report.facts.gpus.devices if gpu.name]
-        if rule.select.matches(host, names):
-            selected.append(report)
+
+def _merged(
+    policy: Policy, report: HostReport, extra: list[Finding], checks: list[str], today: datetime.date
+) -> HostReport:
+    added = apply_waivers(policy.waivers, report.name, extra, today)
+    findings = report.findings + added
+    return replace(
+        report,
+        findings=findings,
+        checks=report.checks + tuple(dict.fromkeys(checks)),
+        verdict=verdict_of(findings) if report.facts is not None else report.verdict,
+    )
+
+
+def _sets(rule: Rule, selected: list[HostReport]) -> list[tuple[str, list[HostReport]]]:
+    """The host sets a rule compares: one per selector group (or one for all selected hosts)."""
     if not rule.select.groups:
         return [("the hosts this rule selects", selected)]
     return [(f"group {g}", [r for r in selected if g == "all" or g in r.groups]) for g in rule.select.groups]

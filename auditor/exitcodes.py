@@ -25,6 +25,7 @@ makes the audit *incomplete* (exit 3 under ``--unreachable fail``, the default).
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import textwrap
 from collections.abc import Iterable, Sequence
@@ -64,7 +65,11 @@ class ExitCode(enum.IntEnum):
         "and none at or above --fail-on (0 with --unreachable warn); also: the run did not start "
         "because another run held the history lock past --lock-timeout",
     )
-    INTERNAL = 4, "internal error, including a report or history entry that could not be written"
+    INTERNAL = (
+        4,
+        "internal error, including a report or history entry that could not be written (the reports written "
+        "then say 4 too); a host whose data auditor fails on is that host's error verdict instead",
+    )
     INTERRUPTED = (
         130,
         "interrupted (SIGINT/SIGTERM); the reports written are marked incomplete (during start-up: one line, "
@@ -132,6 +137,12 @@ class ExitDecision:
     """Hosts at or above ``--fail-on``."""
     incomplete: tuple[str, ...] = ()
     """Hosts that could not be (fully) evaluated."""
+
+    def failed(self, why: str) -> ExitDecision:
+        """This decision overridden by an internal error (exit 4, ``why``); an interrupted run stays 130."""
+        if self.code is ExitCode.INTERRUPTED:
+            return self
+        return dataclasses.replace(self, code=ExitCode.INTERNAL, reason=f"internal error: {why}")
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -2,8 +2,12 @@
 
 The bytes come from a host and are untrusted: size was capped by the runner, and
 here the JSON must be one object of the right schema, every field of the right
-type (a wrong type is a ``FactsError`` naming the JSON path), and every string is
-cleaned of control characters. Sections a collector could not fill carry their
+type (a wrong type is a ``FactsError`` naming the JSON path), every number bounded
+anywhere in the document (integers within 64 bits, floats finite: ``1e400`` or a
+401-digit integer is a parse error, not an ``Infinity`` in a report or an
+``OverflowError`` later), fields the probe always writes as dotted numbers
+(compute capabilities, an engine header's TensorRT version) of that shape, and
+every string cleaned of control characters. Sections a collector could not fill carry their
 own ``error``; they are facts too ("could not tell"), not parse failures.
 """
 
@@ -11,6 +15,8 @@ from __future__ import annotations
 
 import enum
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +25,9 @@ from auditor import versions
 from auditor.text import clean
 
 SCHEMA = "auditor.facts/1"
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what SQLite, JSON readers and Prometheus all hold exactly
+_COMPUTE_CAPABILITY = re.compile(r"^\d{1,3}\.\d{1,3}$")  # NVML's major.minor, "%d.%d" in the probe
+_HEADER_VERSION = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")  # four header bytes, "%d.%d.%d.%d" in the probe
 SECTIONS = ("host", "driver", "gpus", "cuda", "cudnn", "tensorrt", "engines", "containers", "reference")
 
 
@@ -453,7 +462,7 @@ def parse_facts(data: bytes | str) -> Facts:
         raise FactsError("probe printed nothing")
     try:
         document = json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
+    except (RecursionError, MemoryError):
         raise FactsError("probe output is nested too deeply") from None
     except ValueError as exc:
         raise FactsError(f"probe output is not JSON: {clean(str(exc), 200)}") from None
@@ -486,16 +495,31 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _clean_tree(node: Any, depth: int = 0) -> Any:
+def _clean_tree(node: Any, path: str = "$", depth: int = 0) -> Any:
+    """The document with strings cleaned and every number checked to be bounded (``FactsError`` naming the path)."""
     if depth > 32:
         raise FactsError("probe output is nested too deeply")
     if isinstance(node, str):
         return clean(node)
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        if not INT_MIN <= node <= INT_MAX:
+            raise FactsError(f"{path}: integer out of range ({len(str(abs(node)))} digits; at most 64 bits)")
+        return node
+    if isinstance(node, float):
+        if not math.isfinite(node):
+            raise FactsError(f"{path}: number out of range (not a finite float)")
+        return node
     if isinstance(node, dict):
-        return {clean(str(k), 128): _clean_tree(v, depth + 1) for k, v in node.items()}
+        cleaned = {}
+        for key, value in node.items():
+            name = clean(str(key), 128)
+            cleaned[name] = _clean_tree(value, f"{path}.{name}", depth + 1)
+        return cleaned
     if isinstance(node, list):
-        return [_clean_tree(v, depth + 1) for v in node]
-    return node
+        return [_clean_tree(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(node)]
+    raise FactsError(f"{path}: unexpected value of type {type(node).__name__}")  # pragma: no cover - json gives none
 
 
 class _Reader:
@@ -516,6 +540,13 @@ class _Reader:
 
     def text(self, key: str) -> str | None:
         return self._get(key, (str,), "a string")
+
+    def shaped(self, key: str, shape: re.Pattern[str], what: str) -> str | None:
+        """A string the probe always writes in one shape (``9.0``); anything else is a ``FactsError``."""
+        value = self.text(key)
+        if value is not None and not shape.match(value):
+            raise FactsError(f"{self.path}.{key} must be {what}, got {clean(value, 40)!r}")
+        return value
 
     def integer(self, key: str) -> int | None:
         value = self._get(key, (int,), "an integer")
@@ -605,7 +636,7 @@ def _gpus(r: _Reader) -> GpuFacts:
             index=d.integer("index"),
             name=d.text("name"),
             uuid=d.text("uuid"),
-            compute_capability=d.text("compute_capability"),
+            compute_capability=d.shaped("compute_capability", _COMPUTE_CAPABILITY, "a compute capability like 9.0"),
             memory_total_mib=d.integer("memory_total_mib"),
             pci_bus_id=d.text("pci_bus_id"),
             mig_mode=d.text("mig_mode"),
@@ -720,7 +751,7 @@ def _engines(r: _Reader) -> EnginesFacts:
                 size=e.integer("size"),
                 sha256=e.text("sha256"),
                 header_magic=header.optional_flag("magic"),
-                header_version=header.text("tensorrt_version"),
+                header_version=header.shaped("tensorrt_version", _HEADER_VERSION, "a version like 10.3.0.26"),
                 load=load_status,
                 runtime=load.text("runtime"),
                 message=load.text("message"),
@@ -759,7 +790,9 @@ def _reference(r: _Reader) -> ReferenceFacts:
                     status=status,
                     gpu=run.integer("gpu"),
                     gpu_name=run.text("gpu_name"),
-                    compute_capability=run.text("compute_capability"),
+                    compute_capability=run.shaped(
+                        "compute_capability", _COMPUTE_CAPABILITY, "a compute capability like 9.0"
+                    ),
                     plan=run.text("plan"),
                     plan_sha256=run.text("plan_sha256"),
                     rule=run.text("rule"),

@@ -37,6 +37,8 @@ from typing import Any
 
 from auditor import __version__
 from auditor.errors import AuditorError, InputError, Location
+from auditor.isolation import render_isolated
+from auditor.outcome import Step
 from auditor.report import Report, parse_time, utc_now
 from auditor.report.json_writer import report_document
 
@@ -135,7 +137,13 @@ def migrate(db: sqlite3.Connection, path: str, target: int = SCHEMA_VERSION) -> 
 
 
 def _encode(document: dict[str, Any]) -> bytes:
-    return zlib.compress(json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 6)
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)  # strict JSON
+    return zlib.compress(text.encode("utf-8"), 6)
+
+
+def _stored_blob(report: Report) -> bytes:
+    """The compressed report document, a host that cannot be encoded stored as an ``error`` at step history."""
+    return render_isolated(lambda r: _encode(report_document(r)), report, "history", step=Step.HISTORY)
 
 
 def _decode(blob: bytes) -> dict[str, Any]:
@@ -219,11 +227,16 @@ class History:
         return dataclasses.replace(report, hosts=hosts)
 
     def record(self, report: Report) -> Report:
-        """Store ``report`` as a new run; returns it with ``run_id`` set."""
+        """Store ``report`` as a new run; returns it with ``run_id`` set.
+
+        A host whose part of the stored document cannot be built is stored as an
+        ``error`` at step ``history`` (``auditor.isolation``), the others as they are.
+        An SQLite error (a full disk, say) propagates as itself, the transaction rolled
+        back; never as "cannot rollback" when SQLite already rolled it back.
+        """
         summary = json.dumps(report.summary())
         code = int(report.exit.code) if report.exit else None
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             cursor = self.db.execute(
                 "INSERT INTO runs (generated_at, inventory, policy, duration_s, complete, exit_code,"
                 " auditor_version, summary, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -241,19 +254,38 @@ class History:
             )
             run_id = int(cursor.lastrowid or 0)
             stored = dataclasses.replace(report, run_id=run_id)
-            self.db.execute("UPDATE runs SET report = ? WHERE id = ?", (_encode(report_document(stored)), run_id))
+            self.db.execute("UPDATE runs SET report = ? WHERE id = ?", (_stored_blob(stored), run_id))
             self.db.executemany(
                 "INSERT INTO host_results VALUES (?, ?, ?, ?)",
                 [(run_id, h.name, h.verdict.value, h.reason) for h in report.hosts],
             )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return stored
 
+    def amend(self, report: Report) -> None:
+        """Replace the stored run ``report.run_id`` with ``report`` (its exit changed after recording)."""
+        if report.run_id is None:
+            raise ValueError("amend needs a recorded run")
+        code = int(report.exit.code) if report.exit else None
+        with self._transaction():
+            self.db.execute(
+                "UPDATE runs SET exit_code = ?, report = ? WHERE id = ?", (code, _stored_blob(report), report.run_id)
+            )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction; rolled back on any error, unless SQLite already did (disk full, I/O error)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):  # the first error is the one to report
+                    self.db.execute("ROLLBACK")
+            raise
+
     def runs(self, limit: int | None = None, inventory: str | None = None) -> list[RunInfo]:
-        """Stored runs, newest first."""
+        """Stored runs, newest first; ``HistoryError`` (naming the file) when the database is damaged."""
         query = "SELECT id, generated_at, inventory, policy, duration_s, complete, exit_code, summary FROM runs"
         params: list[object] = []
         if inventory is not None:
@@ -263,19 +295,49 @@ class History:
         if limit is not None:
             query += " LIMIT ?"
             params.append(limit)
-        return [
-            RunInfo(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], json.loads(row[7]))
-            for row in self.db.execute(query, params)
-        ]
+        with self._reading("the list of runs"):
+            rows = self.db.execute(query, params).fetchall()
+        result = []
+        for row in rows:
+            with self._reading(f"run #{row[0]}"):
+                summary = json.loads(row[7])
+                if not isinstance(summary, dict):
+                    raise ValueError("its summary is not an object")
+                result.append(
+                    RunInfo(
+                        int(row[0]), str(row[1]), str(row[2]), str(row[3]), float(row[4]), bool(row[5]), row[6], summary
+                    )
+                )
+        return result
 
     def document(self, run_id: int) -> dict[str, Any]:
-        """The stored ``auditor.report/1`` document of a run; ``HistoryError`` if there is none."""
-        row = self.db.execute("SELECT report FROM runs WHERE id = ?", (run_id,)).fetchone()
+        """The stored ``auditor.report/1`` document of a run; ``HistoryError`` if there is none or it is damaged."""
+        with self._reading(f"run #{run_id}"):
+            row = self.db.execute("SELECT report FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             known = [r.id for r in self.runs(limit=5)]
             hint = f" (latest: {', '.join(map(str, known))})" if known else " (the history is empty)"
             raise HistoryError(f"no run #{run_id} in the history{hint}", Location(str(self.path)))
-        return _decode(row[0])
+        with self._reading(f"run #{run_id}"):
+            document = _decode(row[0])
+            hosts = document.get("hosts") if isinstance(document, dict) else None
+            if not isinstance(hosts, list) or not all(
+                isinstance(h, dict) and isinstance(h.get("name"), str) for h in hosts
+            ):
+                raise ValueError("its report is not an auditor.report/1 document")
+        return document
+
+    @contextlib.contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """Turn a damaged database or stored run into a ``HistoryError`` naming the file (exit 2), not a crash."""
+        try:
+            yield
+        except (sqlite3.DatabaseError, zlib.error, UnicodeDecodeError, ValueError, TypeError) as exc:
+            raise HistoryError(
+                f"{what} is damaged in this history ({type(exc).__name__}: {exc}); "
+                "the file was changed outside auditor: restore it from a backup or use another --history",
+                Location(str(self.path)),
+            ) from None
 
     def latest_id(self) -> int:
         """The newest run's number; ``HistoryError`` when there is none."""
@@ -301,13 +363,8 @@ class History:
         """Delete runs older than the given age (from ``now``, Unix time); returns how many went."""
         cutoff = (time.time() if now is None else now) - older_than_days * 86400
         old = [r.id for r in self.runs() if parse_time(r.generated_at).timestamp() < cutoff]
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             self.db.executemany("DELETE FROM runs WHERE id = ?", [(i,) for i in old])
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         if old:
             self.db.execute("VACUUM")
         return len(old)

@@ -38,6 +38,28 @@ class Step(enum.Enum):
     """The probe could not run, overran its timeout, or its output was unusable."""
     PARSE = "parse"
     """The probe ran, but its output is not valid ``auditor.facts/1``."""
+    EVALUATE = "evaluate"
+    """The facts were read, but judging them failed: an internal error (traceback in the crash log)."""
+    CONSISTENCY = "consistency"
+    """The fleet-level checks (group consistency) failed on this host: an internal error."""
+    HISTORY = "history"
+    """The host's result could not be stored in the history as it was: an internal error."""
+    REPORT = "report"
+    """One report format could not render this host: an internal error (the message names the format)."""
+    PLAN = "plan"
+    """Planning this host's upgrade failed: an internal error."""
+    DISPLAY = "display"
+    """The interactive audit could not show this host's result: an internal error."""
+
+    @property
+    def transport(self) -> bool:
+        """True for the steps before the probe ran (connect, host key, auth): the host was unreachable."""
+        return self in (Step.CONNECT, Step.HOST_KEY, Step.AUTH)
+
+    @property
+    def internal(self) -> bool:
+        """True for the steps after the probe returned, where a failure is auditor's own (``isolation``)."""
+        return self not in (Step.CONNECT, Step.HOST_KEY, Step.AUTH, Step.PROBE, Step.PARSE)
 
 
 @dataclass(frozen=True)
@@ -79,3 +101,5 @@ class ProbeOutcome:
     exit_status: int | None = None
     error: HostError | None = None
     timing: Timing = field(default_factory=Timing)
+    exit_signal: str | None = None
+    """The signal that killed the probe (``KILL``, as SSH names it), when one did (``exit_status`` is then -1)."""

@@ -191,7 +191,7 @@ async def _probe(
     probe_started = time.monotonic()
     try:
         async with conn:
-            stdout, stderr, status, overflow = await asyncio.wait_for(
+            stdout, stderr, status, overflow, killed_by = await asyncio.wait_for(
                 _exec(conn, command, source, options.max_output), options.probe_timeout
             )
     except asyncio.TimeoutError:
@@ -213,12 +213,13 @@ async def _probe(
             ),
             timing=timing,
         )
-    return ProbeOutcome(stdout=stdout, stderr=stderr, exit_status=status, timing=timing)
+    return ProbeOutcome(stdout=stdout, stderr=stderr, exit_status=status, timing=timing, exit_signal=killed_by)
 
 
 async def _exec(
     conn: asyncssh.SSHClientConnection, command: str, source: bytes, limit: int
-) -> tuple[bytes, bytes, int | None, bool]:
+) -> tuple[bytes, bytes, int | None, bool, str | None]:
+    """The probe's stdout, stderr, exit status, whether stdout overflowed, and the signal that killed it."""
     process = await conn.create_process(command, encoding=None)
     try:
         process.stdin.write(source)
@@ -227,14 +228,22 @@ async def _exec(
         pass  # the remote side exited before reading (no python3, say): its output tells why
     out_task = asyncio.ensure_future(_read_capped(process.stdout, limit))
     err_task = asyncio.ensure_future(_read_capped(process.stderr, MAX_STDERR_BYTES, drain=True))
-    stdout, overflow = await out_task
-    if overflow:
-        err_task.cancel()
-        process.close()
-        return stdout, b"", None, True
-    stderr, _ = await err_task
-    await process.wait_closed()
-    return stdout, stderr, process.exit_status, False
+    try:
+        stdout, overflow = await out_task
+        if overflow:
+            process.close()
+            return stdout, b"", None, True, None
+        stderr, _ = await err_task
+        await process.wait_closed()
+        killed_by = process.exit_signal[0] if process.exit_signal else None
+        return stdout, stderr, process.exit_status, False, killed_by
+    finally:
+        # The connection may drop mid-output (or the timeout cancel us): both readers are
+        # collected here, so none is left holding an exception nobody retrieves.
+        for task in (out_task, err_task):
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(out_task, err_task, return_exceptions=True)
 
 
 async def _read_capped(stream: Any, limit: int, drain: bool = False) -> tuple[bytes, bool]:

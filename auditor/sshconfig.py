@@ -21,6 +21,8 @@ from __future__ import annotations
 import functools
 import getpass
 import os
+import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,9 @@ from typing import Any
 from asyncssh.config import SSHClientConfig
 
 from auditor.errors import InputError, Location
+from auditor.inventory.hostnames import parse_hop
+
+__all__ = ["SshTarget", "config_paths", "expand_proxy_command", "parse_hop", "resolve"]
 
 DEFAULT_CONFIG = "~/.ssh/config"
 DEFAULT_PORT = 22
@@ -105,24 +110,21 @@ def resolve(
     )
 
 
-def parse_hop(hop: str) -> tuple[str | None, str, int | None]:
-    """``[user@]host[:port]`` (``ssh://`` URLs and ``[v6]:port`` too) as OpenSSH's -J reads it."""
-    text = hop.removeprefix("ssh://")
-    user, at, rest = text.rpartition("@")
-    if not at:
-        user, rest = "", text
-    port: int | None = None
-    if rest.startswith("["):
-        address, _, tail = rest[1:].partition("]")
-        if tail.startswith(":") and tail[1:].isdigit():
-            port = int(tail[1:])
-    else:
-        address, colon, port_text = rest.rpartition(":")
-        if colon and port_text.isdigit() and ":" not in address:
-            port = int(port_text)
-        else:
-            address = rest
-    return user or None, address, port
+def expand_proxy_command(command: str, host: str, port: int, user: str, original: str) -> str:
+    """An inventory ``ProxyCommand`` with ``%h %p %r %n %%`` expanded, each value shell-quoted.
+
+    asyncssh runs a ProxyCommand given to it directly unexpanded, split like a shell
+    line (``shlex``); ``shlex.quote`` keeps each expansion one word whatever it holds,
+    and inside ``sh -c "..."`` one shell word too. (The values were already checked
+    against OpenSSH's rules when the inventory was read: ``inventory.hostnames``.)
+    """
+    values = {"h": host, "p": str(port), "r": user, "n": original}
+
+    def token(match: re.Match[str]) -> str:
+        key = match.group(1)
+        return "%" if key == "%" else shlex.quote(values[key]) if key in values else match.group(0)
+
+    return re.sub(r"%(.)", token, command)
 
 
 def _load(paths: Sequence[str], local_user: str, user: str | None, host: str, port: int | None) -> Any:

@@ -29,7 +29,7 @@ from auditor.errors import InputError
 from auditor.hostkeys import HostKeyTrust, KeyProblem
 from auditor.inventory import Host
 from auditor.outcome import HostError, Step
-from auditor.sshconfig import SshTarget, parse_hop, resolve
+from auditor.sshconfig import SshTarget, expand_proxy_command, parse_hop, resolve
 
 RETRY_BASE_DELAY = 0.25
 MAX_JUMP_HOPS = 8
@@ -114,7 +114,10 @@ class Connector:
             tunnel = None  # an inventory ProxyCommand beats a ProxyJump from ~/.ssh/config, as on ssh's command line
         options: dict[str, Any] = {"tunnel": tunnel}
         if host.proxy_command:
-            options["proxy_command"] = host.proxy_command
+            user = host.user or self.settings.username or target.user
+            options["proxy_command"] = expand_proxy_command(
+                host.proxy_command, target.hostname, host.port or target.port, user, host.address
+            )
         if host.port is not None:
             options["port"] = host.port
         username = host.user or self.settings.username
@@ -269,6 +272,16 @@ def _classify(exc: Exception, client: _Client, authenticating: bool) -> Exceptio
         if "revoked" in reason.lower():
             return ConnectFailed(HostError(Step.HOST_KEY, f"HOST KEY REVOKED: {reason} (@revoked in known_hosts)"))
         return ConnectFailed(HostError(Step.HOST_KEY, f"host key not trusted: {reason}"))
+    if isinstance(exc, asyncssh.KeyExchangeFailed) and "host key" in str(exc.reason).lower():
+        # asyncssh offers only the key types known_hosts pins for the host; a server without
+        # one of them fails key exchange: that is a host-key problem, not a network one.
+        return ConnectFailed(
+            HostError(
+                Step.HOST_KEY,
+                "the server offers no host key of a type known_hosts holds for it "
+                f"({exc.reason}); compare `ssh-keyscan` output with the known_hosts entry",
+            )
+        )
     if isinstance(exc, asyncssh.PermissionDenied):
         return ConnectFailed(HostError(Step.AUTH, "permission denied: no offered key was accepted"))
     if isinstance(exc, asyncssh.ConnectionLost) and not authenticating:

@@ -1,25 +1,46 @@
-"""Making untrusted text safe to keep: control characters out, length bounded.
+"""Making untrusted text safe to keep and to show: controls out, lines unforgeable, length bounded.
 
-Everything a host sends passes through ``clean`` once, when its facts are parsed,
-so every writer downstream sees printable text only. Each writer still escapes
-for its own medium (Rich markup, HTML, XML, CSV).
+``clean`` is the one cleaning function for untrusted text. Everything a host sends
+passes through it when its facts are parsed, and every writer passes every string it
+renders through it again (inventory names, groups and policy names are the user's,
+but reach the same terminals and files), so no writer can print:
+
+* C0 and C1 control characters and DEL (ESC starts terminal escape sequences);
+* line breaks other than ``\\n`` that terminals, editors or parsers honour: CR, NEL
+  (U+0085), LINE SEPARATOR (U+2028) and PARAGRAPH SEPARATOR (U+2029), which would
+  forge a line in a table, a Markdown list, a CSV file or a Prometheus textfile;
+* bidirectional controls (U+200E, U+200F, U+061C, U+202A-U+202E, U+2066-U+2069),
+  which reorder what a reader sees ("Trojan Source", CVE-2021-42574).
+
+Line breaks become spaces (or ``\\n`` with ``keep_newlines``). Each writer still
+escapes what its own medium treats specially (Rich markup, HTML, XML, Markdown,
+CSV formulas, Prometheus label values) after this.
 """
 
 from __future__ import annotations
 
 import re
 
-# C0/C1 controls, DEL, and the Unicode bidirectional overrides used to disguise text.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_NEWLINES = re.compile("[\r\n\t]+")
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# C0 controls but tab/newline/CR, DEL, C1 controls but NEL, and the bidirectional controls.
+_UNSAFE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f{_BIDI}]")
+_LINE_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_BREAKS_AND_TABS = re.compile("[\r\n\t\x85\u2028\u2029]+")
 
 
 def clean(text: str, limit: int = 4096, keep_newlines: bool = False) -> str:
-    """``text`` with control characters removed (tabs/newlines become spaces unless kept)."""
+    """``text`` with unsafe characters removed and line breaks (and tabs) made spaces, cut at ``limit``.
+
+    With ``keep_newlines`` every kind of line break becomes ``\\n`` and tabs stay.
+    """
     text = _UNSAFE.sub("", text)
-    if not keep_newlines:
-        text = _NEWLINES.sub(" ", text)
+    text = _LINE_BREAKS.sub("\n", text) if keep_newlines else _BREAKS_AND_TABS.sub(" ", text)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def is_clean(text: str) -> bool:
+    """True when ``clean`` would leave ``text`` as it is on one line (no control, break or bidi character)."""
+    return not (_UNSAFE.search(text) or _BREAKS_AND_TABS.search(text))
 
 
 def clean_bytes(data: bytes, limit: int = 65536) -> str:

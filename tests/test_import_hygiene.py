@@ -8,6 +8,10 @@ import sys
 CORE = [
     "auditor.inventory",
     "auditor.inventory.sources",
+    "auditor.inventory.hostnames",
+    "auditor.isolation",
+    "auditor.crashlog",
+    "auditor.text",
     "auditor.patterns",
     "auditor.policy",
     "auditor.facts",

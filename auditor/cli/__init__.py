@@ -7,7 +7,6 @@ import logging
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 
 from auditor import __version__
 from auditor.errors import InputError, ReportWriteError
@@ -87,7 +86,9 @@ def _main(argv: Sequence[str] | None) -> int:
         print("auditor: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:  # the last line of defence: one line on screen, details in a log
-        log_path = _write_crash_log()
+        from auditor import crashlog
+
+        log_path = crashlog.record(exc, f"auditor {args.command}")
         print(f"auditor: internal error: {type(exc).__name__}: {exc} (traceback in {log_path})", file=sys.stderr)
         if args.debug:
             traceback.print_exc()
@@ -109,17 +110,3 @@ def _command(argv: Sequence[str] | None) -> str | None:
     """The subcommand in ``argv``: its first word that is not an option (the top level takes no values)."""
     words = list(sys.argv[1:] if argv is None else argv)
     return next((w for w in words if not w.startswith("-")), None)
-
-
-def _write_crash_log() -> str:
-    import os
-
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "auditor"
-    try:
-        state.mkdir(parents=True, exist_ok=True)
-        path = state / "crash.log"
-        with open(path, "a", encoding="utf-8") as handle:
-            traceback.print_exc(file=handle)
-        return str(path)
-    except OSError:
-        return "(could not write a log; rerun with --debug)"

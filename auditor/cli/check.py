@@ -21,7 +21,7 @@ from auditor.errors import InputError, InputErrors
 from auditor.exitcodes import ExitCode
 from auditor.inventory import Host, load_inventories
 from auditor.policy import Policy, Rule
-from auditor.text import count
+from auditor.text import clean, count
 from auditor.yamlsrc import did_you_mean
 
 EPILOG = """\
@@ -226,7 +226,7 @@ def render(source: str, policy: Policy, targets: list[Target], plans: dict[str, 
         lines.append("")
     files = len(policy.files) + (1 if policy.waivers_file else 0) + 1
     lines.append(f"valid: {count(files, 'file')} checked; no host was contacted")
-    return "\n".join(lines) + "\n"
+    return "\n".join(clean(line, 1 << 16) for line in lines) + "\n"  # names and groups reach a terminal
 
 
 def _describe_select(rule: Rule) -> str:

@@ -24,7 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
         description="New, resolved and changed findings and version changes per host between two runs "
         "of `auditor history`. Default: the two newest complete runs of the newest run's inventory; "
         "one run: that run against the newest.",
-        epilog="exit codes (like diff(1)): 0 no changes; 1 changes; 2 no such run, or no usable history",
+        epilog="exit codes (like diff(1)): 0 no changes; 1 changes; 2 no such run, or no usable history "
+        "(a damaged run is named with the file)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("runs", nargs="*", type=positive_int, metavar="RUN", help="run numbers from `auditor history`")

@@ -71,7 +71,8 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
         help="list the audit runs kept in the history",
         description="List the runs `auditor report` recorded, newest first: when, what, the verdict counts, "
         "the exit code. `auditor diff A B` compares two of them.",
-        epilog="exit codes: 0 listed; 2 no or unusable history file, or a --last or --prune-older-than below 1 or 0",
+        epilog="exit codes: 0 listed; 2 no or unusable history file (a damaged run is named with the file), "
+        "or a --last or --prune-older-than below 1",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_history_path(parser)

@@ -15,7 +15,7 @@ from typing import Any
 
 from auditor.inventory import Host, load_inventories
 from auditor.patterns import select
-from auditor.text import count
+from auditor.text import clean, count
 
 
 def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
@@ -81,7 +81,7 @@ def host_json(host: Host, ssh: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def render_table(hosts: tuple[Host, ...], effective: dict[str, dict[str, Any]]) -> str:
-    """Aligned columns: name, address:port, user, groups (and the SSH view with ``--ssh``)."""
+    """Aligned columns: name, address:port, user, groups (and the SSH view with ``--ssh``); every cell cleaned."""
     rows: list[tuple[str, ...]] = [("HOST", "ADDRESS", "USER", "GROUPS")]
     for host in hosts:
         address = host.address if host.port is None else f"{host.address}:{host.port}"
@@ -90,6 +90,7 @@ def render_table(hosts: tuple[Host, ...], effective: dict[str, dict[str, Any]]) 
         rows = [(*rows[0], "SSH (EFFECTIVE)")] + [
             (*row, _ssh_cell(effective[host.name])) for row, host in zip(rows[1:], hosts, strict=True)
         ]
+    rows = [tuple(clean(cell, 1 << 16) for cell in row) for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.append(count(len(hosts), "host"))

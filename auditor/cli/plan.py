@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from auditor import crashlog
 from auditor.audit import DEMO_FLEET, collect, list_targets
 from auditor.cli.common import add_target_options, non_negative_int, resolve_policy, targets_from
 from auditor.cli.history import add_history_path, history_path
@@ -31,14 +32,29 @@ from auditor.facts import FactsError, parse_facts
 from auditor.findings import Verdict
 from auditor.history import History, HistoryError
 from auditor.inventory import Host
+from auditor.isolation import render_isolated
 from auditor.outcome import HostError, Step
-from auditor.plan import SET_COMPONENTS, SKIP_VAR, Plan, PlanExit, PlanSource, Rollout, Target, build_target, make_plan
+from auditor.plan import (
+    SET_COMPONENTS,
+    SKIP_VAR,
+    HostPlan,
+    Plan,
+    PlanExit,
+    PlanSource,
+    Rollout,
+    Target,
+    build_target,
+    failed_plan,
+    make_plan,
+    plan_with_hosts,
+)
 from auditor.policy import Policy
 from auditor.probe import encode_request
 from auditor.report import HostReport, Report, age, utc_now
 from auditor.report.files import write_atomic
 from auditor.report.formats import OutputSpec, check_specs, parse_spec
 from auditor.simulate import load_fleet
+from auditor.text import clean
 
 log = logging.getLogger(__name__)
 
@@ -240,13 +256,21 @@ def _from_history(
 
 
 def _stored_host(doc: dict[str, object]) -> HostReport:
-    """A host of a stored ``auditor.report/1`` document, facts parsed again (strictly)."""
+    """A host of a stored ``auditor.report/1`` document, facts parsed again (strictly).
+
+    A host damaged in the history (an unknown verdict or step) is that host's error at step ``history``.
+    """
     name, groups = str(doc.get("name")), tuple(str(g) for g in doc.get("groups") or [])  # type: ignore[attr-defined]
-    verdict = Verdict(str(doc.get("verdict")))
     error = doc.get("error")
-    host_error = None
-    if isinstance(error, dict):
-        host_error = HostError(Step(str(error.get("step"))), str(error.get("message")), bool(error.get("timed_out")))
+    try:
+        verdict = Verdict(str(doc.get("verdict")))
+        host_error = None
+        if isinstance(error, dict):
+            step = Step(str(error.get("step")))
+            host_error = HostError(step, str(error.get("message")), bool(error.get("timed_out")))
+    except ValueError as exc:
+        damaged = HostError(Step.HISTORY, f"the stored result is damaged: {clean(str(exc), 200)}")
+        return HostReport(name, str(doc.get("address")), groups, Verdict.ERROR, error=damaged)
     facts = None
     if doc.get("facts"):
         try:
@@ -290,24 +314,37 @@ def renderer(name: str, color: bool = False, width: int | None = None) -> Callab
 
 
 def write_outputs(plan: Plan, specs: Sequence[OutputSpec]) -> list[str]:
-    """Every requested rendering: files first (atomically), stdout last. Returns the failures."""
+    """Every requested rendering: files first (atomically), stdout last. Returns the failures.
+
+    A host a writer cannot render becomes an error in that rendering (``auditor.isolation``).
+    """
     errors = []
-    for spec in specs:
+    for spec in sorted(specs, key=lambda s: s.path is None):
+        tty = spec.path is None and sys.stdout.isatty()
+        width = shutil.get_terminal_size((120, 24)).columns if tty else 120
+        render = renderer(spec.format, color=tty and not os.environ.get("NO_COLOR"), width=width)
+        try:
+            text = render_isolated(render, plan, spec.format, _failed_host_plan, narrow=plan_with_hosts)
+        except Exception as exc:
+            path = crashlog.record(exc, f"rendering the {spec.format} plan")
+            errors.append(
+                f"could not render the {spec.format} plan: internal error: {type(exc).__name__}: "
+                f"{clean(str(exc), 300)} (traceback in {path})"
+            )
+            continue
         if spec.path is None:
+            try:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            except OSError as exc:
+                errors.append(f"could not write the plan to stdout: {exc.strerror or exc}")
             continue
         try:
-            write_atomic(spec.resolve(plan) or "", renderer(spec.format)(plan))
+            write_atomic(spec.resolve(plan) or "", text)
         except ReportWriteError as exc:
             errors.append(str(exc))
-    for spec in specs:
-        if spec.path is not None:
-            continue
-        tty = sys.stdout.isatty()
-        width = shutil.get_terminal_size((120, 24)).columns if tty else 120
-        color = tty and not os.environ.get("NO_COLOR")
-        try:
-            sys.stdout.write(renderer(spec.format, color=color, width=width)(plan))
-            sys.stdout.flush()
-        except OSError as exc:
-            errors.append(f"could not write the plan to stdout: {exc.strerror or exc}")
     return errors
+
+
+def _failed_host_plan(host: HostPlan, error: HostError) -> HostPlan:
+    return failed_plan(host.name, host.groups, error)

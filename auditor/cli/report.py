@@ -9,10 +9,13 @@ A run:
    opens the history, migrating it if an older auditor wrote it;
 3. audits; SIGINT or SIGTERM stops the sweep and keeps what finished;
 4. decides the exit code, fills in "failing since" from history, records the run,
-   then writes every report, each file atomically. A signal arriving now is noted,
+   renders every report (a host a writer cannot render becomes an error row in that
+   format), then writes them, each file atomically. A signal arriving now is noted,
    not obeyed mid-write;
 5. exits: 130 if interrupted (the reports say ``complete: false``), 4 if a report or
-   the history could not be written, else the decision (0, 1 or 3).
+   the history could not be written, else the decision (0, 1 or 3). The reports and
+   the history say the same code: a history that could not be recorded makes every
+   report say 4, and a report that fails after recording amends the stored run.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
+from auditor import crashlog
 from auditor.audit import AuditEvent, Targets, collect
 from auditor.cli.common import add_target_options, non_negative_float, resolve_policy, targets_from
 from auditor.cli.history import add_history_path, history_path
@@ -47,12 +51,13 @@ from auditor.exitcodes import (
     decide,
 )
 from auditor.history import History, HistoryLocked, locked
+from auditor.isolation import render_isolated
 from auditor.outcome import HostState
 from auditor.policy import Policy
 from auditor.report import HostReport, Report
 from auditor.report.files import write_atomic
 from auditor.report.formats import DESCRIPTIONS, FORMATS, OutputSpec, check_specs, parse_spec, renderer
-from auditor.text import count
+from auditor.text import clean, count
 
 log = logging.getLogger(__name__)
 DEFAULT_LOCK_TIMEOUT = 60.0
@@ -69,7 +74,9 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
         epilog=f"formats (--format FMT[:PATH], repeatable; at most one without a path, on stdout):\n{formats}\n\n"
         "A PATH may contain {timestamp} and {inventory} (any other {name} is refused); its directory must exist "
         "({timestamp} only in the file name), and a prom PATH must end in .prom (node_exporter reads only those). "
-        "Every path is checked before any host is contacted (exit 2); files are replaced atomically.\n\n" + epilog,
+        "Every path is checked before any host is contacted (exit 2); files are replaced atomically (a device or "
+        "pipe such as /dev/null is written into). A host a writer cannot render is an error row in that format.\n\n"
+        + epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_target_options(parser)
@@ -177,7 +184,16 @@ def _run(
                 report = history.record(history.with_failing_since(report))
             except (sqlite3.Error, OSError) as exc:
                 errors.append(f"could not record the run in {history.path}: {exc}")
-        errors += _write_outputs(report, specs)
+        if errors:  # every report says what the process will say: exit 4
+            report = dataclasses.replace(report, exit=decision.failed(errors[-1]))
+        outputs, failures = _render_outputs(report, specs)
+        if failures:
+            errors += failures
+            report = dataclasses.replace(report, exit=decision.failed(failures[-1]))
+            outputs, _ = _render_outputs(report, specs)
+        errors += _write_outputs(outputs)
+        if errors and history is not None and report.run_id is not None:  # recorded before a report failed
+            _amend(history, dataclasses.replace(report, exit=decision.failed(errors[-1])))
     for error in errors:
         print(f"auditor: {error}", file=sys.stderr)
     if interrupted or signals.received:
@@ -187,29 +203,59 @@ def _run(
     return int(decision.code)
 
 
-def _write_outputs(report: Report, specs: list[OutputSpec]) -> list[str]:
-    """Every requested report; files first (atomically), stdout last. Returns the failures."""
-    errors = []
-    for spec in specs:
+def _amend(history: History, report: Report) -> None:
+    """Make the recorded run say the exit it ended with (a report failed after it was recorded)."""
+    try:
+        history.amend(report)
+    except (sqlite3.Error, OSError) as exc:
+        print(f"auditor: could not record the exit code in {history.path}: {exc}", file=sys.stderr)
+
+
+Rendered = tuple[OutputSpec, str, str]
+"""A format ready to write: its spec, its resolved path ("" for stdout) and its text."""
+
+
+def _render_outputs(report: Report, specs: list[OutputSpec]) -> tuple[list[Rendered], list[str]]:
+    """Every requested format rendered, files first and stdout last; and the formats that could not be.
+
+    A host a writer cannot render becomes an error row in that format (``auditor.isolation``);
+    only a writer broken for every host loses its format.
+    """
+    outputs, failures = [], []
+    for spec in sorted(specs, key=lambda s: s.path is None):
         if spec.path is None:
-            continue
-        path = spec.resolve(report) or ""
+            tty = sys.stdout.isatty()
+            width = shutil.get_terminal_size((120, 24)).columns if tty else 120
+            render = renderer(spec.format, color=tty and not os.environ.get("NO_COLOR"), width=width)
+        else:
+            render = renderer(spec.format)
         try:
-            write_atomic(path, renderer(spec.format)(report))
+            outputs.append((spec, spec.resolve(report) or "", render_isolated(render, report, spec.format)))
+        except Exception as exc:
+            path = crashlog.record(exc, f"rendering the {spec.format} report")
+            failures.append(
+                f"could not render the {spec.format} report: internal error: {type(exc).__name__}: "
+                f"{clean(str(exc), 300)} (traceback in {path})"
+            )
+    return outputs, failures
+
+
+def _write_outputs(outputs: list[Rendered]) -> list[str]:
+    """Write the rendered reports, files first (atomically), stdout last. Returns the failures."""
+    errors = []
+    for spec, path, text in outputs:
+        if spec.path is None:
+            try:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            except OSError as exc:  # a full disk, a closed pipe: the report the user asked for is lost
+                errors.append(f"could not write the report to stdout: {exc.strerror or exc}")
+            continue
+        try:
+            write_atomic(path, text)
             log.debug("wrote %s report to %s", spec.format, path)
         except ReportWriteError as exc:
             errors.append(str(exc))
-    for spec in specs:
-        if spec.path is not None:
-            continue
-        tty = sys.stdout.isatty()
-        width = shutil.get_terminal_size((120, 24)).columns if tty else 120
-        color = tty and not os.environ.get("NO_COLOR")
-        try:
-            sys.stdout.write(renderer(spec.format, color=color, width=width)(report))
-            sys.stdout.flush()
-        except OSError as exc:  # a full disk, a closed pipe: the report the user asked for is lost
-            errors.append(f"could not write the report to stdout: {exc.strerror or exc}")
     return errors
 
 
@@ -290,10 +336,12 @@ class _StopSignals:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.received.append(signum)
         if self._task is not None and self._loop is not None:
-            log.debug("signal %d: stopping the sweep", signum)
             # A signal handler runs between two bytecodes of the main thread, possibly inside
             # the event loop itself: hand the cancellation to the loop instead of doing it here.
+            # Scheduled before anything is written: the handler may interrupt a write to stderr,
+            # and a reentrant write raising here must not lose the cancellation.
             self._loop.call_soon_threadsafe(self._task.cancel)
+            log.debug("signal %d: stopping the sweep", signum)
         elif self._deferring:
             print("auditor: signal received; finishing the reports first", file=sys.stderr)
         else:

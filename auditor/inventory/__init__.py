@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import InputError, InputErrors, Location
+from auditor.inventory import hostnames
 from auditor.inventory.model import ResolvedHost
 from auditor.inventory.sources import load_sources
 
@@ -129,9 +130,11 @@ def _make_host(entry: ResolvedHost) -> Host:
     key_file = pick("ansible_private_key_file", "ansible_ssh_private_key_file")
     ssh_args = " ".join(str(a) for a in (pick("ansible_ssh_common_args"), pick("ansible_ssh_extra_args")) if a)
     proxy_jump, proxy_command = _proxies(ssh_args)
+    address = str(pick("ansible_host", "ansible_ssh_host") or entry.name)
+    _check_names(entry.name, address, None if user is None else str(user), proxy_jump, proxy_command)
     return Host(
         name=entry.name,
-        address=str(pick("ansible_host", "ansible_ssh_host") or entry.name),
+        address=address,
         port=port,
         user=None if user is None else str(user),
         key_file=None if key_file is None else str(Path(str(key_file)).expanduser()),
@@ -140,6 +143,25 @@ def _make_host(entry: ResolvedHost) -> Host:
         proxy_jump=proxy_jump,
         proxy_command=proxy_command,
     )
+
+
+def _check_names(name: str, address: str, user: str | None, proxy_jump: str | None, proxy_command: str | None) -> None:
+    """OpenSSH's rules for what reaches ssh and ProxyCommand expansions (``hostnames``); InputError if broken."""
+    problems = [f"inventory name {problem}" for problem in [hostnames.name_problem(name)] if problem] + [
+        f"address {problem}" for problem in [hostnames.address_problem(address)] if problem
+    ]
+    if user is not None:
+        problems += [f"ansible_user {problem}" for problem in [hostnames.user_problem(user)] if problem]
+    for hop in (proxy_jump or "").split(","):
+        if hop.strip():
+            hop_user, hop_address, _ = hostnames.parse_hop(hop.strip())
+            problems += [f"ProxyJump host {p}" for p in [hostnames.address_problem(hop_address)] if p]
+            if hop_user is not None:
+                problems += [f"ProxyJump user {p}" for p in [hostnames.user_problem(hop_user)] if p]
+    if proxy_command:
+        problems += [p for p in [hostnames.proxy_command_problem(proxy_command)] if p]
+    if problems:
+        raise InputError("; ".join(problems))
 
 
 _REFERENCE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")

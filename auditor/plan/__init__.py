@@ -11,8 +11,13 @@ drive it. Nothing here contacts a host.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from functools import partial
 
 from auditor.inventory import Host
+from auditor.isolation import isolated
+from auditor.outcome import HostError
+from auditor.outcome import Step as HostStep
 from auditor.plan.host import plan_host
 from auditor.plan.model import (
     COMPONENTS,
@@ -60,8 +65,10 @@ __all__ = [
     "Target",
     "Wave",
     "build_target",
+    "failed_plan",
     "make_plan",
     "parse_settings",
+    "plan_with_hosts",
     "stack_target",
 ]
 
@@ -77,11 +84,22 @@ def make_plan(
     unreachable: str = "fail",
     notes: Sequence[str] = (),
 ) -> Plan:
-    """The plan for ``reports`` (in their order); ``hosts`` gives each host's inventory entry (vars, groups)."""
+    """The plan for ``reports`` (in their order); ``hosts`` gives each host's inventory entry (vars, groups).
+
+    Each host is planned inside the per-host boundary: one whose planning raises is an
+    ``error`` in the plan (step ``plan``, traceback in the crash log), left out of the waves.
+    """
     plans = []
     for report in reports:
         host = hosts.get(report.name) or Host(report.name, report.address, groups=report.groups)
-        plans.append(plan_host(report, host, target, policy))
+        plans.append(
+            isolated(
+                HostStep.PLAN,
+                report.name,
+                partial(plan_host, report, host, target, policy),
+                partial(failed_plan, report.name, report.groups),
+            )
+        )
     plans = apply_skips(plans, {name: host.vars for name, host in hosts.items()}, rollout)
     plans, waves, wave_notes = assign_waves(plans, rollout)
     return Plan(
@@ -96,3 +114,20 @@ def make_plan(
         notes=(*notes, *wave_notes),
         unreachable=unreachable,
     )
+
+
+def failed_plan(name: str, groups: Sequence[str], error: HostError) -> HostPlan:
+    """A host whose plan (or its rendering) failed: an ``error`` left out of the waves, the error as its note."""
+    return HostPlan(name, tuple(groups), HostStatus.ERROR, note=f"{error.step.value}: {error.message}")
+
+
+def plan_with_hosts(plan: Plan, hosts: Sequence[HostPlan]) -> Plan:
+    """``plan`` with only ``hosts``; waves keep only those of them still planned (for degraded rendering)."""
+    planned = {h.name for h in hosts if h.status is HostStatus.PLANNED}
+    waves = tuple(
+        replace(wave, hosts=kept)
+        for wave in plan.waves
+        for kept in [tuple(n for n in wave.hosts if n in planned)]
+        if kept
+    )
+    return replace(plan, hosts=tuple(hosts), waves=waves)

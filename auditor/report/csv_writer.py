@@ -1,9 +1,12 @@
 """The report as CSV for spreadsheets: one row per finding, one row for a host without any.
 
-Quoting is the ``csv`` module's (RFC 4180). A cell that a spreadsheet would take for
-a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is
-prefixed with ``'`` (OWASP's advice against CSV injection): host-supplied text must
-never run as a formula in the reader's spreadsheet.
+Quoting is the ``csv`` module's (RFC 4180). Every cell is cleaned first
+(``auditor.text.clean``: no control character, no line break of any kind, no
+bidirectional control), so a cell cannot forge a row for a reader that splits lines
+itself. A cell that a spreadsheet would take for a formula (starting with ``=``,
+``+``, ``-``, ``@``, also after leading blanks) is prefixed with ``'`` (OWASP's
+advice against CSV injection): host-supplied text must never run as a formula in
+the reader's spreadsheet.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import io
 from auditor.findings import Finding
 from auditor.report import HostReport, Report
 from auditor.report.stack import stack_of
+from auditor.text import clean
 
 COLUMNS = (
     "host",
@@ -44,9 +48,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value: object) -> str:
-    """A value as a CSV cell a spreadsheet shows as text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """A value as a CSV cell a spreadsheet shows as text: cleaned, formulas neutralised."""
+    text = "" if value is None else clean(str(value), 1 << 20)
+    return "'" + text if text.lstrip().startswith(_FORMULA_START) else text
 
 
 def _host_cells(host: HostReport) -> list[object]:

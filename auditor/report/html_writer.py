@@ -22,7 +22,7 @@ from auditor.findings import Finding, Verdict
 from auditor.report import HostReport, Report, failing_for, failing_since_text, parse_time
 from auditor.report.stack import stack_of
 from auditor.report.table_writer import when
-from auditor.text import count
+from auditor.text import clean, count
 
 BAR_COLORS = {
     Verdict.ERROR: "#8250df",
@@ -39,8 +39,8 @@ NO_FINDING = '<span class="muted">—</span>'
 
 
 def esc(text: object) -> str:
-    """Text (or a number) escaped for HTML text and quoted attribute values."""
-    return html.escape("" if text is None else str(text), quote=True)
+    """Text (or a number) cleaned (``auditor.text.clean``, newlines kept) and escaped for HTML text and attributes."""
+    return html.escape(clean("" if text is None else str(text), 1 << 20, keep_newlines=True), quote=True)
 
 
 def _asset(name: str) -> str:

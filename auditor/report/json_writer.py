@@ -37,5 +37,9 @@ def report_document(report: Report, exit_code: ExitCode | None = None) -> dict[s
 
 
 def render_json(report: Report, exit_code: ExitCode | None = None) -> str:
-    """The report as indented JSON text (ends with a newline)."""
-    return json.dumps(report_document(report, exit_code), indent=2, ensure_ascii=False) + "\n"
+    """The report as indented, strict JSON text (ends with a newline).
+
+    ``allow_nan=False``: a non-finite number raises ``ValueError`` instead of becoming
+    ``Infinity``, which strict JSON parsers reject (the facts reader admits none).
+    """
+    return json.dumps(report_document(report, exit_code), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

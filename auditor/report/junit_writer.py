@@ -24,12 +24,14 @@ import xml.etree.ElementTree as ET
 
 from auditor.findings import Action, Finding
 from auditor.report import HostReport, Report
+from auditor.text import clean
 
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _x(text: object) -> str:
-    return _XML_INVALID.sub("", "" if text is None else str(text))
+    """Text cleaned (``auditor.text.clean``, newlines kept) and without what XML 1.0 cannot carry."""
+    return _XML_INVALID.sub("", clean("" if text is None else str(text), 1 << 20, keep_newlines=True))
 
 
 def _prefix(check: str) -> str:

@@ -2,8 +2,11 @@
 
 Laid out like the terminal table: counts, the hosts needing action with their main
 finding, then every finding per host with expected/actual, remediation and source,
-then the ok hosts. Every dynamic string is escaped (``md``): Markdown punctuation is
-backslash-escaped and ``|`` cannot end a table cell, so a host cannot inject links,
+then the ok hosts. Every dynamic string is cleaned (``auditor.text.clean``: no control
+character, line separator or bidirectional control) and escaped (``md``): Markdown
+punctuation is backslash-escaped, ``|`` cannot end a table cell, and anything a
+renderer would turn into a link by itself (GitHub's extended autolinks: ``https://``,
+``www.``, e-mail addresses) is put in a code span, so a host cannot inject links,
 images, HTML or table structure into a ticket.
 """
 
@@ -14,7 +17,7 @@ import re
 from auditor.findings import Finding
 from auditor.report import HostReport, Report, failing_for, failing_since_text
 from auditor.report.table_writer import host_columns, verdict_counts, when
-from auditor.text import count
+from auditor.text import clean, count
 
 # The ASCII punctuation that can start markup anywhere in a line: emphasis, code spans,
 # links and images ([ and ! need the bracket), raw HTML and autolinks (<), entities (&),
@@ -27,21 +30,41 @@ _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 _LEADING = re.compile(r"^(#+(?=\s|$)|[-+](?=\s|$)|=+(?=\s*$)|\d{1,9}(?=[.)](?:\s|$)))")
 
 
-_NEWLINES = re.compile(r"[\r\n]+")  # a newline would end a table row or a list item
+# What GitHub (and other GFM renderers) link without any markup: a scheme and "://",
+# "www.", or an e-mail address. Such a word goes into a code span, which is never a link.
+_LINKABLE = re.compile(
+    r"(?:[A-Za-z][A-Za-z0-9+.-]{1,31}://|www\.)\S+|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", re.IGNORECASE
+)
 
 
 def md(text: str | None) -> str:
-    """``text`` safe inside Markdown prose and table cells, mid-line or at a line's start."""
-    escaped = _SPECIAL.sub(r"\\\1", _NEWLINES.sub(" ", text or ""))
+    """``text`` safe inside Markdown prose and table cells, mid-line or at a line's start.
+
+    Cleaned (one line: line breaks become spaces), punctuation escaped, link-like words
+    in code spans (``|`` and backticks in them percent-encoded, as in a URL).
+    """
+    cleaned = clean(text or "", 1 << 20)
+    out, last = [], 0
+    for match in _LINKABLE.finditer(cleaned):
+        out.append(_escaped(cleaned[last : match.start()]))
+        out.append("`" + match.group(0).replace("|", "%7C").replace("`", "%60") + "`")
+        last = match.end()
+    out.append(_escaped(cleaned[last:]))
+    escaped = "".join(out)
     # "1. " must become "1\. " (the marker is the dot); "#", "-", "+", "=" get a leading "\".
     return _LEADING.sub(lambda m: m.group(1) + "\\" if m.group(1)[0].isdigit() else "\\" + m.group(1), escaped)
 
 
+def _escaped(text: str) -> str:
+    return _SPECIAL.sub(r"\\\1", text)
+
+
 def code(text: str | None) -> str:
-    """``text`` as a code span (literal inside), or escaped text if it holds a backtick."""
-    if not text:
+    """``text`` as a code span (literal inside), or escaped text if it holds a backtick or a pipe."""
+    cleaned = clean(text or "", 1 << 20)
+    if not cleaned:
         return ""
-    return md(text) if "`" in text else f"`{text}`"
+    return md(cleaned) if "`" in cleaned or "|" in cleaned else f"`{cleaned}`"
 
 
 def _finding_line(finding: Finding) -> list[str]:

@@ -27,7 +27,7 @@ from auditor.text import clean
 
 def render_plan_json(plan: Plan) -> str:
     """The plan as indented JSON (ends with a newline)."""
-    return json.dumps(plan.to_json(), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(plan.to_json(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def render_plan_ansible(plan: Plan) -> str:

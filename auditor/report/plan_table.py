@@ -16,7 +16,7 @@ from rich.text import Text
 
 from auditor.plan import HostPlan, HostStatus, Plan, Step, StepAction
 from auditor.plan.model import LABEL
-from auditor.report.table_writer import console_text
+from auditor.report.table_writer import clean_text, console_text
 from auditor.text import count
 
 STATUS_STYLE = {
@@ -57,7 +57,7 @@ def what(step: Step) -> str:
 
 
 def target_line(plan: Plan) -> Text:
-    """``target serving-2026 · driver 580.95.05 · CUDA toolkit 13.0.2 · ...``."""
+    """``target serving-2026 · driver 580.95.05 · CUDA toolkit 13.0.2 · ...`` (cleaned by ``plan_lines``)."""
     line = Text("target ", style="bold")
     line.append(plan.target.name, style="bold")
     for component in plan.target.components:
@@ -92,7 +92,7 @@ def host_block(host: HostPlan) -> list[RenderableType]:
             if change(step):
                 body.append(f"  {change(step)}", style="bold")
             body.append(f"\n{step.reason}", style="dim")
-            table.add_row(Text(f"{number}."), body)
+            table.add_row(Text(f"{number}."), clean_text(body))
         out.append(table)
     for blocker in host.blockers:
         line = Text("  ✗ ", style="bold red")
@@ -113,7 +113,7 @@ def host_block(host: HostPlan) -> list[RenderableType]:
         versions = host.rollback.versions()
         text = " · ".join(f"{LABEL[k]} {v}" for k, v in versions.items()) or "nothing recorded"
         out.append(Text(f"  rollback to: {text}", style="dim"))
-    return out
+    return [clean_text(item) if isinstance(item, Text) else item for item in out]
 
 
 def plan_lines(plan: Plan) -> list[RenderableType]:
@@ -188,7 +188,7 @@ def plan_lines(plan: Plan) -> list[RenderableType]:
             out.append(line)
     out.append(Text(""))
     out.append(Text(f"exit {int(plan.exit_code)}: {plan.exit_reason}", style="dim"))
-    return out
+    return [clean_text(item) if isinstance(item, Text) else item for item in out]
 
 
 def render_plan_table(plan: Plan, width: int | None = None, color: bool = False) -> str:

@@ -13,8 +13,11 @@ research found other tools broke (research/anchors-audit.md convention 12):
 * the file is replaced atomically by the caller (``auditor.report.files``).
 
 Audited nodes are the ``host`` label; ``instance`` stays the node_exporter that
-serves the file. Label values come from hosts and are untrusted; the library escapes
-them, and no unbounded text (messages) becomes a label.
+serves the file. Label values come from hosts and are untrusted: each is cleaned
+(``auditor.text.clean``: no control character, line separator or bidirectional
+control, which would forge or disguise a line for a person reading the file), then
+the library escapes it as the exposition format says (``\\``, ``\"``, ``\n``); no
+unbounded text (messages) becomes a label.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from prometheus_client.registry import Collector
 from auditor.findings import Verdict
 from auditor.report import Report, parse_time
 from auditor.report.stack import stack_of
+from auditor.text import clean
 
 PREFIX = "auditor"
+LABEL_LIMIT = 256  # label values are index keys: a host cannot make them unbounded
 
 
 class _ReportCollector(Collector):
@@ -38,7 +43,7 @@ class _ReportCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily | InfoMetricFamily]:
         report = self.report
-        inv = report.inventory
+        inv = label(report.inventory)
         generated = parse_time(report.generated_at).timestamp()
 
         def gauge(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
@@ -90,11 +95,12 @@ class _ReportCollector(Collector):
         )
         gpus = gauge("host_gpus", "GPUs the host's driver reports.", ["host"])
         for host in report.hosts:
+            name = label(host.name)
             for verdict in Verdict:
-                verdicts.add_metric([inv, host.name, verdict.value], 1.0 if host.verdict is verdict else 0.0)
-            needs.add_metric([inv, host.name], 1.0 if host.verdict.needs_action else 0.0)
+                verdicts.add_metric([inv, name, verdict.value], 1.0 if host.verdict is verdict else 0.0)
+            needs.add_metric([inv, name], 1.0 if host.verdict.needs_action else 0.0)
             if host.failing_since:
-                since.add_metric([inv, host.name], parse_time(host.failing_since).timestamp())
+                since.add_metric([inv, name], parse_time(host.failing_since).timestamp())
             per_severity: dict[str, int] = {}
             for f in host.findings:
                 if not f.waived:
@@ -102,8 +108,8 @@ class _ReportCollector(Collector):
                 finding.add_metric(
                     [
                         inv,
-                        host.name,
-                        f.rule,
+                        name,
+                        label(f.rule),
                         f.severity.value,
                         f.action.value,
                         str(f.waived).lower(),
@@ -112,24 +118,29 @@ class _ReportCollector(Collector):
                     1.0,
                 )
             for severity, count in sorted(per_severity.items()):
-                findings.add_metric([inv, host.name, severity], float(count))
+                findings.add_metric([inv, name, severity], float(count))
             if host.facts is not None:
                 s = stack_of(host.facts)
                 stack.add_metric(
-                    [inv, host.name],
+                    [inv, name],
                     {
-                        "driver": s.driver or "",
-                        "kernel_module": s.kernel_module or "",
-                        "cuda_driver": s.cuda_driver or "",
-                        "cuda": s.cuda or "",
-                        "cudnn": s.cudnn or "",
-                        "tensorrt": s.tensorrt or "",
-                        "gpu": s.gpu or "",
+                        "driver": label(s.driver),
+                        "kernel_module": label(s.kernel_module),
+                        "cuda_driver": label(s.cuda_driver),
+                        "cuda": label(s.cuda),
+                        "cudnn": label(s.cudnn),
+                        "tensorrt": label(s.tensorrt),
+                        "gpu": label(s.gpu),
                     },
                 )
                 if s.gpu_count is not None:
-                    gpus.add_metric([inv, host.name], float(s.gpu_count))
+                    gpus.add_metric([inv, name], float(s.gpu_count))
         yield from (verdicts, needs, since, findings, finding, stack, gpus)
+
+
+def label(value: str | None) -> str:
+    """A label value: cleaned and bounded (the library escapes it); "" for None."""
+    return clean(value or "", LABEL_LIMIT)
 
 
 def render_prom(report: Report) -> str:

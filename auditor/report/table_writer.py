@@ -4,7 +4,8 @@ What a person needs first: which fleet and policy, counts per verdict, then only
 hosts that need action, each with its main finding (and how long it has been failing,
 when history knows), then the ok hosts by name, and how the run ends (exit code).
 Host-supplied strings go into Rich ``Text`` objects, never markup strings, so a GPU
-named ``[bold red]x[/]`` prints literally.
+named ``[bold red]x[/]`` prints literally, and every string is ``clean``-ed first (no
+escape sequence, line separator or bidirectional control reaches the terminal).
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from collections.abc import Callable
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
+from rich.text import Span, Text
 
 from auditor.findings import Verdict
 from auditor.report import HostReport, Report, failing_for, parse_time
 from auditor.report.stack import stack_of
-from auditor.text import count
+from auditor.text import clean, count
 
 VERDICT_STYLE = {
     Verdict.ERROR: "bold magenta",
@@ -62,6 +63,25 @@ def when(report: Report) -> str:
         return report.generated_at
 
 
+def clean_text(text: Text) -> Text:
+    """A Rich ``Text`` with every part ``clean``-ed (newlines kept), its styles where they were.
+
+    For renderables assembled from many strings (the plan): cut at every style boundary,
+    each piece lies wholly inside or outside each span, so its spans survive the cleaning.
+    """
+    plain = text.plain
+    if clean(plain, len(plain), keep_newlines=True) == plain:
+        return text
+    offsets = sorted({0, len(plain), *(i for span in text.spans for i in (span.start, span.end))})
+    out = Text(style=text.style, justify=text.justify, overflow=text.overflow, no_wrap=text.no_wrap, end=text.end)
+    for part in text.divide(offsets[1:-1]):
+        piece = clean(part.plain, len(part.plain), keep_newlines=True)
+        start = len(out.plain)
+        out.append(piece)
+        out.spans.extend(Span(start, start + len(piece), span.style) for span in part.spans)
+    return out
+
+
 def console_text(draw: Callable[[Console], None], width: int | None = None, color: bool = False) -> str:
     """What ``draw`` prints on a Rich console, as text with trailing blanks trimmed.
 
@@ -77,7 +97,12 @@ def console_text(draw: Callable[[Console], None], width: int | None = None, colo
         soft_wrap=False,
     )
     draw(console)
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    lines = buffer.getvalue().split("\n")  # "\n" only: str.splitlines would also break at U+2028 and friends
+    if lines and not lines[-1]:
+        lines.pop()
+    if not color:  # a last net: nothing but printable text leaves (coloured output is cleaned at its inputs)
+        lines = [clean(line, len(line)) for line in lines]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
 def render_table(report: Report, width: int | None = None, color: bool = False) -> str:
@@ -88,7 +113,7 @@ def render_table(report: Report, width: int | None = None, color: bool = False) 
 def _print_report(console: Console, report: Report) -> None:
     summary = report.summary()
     title = Text("auditor", style="bold")
-    title.append(f" · {report.inventory} · policy {report.policy}")
+    title.append(clean(f" · {report.inventory} · policy {report.policy}"))
     console.print(title)
     line = f"{when(report)} · {count(summary['total'], 'host')} in {report.duration_s:.1f}s"
     if report.run_id is not None:
@@ -101,9 +126,9 @@ def _print_report(console: Console, report: Report) -> None:
     console.print(counts)
     if not report.complete:
         missing = f"; not audited: {', '.join(report.not_audited)}" if report.not_audited else ""
-        console.print(Text(f"INCOMPLETE: the run was interrupted{missing}", style="bold red"))
+        console.print(Text(clean(f"INCOMPLETE: the run was interrupted{missing}"), style="bold red"))
     for note in report.notes:
-        console.print(Text(f"note: {note}", style="bold"))
+        console.print(Text(clean(f"note: {note}"), style="bold"))
     action = report.needing_action
     if action:
         console.print()
@@ -116,11 +141,11 @@ def _print_report(console: Console, report: Report) -> None:
             f" and {len(ok) - OK_NAMES_SHOWN} more" if len(ok) > OK_NAMES_SHOWN else ""
         )
         line_ok = Text(f"OK ({len(ok)}): ", style=VERDICT_STYLE[Verdict.OK])
-        line_ok.append(shown)
+        line_ok.append(clean(shown))
         console.print(line_ok)
     if report.exit is not None:
         console.print()
-        console.print(Text(f"exit {int(report.exit.code)}: {report.exit.reason}", style="dim"))
+        console.print(Text(clean(f"exit {int(report.exit.code)}: {report.exit.reason}"), style="dim"))
     # Rich pads every line to the full width; trailing blanks only clutter mails and logs.
 
 
@@ -137,7 +162,7 @@ def _action_table(report: Report, hosts: tuple[HostReport, ...]) -> Table:
     for host in hosts:
         cols = host_columns(host)
         live = [f for f in host.findings if not f.waived and f.action.verdict.needs_action]
-        why = Text(host.reason)
+        why = Text(clean(host.reason))
         if len(live) > 1:
             why.append(f" (+{len(live) - 1} more)", style="dim")
         stack = [
@@ -149,6 +174,6 @@ def _action_table(report: Report, hosts: tuple[HostReport, ...]) -> Table:
         if failing:
             stack.insert(0, "failing since this run" if failing == "new" else f"failing for {failing}")
         if stack:
-            why.append("\n" + " · ".join(stack), style="dim")
-        table.add_row(Text(host.verdict.value.upper(), style=VERDICT_STYLE[host.verdict]), Text(host.name), why)
+            why.append("\n" + clean(" · ".join(stack)), style="dim")
+        table.add_row(Text(host.verdict.value.upper(), style=VERDICT_STYLE[host.verdict]), Text(clean(host.name)), why)
     return table

@@ -30,6 +30,14 @@ Shape (DESIGN.md)::
       /srv/models/det.plan: {tensorrt: "10.3.0.26", compute_capability: "8.6", outcome: missing-plugin}
     python_tensorrt_lean: "10.3.0.26"     # an importable tensorrt_lean (runs version-compatible plans only)
     gpu_fault: wrong-output               # or out-of-memory: what a reference engine run meets
+    probe_output: forged-facts.json       # answer the probe with this file's bytes (relative to the fleet file)
+
+Faults beyond DESIGN.md's: ``drop`` (the connection drops in the middle of the probe's
+output), ``killed`` (the probe dies of SIGKILL), ``host-key-type`` (the server offers
+only an ECDSA host key while known_hosts pins its Ed25519 one).
+
+``probe_output`` makes a host that lies: its SSH server is real, but instead of running
+the probe it prints the file, verbatim, and exits 0 (a forged or broken facts document).
 
 An engine's ``outcome`` forces what a test-load meets beyond version and device:
 ``missing-plugin``, ``crash``, ``hang`` or ``corrupt`` (a truncated plan).
@@ -43,6 +51,7 @@ from typing import Any
 
 from auditor import knowledge, versions
 from auditor.errors import InputError, InputErrors, Location
+from auditor.inventory import hostnames
 from auditor.yamlsrc import (
     YamlMap,
     as_text,
@@ -64,6 +73,9 @@ FAULTS = (
     "flood",
     "no-gpu",
     "no-python",
+    "drop",
+    "killed",
+    "host-key-type",
 )
 HOST_KEYS = (
     "groups",
@@ -86,10 +98,12 @@ HOST_KEYS = (
     "containers",
     "python_tensorrt_lean",
     "gpu_fault",
+    "probe_output",
 )
 GPU_FAULTS = ("wrong-output", "out-of-memory")
 DRIVER_STATES = ("loaded", "not-loaded", "permission-denied")
 ENGINE_OUTCOMES = ("missing-plugin", "crash", "hang", "corrupt")
+PROBE_OUTPUT_LIMIT = 16 * 1024 * 1024  # a forged document beyond any --max-output still fits
 VERSION_KEYS = ("driver", "kernel_module", "cudnn", "tensorrt", "python_tensorrt", "python_tensorrt_lean")
 
 
@@ -144,6 +158,8 @@ class SimHost:
     containers: ContainerSpec | None = None
     python_tensorrt_lean: str | None = None
     gpu_fault: str | None = None
+    probe_output: bytes | None = field(default=None, compare=False, repr=False)
+    """What the host prints instead of running the probe (``probe_output:`` file's bytes)."""
 
     @property
     def gpu_count(self) -> int:
@@ -167,6 +183,7 @@ def load_fleet(path: str | Path) -> Fleet:
 
 
 def parse_fleet(data: YamlMap, source: str) -> Fleet:
+    """A fleet from its parsed YAML; ``probe_output`` files are read relative to ``source``'s directory."""
     errors = check_keys(data, ("schema", "name", "defaults", "hosts"), "the fleet", required=("schema", "hosts"))
     if data.get("schema") not in (None, SCHEMA):
         errors.append(InputError(f"schema must be {SCHEMA!r}, got {data['schema']!r}", data.loc("schema")))
@@ -187,7 +204,7 @@ def parse_fleet(data: YamlMap, source: str) -> Fleet:
         for name, spec in (host_map or {}).items():
             where = host_map.loc(name) if host_map is not None else data.loc("hosts")
             try:
-                hosts.append(_host(name, spec, defaults, where))
+                hosts.append(_host(name, spec, defaults, where, Path(source).parent))
             except InputError as exc:
                 errors.extend(exc.problems)
     if not errors and not hosts:
@@ -197,9 +214,12 @@ def parse_fleet(data: YamlMap, source: str) -> Fleet:
     return Fleet(name=str(data.get("name") or Path(source).stem), source=source, hosts=tuple(hosts))
 
 
-def _host(name: str, spec: Any, defaults: YamlMap | None, where: Location) -> SimHost:
+def _host(name: str, spec: Any, defaults: YamlMap | None, where: Location, base: Path) -> SimHost:
     node = require_map(spec if spec is not None else {}, f"host {name!r}", where)
     errors = check_keys(node, HOST_KEYS, f"host {name!r}")
+    problem = hostnames.name_problem(str(name))
+    if problem is not None:
+        errors.append(InputError(f"host name {problem}", where))
     merged: dict[str, Any] = dict(defaults or {})
     merged.update(node)
 
@@ -248,6 +268,8 @@ def _host(name: str, spec: Any, defaults: YamlMap | None, where: Location) -> Si
             fields["pip"] = _version_map(merged["pip"], "'pip'", loc("pip"))
         if merged.get("containers") is not None:
             fields["containers"] = _containers(merged["containers"], loc("containers"))
+        if merged.get("probe_output") is not None:
+            fields["probe_output"] = _probe_output(merged["probe_output"], base, loc("probe_output"))
     except InputError as exc:
         errors.extend(exc.problems)
     gpu_fault = merged.get("gpu_fault")
@@ -269,6 +291,19 @@ def _host(name: str, spec: Any, defaults: YamlMap | None, where: Location) -> Si
     if errors:
         raise InputErrors(errors)
     return SimHost(**fields)
+
+
+def _probe_output(raw: Any, base: Path, where: Location) -> bytes:
+    """The bytes of a ``probe_output`` file (relative paths from the fleet file's directory)."""
+    path = base / Path(as_text(raw, "'probe_output'", where)).expanduser()
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(PROBE_OUTPUT_LIMIT + 1)
+    except OSError as exc:
+        raise InputError(f"'probe_output': cannot read {path}: {exc.strerror or exc}", where) from None
+    if len(data) > PROBE_OUTPUT_LIMIT:
+        raise InputError(f"'probe_output': {path} is larger than {PROBE_OUTPUT_LIMIT} bytes", where)
+    return data
 
 
 def _version(raw: Any, what: str, where: Location) -> str:

@@ -9,7 +9,9 @@ client sent on stdin (or, for ``python3 /opt/auditor/probe.py``, the probe the h
 host's fixture root (paths under it are reported as the host's own: ``/usr/lib/...``,
 whatever temporary directory this run used). Faults act where they would on a real host: refused
 connections, rejected keys, a changed host key, a probe that hangs, is slow, or
-prints garbage or a flood, a host without python3.
+prints garbage or a flood, a connection that drops mid-output, a probe killed by a
+signal, a host key of a type known_hosts does not pin, a host without python3; a host with ``probe_output``
+prints that document instead of running the probe (a host that lies).
 """
 
 from __future__ import annotations
@@ -101,9 +103,11 @@ class SimulatedFleet:
             if sim.fault == "unreachable":
                 port = _closed_port(address)
             else:
-                presented = (
-                    asyncssh.generate_private_key("ssh-ed25519") if sim.fault == "host-key-changed" else host_key
-                )
+                presented = host_key
+                if sim.fault == "host-key-changed":
+                    presented = asyncssh.generate_private_key("ssh-ed25519")
+                elif sim.fault == "host-key-type":  # known_hosts keeps the Ed25519 key: no type in common
+                    presented = asyncssh.generate_private_key("ecdsa-sha2-nistp256")
                 served.server = await asyncssh.create_server(
                     asyncssh.SSHServer,
                     address,
@@ -173,6 +177,19 @@ class SimulatedFleet:
             if fault == "garbage":
                 process.stdout.write(b"\x1b[31mSegmentation fault\x00\xff{not json at all\n")
                 process.exit(0)
+                return
+            if served.sim.probe_output is not None:
+                process.stdout.write(served.sim.probe_output)
+                process.exit(0)
+                return
+            if fault == "drop":
+                process.stdout.write(b'{"schema": "auditor.facts/1", "probe_version": "0')
+                await process.stdout.drain()
+                process.get_extra_info("connection").abort()  # no EOF, no exit status: the link is gone
+                return
+            if fault == "killed":
+                process.stderr.write(b"Killed\n")
+                process.exit_with_signal("KILL")
                 return
             if fault == "flood":
                 chunk = b'{"flood": "' + b"A" * 65536 + b'"}\n'

@@ -20,24 +20,30 @@ from auditor.tui.model import HostRow, SortKey
 
 @dataclass(frozen=True)
 class Column:
-    """A table column: its key, header label, and the sort order clicking it selects."""
+    """A table column: its key, header label, the sort order clicking it selects, and its widest cell.
+
+    ``max_width`` caps what one host can do to the table: a 4,000-character driver
+    string is elided (``…``) in its cell instead of widening the column for every
+    host; the detail pane shows it in full.
+    """
 
     key: str
     label: str
     sort: SortKey | None
+    max_width: int = 40
 
 
 COLUMNS: tuple[Column, ...] = (
     Column("mark", " ", None),
-    Column("host", "Host", SortKey.HOST),
+    Column("host", "Host", SortKey.HOST, 48),
     Column("verdict", "Verdict", SortKey.VERDICT),
-    Column("driver", "Driver", SortKey.DRIVER),
-    Column("cuda", "CUDA", SortKey.CUDA),
-    Column("tensorrt", "TensorRT", SortKey.TENSORRT),
-    Column("gpus", "GPUs", SortKey.GPUS),
+    Column("driver", "Driver", SortKey.DRIVER, 28),
+    Column("cuda", "CUDA", SortKey.CUDA, 28),
+    Column("tensorrt", "TensorRT", SortKey.TENSORRT, 20),
+    Column("gpus", "GPUs", SortKey.GPUS, 36),
     Column("age", "Age", SortKey.AGE),
-    Column("why", "Why", SortKey.WHY),
-    Column("groups", "Groups", SortKey.GROUPS),
+    Column("why", "Why", SortKey.WHY, 201),  # a reason is long by nature: 200 characters and the ellipsis
+    Column("groups", "Groups", SortKey.GROUPS, 40),
 )
 FIXED_COLUMNS = 2  # the mark and the host name stay put while the table scrolls sideways
 MARK = "●"
@@ -67,7 +73,7 @@ def age_cell(row: HostRow, now: float) -> Text:
 
 
 def row_cells(row: HostRow, marked: bool, now: float) -> dict[str, Text]:
-    """Every column's cell for one host, keyed by column key."""
+    """Every column's cell for one host, keyed by column key, each cut to its column's ``max_width``."""
     report = row.report
     columns = dict(row.columns)
     if report is not None and report.facts is not None and report.facts.driver.mismatch:
@@ -78,7 +84,7 @@ def row_cells(row: HostRow, marked: bool, now: float) -> dict[str, Text]:
         verdict = verdict_text(report.verdict, stale=row.in_flight)
     else:
         verdict = state_text(row.state)
-    return {
+    cells = {
         "mark": Text(MARK, style="bold cyan") if marked else Text(" "),
         "host": safe(row.name, 120),
         "verdict": verdict,
@@ -90,3 +96,8 @@ def row_cells(row: HostRow, marked: bool, now: float) -> dict[str, Text]:
         "why": safe(report.reason if report is not None else "", 200),
         "groups": safe(", ".join(row.host.groups)),
     }
+    for column in COLUMNS:
+        cell = cells[column.key]
+        if cell.cell_len > column.max_width:
+            cell.truncate(column.max_width, overflow="ellipsis")
+    return cells

@@ -29,6 +29,7 @@ from auditor.tui.model import HostRow
 RAW_LIMIT = 64 * 1024  # the probe's JSON beyond this is cut: the pane is for reading, the JSON report has it all
 STDERR_LIMIT = 8 * 1024
 LABEL_WIDTH = 16
+FACT_LIMIT = 4097  # a fact in full: the facts reader keeps 4,096 characters of a string (and its "…")
 
 
 def section(title: str) -> Text:
@@ -47,7 +48,7 @@ class Row:
 def kv(label: str, value: object, style: str = "") -> Row:
     """``label           value``; None and "" show as a dash."""
     shown = "-" if value is None or value == "" else str(value)
-    return Row(safe(f"  {label}", 200, "dim"), safe(shown, 1000, style))
+    return Row(safe(f"  {label}", 200, "dim"), safe(shown, FACT_LIMIT, style))
 
 
 def _grids(items: Iterable[RenderableType | Row]) -> list[RenderableType]:
@@ -72,7 +73,7 @@ def _grids(items: Iterable[RenderableType | Row]) -> list[RenderableType]:
 def render_detail(row: HostRow, now: float) -> RenderableType:
     """The whole pane for one host (``now`` is the monotonic clock, for the data age)."""
     report = row.report
-    head = Text.assemble((row.name, "bold"), "  ", safe(row.host.address), "  ")
+    head = Text.assemble(safe(row.name, 1000, "bold"), "  ", safe(row.host.address), "  ")
     if report is not None:
         head.append_text(verdict_text(report.verdict, stale=row.in_flight))
     if row.in_flight:

@@ -17,7 +17,8 @@ from functools import cached_property
 from auditor.audit import AuditEvent
 from auditor.findings import Verdict
 from auditor.inventory import Host
-from auditor.outcome import HostState
+from auditor.isolation import failed_report, isolated
+from auditor.outcome import HostState, Step
 from auditor.report import HostReport
 from auditor.report.table_writer import host_columns
 
@@ -169,6 +170,29 @@ class HostFilter:
         return (self.needle in row.search_text) != self.inverted
 
 
+def shown(row: HostRow) -> HostRow:
+    """``row`` with what the table derives from its report computed now, inside the per-host boundary.
+
+    A report the table cannot show (an exception computing its columns) is replaced by an
+    ``error`` at step ``display`` (``auditor.isolation``): that host's row says so, the
+    other rows and the app carry on.
+    """
+    report = row.report
+    if report is None:
+        return row
+
+    def derive() -> HostRow:
+        _ = (row.columns, row.search_text)
+        return row
+
+    return isolated(
+        Step.DISPLAY,
+        row.name,
+        derive,
+        lambda error: dataclasses.replace(row, report=failed_report(report, error)),
+    )
+
+
 @dataclass
 class Sweep:
     """Progress of the sweep under way (or of the last one): counts and times (monotonic)."""
@@ -231,10 +255,11 @@ class FleetModel:
         name = event.host.name
         row = self.rows.get(name) or HostRow(event.host)
         if event.report is not None:
-            self.assessed[name] = event.report
-            row = dataclasses.replace(row, state=event.state, report=event.report, updated=now)
+            row = shown(dataclasses.replace(row, state=event.state, report=event.report, updated=now))
+            assert row.report is not None
+            self.assessed[name] = row.report
             self.sweep.finished += 1
-            if event.report.verdict.incomplete:
+            if row.report.verdict.incomplete:
                 self.sweep.failed += 1
         else:
             row = dataclasses.replace(row, state=event.state)
@@ -250,7 +275,7 @@ class FleetModel:
         for report in reports:
             row = self.rows.get(report.name)
             if row is not None and row.report != report:
-                self.rows[report.name] = dataclasses.replace(row, report=report)
+                self.rows[report.name] = shown(dataclasses.replace(row, report=report))
                 self.dirty.add(report.name)
 
     def visible(self) -> list[str]:

@@ -23,7 +23,9 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from auditor.inventory import Host
-from auditor.plan import Plan, PlanSource, Rollout, make_plan, stack_target
+from auditor.isolation import render_isolated
+from auditor.outcome import Step
+from auditor.plan import Plan, PlanSource, Rollout, failed_plan, make_plan, plan_with_hosts, stack_target
 from auditor.policy import Policy
 from auditor.report import HostReport, utc_now
 from auditor.report.plan_table import plan_lines
@@ -90,7 +92,15 @@ class PlanScreen(Screen[None]):
         """Plan towards ``stack`` and render it."""
         target = stack_target(self.policy, stack)
         self.plan = make_plan(self.reports, self.hosts, target, self.policy, self.rollout, self.source, self.inventory)
-        self.query_one("#plan-body", Static).update(Group(*plan_lines(self.plan)))
+        lines = render_isolated(
+            plan_lines,
+            self.plan,
+            "the plan view",
+            lambda host, error: failed_plan(host.name, host.groups, error),
+            step=Step.DISPLAY,
+            narrow=plan_with_hosts,
+        )  # a host the view cannot show is an error line in it, not a crashed app
+        self.query_one("#plan-body", Static).update(Group(*lines))
         self.query_one(
             "#plan-scroll", VerticalScroll
         ).border_subtitle = f"exit {int(self.plan.exit_code)}: {count(len(self.plan.waves), 'wave')}"

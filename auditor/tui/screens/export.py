@@ -19,7 +19,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from auditor import crashlog
 from auditor.errors import ReportWriteError
+from auditor.isolation import render_isolated
 from auditor.report import Report
 from auditor.report.files import check_writable, write_atomic
 from auditor.report.formats import DESCRIPTIONS, FORMATS, OutputSpec, renderer
@@ -31,13 +33,21 @@ DEFAULT_NAME = "auditor-{inventory}-{timestamp}"
 def write_report(report: Report, fmt: str, path: str) -> str:
     """Render ``report`` as ``fmt`` into ``path`` atomically; returns the absolute path written.
 
-    Raises ``ReportWriteError`` when the directory is missing or not writable, or the write fails.
+    Raises ``ReportWriteError`` when the directory is missing or not writable, the write fails,
+    or the writer fails as a whole (a host it fails on alone is an error row: ``auditor.isolation``).
     """
     target = Path(path).expanduser()
     problem = check_writable(target)
     if problem:
         raise ReportWriteError(problem)
-    write_atomic(target, renderer(fmt)(report))
+    try:
+        text = render_isolated(renderer(fmt), report, fmt)  # a host the writer fails on is an error row in it
+    except Exception as exc:  # the writer fails for every host: say so in the app, never crash it
+        log = crashlog.record(exc, f"exporting the {fmt} report")
+        raise ReportWriteError(
+            f"could not render the {fmt} report: internal error: {type(exc).__name__} (traceback in {log})"
+        ) from exc
+    write_atomic(target, text)
     return str(target.resolve())
 
 

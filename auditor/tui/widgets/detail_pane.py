@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from auditor.text import clean
 from auditor.tui.detail import render_detail
 from auditor.tui.model import HostRow
 
@@ -38,6 +40,6 @@ class DetailPane(VerticalScroll):
         if row.name != self.host:
             self.scroll_home(animate=False)
         self.host = row.name
-        self.border_title = f"detail · {row.name}"
+        self.border_title = Text(f"detail · {clean(row.name, 200)}")  # a Text: never read as markup
         self.border_subtitle = "Enter or tab focuses · f full screen · Esc closes"
         body.update(render_detail(row, now))
