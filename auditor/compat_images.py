@@ -19,17 +19,13 @@ from auditor.knowledge import tensorrt as trt_kb
 
 def image_on(ref: str, driver: str | None = None, gpu: GpuSpec | None = None) -> Answer:
     """Can NGC image ``ref`` run on ``driver`` and ``gpu``? Raises ``trt_kb.BadImage`` for a malformed ref."""
-    box = trt_kb.container(ref)
+    found = trt_kb.lookup_image(ref)
+    box = found.container
     if box is None:
-        return Answer(
-            Mode.UNKNOWN,
-            (
-                f"{ref} is not in the knowledge base (it knows {trt_kb.known_tags()[0]} to {trt_kb.known_tags()[-1]} of nvcr.io/nvidia/tensorrt)",
-            ),
-        )
+        return Answer(Mode.UNKNOWN, (found.why,), details={"image_known_repo": found.known_repo})
     stack = describe_container(box)
     if not box.known:
-        return Answer(Mode.UNKNOWN, (f"{box.image}:{box.tag}: {box.row.get('note') or 'unknown'}",), (box.cite,))
+        return Answer(Mode.UNKNOWN, (f"{box.ref}: {box.row.get('note') or 'unknown'}",), (box.cite,))
     answers: list[Answer] = []
     if driver is not None:
         answers.append(_image_driver(box, driver, gpu))
@@ -69,9 +65,7 @@ def image_driver_floor(box: trt_kb.Container) -> tuple[str, str] | None:
 def _image_driver(box: trt_kb.Container, driver: str, gpu: GpuSpec | None) -> Answer:
     floor = image_driver_floor(box)
     if floor is None or box.cuda is None:
-        return Answer(
-            Mode.UNKNOWN, (f"the driver requirement of {box.image}:{box.tag} is not in the sources",), (box.cite,)
-        )
+        return Answer(Mode.UNKNOWN, (f"the driver requirement of {box.ref} is not in the sources",), (box.cite,))
     toolkit = cuda_kb.toolkit_floor(box.cuda)
     if toolkit and versions.at_least(driver, toolkit.floor) and versions.at_least(driver, floor[0]):
         return Answer(
@@ -89,7 +83,7 @@ def _image_driver(box: trt_kb.Container, driver: str, gpu: GpuSpec | None) -> An
     below = f"driver {driver} is below the container's floor {floor[0]} ({floor[1]})"
     fix = f"upgrade the driver to {floor[0]} or newer"
     branch = versions.branch(driver)
-    base = next((d for d in box.dc if versions.branch(d) == branch), None)
+    base = next((d for d in box.dc or () if versions.branch(d) == branch), None)
     # Notes whose driver line is demonstrably stale (below the CUDA family floor) are
     # copy-paste residue, and so is their forward-compatibility list (trt-Q2).
     notes_trusted = floor[0] == box.driver
@@ -148,7 +142,7 @@ def _image_gpu(box: trt_kb.Container, gpu: GpuSpec) -> list[Answer]:
         answers.append(
             Answer(
                 Mode.INCOMPATIBLE,
-                (f"{box.image}:{box.tag} needs compute capability {box.min_cc} or newer; {gpu.label} is older",),
+                (f"{box.ref} needs compute capability {box.min_cc} or newer; {gpu.label} is older",),
                 (box.cite,),
             )
         )
@@ -168,7 +162,7 @@ def describe_container(box: trt_kb.Container) -> str:
         f"cuDNN {box.cudnn}" if box.cudnn else "cuDNN not in the sources",
         f"driver >= {floor[0]}" if floor else "driver requirement unknown",
     ]
-    return f"{box.image}:{box.tag}-py3: " + ", ".join(parts)
+    return f"{box.ref}: " + ", ".join(parts)
 
 
 def _container_json(box: trt_kb.Container) -> dict[str, Any]:
@@ -179,5 +173,5 @@ def _container_json(box: trt_kb.Container) -> dict[str, Any]:
         "cuda": box.cuda,
         "cudnn": box.cudnn,
         "driver_floor": floor[0] if floor else None,
-        "forward_compat_branches": list(box.dc),
+        "forward_compat_branches": None if box.dc is None else list(box.dc),
     }

@@ -219,6 +219,29 @@ def test_gpu_products_that_contain_other_names_resolve_to_themselves() -> None:
     assert gpus_kb.slug("NVIDIA A100-SXM4-80GB") == "nvidia-a100-sxm4-80gb" and gpus_kb.sm("10.3") == "sm103"
 
 
+def test_every_gpu_row_has_a_class_and_its_examples_resolve_to_it() -> None:
+    """Each row names one of the four classes; every example name as printed matches its own row first."""
+    for row in knowledge.table("gpus").rows:
+        assert row["class"] in ("datacenter", "workstation", "consumer", "embedded"), row["product"]
+        for example in row.get("examples") or []:
+            assert gpus_kb.gpu_model(example).product == row["product"]  # type: ignore[union-attr]
+    gtx = gpus_kb.gpu_model("NVIDIA GeForce GTX 1080")
+    assert gtx is not None and (gtx.compute_capability, gtx.arch, gtx.gpu_class) == ("6.1", "Pascal", "consumer")
+
+
+def test_the_loader_reads_every_ngc_image_table() -> None:
+    """Every bundled ngc_*.yaml loads as one image's table, each row with its release-notes URL."""
+    names = knowledge.ngc_table_names()
+    assert "ngc_tensorrt" in names
+    for name in names:
+        table = knowledge.table(name)
+        assert str(table.section("image")).startswith("nvcr.io/nvidia/")
+        assert all(str(row["url"]).startswith("https://") for row in table.rows)
+    assert trt_kb.known_images()["nvcr.io/nvidia/tensorrt"] == "ngc_tensorrt"
+    dc = trt_kb.container("nvcr.io/nvidia/tensorrt:24.10-py3").dc  # type: ignore[union-attr]
+    assert dc == ("470.57", "525.85", "535.86", "545.23")  # Triton 24.10 notes, knowledge-2026-12.md
+
+
 @pytest.mark.parametrize(("cc", "window"), sorted(ARCH_WINDOW.items()))
 def test_architecture_support_window(cc: str, window: tuple[str, int | None, int | None]) -> None:
     """First toolkit, last toolkit major and last driver branch per compute capability."""
@@ -275,7 +298,7 @@ def test_container_months_known_only_from_user_reports_are_unknown() -> None:
         box = trt_kb.container(tag)
         assert box is not None and not box.known and box.tensorrt is None and box.cuda is None
     assert trt_kb.container("23.08").tensorrt == "8.6.1.6"  # type: ignore[union-attr]  # OSS tag, grade B
-    assert trt_kb.container("nvcr.io/nvidia/pytorch:23.08-py3") is None
+    assert trt_kb.container("nvcr.io/nvidia/no-such-image:23.08-py3") is None
     with pytest.raises(trt_kb.BadImage):
         trt_kb.parse_image("tensorrt:latest")
 

@@ -22,6 +22,8 @@ from typing import Any
 import yaml
 
 GRADES = ("A", "A*", "B", "C")
+NGC_PREFIX = "ngc_"
+"""Every ``ngc_<image>.yaml`` is one NGC image's months (SCHEMA-17); the loader finds them all."""
 TABLES = (
     "cuda_toolkits",
     "minor_version",
@@ -30,7 +32,6 @@ TABLES = (
     "gpus",
     "architectures",
     "tensorrt_releases",
-    "ngc_containers",
     "engine_portability",
     "driver_states",
 )
@@ -161,9 +162,20 @@ def _check_graded(row: Any, sources: Mapping[str, Source], what: str) -> None:
             raise KnowledgeError(f"{what} cites unknown source {row[key]!r}")
 
 
+def ngc_table_names() -> tuple[str, ...]:
+    """The bundled NGC image tables (``ngc_tensorrt``, ``ngc_tritonserver``...), sorted."""
+    return _ngc_table_names()
+
+
+@functools.cache
+def _ngc_table_names() -> tuple[str, ...]:
+    found = (f.name for f in resources.files(__package__).iterdir() if f.name.startswith(NGC_PREFIX))
+    return tuple(sorted(name.removesuffix(".yaml") for name in found if name.endswith(".yaml")))
+
+
 def all_tables() -> list[Table]:
     """Every table the auditor ships, loaded and validated."""
-    return [table(name) for name in TABLES]
+    return [table(name) for name in (*TABLES, *ngc_table_names())]
 
 
 # Re-exported for the simulated fleet and older callers.
@@ -172,6 +184,7 @@ from auditor.knowledge.gpus import GpuModel, gpu_model  # noqa: E402
 
 __all__ = [
     "GRADES",
+    "NGC_PREFIX",
     "TABLES",
     "Conflict",
     "GpuModel",
@@ -181,6 +194,7 @@ __all__ = [
     "all_tables",
     "driver_cuda_version",
     "gpu_model",
+    "ngc_table_names",
     "parse_table",
     "table",
 ]

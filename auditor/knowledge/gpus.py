@@ -1,4 +1,4 @@
-"""GPU products: NVML/nvidia-smi names to compute capability, architecture, data-center flag."""
+"""GPU products: NVML/nvidia-smi names to compute capability, architecture and class."""
 
 from __future__ import annotations
 
@@ -18,9 +18,15 @@ class GpuModel:
     product: str
     compute_capability: str
     arch: str
-    datacenter: bool
+    gpu_class: str
+    """``datacenter``, ``workstation``, ``consumer`` or ``embedded`` (the table's ``class``)."""
     grade: str
     row: Any = None
+
+    @property
+    def datacenter(self) -> bool:
+        """True for data-center GPUs, the only class cuda-compat forward compatibility serves."""
+        return self.gpu_class == "datacenter"
 
     @property
     def cite(self) -> str:
@@ -36,9 +42,7 @@ def gpu_model(name: str) -> GpuModel | None:
         return None
     for row in knowledge.table("gpus").rows:
         if any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in row["names"]):
-            return GpuModel(
-                row["product"], str(row["cc"]), str(row["arch"]), bool(row["datacenter"]), str(row["grade"]), row
-            )
+            return GpuModel(row["product"], str(row["cc"]), str(row["arch"]), str(row["class"]), str(row["grade"]), row)
     return None
 
 
