@@ -67,7 +67,7 @@ def _image_driver(box: trt_kb.Container, driver: str, gpu: GpuSpec | None) -> An
     if floor is None or box.cuda is None:
         return Answer(Mode.UNKNOWN, (f"the driver requirement of {box.ref} is not in the sources",), (box.cite,))
     toolkit = cuda_kb.toolkit_floor(box.cuda)
-    if toolkit and versions.at_least(driver, toolkit.floor) and versions.at_least(driver, floor[0]):
+    if toolkit and toolkit.floor and versions.at_least(driver, toolkit.floor) and versions.at_least(driver, floor[0]):
         return Answer(
             Mode.NATIVE, (f"driver {driver} meets CUDA {box.cuda}'s minimum {toolkit.floor}",), (box.cite, toolkit.cite)
         )

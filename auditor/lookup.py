@@ -13,7 +13,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from auditor import versions
+from auditor import knowledge, versions
 from auditor.compat import (
     Answer,
     GpuSpec,
@@ -159,7 +159,10 @@ def cuda_lookup(cuda: str) -> Answer:
     floor = cuda_kb.toolkit_floor(cuda)
     if floor is None:
         return cuda_on_driver(cuda, "0")  # the same "not in the knowledge base" answer
-    reasons = [f"CUDA {cuda} ({floor.release}) needs Linux driver {floor.floor} or newer (grade {floor.grade})"]
+    if floor.floor is None:
+        reasons = [f"CUDA {cuda}'s own minimum driver is not in the sources ({knowledge.as_of_text()})"]
+    else:
+        reasons = [f"CUDA {cuda} ({floor.release}) needs Linux driver {floor.floor} or newer (grade {floor.grade})"]
     if floor.note:
         reasons.append(floor.note)
     sources = [floor.cite]
@@ -170,15 +173,19 @@ def cuda_lookup(cuda: str) -> Answer:
         sources.append(family.cite)
     else:
         reasons.append(f"CUDA {major}.x has no minor-version compatibility")
-    native_branch = versions.branch(floor.floor)
-    branches = [
-        b for b in (535, 570, 580, 590, 595, 610, 615) if b < native_branch and cuda_kb.compat_packages(cuda, b)
-    ]
+    native_branch = versions.branch(floor.floor) if floor.floor else 10**6
+    columns = knowledge.table("forward_compat").section("columns") or []
+    branches = [b for b in columns if b < native_branch and cuda_kb.compat_packages(cuda, b)]
     if branches:
         packages = cuda_kb.compat_packages(cuda, branches[0])
         reasons.append(
             f"forward compatibility (data-center GPUs): {packages[0]} or newer on "
             + ", ".join(f"R{b}" for b in branches)
+        )
+    elif versions.parse(versions.major_minor(cuda)) > versions.parse(cuda_kb.newest_compat_package()):
+        reasons.append(
+            f"forward compatibility to CUDA {versions.major_minor(cuda)}: not known (the cuda-compat matrix in the "
+            f"knowledge base ends at {cuda_kb.newest_compat_package()})"
         )
     drop = cuda_kb.cuda_min_cc(major)
     if drop:

@@ -313,22 +313,23 @@ def test_tensorrt_cuda_check() -> None:
     [
         ({"version": "8.9.5", "installs": [{"version": "8.9.5", "source": "header"}]}, None),
         ({"version": None, "installs": []}, "none is installed"),
-        ({"version": "8.6.0", "installs": [{"version": "8.6.0", "source": "header"}]}, "installed: 8.6.0"),
+        ({"version": "8.4.1", "installs": [{"version": "8.4.1", "source": "header"}]}, "installed: 8.4.1"),
         ({"version": "9.1.0", "installs": [{"version": "9.1.0", "source": "library"}]}, "installed: 9.1.0"),
         ({"version": None, "installs": [], "error": "timed out"}, "could not evaluate"),
     ],
 )
 def test_tensorrt_cudnn_check(cudnn: dict[str, object], expected: str | None) -> None:
-    """TensorRT 8.6 needs cuDNN 8.9.0 or a newer 8.x: missing, older and other-major are upgrades."""
-    found = findings(NO_POLICY, cudnn=cudnn, gpus=gpus(1))
+    """TensorRT 8.5 needs cuDNN 8.6.0 or a newer 8.x: missing, older and other-major are upgrades."""
+    found = findings(NO_POLICY, tensorrt={"version": "8.5.3.1"}, cudnn=cudnn, gpus=gpus(1))
     if expected is None:
         assert "tensorrt.cudnn" not in found
     else:
         assert expected in found["tensorrt.cudnn"].message
 
 
-def test_tensorrt_10_does_not_need_cudnn() -> None:
-    """cuDNN is optional from TensorRT 10: no finding without it."""
+def test_tensorrt_8_6_and_10_do_not_need_cudnn() -> None:
+    """cuDNN is optional from TensorRT 8.6 (knowledge-2026-12.md section 4): no finding without it."""
+    assert "tensorrt.cudnn" not in findings(NO_POLICY, cudnn={"version": None, "installs": []}, gpus=gpus(1))
     found = findings(
         NO_POLICY,
         tensorrt={"version": "10.3.0.26"},

@@ -275,17 +275,19 @@ def test_a_target_driver_past_end_of_life_is_a_blocker_unless_a_rule_accepts_it(
 
 
 def test_tensorrt_8_without_cudnn_is_blocked_with_the_version_to_add(policy: Policy) -> None:
-    """TensorRT 8.6 needs cuDNN 8.9: a host without one is blocked, the fix names the version."""
+    """TensorRT 8.5 needs cuDNN 8.6: a host without one is blocked, the fix names the version; 8.6 made it optional."""
     report = host(
         driver=driver("535.104.05"),
         gpus=A100,
-        cuda=toolkit("12.2.2"),
+        cuda=toolkit("11.8.0"),
         cudnn={"version": None, "installs": []},
-        tensorrt=trt("8.5.3.1"),
+        tensorrt=trt("8.4.3.1"),
     )
-    hp = one(report, build_target(policy, None, ["tensorrt=8.6.1.6"]), policy)
+    hp = one(report, build_target(policy, None, ["tensorrt=8.5.3.1"]), policy)
     blocker = next(b for b in hp.blockers if b.component == "cudnn")
-    assert "8.9.0" in blocker.reason and "--set cudnn=8.9.0" in (blocker.fix or "")
+    assert "8.6.0" in blocker.reason and "--set cudnn=8.6.0" in (blocker.fix or "")
+    optional = one(report, build_target(policy, None, ["tensorrt=8.6.1.6"]), policy)
+    assert not [b for b in optional.blockers if b.component == "cudnn"]
 
 
 def test_a_bound_without_a_version_to_move_to_blocks_as_unpinned(policy: Policy) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,7 @@ class GpuModel:
         return knowledge.table("gpus").cite(self.row)
 
 
-@functools.lru_cache(maxsize=4096)  # tables never change; bounded, as keys come from hosts
+@knowledge.memo
 def gpu_model(name: str) -> GpuModel | None:
     """The product an NVML/nvidia-smi GPU name belongs to ("NVIDIA A100-SXM4-80GB" -> A100), or None."""
     lowered = " ".join(name.split()).lower()

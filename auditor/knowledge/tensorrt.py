@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,8 @@ class TrtRelease:
     """One TensorRT release line ("8.6", "10.13.2") and what it needs."""
 
     release: str
-    ga_build: str
+    ga_build: str | None
+    """The four-part GA version; None when the sources do not give it."""
     cuda: tuple[str, ...]
     cuda_basis: str
     cudnn_status: str
@@ -24,6 +24,8 @@ class TrtRelease:
     min_cc: str
     grade: str
     row: Any
+    cuda_complete: bool = True
+    """False when other CUDA builds than those listed may exist (a missing major is then unknown)."""
 
     @property
     def cite(self) -> str:
@@ -56,10 +58,12 @@ class TrtRelease:
                 return None
             return family.floor, f"the CUDA {cuda_major}.x minor-version-compatibility floor (TensorRT defers to CUDA)"
         floor = cuda_kb.toolkit_floor("10.2")
-        return (floor.floor, "CUDA 10.2's minimum driver (no minor-version compatibility before 11)") if floor else None
+        if floor is None or floor.floor is None:
+            return None
+        return floor.floor, "CUDA 10.2's minimum driver (no minor-version compatibility before 11)"
 
 
-@functools.lru_cache(maxsize=4096)  # tables never change; bounded, as keys come from hosts
+@knowledge.memo
 def trt_release(version: str) -> TrtRelease | None:
     """The release line ``version`` belongs to ("8.6.1.6" -> 8.6; "10.13.3.9" -> 10.13.3), or None."""
     parsed = versions.parse(version).release
@@ -82,7 +86,7 @@ def trt_release(version: str) -> TrtRelease | None:
     cudnn = best.get("cudnn") or {}
     return TrtRelease(
         release=str(best["release"]),
-        ga_build=str(best["ga_build"]),
+        ga_build=str(best["ga_build"]) if best.get("ga_build") else None,
         cuda=tuple(str(c) for c in best["cuda"]),
         cuda_basis=str(best.get("cuda_basis", "matrix")),
         cudnn_status=str(cudnn.get("status", "unknown")),
@@ -90,6 +94,7 @@ def trt_release(version: str) -> TrtRelease | None:
         min_cc=str(best["min_cc"]),
         grade=str(best["grade"]),
         row=best,
+        cuda_complete=best.get("cuda_complete", True) is not False,
     )
 
 
@@ -99,12 +104,28 @@ def known_releases() -> list[str]:
 
 
 def first_release_for_cc(compute_capability: str) -> tuple[str, Any] | None:
-    """The first TensorRT release that supports a newer GPU (CC 10.0 -> 10.8), if the sources name one."""
+    """The first TensorRT release that supports a newer GPU (CC 10.0 -> 10.8), if the sources name one.
+
+    Where sources disagree the row keeps the conservative (later) release and names the
+    other in ``other`` (``conflict_note`` words it).
+    """
     wanted = cuda_kb.cc_tuple(compute_capability)
     for row in knowledge.table("tensorrt_releases").section("newer_gpus") or []:
         if cuda_kb.cc_tuple(row["cc"]) == wanted:
             return str(row["first_release"]), row
     return None
+
+
+def conflict_note(row: Any) -> str | None:
+    """What the other source says for a ``newer_gpus`` row with a conflict, with both sources; else None."""
+    other = row.get("other") if row is not None else None
+    if not other or not row.get("conflict"):
+        return None
+    table = knowledge.table("tensorrt_releases")
+    return (
+        f"sources disagree ({row['conflict']}): {table.url(row)} names {row['first_release']}, "
+        f"{table.sources[other['source']].url} says {other['first_release']} works; the later one is taken"
+    )
 
 
 def last_release_for_cc(compute_capability: str) -> str | None:
@@ -221,7 +242,7 @@ def lookup_image(ref: str) -> ImageLookup:
     return _lookup_image(ref.strip().lower())
 
 
-@functools.lru_cache(maxsize=4096)  # tables never change during a run; keys come from hosts
+@knowledge.memo
 def _lookup_image(ref: str) -> ImageLookup:
     parsed = parse_image(ref)
     name = known_images().get(parsed.repo)
@@ -307,7 +328,7 @@ class EngineOutcome:
         return knowledge.table("engine_portability").cite(self.rule_row)
 
 
-@functools.lru_cache(maxsize=4096)
+@knowledge.memo
 def engine_outcome(load: str) -> EngineOutcome | None:
     """The meaning of an ``engines[].load.status`` value ("version-mismatch" -> rebuild-engine)."""
     table = knowledge.table("engine_portability")
