@@ -97,6 +97,9 @@ def run_builtin_checks(run: Run, driver_required: bool) -> None:
     _cuda_driver(run, driver.version, gpus)
     _cuda_arch(run, gpus)
     _tensorrt(run, driver.version, gpus)
+    from auditor.container_checks import running_containers  # it builds on this module's Run
+
+    running_containers(run, driver.version, gpus)
 
 
 def gpu_specs(facts: Facts) -> list[GpuSpec]:
@@ -195,7 +198,17 @@ def _driver_eol(run: Run, driver: str) -> None:
         return
     info = cuda_kb.branch_info(driver)
     if info is None:
-        return  # a branch no source describes: nothing to say either way
+        branch = versions.branch(driver)
+        newest = cuda_kb.newest_branch()
+        what = (
+            f"R{branch} is newer than the knowledge base"
+            if branch > newest
+            else f"R{branch} is not in the knowledge base"
+        )
+        run.inconclusive(
+            "driver.eol", f"{what} ({knowledge.as_of_text()}): its type and end of life are not known", BUILTIN
+        )
+        return
     when = info.eol_date()
     if not info.is_past_eol(run.today) and (when is None or (when - run.today).days > EOL_SOON_DAYS):
         return  # the common case on a fleet: decided without building any text
@@ -231,24 +244,43 @@ def _driver_eol(run: Run, driver: str) -> None:
 
 
 def _driver_arch(run: Run, driver: str, gpus: list[GpuSpec]) -> None:
+    """The branch must run each GPU: at or above its architecture's (and system's) first branch,
+    at or below its last (Volta: R580); what the knowledge base cannot tell is inconclusive."""
     if not gpus or not run.wants("driver.arch"):
         return
     for gpu in gpus:
         answer = compat.driver_on_gpu(driver, gpu)
-        if answer.mode is Mode.INCOMPATIBLE:
-            last = answer.details.get("last_driver_branch")
-            run.add(
-                Finding(
-                    rule="driver.arch",
-                    severity=Severity.CRITICAL,
-                    action=Action.ROLLBACK,
-                    message=answer.reasons[0],
-                    expected=f"R{last} or older",
-                    actual=f"R{versions.branch(driver)} ({driver})",
-                    source=_first_source(answer),
-                    remediation=f"Roll the driver back to the newest R{last} release, the last branch for this GPU.",
-                )
-            )
+        if answer.mode is Mode.UNKNOWN:
+            run.inconclusive("driver.arch", answer.reasons[0], _first_source(answer))
+        elif answer.mode is Mode.INCOMPATIBLE:
+            run.add(driver_arch_finding(answer, driver))
+
+
+def driver_arch_finding(answer: Answer, driver: str) -> Finding:
+    """The finding of a driver that cannot drive a GPU: a rollback above the last branch, else an upgrade."""
+    last = answer.details.get("last_driver_branch")
+    if last is not None:
+        return Finding(
+            rule="driver.arch",
+            severity=Severity.CRITICAL,
+            action=Action.ROLLBACK,
+            message=answer.reasons[0],
+            expected=f"R{last} or older",
+            actual=f"R{versions.branch(driver)} ({driver})",
+            source=_first_source(answer),
+            remediation=f"Roll the driver back to the newest R{last} release, the last branch for this GPU.",
+        )
+    floor = answer.details.get("system_floor") or f"R{answer.details.get('first_driver_branch')}"
+    return Finding(
+        rule="driver.arch",
+        severity=Severity.CRITICAL,
+        action=Action.UPGRADE,
+        message=answer.reasons[0],
+        expected=f"{floor} or newer",
+        actual=f"R{versions.branch(driver)} ({driver})",
+        source=_first_source(answer),
+        remediation=sentence(answer.fix or "upgrade the driver") + " This driver cannot drive the GPU.",
+    )
 
 
 # -- CUDA toolkits --------------------------------------------------------------------------------------
@@ -477,6 +509,14 @@ def _tensorrt_cuda(run: Run, version: str, release: trt_kb.TrtRelease, driver: s
     build = tensorrt_build_major(run.facts)
     if toolkits and build is None:
         fitting = [versions.parse(t).release[0] for t in toolkits if versions.parse(t).release[0] in majors]
+        if not fitting and not release.cuda_complete:
+            run.inconclusive(
+                "tensorrt.cuda",
+                f"the sources name only TensorRT {release.release}'s CUDA {', '.join(release.cuda)} build; whether "
+                f"it has one for the installed CUDA {', '.join(toolkits)} is not known ({knowledge.as_of_text()})",
+                release.cite,
+            )
+            return
         if not fitting:
             run.add(
                 Finding(

@@ -94,7 +94,10 @@ class Answer:
 
 
 def combine(answers: Iterable[Answer]) -> Answer:
-    """The worst mode of several answers, with every reason, caveat and source (deduplicated)."""
+    """The worst mode of several answers, with every reason, caveat and source (deduplicated).
+
+    ``details["worst_reasons"]`` keeps the reasons of the answers that decided the mode.
+    """
     items = list(answers)
     if not items:
         return Answer(Mode.UNKNOWN, ("nothing to answer",))
@@ -102,6 +105,10 @@ def combine(answers: Iterable[Answer]) -> Answer:
     details: dict[str, Any] = {}
     for answer in items:
         details.update(answer.details)
+    # the reasons behind the verdict alone (what a finding's message should say first)
+    details["worst_reasons"] = unique(
+        r for a in items if a.mode is worst.mode for r in (a.details.get("worst_reasons") or a.reasons)
+    )
     fixes = [a.fix for a in items if a.fix and not a.compatible]
     return Answer(
         mode=worst.mode,

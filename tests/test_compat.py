@@ -135,7 +135,7 @@ def test_cli_exit_0_when_compatible(capsys: pytest.CaptureFixture[str]) -> None:
     ("args", "message"),
     [
         (["--driver", "five"], "--driver: not a version"),
-        (["--gpu", "Tesla T5"], "did you mean 'Tesla P4'?"),
+        (["--gpu", "Tesla T5"], "closest: 'Tesla T4'"),
         (["--image", "tensorrt:latest"], "--image: not an NGC image reference"),
         ([], "give at least one of"),
         (["--cuda", "12.2", "--as-of", "yesterday"], "--as-of: not a date"),

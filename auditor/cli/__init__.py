@@ -15,7 +15,7 @@ from auditor.exitcodes import ExitCode, help_text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from auditor.cli import check, compat, diff, engines, history, inventory, plan, probe, report, tui
+    from auditor.cli import check, compat, diff, engines, history, inventory, knowledge, plan, probe, report, tui
 
     epilog = help_text()
     parser = argparse.ArgumentParser(
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_parser(subparsers, epilog)
     check.add_parser(subparsers, epilog)
     compat.add_parser(subparsers, epilog)
+    knowledge.add_parser(subparsers, epilog)
     engines.add_parser(subparsers, epilog)
     plan.add_parser(subparsers, epilog)
     inventory.add_parser(subparsers, epilog)
@@ -57,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return int(ExitCode.USAGE)
     try:
+        if "knowledge" in vars(args):  # the commands that judge: the site overlay first, before any host
+            from auditor.cli.common import apply_knowledge
+
+            apply_knowledge(args)
         if getattr(args, "preflight", False):  # targets resolved (and --list-hosts answered) before any command
             from auditor.cli.common import preflight
 

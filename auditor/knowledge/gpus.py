@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 from dataclasses import dataclass
@@ -48,6 +49,22 @@ def gpu_model(name: str) -> GpuModel | None:
 def products() -> list[str]:
     """Every product name the table knows (for did-you-mean suggestions)."""
     return [str(row["product"]) for row in knowledge.table("gpus").rows]
+
+
+def closest_names(name: str, limit: int = 3) -> list[str]:
+    """The known names closest to ``name`` (difflib), for an unknown-GPU error.
+
+    Candidates are the products, the example names as printed and the name patterns
+    without wildcards, so "NVIDIA GeForce GTX 1080 Ti" suggests "NVIDIA GeForce GTX 1080".
+    """
+    candidates: dict[str, str] = {}
+    for row in knowledge.table("gpus").rows:
+        for text in [row["product"], *(row.get("examples") or []), *row["names"]]:
+            text = str(text)
+            if "*" not in text and "?" not in text:
+                candidates.setdefault(text.lower(), text)
+    found = difflib.get_close_matches(" ".join(name.split()).lower(), list(candidates), n=limit, cutoff=0.5)
+    return [candidates[f] for f in found]
 
 
 def slug(name: str) -> str:

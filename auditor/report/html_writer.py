@@ -88,6 +88,7 @@ def _summary(report: Report) -> list[str]:
     sub = [f"policy {esc(report.policy)}", esc(when(report)), f"{report.duration_s:.1f}s"]
     if report.run_id is not None:
         sub.append(f"run #{report.run_id}")
+    sub.append(esc(report.knowledge.line()))
     headline = f"<strong>{action}</strong> of {total} hosts need action" if action else f"All {total} hosts are ok"
     out = [
         f"<h1>GPU fleet audit: {esc(report.inventory)}</h1>",
