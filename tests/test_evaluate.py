@@ -428,3 +428,22 @@ def test_gpu_selectors_undecidable_without_a_gpu_list_are_inconclusive(tmp_path:
     found = findings(policy, gpus={"count": None, "devices": [], "error": "nvidia-smi timed out"})
     assert found["hopper/select"].inconclusive and "nvidia-smi timed out" in found["hopper/select"].message
     assert "hopper/select" not in findings(policy, gpus=gpus(1))
+
+
+def test_driver_arch_judges_both_ends_of_the_architecture_window() -> None:
+    """R440 on an A100 and R560 on a B200 cannot drive them (upgrade); Orin's first branch is unknown (inconclusive)."""
+    ampere = findings(NO_POLICY, driver={"version": "440.33.01", "kernel_module": "440.33.01"}, gpus=gpus(1))
+    assert ampere["driver.arch"].action is Action.UPGRADE and ampere["driver.arch"].expected == "R450 or newer"
+    b200 = {"index": 0, "name": "NVIDIA B200", "compute_capability": "10.0"}
+    blackwell = findings(NO_POLICY, driver={"version": "560.35.03", "kernel_module": "560.35.03"}, gpus=gpus(8, b200))
+    assert blackwell["driver.arch"].action is Action.UPGRADE and "R570" in blackwell["driver.arch"].message
+    orin = {"index": 0, "name": "Orin (nvgpu)", "compute_capability": "8.7"}
+    jetson = findings(NO_POLICY, gpus=gpus(1, orin))
+    assert jetson["driver.arch"].inconclusive and "not in the sources" in jetson["driver.arch"].message
+
+
+def test_a_branch_newer_than_the_knowledge_is_inconclusive_with_its_age() -> None:
+    """R625 is not guessed at: driver.eol is inconclusive and says how old the knowledge is."""
+    found = findings(NO_POLICY, driver={"version": "625.10.01", "kernel_module": "625.10.01"}, gpus=gpus(1))
+    assert found["driver.eol"].inconclusive and "knowledge as of 2026-12-04" in found["driver.eol"].message
+    assert found["driver.arch"].inconclusive

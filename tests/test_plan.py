@@ -424,3 +424,47 @@ def test_real_h200_engines_are_planned_from_the_recorded_facts(policy: Policy) -
     assert rebuilds["/tmp/eng/forged-10.plan"].from_ == "10.13.3.9"  # right version, but it does not load (corrupt)
     assert rebuilds["/tmp/eng/missing.plan"].from_ is None
     assert (hp.steps[0].action, hp.steps[0].to) == (StepAction.DOWNGRADE, "10.13.3.9")
+
+
+# -- issue 17: no false comfort -----------------------------------------------------------------------
+
+B200 = {"count": 8, "devices": [{"index": 0, "name": "NVIDIA B200", "compute_capability": "10.0"}]}
+
+
+def test_a_target_driver_that_cannot_drive_the_gpu_blocks_downgrades_too(policy: Policy) -> None:
+    """Planning a B200 host onto R560 is blocked (Blackwell needs R570), as is an A100 onto R440."""
+    report = host(driver=driver("580.95.05"), gpus=B200, cuda=toolkit("13.0.2"), tensorrt=trt(None))
+    hp = one(report, build_target(policy, None, ["driver=560.35.03"]), policy)
+    blocker = next(b for b in hp.blockers if b.component == "driver" and b.kind is BlockerKind.ARCHITECTURE)
+    assert hp.status is HostStatus.BLOCKED and "R570" in blocker.reason and "R570" in (blocker.fix or "")
+    ampere = one(host(driver=driver("535.104.05"), gpus=A100), build_target(policy, None, ["driver=440.33.01"]), policy)
+    assert any("R450" in b.reason for b in ampere.blockers)
+
+
+def test_an_image_whose_tensorrt_is_unknown_leaves_engine_hosts_inconclusive_not_compliant(policy: Policy) -> None:
+    """23.09's TensorRT is not in the sources: the engines cannot be judged, so the host is inconclusive, exit 1."""
+    report = host(
+        driver=driver("535.104.05"),
+        gpus=A100,
+        cuda=toolkit("12.2.2"),
+        tensorrt=trt("8.6.1.6"),
+        engines={"items": [engine("/m/sm80.plan", "8.6.1.6")]},
+    )
+    result = plan([report], build_target(policy, None, ["image=nvcr.io/nvidia/tensorrt:23.09-py3"]), policy)
+    hp = result.hosts[0]
+    assert hp.status is HostStatus.INCONCLUSIVE and hp.steps == ()
+    assert any(w.unknown and "cannot be told" in w.message for w in hp.warnings)
+    assert result.exit_code is PlanExit.ERROR and "inconclusive" in result.exit_reason
+
+
+def test_a_plan_built_for_another_compute_capability_is_rebuilt_whatever_the_runtime(policy: Policy) -> None:
+    """A device mismatch fails whatever the TensorRT: rebuilt even when the image's TensorRT is unknown."""
+    report = host(
+        driver=driver("535.104.05"),
+        gpus=A100,
+        cuda=toolkit("12.2.2"),
+        tensorrt=trt("8.6.1.6"),
+        engines={"items": [engine("/m/sm80.plan", "8.6.1.6", load="device-mismatch")]},
+    )
+    hp = one(report, build_target(policy, None, ["image=nvcr.io/nvidia/tensorrt:23.09-py3"]), policy)
+    assert [s.action for s in hp.steps] == [StepAction.REBUILD_ENGINE] and hp.status is HostStatus.PLANNED

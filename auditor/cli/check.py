@@ -216,7 +216,7 @@ def contradicting_bounds(policy: Policy) -> list[str]:
                 low.append(("max", bound.max))
             for key, value in low:
                 found.append(
-                    f"{bound.cite(key)}: {owner}'s driver {key} {value} is below the floor {floor[0]} of its own "
+                    f"{bound.cite(key)}: {owner}: driver {key} {value} is below the floor {floor[0]} of its own "
                     f"image {image} ({where}; {floor[1]}): hosts within the bounds may not run the image"
                 )
     return found

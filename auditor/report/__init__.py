@@ -99,7 +99,8 @@ class KnowledgeStamp:
         """``knowledge as of 2026-12-04`` (``+ site overlay DIR (3 entries)``)."""
         text = f"knowledge as of {self.as_of}"
         if self.overlay:
-            text += f" + site overlay {self.overlay} ({len(self.site_changes)} entries)"
+            count = len(self.site_changes)
+            text += f" + site overlay {self.overlay} ({count} {'entry' if count == 1 else 'entries'})"
         return text
 
     def to_json(self) -> dict[str, Any]:
