@@ -30,7 +30,7 @@ def add_parsers(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     demo = subparsers.add_parser(
         "demo",
         help="open the interactive audit on the built-in demo fleet",
-        description="The interactive audit on sixteen simulated GPU nodes served over SSH on 127.0.0.x.",
+        description="The interactive audit on the simulated demo GPU nodes served over SSH on 127.0.0.x.",
     )
     _add_watch(demo)
     demo.set_defaults(

@@ -13,7 +13,7 @@ from auditor.tui.legend import counts_text
 
 
 class FleetHeader(Horizontal):
-    """``auditor · FLEET · policy P · knowledge 2026-12-04 · last sweep 07:01 UTC (3m ago)`` and ``✖ 1 error  ✓ 5 ok``.
+    """``auditor · FLEET · policy P · last sweep 07:01 UTC (3m ago) · knowledge 2026-12-04`` and ``✖ 1 error  ✓ 5 ok``.
 
     The knowledge date carries ``+site`` when a site overlay is in use.
     """
@@ -27,14 +27,15 @@ class FleetHeader(Horizontal):
         words, glyphs = counts_text(counts, words=True), counts_text(counts, words=False)
         about = knowledge.about()
         known = f"knowledge {about.as_of.isoformat()}" + ("+site" if about.site is not None else "")
+        # the knowledge date goes last: on a narrow terminal it is what gets cut, not the sweep
         full = Text.assemble(
-            ("auditor", "bold"), " · ", fleet, " · policy ", policy, " · ", known, " · ", (sweep, "italic")
+            ("auditor", "bold"), " · ", fleet, " · policy ", policy, " · ", (sweep, "italic"), " · ", known
         )
         # The counts never get cut: words when everything fits, else glyphs; the app's name goes first.
         where, right = full, words
         if full.cell_len + words.cell_len + 4 > width:
             right = glyphs
             if full.cell_len + glyphs.cell_len + 4 > width:
-                where = Text.assemble(fleet, " · policy ", policy, " · ", known, " · ", (sweep, "italic"))
+                where = Text.assemble(fleet, " · policy ", policy, " · ", (sweep, "italic"), " · ", known)
         self.query_one("#where", Static).update(where)
         self.query_one("#counts", Static).update(right)
