@@ -97,7 +97,7 @@ def driver_lookup(driver: str, today: datetime.date) -> Answer:
         state = "past" if info.is_past_eol(today) else "before"
         reasons.append(
             f"R{info.branch}: {info.type_label}, {info.eol_text()} ({state} it on {today.isoformat()}); "
-            f"newest native CUDA {info.cuda}"
+            f"newest native CUDA {info.cuda or 'not in the sources'}"
         )
         details["branch"] = {"branch": info.branch, "type": info.type, "eol": info.eol, "native_cuda": info.cuda}
         if info.is_past_eol(today):
@@ -213,13 +213,20 @@ def gpu_lookup(gpu: GpuSpec) -> Answer:
     if support is not None:
         last = f"up to CUDA {support.last_cuda_major}.x" if support.last_cuda_major else "through the newest"
         first = f"from CUDA {support.first_cuda}" if support.first_cuda else "first toolkit not in the sources"
-        driver = (
-            f"driver branches up to R{support.last_driver_branch}"
-            if support.last_driver_branch
-            else "every current driver branch"
-        )
-        reasons.append(f"CUDA toolkits {first} {last}; {driver}")
+        first_branch = support.first_branch()
+        if first_branch.branch is not None:
+            low = f"from R{first_branch.branch}"
+        elif first_branch.predates:
+            low = "from before the oldest branch the knowledge base tracks"
+        else:
+            low = "from a first branch not in the sources"
+        high = f"up to R{support.last_driver_branch}" if support.last_driver_branch else "to the newest"
+        reasons.append(f"CUDA toolkits {first} {last}; driver branches {low} {high}")
         sources.append(support.cite)
+        system = cuda_kb.system_floor(gpu.name) if gpu.name else None
+        if system is not None:
+            reasons.append(f"{system.system} systems need driver {system.floor} or newer")
+            sources.append(system.cite)
     newest = trt_kb.last_release_for_cc(cc)
     first_trt = trt_kb.first_release_for_cc(cc)
     if newest is None:

@@ -447,3 +447,11 @@ def test_a_branch_newer_than_the_knowledge_is_inconclusive_with_its_age() -> Non
     found = findings(NO_POLICY, driver={"version": "625.10.01", "kernel_module": "625.10.01"}, gpus=gpus(1))
     assert found["driver.eol"].inconclusive and "knowledge as of 2026-12-04" in found["driver.eol"].message
     assert found["driver.arch"].inconclusive
+
+
+def test_live_hosts_are_judged_by_the_compute_capability_they_report_not_by_name() -> None:
+    """A GPU name the table lacks, reporting CC 9.0, is still judged (Hopper needs R520): no name needed."""
+    unnamed = {"index": 0, "name": "NVIDIA Z999 Engineering Sample", "compute_capability": "9.0"}
+    assert findings(NO_POLICY, gpus=gpus(1, unnamed)).get("driver.arch") is None  # R535 runs Hopper
+    old = findings(NO_POLICY, driver={"version": "470.82.01", "kernel_module": "470.82.01"}, gpus=gpus(1, unnamed))
+    assert old["driver.arch"].action is Action.UPGRADE and "R520" in old["driver.arch"].message
