@@ -8,10 +8,11 @@ the logic that fills these in lives beside this module (``target``, ``host``,
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.policy import Bounds, RequiredEngine
+from auditor.report import KnowledgeStamp
 
 SCHEMA = "auditor.plan/1"
 COMPONENTS = ("driver", "cuda", "cudnn", "tensorrt")
@@ -400,6 +401,8 @@ class Plan:
     generated_at: str
     notes: tuple[str, ...] = ()
     unreachable: str = "fail"
+    knowledge: KnowledgeStamp = field(default_factory=KnowledgeStamp.current)
+    """How current the NVIDIA knowledge the plan was judged with is (and any site overlay)."""
 
     def by_status(self, status: HostStatus) -> tuple[HostPlan, ...]:
         return tuple(h for h in self.hosts if h.status is status)
@@ -457,6 +460,7 @@ class Plan:
             "inventory": self.inventory,
             "policy": self.policy,
             "source": self.source.to_json(),
+            "knowledge": self.knowledge.to_json(),
             "target": self.target.to_json(),
             "rollout": {
                 "max_unavailable": self.rollout.max_unavailable,

@@ -23,6 +23,7 @@ def render_plan_md(plan: Plan) -> str:
         f"policy {md(plan.policy)}",
         md(plan.source.describe()),
         f"exit {int(plan.exit_code)}",
+        md(plan.knowledge.line()),
     ]
     out += [" · ".join(facts), ""]
     if plan.target.description:

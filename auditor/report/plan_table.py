@@ -133,6 +133,7 @@ def plan_lines(plan: Plan) -> list[RenderableType]:
     )
     if plan.rollout.skip:
         rollout += f" · skip {', '.join(plan.rollout.skip)}"
+    rollout += f" · {plan.knowledge.line()}"
     out.append(Text(rollout, style="dim"))
     counts = Text()
     for status in HostStatus:
