@@ -174,3 +174,23 @@ def test_every_report_format_shows_the_as_of_date_and_the_overlay(tmp_path: Path
     stamp = datetime.datetime(2026, 12, 4, tzinfo=datetime.timezone.utc).timestamp()
     assert float(prom.rsplit(" ", 1)[1]) == stamp and f'overlay="{tmp_path / "k"}"' in prom
     assert '<property name="knowledge" value="knowledge as of 2026-12-04 + site overlay' in render_junit(report)
+
+
+def test_a_month_the_table_lacks_is_unknown_and_a_skipped_month_says_so(tmp_path: Path) -> None:
+    """Months between known ones are never guessed; not_published months are named as skipped by NVIDIA."""
+    monthly = """\
+table: site-monthly
+image: registry.example.com/ml/monthly
+newest_month: "26.10"
+not_published: [{month: "26.04", note: "no April release"}]
+sources:
+  notes: {url: "https://wiki.example.com/monthly", grade: B}
+rows:
+  - {tag: "26.03", cuda: "13.2.0", driver: "580", dc: [], grade: B, source: notes}
+  - {tag: "26.05", cuda: "13.2.1", driver: "580", dc: [], grade: B, source: notes}
+"""
+    knowledge.use_overlay(overlay.load_overlay(write(tmp_path / "k", monthly=monthly)))
+    assert trt_kb.container("registry.example.com/ml/monthly:26.05") is not None
+    assert "published no 26.04 release" in trt_kb.lookup_image("registry.example.com/ml/monthly:26.04").why
+    assert "never guessed" in trt_kb.lookup_image("registry.example.com/ml/monthly:26.06").why
+    assert "newer than the knowledge base" in trt_kb.lookup_image("registry.example.com/ml/monthly:26.11").why

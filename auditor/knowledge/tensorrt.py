@@ -263,13 +263,22 @@ def _lookup_image(ref: str) -> ImageLookup:
     newest = table.section("newest_month")
     if parsed.month and newest and parsed.month > str(newest):
         why = f"{parsed.repo}:{parsed.tag} is newer than the knowledge base (its newest month is {newest})"
-    elif parsed.month and parsed.month in [str(m) for m in (table.section("not_published") or [])]:
+    elif parsed.month and parsed.month in _months(table.section("not_published")):
         why = f"NVIDIA published no {parsed.month} release of {parsed.repo}"
     elif variant is not None:
         why = f"the {variant} variant of {parsed.repo}:{parsed.month} is not in the knowledge base"
     else:
         why = f"{parsed.repo}:{parsed.tag} is not in the knowledge base (a month it lacks is never guessed from a neighbour)"
     return ImageLookup(parsed, None, why, True)
+
+
+def _months(entries: Any) -> list[str]:
+    """``not_published`` as months, whether written as "26.05" or {month: "26.05", note: ...}."""
+    found = []
+    for entry in entries or []:
+        value = entry.get("month") or entry.get("tag") if isinstance(entry, dict) else entry
+        found.append(str(value))
+    return found
 
 
 def _container(name: str, row: Any) -> Container:
