@@ -174,6 +174,9 @@ def describe_tensorrt(release: trt_kb.TrtRelease) -> str:
         cudnn = "cuDNN optional" + (f" ({release.cudnn_version})" if release.cudnn_version else "")
     else:
         cudnn = "cuDNN requirement not in the sources"
+    conflict = (release.row.get("cudnn") or {}).get("conflict")
+    if conflict:
+        cudnn += f" (sources disagree: {conflict}, see auditor knowledge)"
     floors = []
     for major in release.cuda_majors:
         floor = release.driver_floor(major)
