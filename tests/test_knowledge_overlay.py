@@ -194,3 +194,32 @@ rows:
     assert "published no 26.04 release" in trt_kb.lookup_image("registry.example.com/ml/monthly:26.04").why
     assert "never guessed" in trt_kb.lookup_image("registry.example.com/ml/monthly:26.06").why
     assert "newer than the knowledge base" in trt_kb.lookup_image("registry.example.com/ml/monthly:26.11").why
+
+
+def test_an_audit_with_a_site_overlay_judges_its_images_and_states_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Over real SSH: an A10G host (named only by the overlay) running an internal image the overlay describes."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        """\
+schema: auditor.fleet/1
+hosts:
+  g5-01:
+    gpus: [{model: "NVIDIA A10G", count: 1}]
+    driver: "535.104.05"
+    containers:
+      running: [{name: infer, image: "registry.example.com/ml/infer:2.3"}]
+"""
+    )
+    directory = write(tmp_path / "k", gpus=A10G, internal=INTERNAL)
+    args = ["report", "--simulate", str(fleet), "--format", "json", "--no-history", "--as-of", "2026-12-04"]
+    assert main(args) == 2  # the fleet names a GPU the bundled knowledge does not know: located input error
+    assert "NVIDIA A10G" in capsys.readouterr().err
+    assert main([*args, "--knowledge", str(directory), "--probe-timeout", "60"]) in (0, 1)
+    document = json.loads(capsys.readouterr().out)
+    assert document["knowledge"]["overlay"] == str(directory)
+    assert len(document["knowledge"]["site_changes"]) == 2
+    host = document["hosts"][0]
+    container = next(f for f in host["findings"] if f["rule"] == "containers.image")
+    assert "forward compatibility" in container["message"] and "site overlay" in container["source"]
