@@ -16,7 +16,8 @@ class GpuModel:
     """A GPU product as the knowledge base knows it; ``row`` is the table row it came from."""
 
     product: str
-    compute_capability: str
+    compute_capability: str | None
+    """None for a row whose capability no usable source gives (grade C: never a value)."""
     arch: str
     gpu_class: str
     """``datacenter``, ``workstation``, ``consumer`` or ``embedded`` (the table's ``class``)."""
@@ -42,7 +43,8 @@ def gpu_model(name: str) -> GpuModel | None:
         return None
     for row in knowledge.table("gpus").rows:
         if any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in row["names"]):
-            return GpuModel(row["product"], str(row["cc"]), str(row["arch"]), str(row["class"]), str(row["grade"]), row)
+            cc = str(row["cc"]) if row.get("cc") is not None else None
+            return GpuModel(row["product"], cc, str(row["arch"]), str(row["class"]), str(row["grade"]), row)
     return None
 
 
