@@ -205,7 +205,9 @@ def gpu_lookup(gpu: GpuSpec) -> Answer:
     reasons, sources = [], []
     if model is not None:
         kind = "a data-center GPU" if model.datacenter else "not a data-center GPU (no forward compatibility)"
-        reasons.append(f"{model.product}: compute capability {model.compute_capability or 'not in the sources'}, {model.arch}, {kind}")
+        reasons.append(
+            f"{model.product}: compute capability {model.compute_capability or 'not in the sources'}, {model.arch}, {kind}"
+        )
         sources.append(model.cite)
     if cc is None:
         return Answer(Mode.UNKNOWN, (*reasons, f"the compute capability of {gpu.label} is not known"), tuple(sources))
