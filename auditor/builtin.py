@@ -11,7 +11,6 @@ never a pass.
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -20,7 +19,6 @@ from auditor.compat import Answer, GpuSpec, Mode
 from auditor.facts import DriverStatus, Facts
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import cuda as cuda_kb
-from auditor.knowledge import tensorrt as trt_kb
 from auditor.policy import Disabled
 from auditor.text import count
 
@@ -97,7 +95,12 @@ def run_builtin_checks(run: Run, driver_required: bool) -> None:
     _driver_arch(run, driver.version, gpus)
     _cuda_driver(run, driver.version, gpus)
     _cuda_arch(run, gpus)
-    _tensorrt(run, driver.version, gpus)
+    # the TensorRT and container checks live beside this module and build on its Run
+    from auditor.builtin_tensorrt import tensorrt_checks
+    from auditor.container_checks import running_containers
+
+    tensorrt_checks(run, driver.version, gpus)
+    running_containers(run, driver.version, gpus)
 
 
 def gpu_specs(facts: Facts) -> list[GpuSpec]:
@@ -115,7 +118,7 @@ def sentence(text: str, end: str = "") -> str:
     return f"{text[:1].upper()}{text[1:]}.{end}" if text else end.lstrip()
 
 
-def _first_source(answer: Answer) -> str:
+def first_source(answer: Answer) -> str:
     return answer.sources[0] if answer.sources else BUILTIN
 
 
@@ -196,7 +199,17 @@ def _driver_eol(run: Run, driver: str) -> None:
         return
     info = cuda_kb.branch_info(driver)
     if info is None:
-        return  # a branch no source describes: nothing to say either way
+        branch = versions.branch(driver)
+        newest = cuda_kb.newest_branch()
+        what = (
+            f"R{branch} is newer than the knowledge base"
+            if branch > newest
+            else f"R{branch} is not in the knowledge base"
+        )
+        run.inconclusive(
+            "driver.eol", f"{what} ({knowledge.as_of_text()}): its type and end of life are not known", BUILTIN
+        )
+        return
     when = info.eol_date()
     if not info.is_past_eol(run.today) and (when is None or (when - run.today).days > EOL_SOON_DAYS):
         return  # the common case on a fleet: decided without building any text
@@ -232,24 +245,43 @@ def _driver_eol(run: Run, driver: str) -> None:
 
 
 def _driver_arch(run: Run, driver: str, gpus: list[GpuSpec]) -> None:
+    """The branch must run each GPU: at or above its architecture's (and system's) first branch,
+    at or below its last (Volta: R580); what the knowledge base cannot tell is inconclusive."""
     if not gpus or not run.wants("driver.arch"):
         return
     for gpu in gpus:
         answer = compat.driver_on_gpu(driver, gpu)
-        if answer.mode is Mode.INCOMPATIBLE:
-            last = answer.details.get("last_driver_branch")
-            run.add(
-                Finding(
-                    rule="driver.arch",
-                    severity=Severity.CRITICAL,
-                    action=Action.ROLLBACK,
-                    message=answer.reasons[0],
-                    expected=f"R{last} or older",
-                    actual=f"R{versions.branch(driver)} ({driver})",
-                    source=_first_source(answer),
-                    remediation=f"Roll the driver back to the newest R{last} release, the last branch for this GPU.",
-                )
-            )
+        if answer.mode is Mode.UNKNOWN:
+            run.inconclusive("driver.arch", answer.reasons[0], first_source(answer))
+        elif answer.mode is Mode.INCOMPATIBLE:
+            run.add(driver_arch_finding(answer, driver))
+
+
+def driver_arch_finding(answer: Answer, driver: str) -> Finding:
+    """The finding of a driver that cannot drive a GPU: a rollback above the last branch, else an upgrade."""
+    last = answer.details.get("last_driver_branch")
+    if last is not None:
+        return Finding(
+            rule="driver.arch",
+            severity=Severity.CRITICAL,
+            action=Action.ROLLBACK,
+            message=answer.reasons[0],
+            expected=f"R{last} or older",
+            actual=f"R{versions.branch(driver)} ({driver})",
+            source=first_source(answer),
+            remediation=f"Roll the driver back to the newest R{last} release, the last branch for this GPU.",
+        )
+    floor = answer.details.get("system_floor") or f"R{answer.details.get('first_driver_branch')}"
+    return Finding(
+        rule="driver.arch",
+        severity=Severity.CRITICAL,
+        action=Action.UPGRADE,
+        message=answer.reasons[0],
+        expected=f"{floor} or newer",
+        actual=f"R{versions.branch(driver)} ({driver})",
+        source=first_source(answer),
+        remediation=sentence(answer.fix or "upgrade the driver") + " This driver cannot drive the GPU.",
+    )
 
 
 # -- CUDA toolkits --------------------------------------------------------------------------------------
@@ -269,7 +301,7 @@ def _cuda_driver(run: Run, driver: str, gpus: list[GpuSpec]) -> None:
             run.inconclusive("cuda.driver", f"CUDA toolkit at {toolkit.path} reported no readable version")
             continue
         answer = compat.cuda_on_driver(toolkit.version, driver, gpu)
-        _cuda_driver_finding(run, f"CUDA {toolkit.version} ({toolkit.path})", toolkit.version, driver, answer)
+        cuda_driver_finding(run, f"CUDA {toolkit.version} ({toolkit.path})", toolkit.version, driver, answer)
     _stale_compat(run, driver)
 
 
@@ -280,10 +312,10 @@ def _eligibility_gpu(gpus: list[GpuSpec]) -> GpuSpec | None:
     return next((g for g in gpus if g.model is None or not g.model.datacenter), gpus[0])
 
 
-def _cuda_driver_finding(
+def cuda_driver_finding(
     run: Run, what: str, cuda: str, driver: str, answer: Answer, check: str = "cuda.driver"
 ) -> None:
-    source = _first_source(answer)
+    source = first_source(answer)
     if answer.mode is Mode.NATIVE:
         return
     if answer.mode is Mode.UNKNOWN:
@@ -410,145 +442,14 @@ def _cuda_arch(run: Run, gpus: list[GpuSpec]) -> None:
                     if too_new
                     else f"CUDA >= {answer.details.get('first_cuda')}",
                     actual=toolkit.version,
-                    source=_first_source(answer),
+                    source=first_source(answer),
                     remediation=sentence(answer.fix or ""),
                 )
             )
 
 
-# -- TensorRT ----------------------------------------------------------------------------------------
-
-
-_DPKG_CUDA = re.compile(r"\+cuda(\d+)")
-_PIP_CUDA = re.compile(r"^tensorrt[-_](?:lean[-_]|dispatch[-_])?cu(\d+)", re.IGNORECASE)
-
-
 def tensorrt_build_major(facts: Facts) -> int | None:
-    """The CUDA major of the installed TensorRT build, from its packages (``+cuda12.0``, ``tensorrt-cu12``)."""
-    for package in facts.tensorrt.packages:
-        for pattern, text in ((_DPKG_CUDA, package.version or ""), (_PIP_CUDA, package.name)):
-            match = pattern.search(text)
-            if match:
-                return int(match.group(1))
-    return None
+    """The CUDA major of the installed TensorRT build (see ``builtin_tensorrt.tensorrt_build_major``)."""
+    from auditor.builtin_tensorrt import tensorrt_build_major as build_major
 
-
-def _tensorrt(run: Run, driver: str, gpus: list[GpuSpec]) -> None:
-    trt = run.facts.tensorrt
-    if not trt.version:
-        if trt.error and any(run.wants(c) for c in ("tensorrt.arch", "tensorrt.cuda", "tensorrt.cudnn")):
-            run.inconclusive("tensorrt.cuda", f"TensorRT could not be read: {trt.error}")
-        return
-    if not versions.is_version(trt.version):
-        run.inconclusive("tensorrt.cuda", f"TensorRT reported an unreadable version {trt.version!r}")
-        return
-    release = trt_kb.trt_release(trt.version)
-    if release is None:
-        run.inconclusive("tensorrt.cuda", f"TensorRT {trt.version} is not in the knowledge base")
-        return
-    if gpus and run.wants("tensorrt.arch"):
-        for gpu in gpus:
-            answer = compat.tensorrt_on(trt.version, gpu=gpu)
-            if answer.mode is Mode.INCOMPATIBLE:
-                last = answer.details.get("tensorrt_last_for_gpu")
-                first = answer.details.get("tensorrt_first_for_gpu")
-                run.add(
-                    Finding(
-                        rule="tensorrt.arch",
-                        severity=Severity.HIGH,
-                        action=Action.ROLLBACK if last else Action.UPGRADE,
-                        message=answer.reasons[0],
-                        expected=f"TensorRT {last} or older" if last else f"TensorRT {first} or newer",
-                        actual=trt.version,
-                        source=_first_source(answer),
-                        remediation=sentence(answer.fix or ""),
-                    )
-                )
-            elif answer.mode is Mode.UNKNOWN:
-                run.inconclusive("tensorrt.arch", answer.reasons[0])
-    if run.wants("tensorrt.cuda"):
-        _tensorrt_cuda(run, trt.version, release, driver, gpus)
-    if run.wants("tensorrt.cudnn"):
-        _tensorrt_cudnn(run, trt.version, release)
-
-
-def _tensorrt_cuda(run: Run, version: str, release: trt_kb.TrtRelease, driver: str, gpus: list[GpuSpec]) -> None:
-    toolkits = [t.version for t in run.facts.cuda.toolkits if t.version and versions.is_version(t.version)]
-    majors = release.cuda_majors
-    build = tensorrt_build_major(run.facts)
-    if toolkits and build is None:
-        fitting = [versions.parse(t).release[0] for t in toolkits if versions.parse(t).release[0] in majors]
-        if not fitting:
-            run.add(
-                Finding(
-                    rule="tensorrt.cuda",
-                    severity=Severity.HIGH,
-                    action=Action.UPGRADE,
-                    message=f"TensorRT {version} has builds for CUDA {', '.join(release.cuda)} only; installed: {', '.join(toolkits)}",
-                    expected=f"a CUDA {' or '.join(str(m) for m in majors)}.x toolkit",
-                    actual=", ".join(toolkits),
-                    source=release.cite,
-                    remediation=f"Install a CUDA {majors[0]}.x toolkit, or the TensorRT build for the installed CUDA.",
-                )
-            )
-            return
-        build = max(fitting)
-    answer = compat.tensorrt_on(version, driver=driver, build_major=build)
-    if answer.mode is Mode.MINOR_VERSION and answer.details.get("tensorrt_floor_met"):
-        return  # within the driver floor TensorRT's prerequisites state for this build
-    cuda_build = str(answer.details.get("tensorrt_cuda_build") or majors[0])
-    cuda_build = cuda_build if "." in cuda_build else f"{cuda_build}.0"
-    _cuda_driver_finding(
-        run, f"TensorRT {version} (its CUDA {cuda_build} build)", cuda_build, driver, answer, check="tensorrt.cuda"
-    )
-
-
-def _tensorrt_cudnn(run: Run, version: str, release: trt_kb.TrtRelease) -> None:
-    if release.cudnn_status != "required" or not release.cudnn_version:
-        return
-    cudnn = run.facts.cudnn
-    found = [i.version for i in cudnn.installs if i.version and versions.is_version(i.version)]
-    if cudnn.version and versions.is_version(cudnn.version) and cudnn.version not in found:
-        found.append(cudnn.version)
-    need = release.cudnn_version
-    major = versions.parse(need).release[0]
-    if not found:
-        if cudnn.error:
-            run.inconclusive("tensorrt.cudnn", f"cuDNN could not be read: {cudnn.error}", release.cite)
-            return
-        run.add(
-            _cudnn_finding(
-                version,
-                release,
-                need,
-                "not installed",
-                f"TensorRT {version} needs cuDNN {need} (8.x), and none is installed",
-            )
-        )
-        return
-    fitting = [v for v in found if versions.parse(v).release[0] == major and versions.at_least(v, need)]
-    if not fitting:
-        actual = ", ".join(found)
-        run.add(
-            _cudnn_finding(
-                version,
-                release,
-                need,
-                actual,
-                f"TensorRT {version} needs cuDNN {need} or a newer {major}.x; installed: {actual}",
-            )
-        )
-
-
-def _cudnn_finding(version: str, release: trt_kb.TrtRelease, need: str, actual: str, message: str) -> Finding:
-    major = versions.parse(need).release[0]
-    return Finding(
-        rule="tensorrt.cudnn",
-        severity=Severity.HIGH,
-        action=Action.UPGRADE,
-        message=message,
-        expected=f"cuDNN >= {need} ({major}.x)",
-        actual=actual,
-        source=release.cite,
-        remediation=f"Install cuDNN {need} or a newer {major}.x release alongside TensorRT {version}.",
-    )
+    return build_major(facts)

@@ -25,7 +25,6 @@ from typing import Any
 from auditor import knowledge, versions
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge import gpus as gpus_kb
-from auditor.knowledge import tensorrt as trt_kb
 
 
 class Mode(enum.Enum):
@@ -94,7 +93,10 @@ class Answer:
 
 
 def combine(answers: Iterable[Answer]) -> Answer:
-    """The worst mode of several answers, with every reason, caveat and source (deduplicated)."""
+    """The worst mode of several answers, with every reason, caveat and source (deduplicated).
+
+    ``details["worst_reasons"]`` keeps the reasons of the answers that decided the mode.
+    """
     items = list(answers)
     if not items:
         return Answer(Mode.UNKNOWN, ("nothing to answer",))
@@ -102,6 +104,10 @@ def combine(answers: Iterable[Answer]) -> Answer:
     details: dict[str, Any] = {}
     for answer in items:
         details.update(answer.details)
+    # the reasons behind the verdict alone (what a finding's message should say first)
+    details["worst_reasons"] = unique(
+        r for a in items if a.mode is worst.mode for r in (a.details.get("worst_reasons") or a.reasons)
+    )
     fixes = [a.fix for a in items if a.fix and not a.compatible]
     return Answer(
         mode=worst.mode,
@@ -146,17 +152,34 @@ class GpuSpec:
 # -- CUDA toolkit on a driver ----------------------------------------------------------------
 
 
+def newer_than_knowledge(what: str) -> str:
+    """``"<what> is newer than the knowledge base (knowledge as of 2026-12-04)"``."""
+    return f"{what} is newer than the knowledge base ({knowledge.as_of_text()})"
+
+
 def cuda_on_driver(cuda: str, driver: str, gpu: GpuSpec | None = None) -> Answer:
-    """Can an application built with CUDA ``cuda`` run on driver ``driver`` (on ``gpu``)?"""
+    """Can an application built with CUDA ``cuda`` run on driver ``driver`` (on ``gpu``)?
+
+    Native only at or above the release's own minimum; a release whose minimum the
+    sources do not name is never native (minor-version compatibility at best).
+    """
     floor = cuda_kb.toolkit_floor(cuda)
     if floor is None:
         known = cuda_kb.known_toolkits()
-        return Answer(Mode.UNKNOWN, (f"CUDA {cuda} is not in the knowledge base (it knows {known[-1]} to {known[0]})",))
+        newest = max(known, key=versions.parse)
+        if versions.parse(cuda) > versions.parse(newest):
+            return Answer(Mode.UNKNOWN, (newer_than_knowledge(f"CUDA {cuda}") + f"; it knows up to {newest}",))
+        return Answer(
+            Mode.UNKNOWN,
+            (
+                f"CUDA {cuda} is not in the knowledge base (it knows {known[-1]} to {known[0]}; {knowledge.as_of_text()})",
+            ),
+        )
     sources = [floor.cite]
-    label = f"CUDA {cuda} ({floor.release})"
+    label = f"CUDA {cuda}" + (f" ({floor.release})" if floor.release != cuda else "")
     notes = [f"{floor.note}"] if floor.note else []
     grade = f" (grade {floor.grade})" if floor.grade in ("B", "C") else ""
-    if versions.at_least(driver, floor.floor):
+    if floor.floor is not None and versions.at_least(driver, floor.floor):
         return Answer(
             Mode.NATIVE,
             (f"driver {driver} meets {label}'s minimum {floor.floor}{grade}", *notes),
@@ -165,13 +188,26 @@ def cuda_on_driver(cuda: str, driver: str, gpu: GpuSpec | None = None) -> Answer
         )
     major = versions.parse(cuda).release[0]
     family = cuda_kb.mvc_family(major)
-    upgrade = f"upgrade the driver to {floor.floor} or newer"
+    minimum = (
+        f"{label}'s minimum {floor.floor}{grade}"
+        if floor.floor is not None
+        else f"{label}'s own minimum (not in the sources, {knowledge.as_of_text()})"
+    )
+    upgrade = (
+        f"upgrade the driver to {floor.floor} or newer"
+        if floor.floor is not None
+        else f"upgrade the driver to the branch NVIDIA's CUDA {versions.major_minor(cuda)} notes name"
+    )
     if family is not None and versions.at_least(driver, family.floor):
+        lead = (
+            f"driver {driver} is below {minimum}"
+            if floor.floor is not None
+            else f"{label}'s own minimum driver is not in the sources ({knowledge.as_of_text()})"
+        )
         return Answer(
             Mode.MINOR_VERSION,
             (
-                f"driver {driver} is below {label}'s minimum {floor.floor}{grade} but within CUDA {major}.x "
-                f"minor-version compatibility (>= {family.floor})",
+                f"{lead}, but within CUDA {major}.x minor-version compatibility (>= {family.floor})",
                 *notes,
             ),
             (*sources, family.cite),
@@ -179,7 +215,7 @@ def cuda_on_driver(cuda: str, driver: str, gpu: GpuSpec | None = None) -> Answer
             fix=upgrade + " for the full feature set",
             details={"cuda_floor": floor.floor, "mvc_floor": family.floor},
         )
-    reasons = [f"driver {driver} is below {label}'s minimum {floor.floor}{grade}", *notes]
+    reasons = [f"driver {driver} is below {minimum}", *notes]
     if family is not None:
         reasons.append(f"and below the CUDA {major}.x minor-version compatibility floor {family.floor}")
         sources.append(family.cite)
@@ -209,11 +245,46 @@ def fc_cite(row: Any = None) -> str:
     return knowledge.table("forward_compat").cite(row)
 
 
+def forward_compat_class(gpu: GpuSpec | None) -> tuple[Mode | None, str, str | None]:
+    """Whether ``gpu``'s class may use cuda-compat forward compatibility.
+
+    (None, why, cite) when it may (a data-center GPU) or cannot be told (no GPU, an
+    unknown name: the caller decides); (INCOMPATIBLE, why, cite) for workstation and
+    consumer GPUs; (UNKNOWN, why, cite) for embedded (Jetson) boards, whose own compat
+    package line the knowledge base does not cover.
+    """
+    model = gpu.model if gpu else None
+    if gpu is None:
+        return None, "forward compatibility works on data-center GPUs only", None
+    if model is None:
+        return (
+            None,
+            f"forward compatibility works on data-center GPUs only; {gpu.label} is not in the knowledge base",
+            None,
+        )
+    if model.gpu_class == "datacenter":
+        return None, f"{model.product} is a data-center GPU", model.cite
+    if model.gpu_class == "embedded":
+        why = (
+            f"{model.product} is a Jetson board: NVIDIA supports forward compatibility there with its own compat "
+            "package line, which the knowledge base does not cover"
+        )
+        return Mode.UNKNOWN, why, model.cite
+    why = f"forward compatibility works on data-center GPUs only, and {model.product} is a {model.gpu_class} GPU"
+    return Mode.INCOMPATIBLE, why, model.cite
+
+
 def _forward_compat(
     cuda: str, driver: str, gpu: GpuSpec | None, sources: list[str]
 ) -> tuple[Mode, list[str], tuple[str, ...], list[str]] | None:
-    """(mode, reasons, caveats, packages) when a cuda-compat package covers the pair, else None."""
+    """(mode, reasons, caveats, packages) when a cuda-compat package covers the pair (or the
+    matrix cannot tell: it ends before ``cuda``), else None."""
     branch = versions.branch(driver)
+    newest = cuda_kb.newest_compat_package()
+    if versions.parse(versions.major_minor(cuda)) > versions.parse(newest):
+        sources.append(fc_cite())
+        why = newer_than_knowledge(f"forward compatibility to CUDA {versions.major_minor(cuda)}")
+        return Mode.UNKNOWN, [f"{why}: its cuda-compat matrix ends at cuda-compat-{newest.replace('.', '-')}"], (), []
     packages = cuda_kb.compat_packages(cuda, branch)
     if not packages:
         return None
@@ -224,24 +295,14 @@ def _forward_compat(
     caveat = cuda_kb.forward_compat_caveat(branch)
     if caveat:
         caveats.append(caveat)
-    model = gpu.model if gpu else None
-    if gpu is None:
-        reasons.append("forward compatibility works on data-center GPUs only")
-    elif model is None:
-        reasons.append(
-            f"forward compatibility works on data-center GPUs only; {gpu.label} is not in the knowledge base"
-        )
-    elif not model.datacenter:
-        sources.append(model.cite)
-        return (
-            Mode.INCOMPATIBLE,
-            [*reasons, f"but forward compatibility works on data-center GPUs only, and {model.product} is not one"],
-            tuple(caveats),
-            [],
-        )
-    else:
-        sources.append(model.cite)
-        reasons.append(f"{model.product} is a data-center GPU")
+    verdict, why, cite = forward_compat_class(gpu)
+    if cite:
+        sources.append(cite)
+    if verdict is Mode.INCOMPATIBLE:
+        return Mode.INCOMPATIBLE, [*reasons, f"but {why}"], tuple(caveats), []
+    reasons.append(why)
+    if verdict is Mode.UNKNOWN:
+        return Mode.UNKNOWN, reasons, tuple(caveats), packages
     return Mode.FORWARD_COMPAT, reasons, tuple(caveats), packages
 
 
@@ -249,13 +310,19 @@ def _forward_compat(
 
 
 def cuda_on_gpu(cuda: str, gpu: GpuSpec) -> Answer:
-    """Does CUDA ``cuda`` build for (and run on) this GPU's compute capability?"""
+    """Does CUDA ``cuda`` build for (and run on) this GPU's compute capability?
+
+    Unknown when the GPU's capability, its architecture row or its first toolkit is not
+    in the sources: a missing lower bound is never "no lower bound".
+    """
     cc = gpu.cc
     if cc is None:
         return Answer(Mode.UNKNOWN, (f"the compute capability of {gpu.label} is not known",))
     support = cuda_kb.arch_support(cc)
     if support is None:
-        return Answer(Mode.UNKNOWN, (f"compute capability {cc} is not in the knowledge base",))
+        return Answer(
+            Mode.UNKNOWN, (f"compute capability {cc} is not in the knowledge base ({knowledge.as_of_text()})",)
+        )
     major = versions.parse(cuda).release[0]
     drop = cuda_kb.cuda_min_cc(major)
     if support.last_cuda_major is not None and major > support.last_cuda_major:
@@ -271,7 +338,13 @@ def cuda_on_gpu(cuda: str, gpu: GpuSpec) -> Answer:
             fix=f"use CUDA {support.last_cuda_major}.x on this GPU",
             details={"last_cuda_major": support.last_cuda_major},
         )
-    if support.first_cuda and versions.parse(cuda) < versions.parse(support.first_cuda):
+    if not support.first_cuda:
+        return Answer(
+            Mode.UNKNOWN,
+            (f"the first CUDA toolkit for {support.arch} (CC {cc}) is not in the sources ({knowledge.as_of_text()})",),
+            (support.cite,),
+        )
+    if versions.parse(cuda) < versions.parse(support.first_cuda):
         return Answer(
             Mode.INCOMPATIBLE,
             (
@@ -285,177 +358,80 @@ def cuda_on_gpu(cuda: str, gpu: GpuSpec) -> Answer:
 
 
 def driver_on_gpu(driver: str, gpu: GpuSpec) -> Answer:
-    """Does driver ``driver`` still run this GPU (Kepler ends with R470; Maxwell to Volta with R580)?"""
+    """Does driver ``driver`` run this GPU? Both ends of the architecture's window, and system floors.
+
+    Incompatible below the first branch of the GPU's architecture (Blackwell: R570) or of
+    its system (HGX B200: 570.133.20) -- details ``first_driver_branch``/``system_floor``,
+    an upgrade -- and above its last branch (Volta: R580) -- ``last_driver_branch``, a
+    rollback. Unknown when the capability, its window, or the branch is not in the sources
+    (a branch newer than the knowledge base included, unless the architecture ended before).
+    """
     cc = gpu.cc
     support = cuda_kb.arch_support(cc) if cc else None
     if support is None:
-        return Answer(Mode.UNKNOWN, (f"no driver support window known for {gpu.label}",))
+        return Answer(Mode.UNKNOWN, (f"no driver support window known for {gpu.label} ({knowledge.as_of_text()})",))
     branch = versions.branch(driver)
+    where = f"{support.arch} (CC {cc})"
     if support.last_driver_branch is not None and branch > support.last_driver_branch:
         return Answer(
             Mode.INCOMPATIBLE,
-            (
-                f"R{branch} no longer runs {support.arch} (CC {cc}); the last branch for it is R{support.last_driver_branch}",
-            ),
+            (f"R{branch} no longer runs {where}; the last branch for it is R{support.last_driver_branch}",),
             (support.cite,),
-            fix=f"stay on R{support.last_driver_branch}",
+            fix=f"roll the driver back to the newest R{support.last_driver_branch} release",
             details={"last_driver_branch": support.last_driver_branch},
         )
-    return Answer(Mode.NATIVE, (f"R{branch} runs {support.arch} (CC {cc})",), (support.cite,))
-
-
-# -- TensorRT ------------------------------------------------------------------------------------
-
-
-def tensorrt_on(
-    tensorrt: str,
-    driver: str | None = None,
-    gpu: GpuSpec | None = None,
-    cuda: str | None = None,
-    build_major: int | None = None,
-) -> Answer:
-    """Can TensorRT ``tensorrt`` run here: GPU architecture, CUDA build, driver floor?
-
-    ``cuda`` is the toolkit it is used with (its major picks the build); ``build_major``
-    names the build when the installed package says it (``+cuda12.0``, ``tensorrt-cu12``).
-    """
-    release = trt_kb.trt_release(tensorrt)
-    if release is None:
-        known = trt_kb.known_releases()
-        return Answer(
-            Mode.UNKNOWN, (f"TensorRT {tensorrt} is not in the knowledge base (it knows {known[0]} to {known[-1]})",)
-        )
-    answers = [_trt_arch(tensorrt, release, gpu)] if gpu is not None else []
-    majors = release.cuda_majors
-    if cuda is not None:
-        major = versions.parse(cuda).release[0]
-        if major not in majors:
-            answers.append(
-                Answer(
-                    Mode.INCOMPATIBLE,
-                    (f"TensorRT {release.release} has no CUDA {major} build (its CUDA: {', '.join(release.cuda)})",),
-                    (release.cite,),
-                    fix=f"use a TensorRT release built for CUDA {major}, or CUDA {majors[0]}.x",
-                )
-            )
-            majors = []
-        else:
-            majors = [major]
-            answers.append(_trt_cuda_minor(cuda, release))
-    elif build_major is not None and build_major in majors:
-        majors = [build_major]
-    if driver is not None and majors:
-        answers.append(_trt_driver(tensorrt, release, driver, gpu, majors))
-    if not answers:
-        answers.append(Answer(Mode.LOOKUP, (describe_tensorrt(release),), (release.cite,)))
-    return combine(answers)
-
-
-def _trt_arch(tensorrt: str, release: trt_kb.TrtRelease, gpu: GpuSpec) -> Answer:
-    cc = gpu.cc
-    if cc is None:
-        return Answer(Mode.UNKNOWN, (f"the compute capability of {gpu.label} is not known",))
-    if cuda_kb.cc_tuple(cc) < cuda_kb.cc_tuple(release.min_cc):
-        last = trt_kb.last_release_for_cc(cc)
-        note = f" {release.row['note']}." if release.row.get("note") else ""
+    first = support.first_branch()
+    if first.branch is not None and branch < first.branch:
+        toolkit = cuda_kb.toolkit_floor(support.first_cuda) if support.first_cuda else None
         return Answer(
             Mode.INCOMPATIBLE,
-            (
-                f"TensorRT {release.release} needs compute capability {release.min_cc} or newer; {gpu.label} is older.{note}",
-            ),
-            (release.cite,),
-            fix=f"use TensorRT {last} or older on this GPU" if last else "this GPU has no supported TensorRT",
-            details={"tensorrt_last_for_gpu": last},
+            (f"R{branch} cannot drive {where}: it needs R{first.branch} or newer ({first.why})",),
+            unique((support.cite, *([toolkit.cite] if toolkit else []))),
+            fix=f"upgrade the driver to R{first.branch} or newer",
+            details={"first_driver_branch": first.branch},
         )
-    first = trt_kb.first_release_for_cc(cc)
-    if first and versions.parse(tensorrt) < versions.parse(first[0]):
+    if first.branch is None and not (first.predates and branch >= min(_known_branches())):
+        return Answer(
+            Mode.UNKNOWN, (f"the first driver branch for {where} is not known: {first.why}",), (support.cite,)
+        )
+    system = cuda_kb.system_floor(gpu.name) if gpu.name else None
+    if system is not None and not versions.at_least(driver, system.floor):
         return Answer(
             Mode.INCOMPATIBLE,
-            (f"compute capability {cc} needs TensorRT {first[0]} or newer; {tensorrt} predates it",),
-            (knowledge.table("tensorrt_releases").cite(first[1]),),
-            fix=f"upgrade TensorRT to {first[0]} or newer",
-            details={"tensorrt_first_for_gpu": first[0]},
+            (f"driver {driver} is below {system.floor}, the floor NVIDIA publishes for {system.system} systems",),
+            (system.cite,),
+            fix=f"upgrade the driver to {system.floor} or newer",
+            details={"system_floor": system.floor, "first_driver_branch": versions.branch(system.floor)},
         )
-    return Answer(Mode.NATIVE, (f"TensorRT {release.release} supports {gpu.label}",), (release.cite,))
+    if branch > cuda_kb.newest_branch() and support.last_driver_branch is None:
+        return Answer(Mode.UNKNOWN, (newer_than_knowledge(f"R{branch}") + f": whether it runs {where} is not known",))
+    reasons = [f"R{branch} runs {where}"]
+    sources = [support.cite]
+    if system is not None:
+        reasons.append(f"and meets {system.system}'s floor {system.floor}")
+        sources.append(system.cite)
+    return Answer(Mode.NATIVE, tuple(reasons), tuple(sources))
 
 
-def _trt_cuda_minor(cuda: str, release: trt_kb.TrtRelease) -> Answer:
-    if release.supports_cuda_minor(cuda):
-        return Answer(
-            Mode.NATIVE, (f"TensorRT {release.release} supports CUDA {versions.major_minor(cuda)}",), (release.cite,)
-        )
-    return Answer(
-        Mode.NATIVE,
-        (
-            f"CUDA {versions.major_minor(cuda)} is not in TensorRT {release.release}'s list ({', '.join(release.cuda)}); "
-            f"its CUDA {versions.parse(cuda).release[0]} build serves later minors of that major",
-        ),
-        (release.cite,),
-    )
+def _known_branches() -> list[int]:
+    return [int(r["branch"]) for r in knowledge.table("driver_branches").rows]
 
 
-def _trt_driver(
-    tensorrt: str, release: trt_kb.TrtRelease, driver: str, gpu: GpuSpec | None, majors: list[int]
-) -> Answer:
-    """The best any of TensorRT's CUDA builds (restricted to ``majors``) does on ``driver``."""
-    candidates = []
-    for major in majors:
-        build = next((c for c in release.cuda if c.split(".")[0] == str(major)), f"{major}")
-        # a build whose minor the sources do not name is judged as the newest minor (conservative)
-        build_cuda = build if "." in build else _newest_minor(major)
-        answer = cuda_on_driver(build_cuda, driver, gpu)
-        stated = release.driver_floor(major)
-        if stated and not versions.at_least(driver, stated[0]) and answer.mode in (Mode.NATIVE, Mode.MINOR_VERSION):
-            answer = Answer(
-                Mode.INCOMPATIBLE,
-                (f"driver {driver} is below {stated[1]}",),
-                (release.cite,),
-                fix=f"upgrade the driver to r{stated[0]}+",
-            )
-        elif stated and answer.mode is Mode.MINOR_VERSION:
-            # TensorRT's own prerequisites name this driver floor for the build: NVIDIA
-            # qualified it on such drivers, so the minor-version caveats are its concern.
-            answer = Answer(
-                answer.mode,
-                (*answer.reasons, f"{stated[1]}, which driver {driver} meets"),
-                answer.sources,
-                answer.caveats,
-                answer.fix,
-                {**answer.details, "tensorrt_floor_met": True},
-            )
-        reasons = (f"TensorRT {release.release}'s CUDA {build} build: " + answer.reasons[0], *answer.reasons[1:])
-        candidates.append(
-            Answer(
-                answer.mode,
-                reasons,
-                (*answer.sources, release.cite),
-                answer.caveats,
-                answer.fix,
-                {**answer.details, "tensorrt_cuda_build": build},
-            )
-        )
-    return min(candidates, key=lambda a: a.mode.rank)
+# The TensorRT queries live beside this module; re-exported so callers ask one place.
+from auditor.compat_tensorrt import describe_tensorrt, tensorrt_on  # noqa: E402
 
-
-def _newest_minor(major: int) -> str:
-    newest = next((c for c in cuda_kb.known_toolkits() if versions.parse(c).release[0] == major), f"{major}.0")
-    return versions.major_minor(newest)
-
-
-def describe_tensorrt(release: trt_kb.TrtRelease) -> str:
-    """One line: CUDA, cuDNN, architecture floor and driver floors of a release."""
-    if release.cudnn_status == "required":
-        cudnn = f"cuDNN {release.cudnn_version} required"
-    elif release.cudnn_status == "optional":
-        cudnn = "cuDNN optional" + (f" ({release.cudnn_version})" if release.cudnn_version else "")
-    else:
-        cudnn = "cuDNN requirement not in the sources"
-    floors = []
-    for major in release.cuda_majors:
-        floor = release.driver_floor(major)
-        if floor:
-            floors.append(f"CUDA {major} build: driver >= {floor[0]}")
-    return (
-        f"TensorRT {release.release} (GA {release.ga_build}): CUDA {', '.join(release.cuda)}; {cudnn}; "
-        f"compute capability >= {release.min_cc}; " + "; ".join(floors)
-    )
+__all__ = [
+    "Answer",
+    "GpuSpec",
+    "Mode",
+    "combine",
+    "cuda_on_driver",
+    "cuda_on_gpu",
+    "describe_tensorrt",
+    "driver_on_gpu",
+    "fc_cite",
+    "forward_compat_class",
+    "newer_than_knowledge",
+    "tensorrt_on",
+    "unique",
+]

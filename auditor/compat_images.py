@@ -12,24 +12,31 @@ from __future__ import annotations
 from typing import Any
 
 from auditor import versions
-from auditor.compat import Answer, GpuSpec, Mode, combine, cuda_on_driver, cuda_on_gpu, fc_cite, tensorrt_on, unique
+from auditor.compat import (
+    Answer,
+    GpuSpec,
+    Mode,
+    combine,
+    cuda_on_driver,
+    cuda_on_gpu,
+    fc_cite,
+    forward_compat_class,
+    tensorrt_on,
+    unique,
+)
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge import tensorrt as trt_kb
 
 
 def image_on(ref: str, driver: str | None = None, gpu: GpuSpec | None = None) -> Answer:
     """Can NGC image ``ref`` run on ``driver`` and ``gpu``? Raises ``trt_kb.BadImage`` for a malformed ref."""
-    box = trt_kb.container(ref)
+    found = trt_kb.lookup_image(ref)
+    box = found.container
     if box is None:
-        return Answer(
-            Mode.UNKNOWN,
-            (
-                f"{ref} is not in the knowledge base (it knows {trt_kb.known_tags()[0]} to {trt_kb.known_tags()[-1]} of nvcr.io/nvidia/tensorrt)",
-            ),
-        )
+        return Answer(Mode.UNKNOWN, (found.why,), details={"image_known_repo": found.known_repo})
     stack = describe_container(box)
     if not box.known:
-        return Answer(Mode.UNKNOWN, (f"{box.image}:{box.tag}: {box.row.get('note') or 'unknown'}",), (box.cite,))
+        return Answer(Mode.UNKNOWN, (f"{box.ref}: {box.row.get('note') or 'unknown'}",), (box.cite,))
     answers: list[Answer] = []
     if driver is not None:
         answers.append(_image_driver(box, driver, gpu))
@@ -69,11 +76,9 @@ def image_driver_floor(box: trt_kb.Container) -> tuple[str, str] | None:
 def _image_driver(box: trt_kb.Container, driver: str, gpu: GpuSpec | None) -> Answer:
     floor = image_driver_floor(box)
     if floor is None or box.cuda is None:
-        return Answer(
-            Mode.UNKNOWN, (f"the driver requirement of {box.image}:{box.tag} is not in the sources",), (box.cite,)
-        )
+        return Answer(Mode.UNKNOWN, (f"the driver requirement of {box.ref} is not in the sources",), (box.cite,))
     toolkit = cuda_kb.toolkit_floor(box.cuda)
-    if toolkit and versions.at_least(driver, toolkit.floor) and versions.at_least(driver, floor[0]):
+    if toolkit and toolkit.floor and versions.at_least(driver, toolkit.floor) and versions.at_least(driver, floor[0]):
         return Answer(
             Mode.NATIVE, (f"driver {driver} meets CUDA {box.cuda}'s minimum {toolkit.floor}",), (box.cite, toolkit.cite)
         )
@@ -89,55 +94,62 @@ def _image_driver(box: trt_kb.Container, driver: str, gpu: GpuSpec | None) -> An
     below = f"driver {driver} is below the container's floor {floor[0]} ({floor[1]})"
     fix = f"upgrade the driver to {floor[0]} or newer"
     branch = versions.branch(driver)
-    base = next((d for d in box.dc if versions.branch(d) == branch), None)
+    base = next((d for d in box.dc or () if versions.branch(d) == branch), None)
     # Notes whose driver line is demonstrably stale (below the CUDA family floor) are
     # copy-paste residue, and so is their forward-compatibility list (trt-Q2).
     notes_trusted = floor[0] == box.driver
-    matrix = cuda_on_driver(box.cuda, driver, gpu) if versions.parse(box.cuda) >= versions.parse("12.2") else None
     cell, _ = cuda_kb.forward_compat(box.cuda, branch)
+    verdict, why, gpu_cite = forward_compat_class(gpu)
+    carries = f"{box.ref} carries the cuda-compat libraries (NGC images do)"
     if base is not None and notes_trusted and versions.at_least(driver, base):
         reasons = [
             below,
             f"the container notes list R{branch} (>= {base}) for forward compatibility on data-center GPUs",
         ]
         if cell == "X":
-            return Answer(
-                Mode.INCOMPATIBLE,
-                (
-                    *reasons,
-                    f"but the current cuda-compat matrix says CUDA {versions.major_minor(box.cuda)} does not run on R{branch}",
-                ),
-                unique((box.cite, fc_cite())),
-                fix=fix,
+            reasons.append(
+                f"but the current cuda-compat matrix says CUDA {versions.major_minor(box.cuda)} does not run on R{branch}"
             )
+            return Answer(Mode.INCOMPATIBLE, tuple(reasons), unique((box.cite, fc_cite())), fix=fix)
         if cell is None:
             reasons.append(
                 f"the current forward-compatibility matrix has no R{branch} column (end of life or not a target, Q8)"
             )
-        model = gpu.model if gpu else None
-        if model is not None and not model.datacenter:
-            return Answer(
-                Mode.INCOMPATIBLE,
-                (*reasons, f"and {model.product} is not a data-center GPU"),
-                (box.cite, model.cite),
-                fix=fix,
-            )
+        sources = unique((box.cite, *([gpu_cite] if gpu_cite else [])))
+        if verdict is Mode.INCOMPATIBLE:
+            return Answer(Mode.INCOMPATIBLE, (*reasons, f"but {why}"), sources, fix=fix)
+        if verdict is Mode.UNKNOWN:
+            return Answer(Mode.UNKNOWN, (*reasons, why), sources, fix=fix)
+        return Answer(Mode.FORWARD_COMPAT, (*reasons, why, carries), sources, fix=fix)
+    if box.dc is not None and not box.dc:
         return Answer(
-            Mode.FORWARD_COMPAT, (*reasons, "NGC containers carry the cuda-compat libraries"), (box.cite,), fix=fix
+            Mode.INCOMPATIBLE,
+            (below, "the container notes name no branch for forward compatibility"),
+            (box.cite,),
+            fix=fix,
         )
+    # No branch of the notes' list applies (or the list was not collected, or is stale):
+    # the current cuda-compat matrix decides, for the image's CUDA on this branch and GPU.
+    matrix = cuda_on_driver(box.cuda, driver, gpu) if versions.parse(box.cuda) >= versions.parse("12.2") else None
+    extra: list[str] = []
+    if base is not None and not notes_trusted:
+        extra.append(f"the notes list R{branch} for forward compatibility, but their driver line is stale (trt-Q2)")
+    elif base is not None:
+        extra.append(f"the container notes list R{branch} for forward compatibility only from {base}")
+    elif box.dc is None:
+        extra.append("the container notes' forward-compatibility list is not in the knowledge base")
     if matrix is not None and matrix.mode is Mode.FORWARD_COMPAT:
         return Answer(
             Mode.FORWARD_COMPAT,
-            (below, *matrix.reasons[-2:], "NGC containers carry the cuda-compat libraries"),
+            (below, *extra, *matrix.reasons[-2:], carries),
             unique((box.cite, *matrix.sources)),
             matrix.caveats,
             fix=fix,
         )
-    extra: tuple[str, ...] = ()
-    if base is not None and not notes_trusted:
-        extra = (f"the notes list R{branch} for forward compatibility, but their driver line is stale (trt-Q2)",)
-    elif base is not None:
-        extra = (f"the container notes list R{branch} for forward compatibility only from {base}",)
+    if matrix is not None and matrix.mode is Mode.UNKNOWN:
+        return Answer(Mode.UNKNOWN, (below, *extra, *matrix.reasons[-1:]), unique((box.cite, *matrix.sources)), fix=fix)
+    if verdict is Mode.INCOMPATIBLE:
+        extra.append(why)
     return Answer(Mode.INCOMPATIBLE, (below, *extra), unique((box.cite, fc_cite())), fix=fix)
 
 
@@ -148,7 +160,7 @@ def _image_gpu(box: trt_kb.Container, gpu: GpuSpec) -> list[Answer]:
         answers.append(
             Answer(
                 Mode.INCOMPATIBLE,
-                (f"{box.image}:{box.tag} needs compute capability {box.min_cc} or newer; {gpu.label} is older",),
+                (f"{box.ref} needs compute capability {box.min_cc} or newer; {gpu.label} is older",),
                 (box.cite,),
             )
         )
@@ -168,7 +180,7 @@ def describe_container(box: trt_kb.Container) -> str:
         f"cuDNN {box.cudnn}" if box.cudnn else "cuDNN not in the sources",
         f"driver >= {floor[0]}" if floor else "driver requirement unknown",
     ]
-    return f"{box.image}:{box.tag}-py3: " + ", ".join(parts)
+    return f"{box.ref}: " + ", ".join(parts)
 
 
 def _container_json(box: trt_kb.Container) -> dict[str, Any]:
@@ -179,5 +191,5 @@ def _container_json(box: trt_kb.Container) -> dict[str, Any]:
         "cuda": box.cuda,
         "cudnn": box.cudnn,
         "driver_floor": floor[0] if floor else None,
-        "forward_compat_branches": list(box.dc),
+        "forward_compat_branches": None if box.dc is None else list(box.dc),
     }

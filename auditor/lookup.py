@@ -13,7 +13,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from auditor import versions
+from auditor import knowledge, versions
 from auditor.compat import (
     Answer,
     GpuSpec,
@@ -97,7 +97,7 @@ def driver_lookup(driver: str, today: datetime.date) -> Answer:
         state = "past" if info.is_past_eol(today) else "before"
         reasons.append(
             f"R{info.branch}: {info.type_label}, {info.eol_text()} ({state} it on {today.isoformat()}); "
-            f"newest native CUDA {info.cuda}"
+            f"newest native CUDA {info.cuda or 'not in the sources'}"
         )
         details["branch"] = {"branch": info.branch, "type": info.type, "eol": info.eol, "native_cuda": info.cuda}
         if info.is_past_eol(today):
@@ -159,7 +159,10 @@ def cuda_lookup(cuda: str) -> Answer:
     floor = cuda_kb.toolkit_floor(cuda)
     if floor is None:
         return cuda_on_driver(cuda, "0")  # the same "not in the knowledge base" answer
-    reasons = [f"CUDA {cuda} ({floor.release}) needs Linux driver {floor.floor} or newer (grade {floor.grade})"]
+    if floor.floor is None:
+        reasons = [f"CUDA {cuda}'s own minimum driver is not in the sources ({knowledge.as_of_text()})"]
+    else:
+        reasons = [f"CUDA {cuda} ({floor.release}) needs Linux driver {floor.floor} or newer (grade {floor.grade})"]
     if floor.note:
         reasons.append(floor.note)
     sources = [floor.cite]
@@ -170,15 +173,19 @@ def cuda_lookup(cuda: str) -> Answer:
         sources.append(family.cite)
     else:
         reasons.append(f"CUDA {major}.x has no minor-version compatibility")
-    native_branch = versions.branch(floor.floor)
-    branches = [
-        b for b in (535, 570, 580, 590, 595, 610, 615) if b < native_branch and cuda_kb.compat_packages(cuda, b)
-    ]
+    native_branch = versions.branch(floor.floor) if floor.floor else 10**6
+    columns = knowledge.table("forward_compat").section("columns") or []
+    branches = [b for b in columns if b < native_branch and cuda_kb.compat_packages(cuda, b)]
     if branches:
         packages = cuda_kb.compat_packages(cuda, branches[0])
         reasons.append(
             f"forward compatibility (data-center GPUs): {packages[0]} or newer on "
             + ", ".join(f"R{b}" for b in branches)
+        )
+    elif versions.parse(versions.major_minor(cuda)) > versions.parse(cuda_kb.newest_compat_package()):
+        reasons.append(
+            f"forward compatibility to CUDA {versions.major_minor(cuda)}: not known (the cuda-compat matrix in the "
+            f"knowledge base ends at {cuda_kb.newest_compat_package()})"
         )
     drop = cuda_kb.cuda_min_cc(major)
     if drop:
@@ -198,7 +205,9 @@ def gpu_lookup(gpu: GpuSpec) -> Answer:
     reasons, sources = [], []
     if model is not None:
         kind = "a data-center GPU" if model.datacenter else "not a data-center GPU (no forward compatibility)"
-        reasons.append(f"{model.product}: compute capability {model.compute_capability}, {model.arch}, {kind}")
+        reasons.append(
+            f"{model.product}: compute capability {model.compute_capability or 'not in the sources'}, {model.arch}, {kind}"
+        )
         sources.append(model.cite)
     if cc is None:
         return Answer(Mode.UNKNOWN, (*reasons, f"the compute capability of {gpu.label} is not known"), tuple(sources))
@@ -206,13 +215,20 @@ def gpu_lookup(gpu: GpuSpec) -> Answer:
     if support is not None:
         last = f"up to CUDA {support.last_cuda_major}.x" if support.last_cuda_major else "through the newest"
         first = f"from CUDA {support.first_cuda}" if support.first_cuda else "first toolkit not in the sources"
-        driver = (
-            f"driver branches up to R{support.last_driver_branch}"
-            if support.last_driver_branch
-            else "every current driver branch"
-        )
-        reasons.append(f"CUDA toolkits {first} {last}; {driver}")
+        first_branch = support.first_branch()
+        if first_branch.branch is not None:
+            low = f"from R{first_branch.branch}"
+        elif first_branch.predates:
+            low = "from before the oldest branch the knowledge base tracks"
+        else:
+            low = "from a first branch not in the sources"
+        high = f"up to R{support.last_driver_branch}" if support.last_driver_branch else "to the newest"
+        reasons.append(f"CUDA toolkits {first} {last}; driver branches {low} {high}")
         sources.append(support.cite)
+        system = cuda_kb.system_floor(gpu.name) if gpu.name else None
+        if system is not None:
+            reasons.append(f"{system.system} systems need driver {system.floor} or newer")
+            sources.append(system.cite)
     newest = trt_kb.last_release_for_cc(cc)
     first_trt = trt_kb.first_release_for_cc(cc)
     if newest is None:

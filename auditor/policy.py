@@ -60,12 +60,14 @@ BUILTIN_CHECKS = {
     "driver.installed": "an NVIDIA driver is installed",
     "gpu.visible": "the loaded driver sees at least one GPU",
     "driver.eol": "the driver branch is not past end of life (else warn)",
-    "driver.arch": "the driver branch still supports the GPU architecture",
+    "driver.arch": "the driver branch runs the GPU: its architecture's first and last branch, and system floors (HGX)",
     "cuda.driver": "the driver runs every installed CUDA toolkit (native, minor-version, or cuda-compat)",
     "cuda.arch": "every installed CUDA toolkit builds for the GPU architecture",
     "tensorrt.arch": "TensorRT supports the GPU architecture",
     "tensorrt.cuda": "TensorRT has a build for the installed CUDA and the driver meets its floor",
-    "tensorrt.cudnn": "the cuDNN TensorRT needs is installed (TensorRT 8.x and 9.x)",
+    "tensorrt.cudnn": "the cuDNN TensorRT needs is installed (TensorRT before 8.6; optional from 8.6)",
+    "containers.image": "every running container's image runs on the host's driver and GPU (floor, forward "
+    "compatibility, GPU class)",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -53,6 +53,17 @@ def run_fleet(
             return await collect(targets, loaded)
 
     return asyncio.run(go())
+
+
+@pytest.fixture(autouse=True)
+def bundled_knowledge(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts and ends on the bundled knowledge: a site overlay is process-wide state."""
+    from auditor import knowledge
+
+    monkeypatch.delenv("AUDITOR_KNOWLEDGE", raising=False)
+    knowledge.use_overlay(None)
+    yield
+    knowledge.use_overlay(None)
 
 
 @pytest.fixture(autouse=True)

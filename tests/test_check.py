@@ -80,3 +80,43 @@ def test_check_never_starts_the_simulated_fleet(tmp_path: Path, capsys: pytest.C
     )
     code, out, _ = check(capsys, "--simulate", str(fleet))
     assert code == 0 and "stuck  []  Tesla T4 (CC 7.5)" in out and "rules: (none: built-in checks only)" in out
+
+
+GUIDE_FLEET = """\
+schema: auditor.fleet/1
+hosts:
+  a100-01: {groups: [serving], gpus: [{model: "NVIDIA A100-SXM4-80GB", count: 8}], driver: "535.104.05"}
+  a30-01: {groups: [serving], gpus: [{model: "NVIDIA A30", count: 4}], driver: "535.104.05"}
+"""
+GUIDE_POLICY = """\
+schema: auditor.policy/1
+name: deployment-guide
+stacks:
+  trt-23-09:
+    image: nvcr.io/nvidia/tensorrt:23.09-py3
+    driver: {min: "525.60.13"}
+rules:
+  - id: serving
+    select: {groups: [serving]}
+    stack: trt-23-09
+    engines: ["/models/resnet/{sm}.plan"]
+"""
+
+
+def test_check_flags_bounds_below_the_image_floor_and_one_plan_for_several_gpu_models(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stack allowing 525.60.13 with the 23.09 image (floor 535), and {sm} serving A100 and A30: two warnings."""
+    fleet, policy = tmp_path / "fleet.yaml", tmp_path / "policy.yaml"
+    fleet.write_text(GUIDE_FLEET)
+    policy.write_text(GUIDE_POLICY)
+    code, out, _ = check(capsys, "--simulate", str(fleet), "-p", str(policy), *AS_OF)
+    assert code == 0
+    assert f"{policy}:6: stack 'trt-23-09': driver min 525.60.13 is below the floor 535 of its own image" in out
+    assert (
+        f"{policy}:11: engine /models/resnet/{{sm}}.plan of rule 'serving' is one plan (/models/resnet/sm80.plan) "
+        "for 2 GPU models (NVIDIA A100-SXM4-80GB, NVIDIA A30)" in out
+    )
+    assert "use {gpu} in the path" in out
+    code, _, err = check(capsys, "--simulate", str(fleet), "-p", str(policy), "--strict", *AS_OF)
+    assert code == 2 and "2 warning(s)" in err

@@ -135,7 +135,7 @@ def test_cli_exit_0_when_compatible(capsys: pytest.CaptureFixture[str]) -> None:
     ("args", "message"),
     [
         (["--driver", "five"], "--driver: not a version"),
-        (["--gpu", "Tesla T5"], "did you mean 'Tesla P4'?"),
+        (["--gpu", "Tesla T5"], "closest: 'Tesla T4'"),
         (["--image", "tensorrt:latest"], "--image: not an NGC image reference"),
         ([], "give at least one of"),
         (["--cuda", "12.2", "--as-of", "yesterday"], "--as-of: not a date"),
@@ -151,3 +151,102 @@ def test_cli_unknown_versions_are_not_compatible(capsys: pytest.CaptureFixture[s
     """A well-formed version the knowledge base lacks is unknown: exit 1, never a guess."""
     code, out, _ = run_compat(capsys, "--cuda", "14.0", "--driver", "620.1", "--json")
     assert code == 1 and json.loads(out)["mode"] == "unknown"
+
+
+# -- issue 17: verdicts you can stake a fleet on ---------------------------------------------------
+
+TODAY_17 = datetime.date(2026, 12, 4)
+B200, H100, GB300 = GpuSpec("NVIDIA B200"), GpuSpec("NVIDIA H100 80GB HBM3"), GpuSpec("NVIDIA GB300")
+GTX1080, ORIN = GpuSpec("NVIDIA GeForce GTX 1080"), GpuSpec("Jetson AGX Orin")
+
+
+def test_blackwell_needs_r570_and_hgx_b200_its_system_floor(capsys: pytest.CaptureFixture[str]) -> None:
+    """R560 cannot drive a B200 (R570 first); 570.124.06 is below HGX B200's 570.133.20; R580 runs it."""
+    code, out, _ = run_compat(capsys, "--driver", "560.35.03", "--gpu", "NVIDIA B200")
+    assert code == 1 and out.startswith("incompatible") and "R570" in out
+    system = driver_on_gpu("570.124.06", B200)
+    assert system.mode is Mode.INCOMPATIBLE and system.details["system_floor"] == "570.133.20"
+    assert "HGX B200" in system.reasons[0] and "cloud-native-docs/pull/184" in system.sources[0]
+    assert driver_on_gpu("580.95.05", B200).mode is Mode.NATIVE
+    assert driver_on_gpu("570.133.20", GpuSpec(compute_capability="12.0")).mode is Mode.NATIVE  # no system there
+
+
+def test_each_architecture_has_both_ends(capsys: pytest.CaptureFixture[str]) -> None:
+    """Ampere needs R450 (R440 is incompatible, an upgrade); Volta ends with R580 (a rollback from R590)."""
+    code, out, _ = run_compat(capsys, "--driver", "440.33.01", "--gpu", "NVIDIA A100-SXM4-80GB", "--json")
+    data = json.loads(out)
+    assert code == 1 and data["mode"] == "incompatible" and data["details"]["first_driver_branch"] == 450
+    assert data["fix"] == "upgrade the driver to R450 or newer"
+    volta = driver_on_gpu("590.48.01", V100)
+    assert volta.details["last_driver_branch"] == 580 and "roll the driver back" in (volta.fix or "")
+    assert driver_on_gpu("470.82.01", GpuSpec(compute_capability="9.0")).details["first_driver_branch"] == 520
+
+
+def test_missing_bounds_and_newer_releases_are_unknown() -> None:
+    """No first toolkit recorded (Orin, Rubin) or a branch newer than the knowledge: unknown, saying how old it is."""
+    for gpu in (ORIN, GpuSpec(compute_capability="10.7")):
+        assert driver_on_gpu("580.95.05", gpu).mode is Mode.UNKNOWN
+        assert cuda_on_gpu("13.0", gpu).mode is Mode.UNKNOWN
+    newer = driver_on_gpu("625.10.01", H100)
+    assert newer.mode is Mode.UNKNOWN and "knowledge as of 2026-12-04" in newer.reasons[0]
+    assert driver_on_gpu("625.10.01", V100).mode is Mode.INCOMPATIBLE  # Volta ended before: that much is known
+    assert cuda_on_driver("13.6", "620.10.01").mode is Mode.UNKNOWN
+
+
+def test_cuda_13_5_and_tensorrt_11_5_are_known(capsys: pytest.CaptureFixture[str]) -> None:
+    """--cuda 13.5 and --tensorrt 11.5 are lookups of known releases; 13.5 on R580 with a GeForce runs (MVC)."""
+    code, out, _ = run_compat(capsys, "--cuda", "13.5", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["mode"] == "lookup" and data["details"]["mvc_floor"] == "580"
+    assert data["knowledge"]["as_of"] == "2026-12-04"
+    code, out, _ = run_compat(capsys, "--tensorrt", "11.5")
+    assert code == 0 and "TensorRT 11.5" in out and "CUDA 13.5" in out
+    code, out, _ = run_compat(capsys, "--cuda", "13.5", "--driver", "580.65.06", "--gpu", "NVIDIA GeForce RTX 4090")
+    assert code == 0 and out.startswith("compatible with minor-version")
+    # the 13.5 notes' own floor was not read: nothing is native, and forward compatibility to 13.5 is unknown
+    assert cuda_on_driver("13.5", "620.10.01").mode is Mode.MINOR_VERSION
+    assert cuda_on_driver("13.5", "535.104.05", H100).mode is Mode.UNKNOWN
+    assert tensorrt_on("11.5", cuda="12.9").mode is Mode.UNKNOWN  # its CUDA 12 build is not in the sources
+
+
+def test_forward_compatibility_follows_the_gpu_class() -> None:
+    """Data-center: forward-compat; consumer and workstation: incompatible; Jetson: unknown (its own package line)."""
+    assert cuda_on_driver("13.0.2", "535.104.05", H100).mode is Mode.FORWARD_COMPAT
+    assert cuda_on_driver("13.0.2", "535.104.05", GpuSpec("Quadro GV100")).mode is Mode.INCOMPATIBLE
+    assert cuda_on_driver("13.0.2", "535.104.05", GTX1080).mode is Mode.INCOMPATIBLE
+    assert cuda_on_driver("13.0.2", "535.104.05", ORIN).mode is Mode.UNKNOWN
+
+
+def test_the_24_10_image_on_r535_with_an_h100_runs_forward_compatible(capsys: pytest.CaptureFixture[str]) -> None:
+    """The 24.10 notes list 535.86+ for data-center GPUs: forward-compat with the compat-libraries caveat; GeForce: no."""
+    ref = "nvcr.io/nvidia/tensorrt:24.10-py3"
+    code, out, _ = run_compat(capsys, "--image", ref, "--driver", "535.104.05", "--gpu", "NVIDIA H100 80GB HBM3")
+    assert code == 1 and out.startswith("compatible only with a cuda-compat package")
+    assert "carries the cuda-compat libraries" in out
+    consumer = image_on(ref, "535.104.05", GpuSpec("NVIDIA GeForce RTX 4090"))
+    assert consumer.mode is Mode.INCOMPATIBLE and any("consumer GPU" in r for r in consumer.reasons)
+    assert image_on(ref, "560.35.03", H100).mode is Mode.NATIVE
+
+
+def test_months_the_knowledge_lacks_are_unknown_never_guessed() -> None:
+    """A variant or a month newer than the newest is unknown with the reason; a bare month needs no suffix."""
+    newer = image_on("nvcr.io/nvidia/tensorrt:99.01-py3", "580.95.05")
+    assert newer.mode is Mode.UNKNOWN and "newer than the knowledge base" in newer.reasons[0]
+    variant = image_on("nvcr.io/nvidia/tensorrt:24.10-igpu", "580.95.05")
+    assert variant.mode is Mode.UNKNOWN and "igpu variant" in variant.reasons[0]
+
+
+def test_sources_that_disagree_are_both_named() -> None:
+    """GB300 with TensorRT 10.13: the TensorRT matrix (10.14) is taken, the DGX GB300 notes (10.13) are named."""
+    answer = tensorrt_on("10.13.3.9", gpu=GB300)
+    assert answer.mode is Mode.INCOMPATIBLE and answer.details["tensorrt_first_for_gpu"] == "10.14"
+    assert any("sources disagree (trt-gb300)" in r and "10.13 works" in r for r in answer.reasons)
+    assert any("dgxgb300" in s for s in answer.sources)
+
+
+def test_gpu_names_as_nvidia_smi_prints_them(capsys: pytest.CaptureFixture[str]) -> None:
+    """A GeForce GTX 1080 is known (Pascal, consumer); an unknown name exits 2 listing the closest names."""
+    code, out, _ = run_compat(capsys, "--gpu", "NVIDIA GeForce GTX 1080")
+    assert code == 0 and "6.1" in out and "not a data-center GPU" in out
+    code, out, err = run_compat(capsys, "--gpu", "NVIDIA GeForce GTX 1080 Ti")
+    assert code == 2 and out == "" and "closest: 'NVIDIA GeForce GTX 1080'" in err

@@ -313,22 +313,23 @@ def test_tensorrt_cuda_check() -> None:
     [
         ({"version": "8.9.5", "installs": [{"version": "8.9.5", "source": "header"}]}, None),
         ({"version": None, "installs": []}, "none is installed"),
-        ({"version": "8.6.0", "installs": [{"version": "8.6.0", "source": "header"}]}, "installed: 8.6.0"),
+        ({"version": "8.4.1", "installs": [{"version": "8.4.1", "source": "header"}]}, "installed: 8.4.1"),
         ({"version": "9.1.0", "installs": [{"version": "9.1.0", "source": "library"}]}, "installed: 9.1.0"),
         ({"version": None, "installs": [], "error": "timed out"}, "could not evaluate"),
     ],
 )
 def test_tensorrt_cudnn_check(cudnn: dict[str, object], expected: str | None) -> None:
-    """TensorRT 8.6 needs cuDNN 8.9.0 or a newer 8.x: missing, older and other-major are upgrades."""
-    found = findings(NO_POLICY, cudnn=cudnn, gpus=gpus(1))
+    """TensorRT 8.5 needs cuDNN 8.6.0 or a newer 8.x: missing, older and other-major are upgrades."""
+    found = findings(NO_POLICY, tensorrt={"version": "8.5.3.1"}, cudnn=cudnn, gpus=gpus(1))
     if expected is None:
         assert "tensorrt.cudnn" not in found
     else:
         assert expected in found["tensorrt.cudnn"].message
 
 
-def test_tensorrt_10_does_not_need_cudnn() -> None:
-    """cuDNN is optional from TensorRT 10: no finding without it."""
+def test_tensorrt_8_6_and_10_do_not_need_cudnn() -> None:
+    """cuDNN is optional from TensorRT 8.6 (knowledge-2026-12.md section 4): no finding without it."""
+    assert "tensorrt.cudnn" not in findings(NO_POLICY, cudnn={"version": None, "installs": []}, gpus=gpus(1))
     found = findings(
         NO_POLICY,
         tensorrt={"version": "10.3.0.26"},
@@ -427,3 +428,30 @@ def test_gpu_selectors_undecidable_without_a_gpu_list_are_inconclusive(tmp_path:
     found = findings(policy, gpus={"count": None, "devices": [], "error": "nvidia-smi timed out"})
     assert found["hopper/select"].inconclusive and "nvidia-smi timed out" in found["hopper/select"].message
     assert "hopper/select" not in findings(policy, gpus=gpus(1))
+
+
+def test_driver_arch_judges_both_ends_of_the_architecture_window() -> None:
+    """R440 on an A100 and R560 on a B200 cannot drive them (upgrade); Orin's first branch is unknown (inconclusive)."""
+    ampere = findings(NO_POLICY, driver={"version": "440.33.01", "kernel_module": "440.33.01"}, gpus=gpus(1))
+    assert ampere["driver.arch"].action is Action.UPGRADE and ampere["driver.arch"].expected == "R450 or newer"
+    b200 = {"index": 0, "name": "NVIDIA B200", "compute_capability": "10.0"}
+    blackwell = findings(NO_POLICY, driver={"version": "560.35.03", "kernel_module": "560.35.03"}, gpus=gpus(8, b200))
+    assert blackwell["driver.arch"].action is Action.UPGRADE and "R570" in blackwell["driver.arch"].message
+    orin = {"index": 0, "name": "Orin (nvgpu)", "compute_capability": "8.7"}
+    jetson = findings(NO_POLICY, gpus=gpus(1, orin))
+    assert jetson["driver.arch"].inconclusive and "not in the sources" in jetson["driver.arch"].message
+
+
+def test_a_branch_newer_than_the_knowledge_is_inconclusive_with_its_age() -> None:
+    """R625 is not guessed at: driver.eol is inconclusive and says how old the knowledge is."""
+    found = findings(NO_POLICY, driver={"version": "625.10.01", "kernel_module": "625.10.01"}, gpus=gpus(1))
+    assert found["driver.eol"].inconclusive and "knowledge as of 2026-12-04" in found["driver.eol"].message
+    assert found["driver.arch"].inconclusive
+
+
+def test_live_hosts_are_judged_by_the_compute_capability_they_report_not_by_name() -> None:
+    """A GPU name the table lacks, reporting CC 9.0, is still judged (Hopper needs R520): no name needed."""
+    unnamed = {"index": 0, "name": "NVIDIA Z999 Engineering Sample", "compute_capability": "9.0"}
+    assert findings(NO_POLICY, gpus=gpus(1, unnamed)).get("driver.arch") is None  # R535 runs Hopper
+    old = findings(NO_POLICY, driver={"version": "470.82.01", "kernel_module": "470.82.01"}, gpus=gpus(1, unnamed))
+    assert old["driver.arch"].action is Action.UPGRADE and "R520" in old["driver.arch"].message

@@ -45,9 +45,9 @@ BRANCH_CUDA = {
     610: "13.3", 615: "13.4",
 }  # fmt: skip
 
-# 1.4, grade A rows: branch -> (type, end of life)
+# 1.4 and knowledge-2026-12.md section 1, grade A rows: branch -> (type, end of life)
 BRANCH_LIFECYCLE = {
-    610: ("new-feature", "2026-08"), 595: ("production", "2027-03"), 580: ("lts", "2028-06"),
+    620: ("lts", "2029-09"), 610: ("new-feature", "2026-08"), 595: ("production", "2027-03"), 580: ("lts", "2028-06"),
     570: ("production", "2026-02"), 535: ("lts", "2026-06"), 460: ("production", "2022-01"),
     450: ("lts", "2023-07"), 440: ("new-feature", "2020-11"), 418: ("lts", "2022-03"),
 }  # fmt: skip
@@ -79,13 +79,14 @@ ARCH_WINDOW = {
     "3.7": ("6.0", 11, 470), "3.0": ("6.0", 10, 470), "10.0": ("12.8", None, None), "12.0": ("12.8", None, None),
 }  # fmt: skip
 
-# tensorrt-compat 1.1 and 1.3 (grade A rows): release -> (CUDA list, cuDNN status, cuDNN version, min CC)
+# tensorrt-compat 1.1 and 1.3 (grade A rows): release -> (CUDA list, cuDNN status, cuDNN version, min CC);
+# 8.6's cuDNN is optional per knowledge-2026-12.md section 4 (conflict trt-cudnn-8.6)
 TRT = {
     "8.0": (["11.3", "11.2", "11.1", "11.0", "10.2"], "required", "8.2.1", "3.5"),
     "8.2": (["11.5", "11.4", "11.3", "11.2", "11.1", "11.0", "10.2"], "required", "8.2.1", "3.5"),
     "8.4": (["11.7", "11.6", "11.5", "11.4", "11.3", "11.2", "11.1", "11.0", "10.2"], "required", "8.4.1", "3.5"),
     "8.5": (["11.8", "11.7", "11.6", "11.5", "11.4", "11.3", "11.2", "11.1", "11.0", "10.2"], "required", "8.6.0", "3.5"),
-    "8.6": (["12.1", "12.0", "11.8", "11.7", "11.6", "11.5", "11.4", "11.3", "11.2", "11.1", "11.0"], "required", "8.9.0", "5.0"),
+    "8.6": (["12.1", "12.0", "11.8", "11.7", "11.6", "11.5", "11.4", "11.3", "11.2", "11.1", "11.0"], "optional", "8.9.0", "5.0"),
     "10.0": (["12.4", "12.3", "12.2", "12.1", "12.0", "11.8"], "optional", "8.9.7", "7.0"),
     "10.1": (["12.4", "12.3", "12.2", "12.1", "12.0", "11.8"], "optional", "8.9.7", "7.0"),
     "10.5": (["12.6", "11.8"], "optional", "8.9", "7.5"),
@@ -181,7 +182,7 @@ def test_end_of_life_counts_from_the_first_day_of_the_month() -> None:
     assert not r535.is_past_eol(datetime.date(2026, 5, 31)) and r535.is_past_eol(datetime.date(2026, 6, 1))
     assert cuda_kb.branch_info("590.44.01").is_past_eol(datetime.date(2020, 1, 1))  # type: ignore[union-attr]
     supported = [b.branch for b in cuda_kb.supported_branches(datetime.date(2026, 11, 21))]
-    assert supported == [595, 580]
+    assert supported == [620, 595, 580]
 
 
 @pytest.mark.parametrize(("package", "cells"), sorted(FORWARD.items()))
@@ -217,6 +218,29 @@ def test_gpu_products_that_contain_other_names_resolve_to_themselves() -> None:
     assert not gpus_kb.gpu_model("NVIDIA GeForce RTX 4090").datacenter  # type: ignore[union-attr]
     assert gpus_kb.gpu_model("NVIDIA A10G") is None
     assert gpus_kb.slug("NVIDIA A100-SXM4-80GB") == "nvidia-a100-sxm4-80gb" and gpus_kb.sm("10.3") == "sm103"
+
+
+def test_every_gpu_row_has_a_class_and_its_examples_resolve_to_it() -> None:
+    """Each row names one of the four classes; every example name as printed matches its own row first."""
+    for row in knowledge.table("gpus").rows:
+        assert row["class"] in ("datacenter", "workstation", "consumer", "embedded"), row["product"]
+        for example in row.get("examples") or []:
+            assert gpus_kb.gpu_model(example).product == row["product"]  # type: ignore[union-attr]
+    gtx = gpus_kb.gpu_model("NVIDIA GeForce GTX 1080")
+    assert gtx is not None and (gtx.compute_capability, gtx.arch, gtx.gpu_class) == ("6.1", "Pascal", "consumer")
+
+
+def test_the_loader_reads_every_ngc_image_table() -> None:
+    """Every bundled ngc_*.yaml loads as one image's table, each row with its release-notes URL."""
+    names = knowledge.ngc_table_names()
+    assert "ngc_tensorrt" in names
+    for name in names:
+        table = knowledge.table(name)
+        assert str(table.section("image")).startswith("nvcr.io/nvidia/")
+        assert all(str(row["url"]).startswith("https://") for row in table.rows)
+    assert trt_kb.known_images()["nvcr.io/nvidia/tensorrt"] == "ngc_tensorrt"
+    dc = trt_kb.container("nvcr.io/nvidia/tensorrt:24.10-py3").dc  # type: ignore[union-attr]
+    assert dc == ("470.57", "525.85", "535.86", "545.23")  # Triton 24.10 notes, knowledge-2026-12.md
 
 
 @pytest.mark.parametrize(("cc", "window"), sorted(ARCH_WINDOW.items()))
@@ -275,7 +299,7 @@ def test_container_months_known_only_from_user_reports_are_unknown() -> None:
         box = trt_kb.container(tag)
         assert box is not None and not box.known and box.tensorrt is None and box.cuda is None
     assert trt_kb.container("23.08").tensorrt == "8.6.1.6"  # type: ignore[union-attr]  # OSS tag, grade B
-    assert trt_kb.container("nvcr.io/nvidia/pytorch:23.08-py3") is None
+    assert trt_kb.container("nvcr.io/nvidia/no-such-image:23.08-py3") is None
     with pytest.raises(trt_kb.BadImage):
         trt_kb.parse_image("tensorrt:latest")
 

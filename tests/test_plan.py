@@ -275,17 +275,19 @@ def test_a_target_driver_past_end_of_life_is_a_blocker_unless_a_rule_accepts_it(
 
 
 def test_tensorrt_8_without_cudnn_is_blocked_with_the_version_to_add(policy: Policy) -> None:
-    """TensorRT 8.6 needs cuDNN 8.9: a host without one is blocked, the fix names the version."""
+    """TensorRT 8.5 needs cuDNN 8.6: a host without one is blocked, the fix names the version; 8.6 made it optional."""
     report = host(
         driver=driver("535.104.05"),
         gpus=A100,
-        cuda=toolkit("12.2.2"),
+        cuda=toolkit("11.8.0"),
         cudnn={"version": None, "installs": []},
-        tensorrt=trt("8.5.3.1"),
+        tensorrt=trt("8.4.3.1"),
     )
-    hp = one(report, build_target(policy, None, ["tensorrt=8.6.1.6"]), policy)
+    hp = one(report, build_target(policy, None, ["tensorrt=8.5.3.1"]), policy)
     blocker = next(b for b in hp.blockers if b.component == "cudnn")
-    assert "8.9.0" in blocker.reason and "--set cudnn=8.9.0" in (blocker.fix or "")
+    assert "8.6.0" in blocker.reason and "--set cudnn=8.6.0" in (blocker.fix or "")
+    optional = one(report, build_target(policy, None, ["tensorrt=8.6.1.6"]), policy)
+    assert not [b for b in optional.blockers if b.component == "cudnn"]
 
 
 def test_a_bound_without_a_version_to_move_to_blocks_as_unpinned(policy: Policy) -> None:
@@ -422,3 +424,47 @@ def test_real_h200_engines_are_planned_from_the_recorded_facts(policy: Policy) -
     assert rebuilds["/tmp/eng/forged-10.plan"].from_ == "10.13.3.9"  # right version, but it does not load (corrupt)
     assert rebuilds["/tmp/eng/missing.plan"].from_ is None
     assert (hp.steps[0].action, hp.steps[0].to) == (StepAction.DOWNGRADE, "10.13.3.9")
+
+
+# -- issue 17: no false comfort -----------------------------------------------------------------------
+
+B200 = {"count": 8, "devices": [{"index": 0, "name": "NVIDIA B200", "compute_capability": "10.0"}]}
+
+
+def test_a_target_driver_that_cannot_drive_the_gpu_blocks_downgrades_too(policy: Policy) -> None:
+    """Planning a B200 host onto R560 is blocked (Blackwell needs R570), as is an A100 onto R440."""
+    report = host(driver=driver("580.95.05"), gpus=B200, cuda=toolkit("13.0.2"), tensorrt=trt(None))
+    hp = one(report, build_target(policy, None, ["driver=560.35.03"]), policy)
+    blocker = next(b for b in hp.blockers if b.component == "driver" and b.kind is BlockerKind.ARCHITECTURE)
+    assert hp.status is HostStatus.BLOCKED and "R570" in blocker.reason and "R570" in (blocker.fix or "")
+    ampere = one(host(driver=driver("535.104.05"), gpus=A100), build_target(policy, None, ["driver=440.33.01"]), policy)
+    assert any("R450" in b.reason for b in ampere.blockers)
+
+
+def test_an_image_whose_tensorrt_is_unknown_leaves_engine_hosts_inconclusive_not_compliant(policy: Policy) -> None:
+    """23.09's TensorRT is not in the sources: the engines cannot be judged, so the host is inconclusive, exit 1."""
+    report = host(
+        driver=driver("535.104.05"),
+        gpus=A100,
+        cuda=toolkit("12.2.2"),
+        tensorrt=trt("8.6.1.6"),
+        engines={"items": [engine("/m/sm80.plan", "8.6.1.6")]},
+    )
+    result = plan([report], build_target(policy, None, ["image=nvcr.io/nvidia/tensorrt:23.09-py3"]), policy)
+    hp = result.hosts[0]
+    assert hp.status is HostStatus.INCONCLUSIVE and hp.steps == ()
+    assert any(w.unknown and "cannot be told" in w.message for w in hp.warnings)
+    assert result.exit_code is PlanExit.ERROR and "inconclusive" in result.exit_reason
+
+
+def test_a_plan_built_for_another_compute_capability_is_rebuilt_whatever_the_runtime(policy: Policy) -> None:
+    """A device mismatch fails whatever the TensorRT: rebuilt even when the image's TensorRT is unknown."""
+    report = host(
+        driver=driver("535.104.05"),
+        gpus=A100,
+        cuda=toolkit("12.2.2"),
+        tensorrt=trt("8.6.1.6"),
+        engines={"items": [engine("/m/sm80.plan", "8.6.1.6", load="device-mismatch")]},
+    )
+    hp = one(report, build_target(policy, None, ["image=nvcr.io/nvidia/tensorrt:23.09-py3"]), policy)
+    assert [s.action for s in hp.steps] == [StepAction.REBUILD_ENGINE] and hp.status is HostStatus.PLANNED

@@ -28,6 +28,7 @@ EXPECTED = {
     "l4-infer-02": Verdict.UPGRADE,
     "t4-batch-01": Verdict.UPGRADE,
     "t4-lab-02": Verdict.UPGRADE,
+    "rtx-lab-01": Verdict.UPGRADE,  # its tensorrt:25.06 container needs driver 575 (no forward compat on GeForce)
     "v100-legacy-01": Verdict.ROLLBACK,
     "h100-serve-03": Verdict.UNREACHABLE,
     "l4-batch-01": Verdict.UNREACHABLE,
@@ -57,7 +58,7 @@ def test_demo_fleet_verdicts(demo_report: Report) -> None:
     expected = expected_verdicts(demo_report)
     assert {h.name: h.verdict for h in demo_report.hosts} == expected
     summary = demo_report.summary()
-    assert summary["total"] == 21
+    assert summary["total"] == 22
     assert {v.value: list(expected.values()).count(v) for v in Verdict} == {
         k: n for k, n in summary.items() if k != "total"
     }
@@ -94,6 +95,7 @@ def test_every_builtin_check_and_policy_feature_shows(demo_report: Report) -> No
         "tensorrt.arch",
         "tensorrt.cuda",
         "tensorrt.cudnn",
+        "containers.image",
     ):
         assert check in rules, check
     for feature in (

@@ -14,7 +14,7 @@ from auditor.exitcodes import ExitCode, help_text
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from auditor.cli import check, compat, diff, engines, history, inventory, plan, probe, report, tui
+    from auditor.cli import check, compat, diff, engines, history, inventory, knowledge, plan, probe, report, tui
 
     epilog = help_text()
     parser = argparse.ArgumentParser(
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_parser(subparsers, epilog)
     check.add_parser(subparsers, epilog)
     compat.add_parser(subparsers, epilog)
+    knowledge.add_parser(subparsers, epilog)
     engines.add_parser(subparsers, epilog)
     plan.add_parser(subparsers, epilog)
     inventory.add_parser(subparsers, epilog)
@@ -68,6 +69,10 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_help(sys.stderr)
         return int(ExitCode.USAGE)
     try:
+        if "knowledge" in vars(args):  # the commands that judge: the site overlay first, before any host
+            from auditor.cli.common import apply_knowledge
+
+            apply_knowledge(args)
         if getattr(args, "preflight", False):  # targets resolved (and --list-hosts answered) before any command
             from auditor.cli.common import preflight
 

@@ -4,7 +4,9 @@ Every problem in every file is reported at once, located (exit 2). A valid set
 prints which rules apply to which hosts, the engines each host will be asked to
 test-load, the built-in checks switched off and the waivers in force, then
 warnings (expired waivers, rules or waivers that match no host, selector groups
-the inventory does not have). Warnings exit 0, or 2 with ``--strict``.
+the inventory does not have, a stack or rule whose driver bounds admit drivers
+below its own image's floor, an engine path that would serve several GPU models
+with one plan). Warnings exit 0, or 2 with ``--strict``.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor import versions
 from auditor.cli.common import add_policy_options, resolve_policy
 from auditor.engines import expand
 from auditor.errors import InputError, InputErrors
 from auditor.exitcodes import ExitCode
 from auditor.inventory import Host, load_inventories
-from auditor.policy import Policy, Rule
+from auditor.policy import Bounds, Policy, Rule
 from auditor.text import clean, count
 from auditor.yamlsrc import did_you_mean
 
@@ -175,6 +178,8 @@ def find_warnings(policy: Policy, targets: list[Target], plans: dict[str, HostPl
         used = any(rule.id in p.rules or any(m.startswith(rule.id + " ") for m in p.maybe) for p in plans.values())
         if not used:
             warnings.append(f"{rule.location}: rule {rule.id!r} selects no host of this inventory")
+    warnings += contradicting_bounds(policy)
+    warnings += shared_engine_paths(policy, targets, plans)
     names = [t.host.name for t in targets]
     for waiver in policy.waivers:
         if not any(_glob(n, p) for n in names for p in waiver.hosts):
@@ -182,6 +187,69 @@ def find_warnings(policy: Policy, targets: list[Target], plans: dict[str, HostPl
                 f"{waiver.location}: waiver for {waiver.finding!r} matches no host ({', '.join(waiver.hosts)})"
             )
     return warnings
+
+
+def contradicting_bounds(policy: Policy) -> list[str]:
+    """Stacks and rules whose driver bounds admit drivers below the floor of their own image.
+
+    A driver the bounds accept but the image cannot run natively is a contradiction the audit
+    would only find host by host (forward compatibility covers data-center GPUs on the branches
+    the image's notes list, never the rest).
+    """
+    from auditor.compat_images import image_driver_floor
+    from auditor.knowledge import tensorrt as trt_kb
+
+    found = []
+    owners: list[tuple[str, str | None, tuple[Bounds, ...], object]] = [
+        *((f"stack {s.name!r}", s.image, s.bounds, s.image_location or s.location) for s in policy.stacks),
+        *((f"rule {r.id!r}", r.image, r.bounds, r.image_location or r.location) for r in policy.rules if not r.stack),
+    ]
+    for owner, image, bounds, where in owners:
+        box = trt_kb.container(image) if image else None
+        floor = image_driver_floor(box) if box is not None else None
+        if floor is None:
+            continue
+        for bound in (b for b in bounds if b.component == "driver"):
+            admitted = [(k, getattr(bound, k)) for k in ("min", "version", "target") if getattr(bound, k)]
+            admitted += [("allow", a) for a in bound.allow]
+            low = [(k, v) for k, v in admitted if not versions.at_least(v, floor[0])]
+            if bound.max and not versions.at_least(bound.max + ".999", floor[0]):
+                low.append(("max", bound.max))
+            for key, value in low:
+                found.append(
+                    f"{bound.cite(key)}: {owner}: driver {key} {value} is below the floor {floor[0]} of its own "
+                    f"image {image} ({where}; {floor[1]}): hosts within the bounds may not run the image"
+                )
+    return found
+
+
+def shared_engine_paths(policy: Policy, targets: list[Target], plans: dict[str, HostPlan]) -> list[str]:
+    """Engine templates that expand to one path for several GPU models: TensorRT supports a plan only on
+    the GPU model it was built on (same compute capability loads, with a warning), so ``{gpu}`` is needed."""
+    from auditor.knowledge import tensorrt as trt_kb
+
+    rule_text = trt_kb.portability_rule("same-cc-other-model")
+    found = []
+    for rule in policy.rules:
+        served: dict[str, set[str]] = {}
+        for target in targets:
+            if rule.id not in plans[target.host.name].rules or not target.gpus:
+                continue
+            for engine in rule.engines:
+                for model, cc in target.gpus:
+                    served.setdefault(f"{engine.template}\0{expand(engine.template, model, cc)}", set()).add(model)
+        for key, models in sorted(served.items()):
+            if len(models) < 2:
+                continue
+            template, path = key.split("\0")
+            where = next((str(e.location) for e in rule.engines if e.template == template), str(rule.location))
+            found.append(
+                f"{where}: engine {template} of rule {rule.id!r} is one plan ({path}) for {len(models)} GPU models "
+                f"({', '.join(sorted(models))}); TensorRT supports a plan only on the GPU model it was built on"
+                + (f" ({rule_text[0]})" if rule_text else "")
+                + ": use {gpu} in the path"
+            )
+    return found
 
 
 def render(source: str, policy: Policy, targets: list[Target], plans: dict[str, HostPlan], warnings: list[str]) -> str:

@@ -117,6 +117,27 @@ def add_policy_options(group: argparse._ArgumentGroup) -> None:
         type=_date,
         help="judge waiver expiry and driver end of life as of this date (YYYY-MM-DD; default: today, UTC)",
     )
+    add_knowledge_option(group)
+
+
+def add_knowledge_option(group: argparse._ArgumentGroup | argparse.ArgumentParser) -> None:
+    """``--knowledge DIR``: a site overlay of the NVIDIA knowledge base (default: $AUDITOR_KNOWLEDGE)."""
+    group.add_argument(
+        "--knowledge",
+        metavar="DIR",
+        help="site knowledge overlay: YAML files in the bundled format that add or override entries "
+        "(a GPU, an internal image, a new release); validated before any host is contacted "
+        "(default: $AUDITOR_KNOWLEDGE; see `auditor knowledge`)",
+    )
+
+
+def apply_knowledge(args: argparse.Namespace) -> None:
+    """Load the site overlay ``--knowledge`` or ``$AUDITOR_KNOWLEDGE`` names, if any; ``InputError`` when invalid."""
+    from auditor import knowledge
+    from auditor.knowledge.overlay import load_overlay, resolve_directory
+
+    directory = resolve_directory(getattr(args, "knowledge", None))
+    knowledge.use_overlay(load_overlay(directory) if directory else None)
 
 
 def resolve_policy(args: argparse.Namespace) -> Policy:

@@ -8,13 +8,13 @@ import json
 import re
 import sys
 
-from auditor import versions
+from auditor import knowledge, versions
+from auditor.cli.common import add_knowledge_option
 from auditor.compat import Answer, GpuSpec, Mode
 from auditor.errors import InputError, InputErrors
 from auditor.knowledge import gpus as gpus_kb
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.lookup import Query, answer
-from auditor.yamlsrc import did_you_mean
 
 EPILOG = """\
 examples:
@@ -26,13 +26,15 @@ examples:
 
 modes: native | minor-version (compatible, with caveats) | forward-compat (only with a
 cuda-compat package, data-center GPUs) | incompatible | unknown (the knowledge base cannot
-tell) | lookup (one version alone). --json prints {"compatible", "mode", "reasons",
-"caveats", "sources", "fix", "details"}.
+tell: a release newer than it, a missing bound) | lookup (one version alone). Every answer
+says how current the knowledge is ("knowledge as of YYYY-MM-DD"). --json prints
+{"compatible", "mode", "reasons", "caveats", "sources", "fix", "details", "knowledge"}.
 
 exit codes:
   0   compatible (native or minor-version), or a lookup of a known version
   1   not compatible: forward-compat only, incompatible, or unknown
-  2   bad input (an unparsable version, an unknown GPU name, a malformed image reference)
+  2   bad input (an unparsable version, an unknown GPU name: the closest known names are
+      listed, a malformed image reference, an invalid --knowledge overlay)
 """
 
 _CC = re.compile(r"^(?:sm_?)?(\d{1,2})\.?(\d)$", re.IGNORECASE)
@@ -66,6 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     parser.add_argument(
         "--as-of", metavar="DATE", help="judge driver end of life as of this date (YYYY-MM-DD; default today)"
     )
+    add_knowledge_option(parser)
     parser.add_argument("--json", action="store_true", help="print the answer as JSON")
     parser.set_defaults(run=run)
 
@@ -73,7 +76,8 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
 def run(args: argparse.Namespace) -> int:
     query, today = parse_query(args)
     result = answer(query, today)
-    text = json.dumps(result.to_json(), indent=2) + "\n" if args.json else render(result)
+    data = {**result.to_json(), "knowledge": knowledge.about().to_json()}
+    text = json.dumps(data, indent=2) + "\n" if args.json else render(result)
     sys.stdout.write(text)
     return 0 if result.compatible else 1
 
@@ -112,9 +116,11 @@ def parse_gpu(text: str) -> GpuSpec:
     if match:
         return GpuSpec(compute_capability=f"{int(match.group(1))}.{match.group(2)}")
     if gpus_kb.gpu_model(text) is None:
-        hint = did_you_mean(text, gpus_kb.products())
+        close = gpus_kb.closest_names(text)
+        hint = f"; closest: {', '.join(repr(n) for n in close)}" if close else ""
         raise InputError(
-            f"--gpu: {text!r} is not in the knowledge base{hint} (give its compute capability instead, e.g. --gpu 8.6)"
+            f"--gpu: {text!r} is not in the knowledge base ({knowledge.as_of_text()}){hint} "
+            "(give its compute capability instead, e.g. --gpu 8.6, or add it with --knowledge)"
         )
     return GpuSpec(name=text.strip())
 
@@ -142,4 +148,5 @@ def render(result: Answer) -> str:
     if result.sources:
         lines.append("sources:")
         lines += [f"  - {source}" for source in result.sources]
+    lines.append(knowledge.about().line())
     return "\n".join(lines) + "\n"

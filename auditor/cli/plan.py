@@ -84,6 +84,9 @@ rollout (the GPU Operator's words): wave 0 is the canary, one host per GPU model
 then waves of at most --max-unavailable hosts (a count or a percentage of the targeted
 hosts) and --max-parallel (0: no cap). --skip PATTERN (glob over host and group names) and
 the host variable {SKIP_VAR}: true leave hosts out. Blocked and unaudited hosts are left out.
+A host without steps whose engines or target the plan could not judge is inconclusive (never
+compliant); a target driver that cannot drive a host's GPU, or would break a running
+container, blocks it.
 
 exit codes (like terraform plan -detailed-exitcode):
 """ + "\n".join(f"  {int(code):<4}{code.description}" for code in PlanExit)

@@ -40,7 +40,15 @@ def add_parsers(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     )
     _add_watch(demo)
     demo.set_defaults(
-        run=run, demo=True, inventory=None, simulate=None, policy=None, forks=None, timeout=None, probe_timeout=None
+        run=run,
+        demo=True,
+        inventory=None,
+        simulate=None,
+        policy=None,
+        forks=None,
+        timeout=None,
+        probe_timeout=None,
+        knowledge=None,  # $AUDITOR_KNOWLEDGE still applies
     )
 
 

@@ -6,22 +6,32 @@ NVIDIA-authored material elsewhere (GitHub, wheels, release notes quoted); C,
 third-party, used only where nothing better exists and always said. Where sources
 disagree, a table's ``conflicts`` say so and which (conservative) answer it takes.
 
-Tables load once, on first use, and are validated then: a malformed table is a
-programming error (``KnowledgeError``), caught by the test suite, never by a user.
-Queries live in ``cuda``, ``gpus`` and ``tensorrt`` beside this module.
+The knowledge carries one "as of" date (``about.yaml``): the day up to which its
+sources were read. A site overlay (``use_overlay``: ``--knowledge DIR`` or
+``AUDITOR_KNOWLEDGE``) adds or overrides rows in the same format; its rows are
+marked so every answer built on them says it came from the site.
+
+Tables load once, on first use, and are validated then: a malformed bundled table is a
+programming error (``KnowledgeError``), caught by the test suite, never by a user; a
+malformed overlay is the user's (``InputError`` with file:line, see ``overlay``).
+Queries live in ``cuda``, ``gpus`` and ``tensorrt`` beside this module; they memoise
+with ``memo`` so that switching the overlay forgets every cached answer.
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 GRADES = ("A", "A*", "B", "C")
+NGC_PREFIX = "ngc_"
+"""Every ``ngc_<image>.yaml`` is one NGC image's months (SCHEMA-17); the loader finds them all."""
 TABLES = (
     "cuda_toolkits",
     "minor_version",
@@ -29,11 +39,23 @@ TABLES = (
     "driver_branches",
     "gpus",
     "architectures",
+    "system_floors",
     "tensorrt_releases",
-    "ngc_containers",
     "engine_portability",
     "driver_states",
 )
+SITE_KEY = "_site"
+"""Set on a row that came from the site overlay: ``"<file>:<line>"``."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+_MEMOS: list[Any] = []
+
+
+def memo(function: F) -> F:
+    """``functools.lru_cache`` (bounded: keys come from hosts) that ``reset`` clears."""
+    cached = functools.lru_cache(maxsize=4096)(function)
+    _MEMOS.append(cached)
+    return cached  # type: ignore[return-value]
 
 
 class KnowledgeError(RuntimeError):
@@ -59,6 +81,7 @@ class Conflict:
     id: str
     about: str
     choice: str
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,11 +89,14 @@ class Table:
     """One knowledge table: its name, sources, conflicts, rows and any extra sections."""
 
     name: str
+    """The ``table:`` id written in the file (``cuda-toolkit-driver``): cited, and what an overlay file names."""
     title: str
     sources: Mapping[str, Source]
     rows: tuple[Mapping[str, Any], ...]
     conflicts: tuple[Conflict, ...] = ()
     extra: Mapping[str, Any] | None = None
+    file: str = ""
+    """The bundled file's name without ``.yaml`` (``cuda_toolkits``)."""
 
     def source(self, row: Mapping[str, Any] | None = None, key: str = "source") -> Source:
         """The source a row cites (its ``source`` id), else the table's first source."""
@@ -80,7 +106,13 @@ class Table:
         return next(iter(self.sources.values()))
 
     def cite(self, row: Mapping[str, Any] | None = None, key: str = "source") -> str:
-        """``knowledge:<table> (<url>)`` for a finding's ``source`` field; a row's own URL wins."""
+        """``knowledge:<table> (<url>)`` for a finding's ``source`` field; a row's own URL wins.
+
+        A row from the site overlay says so: ``knowledge:<table> (site overlay <file>:<line>; <url>)``.
+        """
+        site = row.get(SITE_KEY) if row is not None else None
+        if site:
+            return f"knowledge:{self.name} (site overlay {site}; {self.url(row, key)})"
         return f"knowledge:{self.name} ({self.url(row, key)})"
 
     def url(self, row: Mapping[str, Any] | None = None, key: str = "source") -> str:
@@ -102,11 +134,98 @@ class Table:
         return next((c for c in self.conflicts if c.id == conflict_id), None)
 
 
+@dataclass(frozen=True)
+class About:
+    """How current the knowledge is: the date up to which its sources were read."""
+
+    as_of: datetime.date
+    note: str = ""
+    site: Any = None
+    """The overlay in use (``overlay.Overlay``), or None."""
+
+    def line(self) -> str:
+        """``knowledge as of 2026-12-04`` (and the site overlay, when one is in use)."""
+        text = f"knowledge as of {self.as_of.isoformat()}"
+        if self.site is not None:
+            text += f" + site overlay {self.site.directory} ({self.site.summary()})"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"as_of", "overlay": {...} | null}`` for reports and ``auditor compat --json``."""
+        return {"as_of": self.as_of.isoformat(), "overlay": self.site.to_json() if self.site is not None else None}
+
+
+@dataclass
+class _State:
+    overlay: Any = None
+    tables: dict[str, Table] = field(default_factory=dict)
+
+
+_STATE = _State()
+
+
+def about() -> About:
+    """The knowledge's as-of date (``about.yaml``) and the overlay in use."""
+    return About(_as_of(), _about_note(), _STATE.overlay)
+
+
 @functools.cache
+def _about_data() -> Mapping[str, Any]:
+    data = yaml.safe_load(resources.files(__package__).joinpath("about.yaml").read_text("utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("as_of"), datetime.date):
+        raise KnowledgeError("about.yaml: needs as_of: YYYY-MM-DD")
+    return data
+
+
+def _as_of() -> datetime.date:
+    return _about_data()["as_of"]  # type: ignore[no-any-return]
+
+
+def _about_note() -> str:
+    return " ".join(str(_about_data().get("note") or "").split())
+
+
+def as_of_text() -> str:
+    """``knowledge as of 2026-12-04`` for answers that say what the knowledge lacks."""
+    return f"knowledge as of {_as_of().isoformat()}"
+
+
 def table(name: str) -> Table:
-    """Load and validate ``<name>.yaml`` from this package (cached)."""
+    """Load and validate ``<name>.yaml`` from this package, merged with the site overlay (cached)."""
+    found = _STATE.tables.get(name)
+    if found is None:
+        found = _STATE.overlay.merged(name) if _STATE.overlay is not None else None
+        found = found or bundled(name)
+        _STATE.tables[name] = found
+    return found
+
+
+@functools.cache
+def bundled(name: str) -> Table:
+    """The bundled table ``<name>.yaml``, without any overlay."""
     text = resources.files(__package__).joinpath(f"{name}.yaml").read_text("utf-8")
     return parse_table(yaml.safe_load(text), name)
+
+
+def use_overlay(overlay: Any) -> None:
+    """Judge with ``overlay`` (an ``overlay.Overlay``, or None for the bundled knowledge only).
+
+    Every memoised answer is forgotten, so nothing computed before leaks through.
+    """
+    _STATE.overlay = overlay
+    reset()
+
+
+def current_overlay() -> Any:
+    """The overlay in use (``overlay.Overlay``), or None."""
+    return _STATE.overlay
+
+
+def reset() -> None:
+    """Forget loaded tables and every memoised query (after the overlay changes)."""
+    _STATE.tables.clear()
+    for cached in _MEMOS:
+        cached.cache_clear()
 
 
 def parse_table(data: Any, name: str) -> Table:
@@ -135,10 +254,7 @@ def parse_table(data: Any, name: str) -> Table:
             if section == "outcomes":
                 continue  # outcomes restate the rules they name; they carry no grade of their own
             _check_graded(row, sources, f"{name}: {section} {index + 1}")
-    conflicts = tuple(
-        Conflict(str(c["id"]), " ".join(str(c["about"]).split()), " ".join(str(c["choice"]).split()))
-        for c in data.get("conflicts") or []
-    )
+    conflicts = tuple(parse_conflict(c) for c in data.get("conflicts") or [])
     known = {"table", "title", "sources", "rows", "conflicts"}
     extra = {k: v for k, v in data.items() if k not in known}
     return Table(
@@ -148,6 +264,17 @@ def parse_table(data: Any, name: str) -> Table:
         rows=tuple(rows),
         conflicts=conflicts,
         extra=extra,
+        file=name,
+    )
+
+
+def parse_conflict(spec: Mapping[str, Any]) -> Conflict:
+    """One ``conflicts:`` entry: ``{id, about, choice, sources?}``."""
+    return Conflict(
+        str(spec["id"]),
+        " ".join(str(spec["about"]).split()),
+        " ".join(str(spec["choice"]).split()),
+        tuple(str(s) for s in spec.get("sources") or ()),
     )
 
 
@@ -156,14 +283,34 @@ def _check_graded(row: Any, sources: Mapping[str, Source], what: str) -> None:
         raise KnowledgeError(f"{what} is not a mapping")
     if row.get("grade") not in GRADES:
         raise KnowledgeError(f"{what} has grade {row.get('grade')!r}, expected one of {', '.join(GRADES)}")
-    for key in ("source", "eol_source"):
-        if key in row and row[key] not in sources:
-            raise KnowledgeError(f"{what} cites unknown source {row[key]!r}")
+    for key in ("source", "eol_source", "tensorrt_source", "cudnn_source", "cuda_source", "driver_source"):
+        value = row.get(key)
+        if value is not None and value not in sources and not str(value).startswith("https://"):
+            raise KnowledgeError(f"{what} cites unknown source {value!r}")
+    if "source" not in row and not str(row.get("url", "")).startswith("https://"):
+        raise KnowledgeError(f"{what} names no source (source: <id> or url:)")
+
+
+def ngc_table_names() -> tuple[str, ...]:
+    """The NGC image tables (``ngc_tensorrt``, ...), bundled and site, sorted."""
+    site = _STATE.overlay.image_tables() if _STATE.overlay is not None else ()
+    return tuple(sorted({*_bundled_ngc_names(), *site}))
+
+
+@functools.cache
+def _bundled_ngc_names() -> tuple[str, ...]:
+    found = (f.name for f in resources.files(__package__).iterdir() if f.name.startswith(NGC_PREFIX))
+    return tuple(sorted(name.removesuffix(".yaml") for name in found if name.endswith(".yaml")))
+
+
+def bundled_table_names() -> tuple[str, ...]:
+    """Every table the auditor ships (without the overlay)."""
+    return (*TABLES, *_bundled_ngc_names())
 
 
 def all_tables() -> list[Table]:
-    """Every table the auditor ships, loaded and validated."""
-    return [table(name) for name in TABLES]
+    """Every table in use (bundled, merged with the overlay), loaded and validated."""
+    return [table(name) for name in (*TABLES, *ngc_table_names())]
 
 
 # Re-exported for the simulated fleet and older callers.
@@ -172,15 +319,28 @@ from auditor.knowledge.gpus import GpuModel, gpu_model  # noqa: E402
 
 __all__ = [
     "GRADES",
+    "NGC_PREFIX",
+    "SITE_KEY",
     "TABLES",
+    "About",
     "Conflict",
     "GpuModel",
     "KnowledgeError",
     "Source",
     "Table",
+    "about",
     "all_tables",
+    "as_of_text",
+    "bundled",
+    "bundled_table_names",
+    "current_overlay",
     "driver_cuda_version",
     "gpu_model",
+    "memo",
+    "ngc_table_names",
+    "parse_conflict",
     "parse_table",
+    "reset",
     "table",
+    "use_overlay",
 ]

@@ -8,7 +8,7 @@ Every answer carries the table row it came from, so callers can cite it
 from __future__ import annotations
 
 import datetime
-import functools
+import fnmatch
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,8 @@ class ToolkitFloor:
 
     cuda: str
     release: str
-    floor: str
+    floor: str | None
+    """None when the sources name no minimum for this release (no driver is then called native)."""
     grade: str
     row: Any
     exact: bool = True
@@ -37,14 +38,14 @@ class ToolkitFloor:
         return knowledge.table("cuda_toolkits").cite(self.row)
 
 
-def _floor_of(row: Any) -> str:
+def _floor_of(row: Any) -> str | None:
     if row.get("floor"):
         return str(row["floor"])
     candidates = [str(row[k]) for k in ("linux", "bundled") if row.get(k)]
-    return max(candidates, key=versions.parse)
+    return max(candidates, key=versions.parse) if candidates else None
 
 
-@functools.lru_cache(maxsize=4096)  # tables never change; bounded, as keys come from hosts
+@knowledge.memo
 def toolkit_floor(cuda: str) -> ToolkitFloor | None:
     """The floor for a toolkit version ("12.2.2", or "12.2" for its GA), or None if unknown.
 
@@ -92,7 +93,7 @@ def known_toolkits() -> list[str]:
     return list(_known_toolkits())
 
 
-@functools.lru_cache(maxsize=4096)
+@knowledge.memo
 def _known_toolkits() -> tuple[str, ...]:
     return tuple(str(r["cuda"]) for r in knowledge.table("cuda_toolkits").rows)
 
@@ -111,7 +112,7 @@ class MvcFamily:
         return knowledge.table("minor_version").cite(self.row)
 
 
-@functools.lru_cache(maxsize=4096)
+@knowledge.memo
 def mvc_family(major: int) -> MvcFamily | None:
     """The MVC floor of CUDA ``major`` (11, 12, 13), or None (no MVC before CUDA 11)."""
     for row in knowledge.table("minor_version").rows:
@@ -130,7 +131,8 @@ class Branch:
     """A driver branch: native CUDA, type and lifecycle."""
 
     branch: int
-    cuda: str
+    cuda: str | None
+    """The newest CUDA the branch runs natively; None when the sources do not say (R620)."""
     type: str | None
     eol: str | None
     eol_past: bool
@@ -177,7 +179,7 @@ _TYPE_LABEL = {
 }
 
 
-@functools.lru_cache(maxsize=4096)
+@knowledge.memo
 def branch_info(driver_version: str) -> Branch | None:
     """The branch of ``driver_version`` (535.104.05 -> R535), or None if the table lacks it."""
     number = versions.branch(driver_version)
@@ -185,7 +187,7 @@ def branch_info(driver_version: str) -> Branch | None:
         if row["branch"] == number:
             return Branch(
                 number,
-                str(row["cuda"]),
+                str(row["cuda"]) if row.get("cuda") else None,
                 row.get("type"),
                 row.get("eol"),
                 bool(row.get("eol_past")),
@@ -201,6 +203,11 @@ def driver_cuda_version(driver_version: str) -> str | None:
     return info.cuda if info else None
 
 
+def newest_branch() -> int:
+    """The newest driver branch the knowledge base has a row for (a newer one is unknown)."""
+    return max(int(r["branch"]) for r in knowledge.table("driver_branches").rows)
+
+
 def supported_branches(today: datetime.date) -> list[Branch]:
     """Branches with a published end of life still ahead on ``today``, newest first."""
     rows = knowledge.table("driver_branches").rows
@@ -209,6 +216,11 @@ def supported_branches(today: datetime.date) -> list[Branch]:
         (b for b in found if b is not None and b.eol and not b.is_past_eol(today)),
         key=lambda b: -b.branch,
     )
+
+
+def newest_compat_package() -> str:
+    """The newest CUDA a cuda-compat package row covers ("13.4"): forward compatibility beyond it is unknown."""
+    return max((str(r["cuda"]) for r in knowledge.table("forward_compat").rows), key=versions.parse)
 
 
 def forward_compat(package_cuda: str, branch: int) -> tuple[str | None, Any]:
@@ -229,7 +241,7 @@ def compat_packages(cuda: str, branch: int) -> list[str]:
     return list(_compat_packages(cuda, branch))
 
 
-@functools.lru_cache(maxsize=4096)
+@knowledge.memo
 def _compat_packages(cuda: str, branch: int) -> tuple[str, ...]:
     wanted = versions.parse(versions.major_minor(cuda))
     found = []
@@ -270,7 +282,7 @@ def historical_forward_compat(cuda: str, driver_version: str) -> str | None:
 
 @dataclass(frozen=True)
 class ArchSupport:
-    """Which toolkits build for a compute capability, and the last branch that runs it."""
+    """Which toolkits build for a compute capability, and the first and last branch that run it."""
 
     arch: str
     cc: str
@@ -284,8 +296,44 @@ class ArchSupport:
     def cite(self) -> str:
         return knowledge.table("architectures").cite(self.row)
 
+    def first_branch(self) -> FirstBranch:
+        """The oldest driver branch that runs this architecture, and where that comes from.
 
-@functools.lru_cache(maxsize=4096)
+        An explicit ``first_driver_branch`` wins; else the branch of the first toolkit's own
+        minimum driver (conflict first-branch). ``branch`` is None when the first toolkit is
+        unknown (``known`` False) or older than every toolkit row (``predates`` True: every
+        branch the knowledge base knows is newer).
+        """
+        explicit = self.row.get("first_driver_branch")
+        if explicit:
+            return FirstBranch(int(explicit), f"the architecture table names R{explicit}", True, False)
+        if not self.first_cuda:
+            return FirstBranch(
+                None, f"the first CUDA toolkit for {self.arch} (CC {self.cc}) is not in the sources", False, False
+            )
+        floor = toolkit_floor(self.first_cuda)
+        if floor is None or floor.floor is None:
+            oldest = min(versions.parse(c) for c in known_toolkits())
+            if versions.parse(self.first_cuda) < oldest:
+                why = f"{self.arch} arrived with CUDA {self.first_cuda}, older than every branch the knowledge base tracks"
+                return FirstBranch(None, why, True, True)
+            return FirstBranch(None, f"CUDA {self.first_cuda}'s minimum driver is not in the sources", False, False)
+        branch = versions.branch(floor.floor)
+        why = f"{self.arch} (CC {self.cc}) arrived with CUDA {self.first_cuda}, whose minimum driver is {floor.floor} (R{branch})"
+        return FirstBranch(branch, why, True, False)
+
+
+@dataclass(frozen=True)
+class FirstBranch:
+    """The oldest branch that runs an architecture: ``branch`` (None: see ``known``/``predates``) and why."""
+
+    branch: int | None
+    why: str
+    known: bool
+    predates: bool
+
+
+@knowledge.memo
 def arch_support(compute_capability: str) -> ArchSupport | None:
     """The support window of ``compute_capability`` ("8.6"), or None if the table lacks it."""
     cc = _normal_cc(compute_capability)
@@ -303,7 +351,31 @@ def arch_support(compute_capability: str) -> ArchSupport | None:
     return None
 
 
-@functools.lru_cache(maxsize=4096)
+@dataclass(frozen=True)
+class SystemFloor:
+    """A driver floor NVIDIA publishes for a whole system (HGX B200), recognised by its GPU names."""
+
+    system: str
+    floor: str
+    grade: str
+    row: Any
+
+    @property
+    def cite(self) -> str:
+        return knowledge.table("system_floors").cite(self.row)
+
+
+@knowledge.memo
+def system_floor(gpu_name: str) -> SystemFloor | None:
+    """The system-level floor for a host whose GPUs are called ``gpu_name``, if NVIDIA publishes one."""
+    lowered = " ".join(gpu_name.split()).lower()
+    for row in knowledge.table("system_floors").rows:
+        if any(fnmatch.fnmatchcase(lowered, str(p).lower()) for p in row["gpus"]):
+            return SystemFloor(str(row["system"]), str(row["floor"]), str(row["grade"]), row)
+    return None
+
+
+@knowledge.memo
 def cuda_min_cc(major: int) -> tuple[str, Any] | None:
     """The lowest compute capability CUDA ``major`` builds for, and the drop row saying so."""
     for row in knowledge.table("architectures").section("drops") or []:

@@ -1,9 +1,9 @@
-"""GPU products: NVML/nvidia-smi names to compute capability, architecture, data-center flag."""
+"""GPU products: NVML/nvidia-smi names to compute capability, architecture and class."""
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
-import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,11 +16,18 @@ class GpuModel:
     """A GPU product as the knowledge base knows it; ``row`` is the table row it came from."""
 
     product: str
-    compute_capability: str
+    compute_capability: str | None
+    """None for a row whose capability no usable source gives (grade C: never a value)."""
     arch: str
-    datacenter: bool
+    gpu_class: str
+    """``datacenter``, ``workstation``, ``consumer`` or ``embedded`` (the table's ``class``)."""
     grade: str
     row: Any = None
+
+    @property
+    def datacenter(self) -> bool:
+        """True for data-center GPUs, the only class cuda-compat forward compatibility serves."""
+        return self.gpu_class == "datacenter"
 
     @property
     def cite(self) -> str:
@@ -28,7 +35,7 @@ class GpuModel:
         return knowledge.table("gpus").cite(self.row)
 
 
-@functools.lru_cache(maxsize=4096)  # tables never change; bounded, as keys come from hosts
+@knowledge.memo
 def gpu_model(name: str) -> GpuModel | None:
     """The product an NVML/nvidia-smi GPU name belongs to ("NVIDIA A100-SXM4-80GB" -> A100), or None."""
     lowered = " ".join(name.split()).lower()
@@ -36,15 +43,30 @@ def gpu_model(name: str) -> GpuModel | None:
         return None
     for row in knowledge.table("gpus").rows:
         if any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in row["names"]):
-            return GpuModel(
-                row["product"], str(row["cc"]), str(row["arch"]), bool(row["datacenter"]), str(row["grade"]), row
-            )
+            cc = str(row["cc"]) if row.get("cc") is not None else None
+            return GpuModel(row["product"], cc, str(row["arch"]), str(row["class"]), str(row["grade"]), row)
     return None
 
 
 def products() -> list[str]:
     """Every product name the table knows (for did-you-mean suggestions)."""
     return [str(row["product"]) for row in knowledge.table("gpus").rows]
+
+
+def closest_names(name: str, limit: int = 3) -> list[str]:
+    """The known names closest to ``name`` (difflib), for an unknown-GPU error.
+
+    Candidates are the products, the example names as printed and the name patterns
+    without wildcards, so "NVIDIA GeForce GTX 1080 Ti" suggests "NVIDIA GeForce GTX 1080".
+    """
+    candidates: dict[str, str] = {}
+    for row in knowledge.table("gpus").rows:
+        for text in [row["product"], *(row.get("examples") or []), *row["names"]]:
+            text = str(text)
+            if "*" not in text and "?" not in text:
+                candidates.setdefault(text.lower(), text)
+    found = difflib.get_close_matches(" ".join(name.split()).lower(), list(candidates), n=limit, cutoff=0.5)
+    return [candidates[f] for f in found]
 
 
 def slug(name: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,8 @@ class TrtRelease:
     """One TensorRT release line ("8.6", "10.13.2") and what it needs."""
 
     release: str
-    ga_build: str
+    ga_build: str | None
+    """The four-part GA version; None when the sources do not give it."""
     cuda: tuple[str, ...]
     cuda_basis: str
     cudnn_status: str
@@ -24,6 +24,8 @@ class TrtRelease:
     min_cc: str
     grade: str
     row: Any
+    cuda_complete: bool = True
+    """False when other CUDA builds than those listed may exist (a missing major is then unknown)."""
 
     @property
     def cite(self) -> str:
@@ -56,10 +58,12 @@ class TrtRelease:
                 return None
             return family.floor, f"the CUDA {cuda_major}.x minor-version-compatibility floor (TensorRT defers to CUDA)"
         floor = cuda_kb.toolkit_floor("10.2")
-        return (floor.floor, "CUDA 10.2's minimum driver (no minor-version compatibility before 11)") if floor else None
+        if floor is None or floor.floor is None:
+            return None
+        return floor.floor, "CUDA 10.2's minimum driver (no minor-version compatibility before 11)"
 
 
-@functools.lru_cache(maxsize=4096)  # tables never change; bounded, as keys come from hosts
+@knowledge.memo
 def trt_release(version: str) -> TrtRelease | None:
     """The release line ``version`` belongs to ("8.6.1.6" -> 8.6; "10.13.3.9" -> 10.13.3), or None."""
     parsed = versions.parse(version).release
@@ -82,7 +86,7 @@ def trt_release(version: str) -> TrtRelease | None:
     cudnn = best.get("cudnn") or {}
     return TrtRelease(
         release=str(best["release"]),
-        ga_build=str(best["ga_build"]),
+        ga_build=str(best["ga_build"]) if best.get("ga_build") else None,
         cuda=tuple(str(c) for c in best["cuda"]),
         cuda_basis=str(best.get("cuda_basis", "matrix")),
         cudnn_status=str(cudnn.get("status", "unknown")),
@@ -90,6 +94,7 @@ def trt_release(version: str) -> TrtRelease | None:
         min_cc=str(best["min_cc"]),
         grade=str(best["grade"]),
         row=best,
+        cuda_complete=best.get("cuda_complete", True) is not False,
     )
 
 
@@ -99,12 +104,28 @@ def known_releases() -> list[str]:
 
 
 def first_release_for_cc(compute_capability: str) -> tuple[str, Any] | None:
-    """The first TensorRT release that supports a newer GPU (CC 10.0 -> 10.8), if the sources name one."""
+    """The first TensorRT release that supports a newer GPU (CC 10.0 -> 10.8), if the sources name one.
+
+    Where sources disagree the row keeps the conservative (later) release and names the
+    other in ``other`` (``conflict_note`` words it).
+    """
     wanted = cuda_kb.cc_tuple(compute_capability)
     for row in knowledge.table("tensorrt_releases").section("newer_gpus") or []:
         if cuda_kb.cc_tuple(row["cc"]) == wanted:
             return str(row["first_release"]), row
     return None
+
+
+def conflict_note(row: Any) -> str | None:
+    """What the other source says for a ``newer_gpus`` row with a conflict, with both sources; else None."""
+    other = row.get("other") if row is not None else None
+    if not other or not row.get("conflict"):
+        return None
+    table = knowledge.table("tensorrt_releases")
+    return (
+        f"sources disagree ({row['conflict']}): {table.url(row)} names {row['first_release']}, "
+        f"{table.sources[other['source']].url} says {other['first_release']} works; the later one is taken"
+    )
 
 
 def last_release_for_cc(compute_capability: str) -> str | None:
@@ -116,16 +137,35 @@ def last_release_for_cc(compute_capability: str) -> str | None:
 
 # -- NGC containers ----------------------------------------------------------------------
 
-_IMAGE = re.compile(r"^(?:(?P<repo>[a-z0-9._/-]+):)?(?P<tag>\d{2}\.\d{2})(?P<suffix>-[a-z0-9-]+)?$")
+# [registry/path:]tag; an NGC month tag is YY.MM with an optional suffix (-py3, -trtllm-python-py3)
+_IMAGE = re.compile(
+    r"^(?:(?P<repo>[a-z0-9][a-z0-9._/-]*(?::\d+/[a-z0-9._/-]+)?):)?(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{0,127})$"
+)
+_MONTH = re.compile(r"^(?P<month>\d{2}\.\d{2})(?P<suffix>-[a-z0-9-]+)?$")
+DEFAULT_IMAGE = "nvcr.io/nvidia/tensorrt"
 
 
 class BadImage(ValueError):
-    """An image reference that is not ``[nvcr.io/nvidia/tensorrt:]YY.MM[-py3]``."""
+    """An image reference that is not ``[registry/path:]YY.MM[-suffix]`` (or a tag of a known image)."""
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A parsed image reference: repository, full tag, and for NGC months the month and suffix."""
+
+    repo: str
+    tag: str
+    month: str | None = None
+    suffix: str = ""
 
 
 @dataclass(frozen=True)
 class Container:
-    """One NGC TensorRT container month; ``None`` fields are unknown (never guessed)."""
+    """One NGC container month (or a site image); ``None`` fields are unknown (never guessed).
+
+    ``dc`` is None when the forward-compatibility list was not collected, () when the
+    notes list no branch.
+    """
 
     image: str
     tag: str
@@ -133,57 +173,149 @@ class Container:
     cuda: str | None
     cudnn: str | None
     driver: str | None
-    dc: tuple[str, ...]
+    dc: tuple[str, ...] | None
     min_cc: str | None
     grade: str
     row: Any
+    table: str = "ngc_tensorrt"
+    variant: str | None = None
 
     @property
     def cite(self) -> str:
-        return knowledge.table("ngc_containers").cite(self.row)
+        return knowledge.table(self.table).cite(self.row)
 
     @property
     def known(self) -> bool:
         """False for months only user reports describe (everything unknown)."""
         return self.grade != "C"
 
+    @property
+    def ref(self) -> str:
+        """The reference as an operator writes it (``nvcr.io/nvidia/tensorrt:24.10-py3``)."""
+        return f"{self.image}:{self.tag}"
 
-def parse_image(ref: str) -> tuple[str, str]:
-    """``nvcr.io/nvidia/tensorrt:23.09-py3`` -> (repository, "23.09"); raises ``BadImage``."""
-    match = _IMAGE.match(ref.strip().lower())
+
+def known_images() -> dict[str, str]:
+    """Repository -> table name, for every image the knowledge base has a table for."""
+    found: dict[str, str] = {}
+    for name in knowledge.ngc_table_names():
+        image = knowledge.table(name).section("image")
+        if isinstance(image, str):
+            found.setdefault(image.lower(), name)
+    return found
+
+
+def parse_image(ref: str) -> ImageRef:
+    """``nvcr.io/nvidia/tensorrt:23.09-py3`` -> ImageRef; raises ``BadImage``.
+
+    A bare tag (``23.09-py3``) names the TensorRT image. A tag that is not an NGC month
+    is accepted only for a site image: a repository whose table has no ``newest_month``.
+    """
+    text = ref.strip()
+    match = _IMAGE.match(text.lower()) if len(text) <= 256 else None
     if not match:
-        raise BadImage(f"not an NGC image reference like nvcr.io/nvidia/tensorrt:23.09-py3: {ref!r}")
-    repo = match.group("repo") or knowledge.table("ngc_containers").section("image")
-    return str(repo), match.group("tag")
+        raise BadImage(f"not an image reference like nvcr.io/nvidia/tensorrt:23.09-py3: {ref!r}")
+    repo = match.group("repo") or DEFAULT_IMAGE
+    tag = match.group("tag")
+    month = _MONTH.match(tag)
+    if month:
+        return ImageRef(repo, tag, month.group("month"), month.group("suffix") or "")
+    name = known_images().get(repo)
+    if name is not None and not knowledge.table(name).section("newest_month"):
+        return ImageRef(repo, tag)  # a site image whose table does not count NGC months
+    raise BadImage(f"not an NGC image reference like nvcr.io/nvidia/tensorrt:23.09-py3 (a YY.MM tag): {ref!r}")
 
 
-@functools.lru_cache(maxsize=4096)
-def container(ref: str) -> Container | None:
-    """The container ``ref`` names, or None when the repository or month is not in the table."""
-    repo, tag = parse_image(ref)
-    table = knowledge.table("ngc_containers")
-    if repo != table.section("image"):
-        return None
+@dataclass(frozen=True)
+class ImageLookup:
+    """What the knowledge base knows of an image reference: the container, or why not."""
+
+    ref: ImageRef
+    container: Container | None
+    why: str
+    """Empty when found; else what is missing (unknown repository, month, newer than the knowledge)."""
+    known_repo: bool
+
+
+def lookup_image(ref: str) -> ImageLookup:
+    """The container ``ref`` names, or why the knowledge base cannot say; raises ``BadImage``."""
+    return _lookup_image(ref.strip().lower())
+
+
+@knowledge.memo
+def _lookup_image(ref: str) -> ImageLookup:
+    parsed = parse_image(ref)
+    name = known_images().get(parsed.repo)
+    if name is None:
+        return ImageLookup(parsed, None, f"{parsed.repo} is not an image the knowledge base has a table for", False)
+    table = knowledge.table(name)
+    suffix = str(table.section("tag_suffix") or "")
+    if parsed.month is None:
+        wanted_tag, variant = parsed.tag, None
+    else:
+        wanted_tag = parsed.month
+        variant = parsed.suffix.lstrip("-") or None
+        if parsed.suffix in ("", suffix):
+            variant = None
     for row in table.rows:
-        if row["tag"] == tag:
-            return Container(
-                image=str(table.section("image")),
-                tag=tag,
-                tensorrt=row.get("tensorrt"),
-                cuda=row.get("cuda"),
-                cudnn=row.get("cudnn"),
-                driver=str(row["driver"]) if row.get("driver") else None,
-                dc=tuple(str(d) for d in row.get("dc") or ()),
-                min_cc=row.get("min_cc"),
-                grade=str(row["grade"]),
-                row=row,
-            )
-    return None
+        if str(row["tag"]).lower() == wanted_tag and (row.get("variant") or None) == variant:
+            return ImageLookup(parsed, _container(name, row), "", True)
+    newest = table.section("newest_month")
+    if parsed.month and newest and parsed.month > str(newest):
+        why = f"{parsed.repo}:{parsed.tag} is newer than the knowledge base (its newest month is {newest})"
+    elif parsed.month and parsed.month in _months(table.section("not_published")):
+        why = f"NVIDIA published no {parsed.month} release of {parsed.repo}"
+    elif variant is not None:
+        why = f"the {variant} variant of {parsed.repo}:{parsed.month} is not in the knowledge base"
+    else:
+        why = f"{parsed.repo}:{parsed.tag} is not in the knowledge base (a month it lacks is never guessed from a neighbour)"
+    return ImageLookup(parsed, None, why, True)
 
 
-def known_tags() -> list[str]:
-    """Every container month the table has a row for."""
-    return [str(r["tag"]) for r in knowledge.table("ngc_containers").rows]
+def _months(entries: Any) -> list[str]:
+    """``not_published`` as months, whether written as "26.05" or {month: "26.05", note: ...}."""
+    found = []
+    for entry in entries or []:
+        value = entry.get("month") or entry.get("tag") if isinstance(entry, dict) else entry
+        found.append(str(value))
+    return found
+
+
+def _container(name: str, row: Any) -> Container:
+    table = knowledge.table(name)
+    suffix = str(table.section("tag_suffix") or "")
+    variant = row.get("variant") or None
+    tag = f"{row['tag']}-{variant}" if variant else f"{row['tag']}{suffix}"
+    dc = row.get("dc")
+    return Container(
+        image=str(table.section("image")),
+        tag=tag,
+        tensorrt=_text(row.get("tensorrt")),
+        cuda=_text(row.get("cuda")),
+        cudnn=_text(row.get("cudnn")),
+        driver=_text(row.get("driver")),
+        dc=None if dc is None else tuple(str(d) for d in dc),
+        min_cc=_text(row.get("min_cc")),
+        grade=str(row["grade"]),
+        row=row,
+        table=name,
+        variant=variant,
+    )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def container(ref: str) -> Container | None:
+    """The container ``ref`` names, or None when the repository or month is not in the knowledge base."""
+    return lookup_image(ref).container
+
+
+def known_tags(image: str = DEFAULT_IMAGE) -> list[str]:
+    """Every month (tag) the knowledge base has a row for, for ``image``, in table order."""
+    name = known_images().get(image)
+    return [str(r["tag"]) for r in knowledge.table(name).rows if not r.get("variant")] if name else []
 
 
 # -- engine portability --------------------------------------------------------------------
@@ -205,7 +337,7 @@ class EngineOutcome:
         return knowledge.table("engine_portability").cite(self.rule_row)
 
 
-@functools.lru_cache(maxsize=4096)
+@knowledge.memo
 def engine_outcome(load: str) -> EngineOutcome | None:
     """The meaning of an ``engines[].load.status`` value ("version-mismatch" -> rebuild-engine)."""
     table = knowledge.table("engine_portability")

@@ -6,8 +6,10 @@ plan is the target's TensorRT, else the TensorRT inside the target's NGC image,
 else the host's current one. An engine needs rebuilding when its header names
 another TensorRT than that runtime, when it is missing, when its header cannot
 tell and the runtime changes (plans before 8.6), or when it already fails with a
-device or platform mismatch. What the plan cannot tell (a test-load that timed
-out, an image whose TensorRT the knowledge base lacks) becomes a warning.
+device or platform mismatch (a plan built for another compute capability needs
+rebuilding whatever the runtime, known or not). What the plan cannot tell (a
+test-load that timed out, an image whose TensorRT the knowledge base lacks) goes to
+``unknown``: the host is then inconclusive, never compliant.
 """
 
 from __future__ import annotations
@@ -26,14 +28,14 @@ _UNTOLD_LOADS = (EngineLoad.TIMEOUT, EngineLoad.CRASHED, EngineLoad.SKIPPED)
 
 
 def engine_steps(
-    warn: Callable[[str, str | None], None],
+    unknown: Callable[[str, str | None], None],
     facts: Facts,
     gpus: list[GpuSpec],
     trt_after: str | None,
     now: str | None,
     target: Target,
 ) -> list[Step]:
-    """One rebuild step per engine that will not load after the plan; what cannot be told goes to ``warn``.
+    """One rebuild step per engine that will not load after the plan; what cannot be told goes to ``unknown``.
 
     ``trt_after`` is the host's TensorRT after the plan, ``now`` before it.
     """
@@ -56,11 +58,14 @@ def engine_steps(
                     )
                     steps.append(_rebuild(None, runtime, reason, path, gpu_cc, exact_cite))
                 else:
-                    warn(f"{path}: the probe could not check it ({item.error})", None)
+                    unknown(f"{path}: the probe could not check it ({item.error})", None)
         elif not item.exists or item.load is EngineLoad.NOT_FOUND:
             why = f"no plan at this path: build it with TensorRT {runtime or '?'} for this GPU", None
+        elif item.load is EngineLoad.DEVICE_MISMATCH and outcome is not None:
+            # built for another compute capability: it fails whatever the TensorRT (known or not)
+            why = (f"{outcome.text} ({outcome.rule_text})" if outcome.rule_text else outcome.text), outcome.cite
         elif runtime is None:
-            warn(f"{item.path}: {where}; whether it loads there cannot be told", target.image_source)
+            unknown(f"{item.path}: {where}; whether it loads there cannot be told", target.image_source)
         elif header and not versions.matches(header, runtime):
             reason = f"built by TensorRT {header}, the runtime will be {runtime} ({where}): {exact[0] if exact else ''}"
             if trt_kb.version_compatible_load(header, runtime):
@@ -73,7 +78,7 @@ def engine_steps(
             why = (f"{outcome.text} ({outcome.rule_text})" if outcome.rule_text else outcome.text), outcome.cite
         elif item.load in _UNTOLD_LOADS or (item.load is not EngineLoad.OK and not changes and outcome is not None):
             told = outcome.text if outcome else "not test-loaded"
-            warn(f"{item.path}: {told}; the plan cannot tell if it loads", None)
+            unknown(f"{item.path}: {told}; the plan cannot tell if it loads", None)
         if why is not None:
             steps.append(_rebuild(header, runtime, why[0], item.path, cc, why[1]))
     reported = {path for item in facts.engines.items for path, _ in _paths(item, gpus)}
@@ -81,7 +86,7 @@ def engine_steps(
         for gpu in gpus:
             expanded = _expand(engine.template, gpu)
             if expanded is not None and expanded not in reported:
-                warn(
+                unknown(
                     f"{expanded} (engine {engine.template} of the target) was not probed on this host",
                     str(engine.location),
                 )

@@ -34,10 +34,12 @@ from auditor import compat, knowledge, versions
 from auditor.builtin import gpu_specs, state_cite, tensorrt_build_major
 from auditor.compat import Answer, GpuSpec, Mode
 from auditor.compat_images import image_on
+from auditor.container_checks import CHECK as CONTAINER_CHECK
+from auditor.container_checks import judge_container
 from auditor.errors import Location
 from auditor.evaluate import bounds_findings
 from auditor.facts import DriverStatus, Facts
-from auditor.findings import Verdict
+from auditor.findings import Action, Verdict
 from auditor.inventory import Host
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge import tensorrt as trt_kb
@@ -89,6 +91,12 @@ class _Work:
         if warning not in self.warnings:
             self.warnings.append(warning)
 
+    def unknown(self, message: str, source: str | None = None) -> None:
+        """What the plan could not tell: a warning that keeps the host from being compliant."""
+        warning = PlanWarning(message, source, (), unknown=True)
+        if warning not in self.warnings:
+            self.warnings.append(warning)
+
 
 def plan_host(report: HostReport, host: Host, target: Target, policy: Policy) -> HostPlan:
     """The plan for one audited host (status planned, compliant, blocked, unreachable or error).
@@ -129,12 +137,16 @@ def plan_host(report: HostReport, host: Host, target: Target, policy: Policy) ->
         if component in changes:
             work.steps.append(changes[component])
     if target.component("tensorrt") is not None or target.image or target.engines:
-        work.steps.extend(engine_steps(work.warn, facts, gpus, after["tensorrt"], current["tensorrt"], target))
+        work.steps.extend(engine_steps(work.unknown, facts, gpus, after["tensorrt"], current["tensorrt"], target))
+    if "driver" in changes:
+        _containers(work, facts, gpus, current["driver"], after["driver"])
     work.steps.sort(key=lambda s: _ORDER[s.action if s.action in _ORDER else s.component])
     if work.blockers:
         status = HostStatus.BLOCKED
     elif work.steps:
         status = HostStatus.PLANNED
+    elif any(w.unknown for w in work.warnings):
+        status = HostStatus.INCONCLUSIVE
     else:
         status = HostStatus.COMPLIANT
     return HostPlan(
@@ -185,7 +197,7 @@ def _component_step(work: _Work, wanted: ComponentTarget, now: str | None, facts
         )
         findings = bounds_findings(rule, wanted.bounds, facts)
         for finding in (f for f in findings if f.inconclusive):
-            work.warn(f"{label}: {finding.message}", finding.source)
+            work.unknown(f"{label}: {finding.message}", finding.source)
         live = [f for f in findings if not f.inconclusive]
         if not live:
             return None
@@ -300,9 +312,9 @@ def _judge(
     named = {c for c in COMPONENTS if target.component(c) is not None}
     if not gpus:
         seen = "no GPU is visible" if facts.gpus.count == 0 else "the GPUs could not be listed"
-        work.warn(f"{seen}: the architecture gates of the target were not checked")
+        work.unknown(f"{seen}: the architecture gates of the target were not checked")
     if driver is None and (named or target.image):
-        work.warn("no driver version: what the target needs of the driver was not checked")
+        work.unknown("no driver version: what the target needs of the driver was not checked")
     for gpu in gpus:
         if driver and "driver" in named:
             _gate(work, compat.driver_on_gpu(driver, gpu), "driver", "driver.arch")
@@ -328,7 +340,7 @@ def _gate(work: _Work, answer: Answer, component: str, check: str) -> None:
     if answer.mode is Mode.INCOMPATIBLE:
         work.block(Blocker(BlockerKind.ARCHITECTURE, component, answer.reasons[0], _source(answer), answer.fix), check)
     elif answer.mode is Mode.UNKNOWN:
-        work.warn(f"could not tell: {answer.reasons[0]}", _source(answer) if answer.sources else None)
+        work.unknown(f"could not tell: {answer.reasons[0]}", _source(answer) if answer.sources else None)
 
 
 def _source(answer: Answer) -> str | None:
@@ -371,7 +383,7 @@ def _cuda_driver(work: _Work, cuda: str, driver: str, gpus: list[GpuSpec], compa
         fix = f"pin the driver in the target to {answer.details.get('cuda_floor')} or newer (CUDA {cuda}'s minimum)"
         work.block(Blocker(kind, "cuda", reason, _source(answer), fix), "cuda.driver")
     elif answer.mode is Mode.UNKNOWN:
-        work.warn(f"could not tell whether {what} runs: {answer.reasons[0]}", _source(answer))
+        work.unknown(f"could not tell whether {what} runs: {answer.reasons[0]}", _source(answer))
 
 
 def _toolkits_kept(
@@ -407,7 +419,10 @@ def _eol(work: _Work, driver: str, today: datetime.date, driver_changes: bool) -
 
 def _tensorrt(work: _Work, facts: Facts, trt: str, driver: str | None, cuda: str | None) -> None:
     if trt_kb.trt_release(trt) is None:
-        work.warn(f"TensorRT {trt} is not in the knowledge base: its CUDA, driver and cuDNN needs were not checked")
+        work.unknown(
+            f"TensorRT {trt} is not in the knowledge base ({knowledge.as_of_text()}): "
+            "its CUDA, driver and cuDNN needs were not checked"
+        )
         return
     if driver:
         build = None if cuda else tensorrt_build_major(facts)
@@ -420,7 +435,7 @@ def _tensorrt(work: _Work, facts: Facts, trt: str, driver: str | None, cuda: str
         elif answer.mode is Mode.MINOR_VERSION and not answer.details.get("tensorrt_floor_met"):
             work.warn(f"TensorRT {trt} runs through minor-version compatibility", _source(answer), answer.caveats)
         elif answer.mode is Mode.UNKNOWN:
-            work.warn(f"could not tell whether TensorRT {trt} runs here: {answer.reasons[0]}", _source(answer))
+            work.unknown(f"could not tell whether TensorRT {trt} runs here: {answer.reasons[0]}", _source(answer))
 
 
 def _tensorrt_cudnn(work: _Work, trt: str, cudnn: str | None) -> None:
@@ -446,9 +461,11 @@ def _tensorrt_cudnn(work: _Work, trt: str, cudnn: str | None) -> None:
 
 def _image(work: _Work, target: Target, driver: str | None, gpus: list[GpuSpec]) -> None:
     image = target.image or ""
-    box = trt_kb.container(image)
+    found = trt_kb.lookup_image(image)
+    box = found.container
     if box is None or not box.known:
-        work.warn(f"{image} is not (fully) in the knowledge base: what it needs was not checked", target.image_source)
+        why = found.why or (box.row.get("note") if box else "") or "only user reports describe it"
+        work.unknown(f"{image}: {why}; what it needs was not checked ({knowledge.as_of_text()})", target.image_source)
         return
     for gpu in gpus:
         answer = image_on(image, gpu=gpu)
@@ -482,7 +499,36 @@ def _image(work: _Work, target: Target, driver: str | None, gpus: list[GpuSpec])
         reason = f"{what}: " + "; ".join(answer.reasons[1:3])
         work.block(Blocker(BlockerKind.INCOMPATIBLE, "image", reason, _source(answer), answer.fix), "cuda.driver")
     elif answer.mode is Mode.UNKNOWN:
-        work.warn(f"could not tell whether {what} runs: " + "; ".join(answer.reasons[1:2]), _source(answer))
+        work.unknown(f"could not tell whether {what} runs: " + "; ".join(answer.reasons[1:2]), _source(answer))
+
+
+def _containers(work: _Work, facts: Facts, gpus: list[GpuSpec], now: str | None, driver: str | None) -> None:
+    """A driver change must not break a running container: each image judged on the new driver as the
+    audit's containers.image check judges it. One that runs now and would not afterwards blocks the plan;
+    one that does not run now either is a warning; what cannot be told keeps the host inconclusive."""
+    if driver is None:
+        return
+    for container in facts.containers.running:
+        after = judge_container(container.name, container.image, driver, gpus)
+        if after is None or after.action is Action.NONE:
+            continue
+        if after.inconclusive:
+            work.unknown(f"after the change to driver {driver}: {after.message}", after.source)
+            continue
+        before = judge_container(container.name, container.image, now, gpus) if now else None
+        if before is not None and before.action not in (Action.NONE, Action.INVESTIGATE):
+            work.warn(f"still after the change to driver {driver}: {after.message}", after.source)
+            continue
+        work.block(
+            Blocker(
+                BlockerKind.CONTAINER,
+                "driver",
+                f"the change to driver {driver} would break a running container: {after.message}",
+                after.source,
+                after.expected or "pick a driver the running containers' images support",
+            ),
+            CONTAINER_CHECK,
+        )
 
 
 def _rollback(facts: Facts) -> Rollback:

@@ -8,10 +8,11 @@ the logic that fills these in lives beside this module (``target``, ``host``,
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.policy import Bounds, RequiredEngine
+from auditor.report import KnowledgeStamp
 
 SCHEMA = "auditor.plan/1"
 COMPONENTS = ("driver", "cuda", "cudnn", "tensorrt")
@@ -87,6 +88,8 @@ class BlockerKind(enum.Enum):
     """The target driver's branch is past end of life."""
     UNPINNED = "unpinned"
     """The host must change a component the target names no version for."""
+    CONTAINER = "container"
+    """A running container's image would not run on the target driver."""
 
 
 @dataclass(frozen=True)
@@ -117,9 +120,11 @@ class PlanWarning:
     source: str | None = None
     details: tuple[str, ...] = ()
     """The caveats behind the message, one sentence each (the knowledge base's wording)."""
+    unknown: bool = False
+    """The plan could not tell (knowledge missing, an engine not judged): the host is never compliant."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"message": self.message, "source": self.source, "details": list(self.details)}
+        return {"message": self.message, "source": self.source, "details": list(self.details), "unknown": self.unknown}
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,10 @@ class HostStatus(enum.Enum):
     PLANNED = "planned"
     """Has steps and no blocker: it is in a wave."""
     COMPLIANT = "compliant"
-    """Already on the target: no steps."""
+    """Already on the target: no steps, and nothing the plan could not tell."""
+    INCONCLUSIVE = "inconclusive"
+    """No steps, but the plan could not tell whether the host meets the target (its warnings say what is
+    missing: an engine that could not be judged, knowledge the base lacks): never counted compliant."""
     BLOCKED = "blocked"
     """The target is impossible here (see its blockers): left out of the waves."""
     SKIPPED = "skipped"
@@ -184,7 +192,13 @@ class HostStatus(enum.Enum):
     @property
     def left_out(self) -> bool:
         """True for hosts that need something but get no wave."""
-        return self in (HostStatus.BLOCKED, HostStatus.SKIPPED, HostStatus.UNREACHABLE, HostStatus.ERROR)
+        return self in (
+            HostStatus.BLOCKED,
+            HostStatus.SKIPPED,
+            HostStatus.UNREACHABLE,
+            HostStatus.ERROR,
+            HostStatus.INCONCLUSIVE,
+        )
 
 
 @dataclass(frozen=True)
@@ -338,7 +352,8 @@ class PlanExit(enum.IntEnum):
         1,
         (
             "error: bad flag, policy, target or file; no stored run; a plan that could not be written; "
-            "or nothing to do among the hosts audited while some could not be (0 with --unreachable warn)"
+            "or nothing to do among the hosts audited while some could not be (0 with --unreachable warn); "
+            "or no steps, but the plan could not tell for some hosts (inconclusive)"
         ),
     )
     CHANGES = 2, "changes planned: at least one host needs steps or is blocked"
@@ -386,6 +401,8 @@ class Plan:
     generated_at: str
     notes: tuple[str, ...] = ()
     unreachable: str = "fail"
+    knowledge: KnowledgeStamp = field(default_factory=KnowledgeStamp.current)
+    """How current the NVIDIA knowledge the plan was judged with is (and any site overlay)."""
 
     def by_status(self, status: HostStatus) -> tuple[HostPlan, ...]:
         return tuple(h for h in self.hosts if h.status is status)
@@ -405,6 +422,8 @@ class Plan:
         (0 with ``unreachable == "warn"``); else 0."""
         if any(h.steps or h.blockers for h in self.hosts):
             return PlanExit.CHANGES
+        if any(h.status is HostStatus.INCONCLUSIVE for h in self.hosts):
+            return PlanExit.ERROR  # "nothing to do" would claim what the plan could not tell
         missing = [h for h in self.hosts if h.status in (HostStatus.UNREACHABLE, HostStatus.ERROR)]
         if missing and self.unreachable == "fail":
             return PlanExit.ERROR
@@ -421,7 +440,10 @@ class Plan:
             return (
                 f"changes planned: {_n(changed, 'host')} off target ({s['planned']} in {_n(len(self.waves), 'wave')}, "
                 f"{s['blocked']} blocked, {s['skipped']} skipped), {missing} not audited"
+                + (f", {s['inconclusive']} inconclusive" if s["inconclusive"] else "")
             )
+        if code is PlanExit.ERROR and s["inconclusive"]:
+            return f"no steps, but the plan could not tell for {_n(s['inconclusive'], 'host')} (inconclusive)"
         if code is PlanExit.ERROR:
             return f"nothing to do among the hosts audited, but {_n(missing, 'host')} could not be audited"
         if missing:
@@ -438,6 +460,7 @@ class Plan:
             "inventory": self.inventory,
             "policy": self.policy,
             "source": self.source.to_json(),
+            "knowledge": self.knowledge.to_json(),
             "target": self.target.to_json(),
             "rollout": {
                 "max_unavailable": self.rollout.max_unavailable,

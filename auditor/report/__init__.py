@@ -76,6 +76,38 @@ def utc_now() -> str:
 
 
 @dataclass(frozen=True)
+class KnowledgeStamp:
+    """The knowledge's as-of date and the site overlay behind a report, as every writer shows them."""
+
+    as_of: str
+    overlay: str | None = None
+    """The overlay directory, or None for the bundled knowledge alone."""
+    site_changes: tuple[str, ...] = ()
+    """What the overlay added or overrode: ``"added gpu-compute-capability NVIDIA A10G (file:line)"``."""
+
+    @classmethod
+    def current(cls) -> KnowledgeStamp:
+        """The knowledge in use now (bundled plus any overlay)."""
+        from auditor import knowledge
+
+        about = knowledge.about()
+        site = about.site
+        changes = tuple(f"{c.action} {c.table} {c.key} ({c.location})" for c in site.changes) if site else ()
+        return cls(about.as_of.isoformat(), site.directory if site else None, changes)
+
+    def line(self) -> str:
+        """``knowledge as of 2026-12-04`` (``+ site overlay DIR (3 entries)``)."""
+        text = f"knowledge as of {self.as_of}"
+        if self.overlay:
+            count = len(self.site_changes)
+            text += f" + site overlay {self.overlay} ({count} {'entry' if count == 1 else 'entries'})"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {"as_of": self.as_of, "overlay": self.overlay, "site_changes": list(self.site_changes)}
+
+
+@dataclass(frozen=True)
 class Report:
     """A whole audit. ``complete`` is False when the run was interrupted."""
 
@@ -93,6 +125,8 @@ class Report:
     """This run's number in the history database (None with ``--no-history``)."""
     exit: ExitDecision | None = None
     """The exit code of the run and why (None when no front end decided one)."""
+    knowledge: KnowledgeStamp = field(default_factory=lambda: KnowledgeStamp.current())
+    """How current the NVIDIA knowledge the verdicts rest on is, and the site overlay used."""
 
     def summary(self) -> dict[str, int]:
         """``{"total": N, "<verdict>": count, ...}`` with every verdict present (zeros too)."""

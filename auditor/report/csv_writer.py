@@ -43,6 +43,7 @@ COLUMNS = (
     "actual",
     "remediation",
     "source",
+    "knowledge",  # how current the knowledge behind the verdict is (and any site overlay), on every row
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -97,9 +98,10 @@ def render_csv(report: Report) -> str:
     for host in report.hosts:
         base = _host_cells(host)
         for finding in host.findings or (None,):
-            writer.writerow([cell(v) for v in base + _finding_cells(finding)])
+            writer.writerow([cell(v) for v in [*base, *_finding_cells(finding), report.knowledge.line()]])
     for name in report.not_audited:
         row: list[object] = [name, None, None, None, None, None, None, None, None, None, None]
         row += ["interrupted", "not audited: the run was interrupted first", *_finding_cells(None)]
+        row.append(report.knowledge.line())
         writer.writerow([cell(v) for v in row])
     return buffer.getvalue()

@@ -89,6 +89,7 @@ def _summary(report: Report) -> list[str]:
     sub = [f"policy {esc(report.policy)}", esc(when(report)), f"{report.duration_s:.1f}s"]
     if report.run_id is not None:
         sub.append(f"run #{report.run_id}")
+    sub.append(esc(report.knowledge.line()))
     needs = "needs" if action == 1 else "need"
     headline = (
         f"<strong>{action}</strong> of {count(total, 'host')} {needs} action"

@@ -30,6 +30,7 @@ def report_document(report: Report, exit_code: ExitCode | None = None) -> dict[s
         "exit": report.exit.to_json() if report.exit else None,
         "exit_codes": legend(),
         "notes": list(report.notes),
+        "knowledge": report.knowledge.to_json(),
         "summary": report.summary(),
         "not_audited": list(report.not_audited),
         "hosts": [host.to_json() for host in report.hosts],

@@ -111,7 +111,7 @@ def _add_case(suite: ET.Element, host: HostReport, check: str, findings: list[Fi
     return outcome
 
 
-def _suite(root: ET.Element, host: HostReport, timestamp: str) -> dict[str, int]:
+def _suite(root: ET.Element, host: HostReport, timestamp: str, knowledge_line: str) -> dict[str, int]:
     seconds = (host.timing.connect_s or 0.0) + (host.timing.probe_s or 0.0)
     suite = ET.SubElement(
         root,
@@ -121,6 +121,7 @@ def _suite(root: ET.Element, host: HostReport, timestamp: str) -> dict[str, int]
     props = ET.SubElement(suite, "properties")
     for key, value in (("verdict", host.verdict.value), ("groups", ", ".join(host.groups))):
         ET.SubElement(props, "property", {"name": key, "value": _x(value)})
+    ET.SubElement(props, "property", {"name": "knowledge", "value": _x(knowledge_line)})
     if host.failing_since:
         ET.SubElement(props, "property", {"name": "failing_since", "value": _x(host.failing_since)})
     counts = {"tests": 0, "failure": 0, "error": 0, "skipped": 0}
@@ -172,7 +173,7 @@ def render_junit(report: Report) -> str:
     timestamp = report.generated_at.removesuffix("Z")  # xs:dateTime without zone, as JUnit writers emit
     root = ET.Element("testsuites", {"name": _x(f"auditor: {report.inventory} (policy {report.policy})")})
     totals = {"tests": 0, "failure": 0, "error": 0, "skipped": 0}
-    tallies = [_suite(root, host, timestamp) for host in report.hosts]
+    tallies = [_suite(root, host, timestamp, report.knowledge.line()) for host in report.hosts]
     tallies += [
         _placeholder_suite(root, name, timestamp, "error", "not audited: the run was interrupted first")
         for name in report.not_audited

@@ -100,6 +100,7 @@ def render_md(report: Report) -> str:
         facts.append(f"run #{report.run_id}")
     if report.exit is not None:
         facts.append(f"exit {int(report.exit.code)}")
+    facts.append(md(report.knowledge.line()))
     out += [" · ".join(facts), ""]
     if not report.complete:
         missing = f" Not audited: {md(', '.join(report.not_audited))}." if report.not_audited else ""

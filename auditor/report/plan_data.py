@@ -42,7 +42,7 @@ def render_plan_ansible(plan: Plan) -> str:
     left_out = [h for h in plan.hosts if h.status.left_out]
     header = [
         f"auditor plan ({plan.source.describe()}), generated {plan.generated_at}",
-        f"target: {plan.target.name}; inventory: {plan.inventory}; policy: {plan.policy}",
+        f"target: {plan.target.name}; inventory: {plan.inventory}; policy: {plan.policy}; {plan.knowledge.line()}",
         "one group per wave, canary first: run them in order (--limit wave_0_canary, then wave_1, ...)",
     ]
     if left_out:

@@ -23,6 +23,7 @@ def render_plan_md(plan: Plan) -> str:
         f"policy {md(plan.policy)}",
         md(plan.source.describe()),
         f"exit {int(plan.exit_code)}",
+        md(plan.knowledge.line()),
     ]
     out += [" · ".join(facts), ""]
     if plan.target.description:
@@ -60,6 +61,7 @@ def render_plan_md(plan: Plan) -> str:
         ("Planned hosts", planned),
         ("Blocked hosts (left out)", list(plan.by_status(HostStatus.BLOCKED))),
         ("Skipped hosts (left out)", list(plan.by_status(HostStatus.SKIPPED))),
+        ("Inconclusive hosts (no steps, but the plan could not tell)", list(plan.by_status(HostStatus.INCONCLUSIVE))),
     ):
         if hosts:
             out += [f"## {heading}", ""]
@@ -105,7 +107,8 @@ def _host(host: HostPlan) -> list[str]:
             lines.append(f"  - source: {md(blocker.source)}")
     for warning in host.warnings:
         lines.append(
-            f"- warning: {md(warning.message)}" + (f" (source: {md(warning.source)})" if warning.source else "")
+            f"- {'could not tell' if warning.unknown else 'warning'}: {md(warning.message)}"
+            + (f" (source: {md(warning.source)})" if warning.source else "")
         )
         lines += [f"  - {md(detail)}" for detail in warning.details]
     if host.rollback is not None:

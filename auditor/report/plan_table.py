@@ -26,6 +26,7 @@ STATUS_STYLE = {
     HostStatus.SKIPPED: "yellow",
     HostStatus.UNREACHABLE: "bold bright_black",
     HostStatus.ERROR: "bold magenta",
+    HostStatus.INCONCLUSIVE: "bold yellow",
 }
 ACTION_STYLE = {
     StepAction.INSTALL: "cyan",
@@ -104,7 +105,7 @@ def host_block(host: HostPlan) -> list[RenderableType]:
             line.append(f"\n    source: {blocker.source}", style="dim")
         out.append(line)
     for warning in host.warnings:
-        line = Text("  ! ", style="yellow")
+        line = Text("  ? could not tell: " if warning.unknown else "  ! ", style="yellow")
         line.append(warning.message)
         if warning.source:
             line.append(f" [{warning.source}]", style="dim")
@@ -133,6 +134,7 @@ def plan_lines(plan: Plan) -> list[RenderableType]:
     )
     if plan.rollout.skip:
         rollout += f" · skip {', '.join(plan.rollout.skip)}"
+    rollout += f" · {plan.knowledge.line()}"
     out.append(Text(rollout, style="dim"))
     counts = Text()
     for status in HostStatus:
@@ -153,6 +155,7 @@ def plan_lines(plan: Plan) -> list[RenderableType]:
         ("Planned", [h for h in plan.hosts if h.status is HostStatus.PLANNED]),
         ("Blocked: left out of the waves", list(plan.by_status(HostStatus.BLOCKED))),
         ("Skipped: left out of the waves", list(plan.by_status(HostStatus.SKIPPED))),
+        ("Inconclusive: no steps, but the plan could not tell", list(plan.by_status(HostStatus.INCONCLUSIVE))),
     )
     for heading, hosts in sections:
         if not hosts:

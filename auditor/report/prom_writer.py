@@ -22,6 +22,7 @@ unbounded text (messages) becomes a label.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -55,6 +56,14 @@ class _ReportCollector(Collector):
         duration = gauge("last_run_duration_seconds", "How long the last audit took.", [])
         duration.add_metric([inv], round(report.duration_s, 3))
         yield duration
+        as_of = datetime.datetime.fromisoformat(report.knowledge.as_of).replace(tzinfo=datetime.timezone.utc)
+        knowledge = gauge(
+            "knowledge_as_of_timestamp_seconds",
+            "The date up to which the NVIDIA knowledge behind the verdicts was read (Unix time).",
+            ["overlay"],
+        )
+        knowledge.add_metric([inv, report.knowledge.overlay or ""], as_of.timestamp())
+        yield knowledge
         complete = gauge("last_run_complete", "1 if the last audit ran to the end, 0 if it was interrupted.", [])
         complete.add_metric([inv], 1.0 if report.complete else 0.0)
         yield complete

@@ -118,6 +118,7 @@ def _print_report(console: Console, report: Report) -> None:
     line = f"{when(report)} · {count(summary['total'], 'host')} in {report.duration_s:.1f}s"
     if report.run_id is not None:
         line += f" · run #{report.run_id}"
+    line += f" · {report.knowledge.line()}"
     console.print(Text(line, style="dim"))
     counts = Text()
     for i, (verdict, n) in enumerate(verdict_counts(report)):

@@ -332,7 +332,7 @@ def _gpus(raw: Any, where: Location) -> tuple[GpuSpec, ...]:
                 cc = as_text(node["compute_capability"], "'compute_capability'", node.loc("compute_capability"))
             else:
                 known = knowledge.gpu_model(model)
-                if known is None:
+                if known is None or known.compute_capability is None:
                     errors.append(
                         InputError(f"unknown GPU model {model!r}: give its compute_capability", node.loc("model"))
                     )
