@@ -42,8 +42,16 @@ PRINTED: dict[str, tuple[str, str, str]] = {
     "NVIDIA HGX GB200": ("NVIDIA GB200", "10.0", "datacenter"),
     "NVIDIA B300 SXM6 AC": ("NVIDIA B300", "10.3", "datacenter"),
     "NVIDIA GB300": ("NVIDIA GB300", "10.3", "datacenter"),
-    "NVIDIA RTX PRO 6000 Blackwell Server Edition": ("NVIDIA RTX PRO 6000 Blackwell Server Edition", "12.0", "datacenter"),
-    "NVIDIA RTX PRO 4500 Blackwell Server Edition": ("NVIDIA RTX PRO 4500 Blackwell Server Edition", "12.0", "datacenter"),
+    "NVIDIA RTX PRO 6000 Blackwell Server Edition": (
+        "NVIDIA RTX PRO 6000 Blackwell Server Edition",
+        "12.0",
+        "datacenter",
+    ),
+    "NVIDIA RTX PRO 4500 Blackwell Server Edition": (
+        "NVIDIA RTX PRO 4500 Blackwell Server Edition",
+        "12.0",
+        "datacenter",
+    ),
     "NVIDIA GH200 480GB": ("NVIDIA GH200", "9.0", "datacenter"),
     "GH200 480GB": ("NVIDIA GH200", "9.0", "datacenter"),
     "NVIDIA H200": ("NVIDIA H200", "9.0", "datacenter"),
@@ -87,14 +95,28 @@ PRINTED: dict[str, tuple[str, str, str]] = {
     "Tesla K40m": ("Tesla K40 / K20", "3.5", "datacenter"),
     # workstation
     "NVIDIA GB10": ("NVIDIA GB10 (DGX Spark)", "12.1", "workstation"),
-    "NVIDIA RTX PRO 6000 Blackwell Workstation Edition": ("NVIDIA RTX PRO Blackwell (workstation)", "12.0", "workstation"),
-    "NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition": (
-        "NVIDIA RTX PRO Blackwell (workstation)", "12.0", "workstation",
+    "NVIDIA RTX PRO 6000 Blackwell Workstation Edition": (
+        "NVIDIA RTX PRO Blackwell (workstation)",
+        "12.0",
+        "workstation",
     ),
-    "NVIDIA RTX PRO 5000 72GB Blackwell": ("NVIDIA RTX PRO Blackwell (laptop, embedded, other boards)", "12.0", "workstation"),
+    "NVIDIA RTX PRO 6000 Blackwell Max-Q Workstation Edition": (
+        "NVIDIA RTX PRO Blackwell (workstation)",
+        "12.0",
+        "workstation",
+    ),
+    "NVIDIA RTX PRO 5000 72GB Blackwell": (
+        "NVIDIA RTX PRO Blackwell (laptop, embedded, other boards)",
+        "12.0",
+        "workstation",
+    ),
     "NVIDIA RTX 6000 Ada Generation": ("NVIDIA RTX Ada Generation (workstation)", "8.9", "workstation"),
     "NVIDIA RTX 4000 SFF Ada Generation": ("NVIDIA RTX Ada Generation (workstation)", "8.9", "workstation"),
-    "NVIDIA RTX 5880 Ada Generation": ("NVIDIA RTX Ada Generation (laptop, embedded, other boards)", "8.9", "workstation"),
+    "NVIDIA RTX 5880 Ada Generation": (
+        "NVIDIA RTX Ada Generation (laptop, embedded, other boards)",
+        "8.9",
+        "workstation",
+    ),
     "NVIDIA RTX A6000": ("NVIDIA RTX A-series (workstation)", "8.6", "workstation"),
     "NVIDIA RTX A4000": ("NVIDIA RTX A-series (workstation)", "8.6", "workstation"),
     "NVIDIA RTX A5500": ("NVIDIA RTX A-series (other boards, laptop, embedded)", "8.6", "workstation"),
