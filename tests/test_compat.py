@@ -248,5 +248,5 @@ def test_gpu_names_as_nvidia_smi_prints_them(capsys: pytest.CaptureFixture[str])
     """A GeForce GTX 1080 is known (Pascal, consumer); an unknown name exits 2 listing the closest names."""
     code, out, _ = run_compat(capsys, "--gpu", "NVIDIA GeForce GTX 1080")
     assert code == 0 and "6.1" in out and "not a data-center GPU" in out
-    code, out, err = run_compat(capsys, "--gpu", "NVIDIA GeForce GTX 1080 Ti")
+    code, out, err = run_compat(capsys, "--gpu", "NVIDIA GeForce GTX 1085")
     assert code == 2 and out == "" and "closest: 'NVIDIA GeForce GTX 1080'" in err

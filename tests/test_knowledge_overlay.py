@@ -26,12 +26,12 @@ from auditor.report.md_writer import render_md
 from auditor.report.prom_writer import render_prom
 from auditor.report.table_writer import render_table
 
-A10G = """\
+SITE_GPU = """\
 table: gpu-compute-capability
 sources:
   site-inventory: {url: "https://wiki.example.com/gpu-inventory", grade: B, covers: our cloud instances}
 rows:
-  - {product: NVIDIA A10G, cc: "8.6", arch: Ampere, class: datacenter, names: ["NVIDIA A10G"], grade: B, source: site-inventory}
+  - {product: NVIDIA CMP 170HX, cc: "8.0", arch: Ampere, class: datacenter, names: ["NVIDIA CMP 170HX"], grade: B, source: site-inventory}
 """
 INTERNAL = """\
 table: site-infer
@@ -81,17 +81,17 @@ def test_every_entry_of_every_table_names_its_source() -> None:
 
 def test_an_overlay_adds_a_gpu_and_an_internal_image_and_says_where_they_came_from(tmp_path: Path) -> None:
     """Site rows join the bundled tables; answers built on them cite the overlay file and line."""
-    site = overlay.load_overlay(write(tmp_path / "k", gpus=A10G, internal=INTERNAL))
+    site = overlay.load_overlay(write(tmp_path / "k", gpus=SITE_GPU, internal=INTERNAL))
     knowledge.use_overlay(site)
-    model = gpus_kb.gpu_model("NVIDIA A10G")
-    assert model is not None and model.datacenter and model.compute_capability == "8.6"
+    model = gpus_kb.gpu_model("NVIDIA CMP 170HX")
+    assert model is not None and model.datacenter and model.compute_capability == "8.0"
     assert "site overlay" in model.cite and "gpus.yaml:5" in model.cite
-    answer = image_on("registry.example.com/ml/infer:2.3", "535.104.05", GpuSpec("NVIDIA A10G"))
+    answer = image_on("registry.example.com/ml/infer:2.3", "535.104.05", GpuSpec("NVIDIA CMP 170HX"))
     assert answer.mode is Mode.FORWARD_COMPAT and "internal.yaml:6" in answer.sources[0]
-    assert [(c.action, c.key) for c in site.changes] == [("added", "NVIDIA A10G"), ("added", "2.3")]
+    assert [(c.action, c.key) for c in site.changes] == [("added", "NVIDIA CMP 170HX"), ("added", "2.3")]
     assert knowledge.about().line().endswith("(2 rows added, 0 overridden)")
     knowledge.use_overlay(None)
-    assert gpus_kb.gpu_model("NVIDIA A10G") is None  # nothing memoised survives the switch
+    assert gpus_kb.gpu_model("NVIDIA CMP 170HX") is None  # nothing memoised survives the switch
 
 
 def test_an_overlay_row_with_the_same_key_overrides_and_a_new_month_moves_the_horizon(tmp_path: Path) -> None:
@@ -110,12 +110,12 @@ def test_an_overlay_row_with_the_same_key_overrides_and_a_new_month_moves_the_ho
     ("text", "line", "message"),
     [
         ("table: gpu-compute-capabilty\nrows: [{x: 1}]\n", 1, "did you mean 'gpu-compute-capability'"),
-        (A10G.replace("source: site-inventory}", "source: wiki}"), 5, "unknown source 'wiki'"),
-        (A10G.replace("grade: B, source: site-inventory}", "source: site-inventory}"), 5, "needs 'grade'"),
-        (A10G.replace("class: datacenter", "class: cloud"), 5, "'class' must be one of"),
-        (A10G.replace('cc: "8.6"', 'cc: "eight"'), 5, "'cc' must be a version"),
-        (A10G.replace("https://wiki", "http://wiki"), 3, "url must start with https://"),
-        (A10G + "colour: blue\n", 6, "unknown key 'colour'"),
+        (SITE_GPU.replace("source: site-inventory}", "source: wiki}"), 5, "unknown source 'wiki'"),
+        (SITE_GPU.replace("grade: B, source: site-inventory}", "source: site-inventory}"), 5, "needs 'grade'"),
+        (SITE_GPU.replace("class: datacenter", "class: cloud"), 5, "'class' must be one of"),
+        (SITE_GPU.replace('cc: "8.0"', 'cc: "eight"'), 5, "'cc' must be a version"),
+        (SITE_GPU.replace("https://wiki", "http://wiki"), 3, "url must start with https://"),
+        (SITE_GPU + "colour: blue\n", 6, "unknown key 'colour'"),
     ],
 )
 def test_overlay_problems_are_located(tmp_path: Path, text: str, line: int, message: str) -> None:
@@ -130,15 +130,15 @@ def test_overlay_problems_are_located(tmp_path: Path, text: str, line: int, mess
 def test_compat_takes_the_overlay_from_the_flag_or_the_environment(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """--gpu "NVIDIA A10G" exits 2 without the overlay; with --knowledge or AUDITOR_KNOWLEDGE it is answered."""
-    directory = write(tmp_path / "k", gpus=A10G)
-    assert main(["compat", "--gpu", "NVIDIA A10G"]) == 2
-    assert "closest: 'NVIDIA A10'" in capsys.readouterr().err
-    assert main(["compat", "--gpu", "NVIDIA A10G", "--knowledge", str(directory), "--json"]) == 0
+    """--gpu "NVIDIA CMP 170HX" exits 2 without the overlay; with --knowledge or AUDITOR_KNOWLEDGE it is answered."""
+    directory = write(tmp_path / "k", gpus=SITE_GPU)
+    assert main(["compat", "--gpu", "NVIDIA CMP 170HX"]) == 2
+    assert "closest: 'NVIDIA P100'" in capsys.readouterr().err
+    assert main(["compat", "--gpu", "NVIDIA CMP 170HX", "--knowledge", str(directory), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["knowledge"]["overlay"]["directory"] == str(directory)
     monkeypatch.setenv("AUDITOR_KNOWLEDGE", str(directory))
-    assert main(["compat", "--gpu", "NVIDIA A10G"]) == 0
+    assert main(["compat", "--gpu", "NVIDIA CMP 170HX"]) == 0
     out = capsys.readouterr().out
     assert "site overlay" in out and out.rstrip().endswith("(1 row added, 0 overridden)")
     assert main(["compat", "--gpu", "8.6", "--knowledge", str(tmp_path / "missing")]) == 2
@@ -156,15 +156,15 @@ def test_auditor_knowledge_shows_what_is_known_and_validates_an_overlay(
     assert summary["newest"]["driver_branch"] == "R620"
     gb300 = next(c for c in summary["conflicts"] if c["id"] == "trt-gb300")
     assert gb300["sources"] == ["sm-10141", "dgx-gb300"]
-    assert main(["knowledge", "--knowledge", str(write(tmp_path / "k", gpus=A10G))]) == 0
-    assert "added     gpu-compute-capability: NVIDIA A10G" in capsys.readouterr().out
+    assert main(["knowledge", "--knowledge", str(write(tmp_path / "k", gpus=SITE_GPU))]) == 0
+    assert "added     gpu-compute-capability: NVIDIA CMP 170HX" in capsys.readouterr().out
     assert main(["knowledge", "--knowledge", str(write(tmp_path / "bad", gpus="table: nope\nrows: []\n"))]) == 2
     assert "unknown table 'nope'" in capsys.readouterr().err
 
 
 def test_every_report_format_shows_the_as_of_date_and_the_overlay(tmp_path: Path) -> None:
     """JSON, table, Markdown, HTML, JUnit, Prometheus and CSV all carry the knowledge line."""
-    knowledge.use_overlay(overlay.load_overlay(write(tmp_path / "k", gpus=A10G)))
+    knowledge.use_overlay(overlay.load_overlay(write(tmp_path / "k", gpus=SITE_GPU)))
     report = Report(inventory="fleet", policy="p", hosts=(HostReport("gpu-01", "10.0.0.1", (), Verdict.OK),))
     assert isinstance(report.knowledge, KnowledgeStamp) and report.knowledge.overlay == str(tmp_path / "k")
     assert json.loads(render_json(report))["knowledge"]["site_changes"][0].startswith("added gpu-compute-capability")
@@ -199,23 +199,23 @@ rows:
 def test_an_audit_with_a_site_overlay_judges_its_images_and_states_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Over real SSH: an A10G host (named only by the overlay) running an internal image the overlay describes."""
+    """Over real SSH: a CMP 170HX host (named only by the overlay) running an internal image the overlay describes."""
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(
         """\
 schema: auditor.fleet/1
 hosts:
   g5-01:
-    gpus: [{model: "NVIDIA A10G", count: 1}]
+    gpus: [{model: "NVIDIA CMP 170HX", count: 1}]
     driver: "535.104.05"
     containers:
       running: [{name: infer, image: "registry.example.com/ml/infer:2.3"}]
 """
     )
-    directory = write(tmp_path / "k", gpus=A10G, internal=INTERNAL)
+    directory = write(tmp_path / "k", gpus=SITE_GPU, internal=INTERNAL)
     args = ["report", "--simulate", str(fleet), "--format", "json", "--no-history", "--as-of", "2026-12-04"]
     assert main(args) == 2  # the fleet names a GPU the bundled knowledge does not know: located input error
-    assert "NVIDIA A10G" in capsys.readouterr().err
+    assert "NVIDIA CMP 170HX" in capsys.readouterr().err
     assert main([*args, "--knowledge", str(directory), "--probe-timeout", "60"]) in (0, 1)
     document = json.loads(capsys.readouterr().out)
     assert document["knowledge"]["overlay"] == str(directory)

@@ -369,14 +369,14 @@ def test_an_image_target_judges_engines_against_its_tensorrt(policy: Policy) -> 
         tensorrt=trt("10.3.0.26"),
         engines={"items": [engine("/m/sm80.plan", "10.3.0.26")]},
     )
-    hp = one(report, build_target(policy, None, ["image=nvcr.io/nvidia/tensorrt:23.08-py3"]), policy)
+    hp = one(report, build_target(policy, None, ["image=nvcr.io/nvidia/tensorrt:23.07-py3"]), policy)
     assert [(s.action, s.from_, s.to) for s in hp.steps] == [(StepAction.REBUILD_ENGINE, "10.3.0.26", "8.6.1.6")]
-    assert "nvcr.io/nvidia/tensorrt:23.08-py3" in hp.steps[0].reason and hp.blockers == ()
+    assert "nvcr.io/nvidia/tensorrt:23.07-py3" in hp.steps[0].reason and hp.blockers == ()
 
 
 def test_an_image_needing_forward_compat_on_a_geforce_is_blocked(policy: Policy) -> None:
     """An image whose driver floor the host misses runs through cuda-compat only on data-center GPUs."""
-    target = build_target(policy, None, ["image=nvcr.io/nvidia/tensorrt:23.08-py3"])
+    target = build_target(policy, None, ["image=nvcr.io/nvidia/tensorrt:23.07-py3"])
     hp = one(host(driver=driver("470.82.01"), gpus=RTX, cuda=toolkit("11.4.4"), tensorrt=trt(None)), target, policy)
     assert {(b.kind, b.component) for b in hp.blockers} == {(BlockerKind.FORWARD_COMPAT, "image")}
     t4 = one(host(driver=driver("470.82.01"), gpus=T4, cuda=toolkit("11.4.4"), tensorrt=trt(None)), target, policy)

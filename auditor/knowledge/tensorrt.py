@@ -186,8 +186,9 @@ class Container:
 
     @property
     def known(self) -> bool:
-        """False for months only user reports describe (everything unknown)."""
-        return self.grade != "C"
+        """False when the sources give nothing of this month: only user reports describe it (grade C),
+        or its notes could not be read (every field null, the month only known to exist)."""
+        return self.grade != "C" and any(v is not None for v in (self.tensorrt, self.cuda, self.driver))
 
     @property
     def ref(self) -> str:
