@@ -22,8 +22,8 @@ from auditor.consistency import apply_consistency
 from auditor.errors import ReportWriteError
 from auditor.hostkeys import KNOWN_HOSTS_FILES, HostKeyTrust, default_accept_new_file
 from auditor.inventory import Host, Inventory, load_inventories
+from auditor.inventory.patterns import Selection, select
 from auditor.outcome import HostState
-from auditor.patterns import Selection, select
 from auditor.policy import Policy
 from auditor.probe import ProbeCall, encode_request
 from auditor.report import HostReport, Report

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
-from auditor.patterns import select
+from auditor.inventory.patterns import select
 from tests.conftest import ROOT
 
 CORPUS = ROOT / "tests" / "inventories"

@@ -12,7 +12,7 @@ CORE = [
     "auditor.isolation",
     "auditor.crashlog",
     "auditor.text",
-    "auditor.patterns",
+    "auditor.inventory.patterns",
     "auditor.policy",
     "auditor.facts",
     "auditor.evaluate",

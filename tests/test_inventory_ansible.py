@@ -19,7 +19,7 @@ import pytest
 
 from auditor.errors import InputError
 from auditor.inventory import Inventory, load_inventories
-from auditor.patterns import select
+from auditor.inventory.patterns import select
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "inventories"

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from auditor.inventory import Host, load_inventories
-from auditor.patterns import select
+from auditor.inventory.patterns import select
 from auditor.text import clean, count
 
 
