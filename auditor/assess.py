@@ -7,10 +7,10 @@ from auditor.facts import Facts, FactsError, parse_facts
 from auditor.findings import Verdict, verdict_of
 from auditor.inventory import Host
 from auditor.isolation import attempt
-from auditor.outcome import HostError, ProbeOutcome, Step
 from auditor.policy import Policy
 from auditor.report import HostReport
 from auditor.text import clean, clean_bytes
+from auditor.transport.outcome import HostError, ProbeOutcome, Step
 
 NO_PYTHON_STATUS = 127
 

@@ -20,19 +20,19 @@ from typing import Any
 from auditor.assess import assess
 from auditor.consistency import apply_consistency
 from auditor.errors import ReportWriteError
-from auditor.hostkeys import KNOWN_HOSTS_FILES, HostKeyTrust, default_accept_new_file
 from auditor.inventory import Host, Inventory, load_inventories
 from auditor.inventory.patterns import Selection, select
-from auditor.outcome import HostState
 from auditor.policy import Policy
 from auditor.probe import ProbeCall, encode_request
 from auditor.report import HostReport, Report
 from auditor.report.files import write_atomic
-from auditor.runner import ConnectOptions, run_probes
 from auditor.simulate import load_fleet
 from auditor.simulate.fleet import Fleet
-from auditor.sshconfig import SshTarget, config_paths, parse_hop
-from auditor.sshconfig import resolve as resolve_ssh
+from auditor.transport.hostkeys import KNOWN_HOSTS_FILES, HostKeyTrust, default_accept_new_file
+from auditor.transport.outcome import HostState
+from auditor.transport.runner import ConnectOptions, run_probes
+from auditor.transport.sshconfig import SshTarget, config_paths, parse_hop
+from auditor.transport.sshconfig import resolve as resolve_ssh
 
 log = logging.getLogger(__name__)
 

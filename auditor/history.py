@@ -38,9 +38,9 @@ from typing import Any
 from auditor import __version__
 from auditor.errors import AuditorError, InputError, Location
 from auditor.isolation import render_isolated
-from auditor.outcome import Step
 from auditor.report import Report, parse_time, utc_now
 from auditor.report.json_writer import report_document
+from auditor.transport.outcome import Step
 
 APPLICATION_ID = 0x41554454  # "AUDT": tells our files from any other SQLite database
 BUSY_TIMEOUT_MS = 10_000

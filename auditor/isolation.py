@@ -26,9 +26,9 @@ from typing import Any, Protocol, TypeVar
 
 from auditor import crashlog
 from auditor.findings import Verdict
-from auditor.outcome import HostError, Step
 from auditor.report import HostReport
 from auditor.text import clean
+from auditor.transport.outcome import HostError, Step
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
-from auditor.outcome import HostError, Step, Timing
 from auditor.report import HostReport, Report
+from auditor.transport.outcome import HostError, Step, Timing
 from tests.helpers import facts
 
 HOSTILE = 'evil"\\|<script>alert(1)</script>*x*_[a](http://x.test)&amp;`=cmd|calc\n'

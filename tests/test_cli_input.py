@@ -21,8 +21,8 @@ from auditor.cli import build_parser, main
 from auditor.errors import InputError
 from auditor.exitcodes import decide
 from auditor.history import History
-from auditor.hostkeys import HostKeyTrust
 from auditor.report import Report
+from auditor.transport.hostkeys import HostKeyTrust
 from tests.conftest import DEMO_AS_OF
 from tests.report_values import finding, host, report
 

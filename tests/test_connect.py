@@ -18,12 +18,12 @@ from typing import Any
 import asyncssh
 import pytest
 
-from auditor.hostkeys import HostKeyTrust
 from auditor.inventory import Host
-from auditor.outcome import Step
-from auditor.runner import ConnectOptions, probe_host
-from auditor.sshconfig import parse_hop
-from auditor.sshconnect import ConnectFailed
+from auditor.transport.connector import ConnectFailed
+from auditor.transport.hostkeys import HostKeyTrust
+from auditor.transport.outcome import Step
+from auditor.transport.runner import ConnectOptions, probe_host
+from auditor.transport.sshconfig import parse_hop
 
 
 class _SlowAuthServer(asyncssh.SSHServer):
@@ -176,7 +176,7 @@ def test_jump_host_specs_parse_like_ssh(hop: str, parsed: tuple[str | None, str,
 
 def test_connect_failed_carries_the_host_error() -> None:
     """ConnectFailed's message is its HostError's message (what logs show)."""
-    from auditor.outcome import HostError
+    from auditor.transport.outcome import HostError
 
     error = HostError(Step.CONNECT, "connection refused")
     assert str(ConnectFailed(error)) == "connection refused" and ConnectFailed(error).error is error

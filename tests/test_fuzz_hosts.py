@@ -33,12 +33,12 @@ from auditor.consistency import apply_consistency
 from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.isolation import render_isolated
-from auditor.outcome import HostState, ProbeOutcome
 from auditor.plan import PlanSource, Rollout, build_target, failed_plan, make_plan, plan_with_hosts
 from auditor.policy import load_policy
 from auditor.report import Report
 from auditor.report.formats import FORMATS, renderer
 from auditor.text import is_clean
+from auditor.transport.outcome import HostState, ProbeOutcome
 from auditor.tui.cells import COLUMNS, row_cells
 from auditor.tui.detail import render_detail
 from auditor.tui.model import FleetModel

@@ -31,17 +31,17 @@ from auditor.audit import AuditEvent, write_retry_file
 from auditor.cli import main
 from auditor.findings import Verdict
 from auditor.inventory import Host
-from auditor.outcome import HostState
 from auditor.report.csv_writer import render_csv
 from auditor.report.files import write_atomic
 from auditor.report.md_writer import render_md
 from auditor.report.prom_writer import render_prom
 from auditor.report.table_writer import render_table
-from auditor.runner import run_probes
 from auditor.simulate import load_fleet
 from auditor.simulate.server import SimulatedFleet
-from auditor.sshconfig import expand_proxy_command
 from auditor.text import clean, is_clean
+from auditor.transport.outcome import HostState
+from auditor.transport.runner import run_probes
+from auditor.transport.sshconfig import expand_proxy_command
 from auditor.tui.cells import COLUMNS, row_cells
 from auditor.tui.model import FleetModel
 from tests.conftest import FAST_PROBE_TIMEOUT

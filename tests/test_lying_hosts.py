@@ -33,11 +33,11 @@ from auditor.facts import FactsError, parse_facts
 from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.isolation import attempt, render_isolated
-from auditor.outcome import HostError, ProbeOutcome, Step
 from auditor.policy import EMPTY_POLICY, load_policy
 from auditor.report import Report
 from auditor.report.formats import FORMATS, renderer
 from auditor.report.json_writer import render_json
+from auditor.transport.outcome import HostError, ProbeOutcome, Step
 from auditor.tui.app import AuditApp
 from auditor.tui.source import live_source
 from tests.conftest import FAST_PROBE_TIMEOUT

@@ -18,9 +18,9 @@ from auditor.reference.build import BuildRequest
 from auditor.reference.library import Library
 from auditor.reference.shipment import check_library, reference_calls
 from auditor.report import HostReport
-from auditor.runner import probe_host
 from auditor.simulate.fleet import load_fleet
 from auditor.simulate.server import SimulatedFleet
+from auditor.transport.runner import probe_host
 from tests.reference_support import H100, host, make_library
 
 FLEET = """\

@@ -19,9 +19,9 @@ import pytest
 
 from auditor.audit import SshSettings, collect, open_targets
 from auditor.findings import Verdict
-from auditor.outcome import Step
 from auditor.policy import EMPTY_POLICY
 from auditor.report import Report
+from auditor.transport.outcome import Step
 from tests.sshd import LOGIN, SSH_ADD, SSH_AGENT, SSH_KEYGEN, Sshd, SshdKit, fingerprint, free_port, keygen, sshd_kit
 
 __all__ = ["sshd_kit"]  # the fixture, imported for pytest

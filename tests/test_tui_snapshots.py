@@ -16,8 +16,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from auditor.findings import Verdict
-from auditor.outcome import HostError, Step, Timing
 from auditor.report import HostReport
+from auditor.transport.outcome import HostError, Step, Timing
 from auditor.tui.app import AuditApp
 from auditor.tui.screens.host_keys import HostKeyScreen
 from auditor.tui.source import ReplaySource

@@ -23,11 +23,13 @@ from auditor.audit import (
     open_targets,
 )
 from auditor.errors import InputError
-from auditor.hostkeys import default_accept_new_file
 from auditor.policy import EMPTY_POLICY, Policy, load_policies
 from auditor.reference.shipment import with_engine_library
 from auditor.report.formats import OutputSpec, check_specs
-from auditor.runner import (
+from auditor.simulate import load_fleet
+from auditor.statedir import demo_state_dir, state_dir
+from auditor.transport.hostkeys import default_accept_new_file
+from auditor.transport.runner import (
     DEFAULT_AUTH_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_FORKS,
@@ -36,8 +38,6 @@ from auditor.runner import (
     DEFAULT_RETRIES,
     MAX_OUTPUT_BYTES,
 )
-from auditor.simulate import load_fleet
-from auditor.statedir import demo_state_dir, state_dir
 
 DEMO_PROBE_TIMEOUT = 8.0  # the demo's hanging host should not hold the demo for a minute
 

@@ -33,7 +33,6 @@ from auditor.findings import Verdict
 from auditor.history import History, HistoryError
 from auditor.inventory import Host
 from auditor.isolation import render_isolated
-from auditor.outcome import HostError, Step
 from auditor.plan import (
     SET_COMPONENTS,
     SKIP_VAR,
@@ -55,6 +54,7 @@ from auditor.report.files import write_atomic
 from auditor.report.formats import OutputSpec, check_specs, parse_spec
 from auditor.simulate import load_fleet
 from auditor.text import clean
+from auditor.transport.outcome import HostError, Step
 
 log = logging.getLogger(__name__)
 

@@ -52,12 +52,12 @@ from auditor.exitcodes import (
 )
 from auditor.history import History, HistoryLocked, locked
 from auditor.isolation import render_isolated
-from auditor.outcome import HostState
 from auditor.policy import Policy
 from auditor.report import HostReport, Report
 from auditor.report.files import write_atomic
 from auditor.report.formats import DESCRIPTIONS, FORMATS, OutputSpec, check_specs, parse_spec, renderer
 from auditor.text import clean, count
+from auditor.transport.outcome import HostState
 
 log = logging.getLogger(__name__)
 DEFAULT_LOCK_TIMEOUT = 60.0

@@ -16,8 +16,6 @@ from functools import partial
 
 from auditor.inventory import Host
 from auditor.isolation import isolated
-from auditor.outcome import HostError
-from auditor.outcome import Step as HostStep
 from auditor.plan.host import plan_host
 from auditor.plan.model import (
     COMPONENTS,
@@ -43,6 +41,8 @@ from auditor.plan.target import build_target, parse_settings, stack_target
 from auditor.plan.waves import SKIP_VAR, apply_skips, assign_waves
 from auditor.policy import Policy
 from auditor.report import HostReport, utc_now
+from auditor.transport.outcome import HostError
+from auditor.transport.outcome import Step as HostStep
 
 __all__ = [
     "COMPONENTS",

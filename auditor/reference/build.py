@@ -21,7 +21,6 @@ from typing import Any
 from auditor import versions
 from auditor.errors import AuditorError
 from auditor.inventory import Host
-from auditor.outcome import Step
 from auditor.probe import MAX_PAYLOAD_BYTES, builder_program, encode_request, remote_command
 from auditor.reference.library import (
     TOLERANCE,
@@ -34,8 +33,9 @@ from auditor.reference.library import (
     output_values,
 )
 from auditor.reference.verify import read_header
-from auditor.runner import ConnectOptions, probe_host
 from auditor.text import clean
+from auditor.transport.outcome import Step
+from auditor.transport.runner import ConnectOptions, probe_host
 
 BUILD_SCHEMA = "auditor.reference-build/1"
 BUILD_OUTPUT_BYTES = MAX_PAYLOAD_BYTES * 2  # the plan in base64 (4/3) and the rest of the JSON

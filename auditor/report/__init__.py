@@ -15,7 +15,7 @@ from typing import Any
 from auditor.exitcodes import ExitDecision
 from auditor.facts import Facts
 from auditor.findings import Finding, Verdict, main_finding
-from auditor.outcome import HostError, Timing
+from auditor.transport.outcome import HostError, Timing
 
 SCHEMA = "auditor.report/1"
 

@@ -30,12 +30,12 @@ from typing import Any
 
 import asyncssh
 
-from auditor.hostkeys import HostKeyTrust
 from auditor.inventory import Host
 from auditor.probe import interpreter_args, probe_source
-from auditor.runner import ConnectOptions
 from auditor.simulate.fleet import Fleet, SimHost
 from auditor.simulate.roots import build_root
+from auditor.transport.hostkeys import HostKeyTrust
+from auditor.transport.runner import ConnectOptions
 
 ADDRESSES = 16  # one listen address queues only 128 connections: spread hosts over 127.0.0.2-17
 INSTALLED_PROBE = "/opt/auditor/probe.py"  # where a simulated host keeps a copy of the probe (for bench/)

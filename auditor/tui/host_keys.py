@@ -24,10 +24,10 @@ from pathlib import Path
 
 import asyncssh
 
-from auditor.hostkeys import default_accept_new_file
 from auditor.inventory import Host
-from auditor.outcome import Step
 from auditor.text import clean
+from auditor.transport.hostkeys import default_accept_new_file
+from auditor.transport.outcome import Step
 from auditor.tui.model import HostRow
 
 DEFAULT_PORT = 22

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from auditor.findings import Severity, Verdict
-from auditor.outcome import HostState
 from auditor.report.table_writer import VERDICT_STYLE
+from auditor.transport.outcome import HostState
 
 
 @dataclass(frozen=True)

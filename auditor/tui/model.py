@@ -18,9 +18,9 @@ from auditor.audit import AuditEvent
 from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.isolation import failed_report, isolated
-from auditor.outcome import HostState, Step
 from auditor.report import HostReport
 from auditor.report.table_writer import host_columns
+from auditor.transport.outcome import HostState, Step
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from typing import Any
 
 from auditor.facts import parse_facts
 from auditor.findings import Action, Finding, Severity, Verdict
-from auditor.outcome import HostError, Step, Timing
 from auditor.report import HostReport
+from auditor.transport.outcome import HostError, Step, Timing
 
 _FINDING_FIELDS = {f.name for f in dataclasses.fields(Finding)}
 

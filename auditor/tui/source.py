@@ -25,9 +25,9 @@ from typing import Protocol
 from auditor.audit import AuditEvent, Targets, audit
 from auditor.consistency import apply_consistency
 from auditor.inventory import Host
-from auditor.outcome import HostState
 from auditor.policy import Policy
 from auditor.report import HostReport
+from auditor.transport.outcome import HostState
 from auditor.tui.host_keys import OfferedKey, accepted_keys_file, fetch_offered_keys, write_accepted
 
 

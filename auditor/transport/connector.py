@@ -1,11 +1,11 @@
 """Opening one SSH connection per host the way OpenSSH would, safely at fleet scale.
 
-For each host: resolve ``~/.ssh/config`` once (``auditor.sshconfig``), take a
+For each host: resolve ``~/.ssh/config`` once (``auditor.transport.sshconfig``), take a
 handshake slot for its address (at most ``max_startups`` unauthenticated
 connections per address, below sshd's default ``MaxStartups 10``), reach it
 directly, through its ``ProxyCommand``, or through a tunnel over the one shared
 connection to its jump host, then key exchange, host-key check
-(``auditor.hostkeys``) and authentication. Two clocks: ``connect_timeout`` until
+(``auditor.transport.hostkeys``) and authentication. Two clocks: ``connect_timeout`` until
 authentication starts, ``auth_timeout`` for authentication; whichever fires is
 named. Connections that are reset or lost before authentication (what sshd does
 beyond ``MaxStartups``) are retried ``retries`` times with backoff; nothing else is.
@@ -26,10 +26,10 @@ from typing import Any
 import asyncssh
 
 from auditor.errors import InputError
-from auditor.hostkeys import HostKeyTrust, KeyProblem
 from auditor.inventory import Host
-from auditor.outcome import HostError, Step
-from auditor.sshconfig import SshTarget, expand_proxy_command, parse_hop, resolve
+from auditor.transport.hostkeys import HostKeyTrust, KeyProblem
+from auditor.transport.outcome import HostError, Step
+from auditor.transport.sshconfig import SshTarget, expand_proxy_command, parse_hop, resolve
 
 RETRY_BASE_DELAY = 0.25
 MAX_JUMP_HOPS = 8

@@ -1,6 +1,6 @@
 """SSH fan-out: run the probe on many hosts at once and report each host's progress.
 
-One connection per host (``auditor.sshconnect``: OpenSSH semantics, pacing,
+One connection per host (``auditor.transport.connector``: OpenSSH semantics, pacing,
 timeouts, retries, shared jump hosts), at most ``forks`` hosts at a time, one
 ``python3 -`` session on it with the probe on stdin, its output capped. Whatever
 happens on one host becomes that host's ``ProbeOutcome``; nothing a host does can
@@ -18,12 +18,12 @@ from typing import Any
 
 import asyncssh
 
-from auditor.hostkeys import HostKeyTrust
 from auditor.inventory import Host
-from auditor.outcome import HostError, HostState, ProbeOutcome, Step, Timing
 from auditor.probe import ProbeCall, remote_command
-from auditor.sshconfig import SshTarget
-from auditor.sshconnect import ConnectFailed, Connector, ConnectSettings
+from auditor.transport.connector import ConnectFailed, Connector, ConnectSettings
+from auditor.transport.hostkeys import HostKeyTrust
+from auditor.transport.outcome import HostError, HostState, ProbeOutcome, Step, Timing
+from auditor.transport.sshconfig import SshTarget
 
 log = logging.getLogger(__name__)
 
