@@ -21,17 +21,19 @@ from auditor.assess import assess
 from auditor.consistency import apply_consistency
 from auditor.errors import ReportWriteError
 from auditor.inventory import Host, Inventory, load_inventories
+from auditor.inventory.hostnames import parse_hop
 from auditor.inventory.patterns import Selection, select
 from auditor.policy import Policy
-from auditor.probe import ProbeCall, encode_request
+from auditor.probe import ProbeCall, encode_request, remote_command
 from auditor.report import HostReport, Report
 from auditor.report.files import write_atomic
 from auditor.simulate import load_fleet
 from auditor.simulate.fleet import Fleet
 from auditor.transport.hostkeys import KNOWN_HOSTS_FILES, HostKeyTrust, default_accept_new_file
+from auditor.transport.options import SshOptions
 from auditor.transport.outcome import HostState
-from auditor.transport.runner import ConnectOptions, run_probes
-from auditor.transport.sshconfig import SshTarget, config_paths, parse_hop
+from auditor.transport.runner import Payload, run_probes
+from auditor.transport.sshconfig import SshTarget, config_paths
 from auditor.transport.sshconfig import resolve as resolve_ssh
 
 log = logging.getLogger(__name__)
@@ -52,7 +54,7 @@ class Targets:
 
     name: str
     hosts: tuple[Host, ...]
-    options: ConnectOptions
+    options: SshOptions
     unmatched: tuple[str, ...] = ()
 
 
@@ -90,7 +92,7 @@ class SshSettings:
     retry_file: str | None = None
 
     def overrides(self) -> dict[str, Any]:
-        """The ``ConnectOptions`` fields these settings set."""
+        """The ``SshOptions`` fields these settings set."""
         pairs = (
             ("forks", self.forks),
             ("connect_timeout", self.connect_timeout),
@@ -128,7 +130,7 @@ async def open_targets(
 
     Files and the limit are validated before anything connects; errors are
     ``InputError``s. ``selection`` is ``list_targets``'s answer when the caller has
-    it already. ``overrides`` set ``ConnectOptions`` fields directly (tests).
+    it already. ``overrides`` set ``SshOptions`` fields directly (tests).
     """
     settings = settings or SshSettings()
     options_set = {**settings.overrides(), **{k: v for k, v in overrides.items() if v is not None}}
@@ -161,7 +163,7 @@ async def open_targets(
     else:
         files = tuple(dict.fromkeys([*KNOWN_HOSTS_FILES, *_config_known_hosts(chosen.hosts, ssh_targets, config)]))
     host_keys = HostKeyTrust.load(files, accept_new_file=accept_new_file)
-    options = ConnectOptions(host_keys=host_keys, config=config, ssh_targets=ssh_targets, **options_set)
+    options = SshOptions(host_keys=host_keys, config=config, ssh_targets=ssh_targets, **options_set)
     yield Targets(chosen.source, chosen.hosts, options, chosen.unmatched)
 
 
@@ -225,7 +227,7 @@ def policy_request(policy: Policy) -> Callable[[Host], str | ProbeCall]:
 async def audit(
     hosts: Sequence[Host],
     policy: Policy,
-    options: ConnectOptions,
+    options: SshOptions,
     request: str | Callable[[Host], str | ProbeCall] | None = None,
 ) -> AsyncIterator[AuditEvent]:
     """Probe and assess every host; events arrive as hosts progress.
@@ -236,13 +238,24 @@ async def audit(
     ``--limit @FILE`` (an empty file when every host was audited).
     """
     incomplete: set[str] = set()
-    async for event in run_probes(hosts, options, request or policy_request(policy)):
+    asked = request or policy_request(policy)
+
+    def payload(host: Host) -> Payload:
+        call = asked(host) if callable(asked) else asked
+        return probe_payload(call if isinstance(call, ProbeCall) else ProbeCall(call))
+
+    async for event in run_probes(hosts, options, payload):
         report = assess(event.host, event.outcome, policy) if event.outcome is not None else None
         if report is not None and report.verdict.incomplete:
             incomplete.add(report.name)
         yield AuditEvent(event.host, event.state, report)
     if options.retry_file:
         write_retry_file(Path(options.retry_file), [h.name for h in hosts if h.name in incomplete])
+
+
+def probe_payload(call: ProbeCall) -> Payload:
+    """What the transport sends for ``call``: the host's python3 reading the probe program on stdin."""
+    return Payload(remote_command(call.request), call.source)
 
 
 def write_retry_file(path: Path, names: Sequence[str]) -> None:

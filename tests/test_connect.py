@@ -19,11 +19,12 @@ import asyncssh
 import pytest
 
 from auditor.inventory import Host
+from auditor.inventory.hostnames import parse_hop
 from auditor.transport.connector import ConnectFailed
 from auditor.transport.hostkeys import HostKeyTrust
+from auditor.transport.options import SshOptions
 from auditor.transport.outcome import Step
-from auditor.transport.runner import ConnectOptions, probe_host
-from auditor.transport.sshconfig import parse_hop
+from auditor.transport.runner import probe_host
 
 
 class _SlowAuthServer(asyncssh.SSHServer):
@@ -66,8 +67,8 @@ async def _server(server_factory: type[asyncssh.SSHServer] = asyncssh.SSHServer,
     return _Served(server, server.sockets[0].getsockname()[1], host_key, client_key)
 
 
-def _options(trust: HostKeyTrust, client_key: object = None, **settings: object) -> ConnectOptions:
-    return ConnectOptions(
+def _options(trust: HostKeyTrust, client_key: object = None, **settings: object) -> SshOptions:
+    return SshOptions(
         host_keys=trust,
         client_keys=[client_key] if client_key is not None else None,
         agent_path=None,

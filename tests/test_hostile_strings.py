@@ -27,10 +27,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from textual.widgets import Static
 
-from auditor.audit import AuditEvent, write_retry_file
+from auditor.audit import AuditEvent, probe_payload, write_retry_file
 from auditor.cli import main
 from auditor.findings import Verdict
 from auditor.inventory import Host
+from auditor.probe import ProbeCall
 from auditor.report.csv_writer import render_csv
 from auditor.report.files import write_atomic
 from auditor.report.md_writer import render_md
@@ -157,7 +158,7 @@ async def test_an_inventory_proxy_command_reaches_a_real_ssh_server_with_its_tok
             served.name, served.address, served.port, served.user, proxy_command=f"{sys.executable} {relay} %h %p"
         )
         options = sim.options(probe_timeout=FAST_PROBE_TIMEOUT)
-        events = [e async for e in run_probes([proxied], options, "e30=")]
+        events = [e async for e in run_probes([proxied], options, probe_payload(ProbeCall("e30=")))]
     outcome = events[-1].outcome
     assert outcome is not None and outcome.error is None and events[-1].state is HostState.DONE
 

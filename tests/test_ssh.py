@@ -21,7 +21,10 @@ from auditor.audit import SshSettings, collect, open_targets
 from auditor.findings import Verdict
 from auditor.policy import EMPTY_POLICY
 from auditor.report import Report
-from auditor.transport.outcome import Step
+from auditor.transport.connector import Connector
+from auditor.transport.hostkeys import OfferedKey
+from auditor.transport.outcome import HostKeyProblem, Step
+from auditor.transport.runner import fetch_offered_keys
 from tests.sshd import LOGIN, SSH_ADD, SSH_AGENT, SSH_KEYGEN, Sshd, SshdKit, fingerprint, free_port, keygen, sshd_kit
 
 __all__ = ["sshd_kit"]  # the fixture, imported for pytest
@@ -99,6 +102,7 @@ def test_unknown_host_key_is_refused_with_its_fingerprint(home: Path, server: Ss
     assert host.verdict is Verdict.UNREACHABLE and host.error is not None and host.error.step is Step.HOST_KEY
     assert host.error.host_key == f"ssh-ed25519 {fingerprint(server.host_key.with_suffix('.pub'))}"
     assert host.error.message.startswith("host key unknown") and host.error.host_key in host.error.message
+    assert host.error.host_key_problem is HostKeyProblem.UNKNOWN
 
 
 def test_changed_host_key_is_a_loud_security_error(home: Path, server: Sshd, sshd_kit: SshdKit) -> None:
@@ -109,6 +113,7 @@ def test_changed_host_key_is_a_loud_security_error(home: Path, server: Sshd, ssh
     (host,) = report.hosts
     assert host.error is not None and host.error.step is Step.HOST_KEY
     assert host.error.message.startswith("HOST KEY CHANGED") and "intercepting" in host.error.message
+    assert host.error.host_key_problem is HostKeyProblem.CHANGED
     assert host.error.host_key == f"ssh-ed25519 {fingerprint(server.host_key.with_suffix('.pub'))}"
     assert "SECURITY: host keys CHANGED on 1 host: gpu-1 (" in report.notes[-1]
 
@@ -144,6 +149,7 @@ def test_revoked_host_key_is_refused(home: Path, server: Sshd, sshd_kit: SshdKit
     known_hosts(home, server.known_hosts_line(), "@revoked " + server.known_hosts_line())
     (host,) = audit(inventory(home, host_line(server, sshd_kit.user_key))).hosts
     assert host.error is not None and host.error.step is Step.HOST_KEY and "REVOKED" in host.error.message
+    assert host.error.host_key_problem is HostKeyProblem.REVOKED
 
 
 def test_host_certificate_signed_by_a_known_ca_is_trusted(home: Path, sshd_kit: SshdKit) -> None:
@@ -244,6 +250,32 @@ def test_jump_host_from_ssh_config(home: Path, sshd_kit: SshdKit) -> None:
     assert host.error is None, host.reason
 
 
+def test_host_key_review_fetches_keys_the_way_the_sweep_connects(home: Path, sshd_kit: SshdKit) -> None:
+    """The key offered for review comes through ~/.ssh/config's alias and ProxyJump, as the sweep's connection did."""
+    jump = sshd_kit.servers.start("jump3")
+    target = sshd_kit.servers.start("behind3")
+    (home / ".ssh" / "config").write_text(
+        f"Host bastion\n  HostName {jump.address}\n  Port {jump.port}\n"
+        f"Host gpu-*\n  HostName {target.address}\n  Port {target.port}\n  ProxyJump bastion\n"
+        f"Host *\n  IdentityFile {sshd_kit.user_key}\n  User {LOGIN}\n"
+    )
+    known_hosts(home, jump.known_hosts_line())
+
+    async def sweep_then_fetch() -> tuple[Report, list[OfferedKey]]:
+        async with open_targets(
+            inventory=inventory(home, "gpu-8\n"), settings=SshSettings(probe_timeout=60)
+        ) as targets:
+            report = await collect(targets, EMPTY_POLICY)
+            return report, await fetch_offered_keys(targets.hosts, targets.options)
+
+    report, (offered,) = asyncio.run(sweep_then_fetch())
+    (host,) = report.hosts
+    assert host.error is not None and host.error.host_key_problem is HostKeyProblem.UNKNOWN
+    assert offered.problem is None and offered.fingerprint == host.error.host_key
+    assert offered.fingerprint == f"ssh-ed25519 {fingerprint(target.host_key.with_suffix('.pub'))}"
+    assert jump.log_text().count(f"target {target.address} port {target.port}") == 2  # both went through the jump
+
+
 @pytest.fixture
 def agent(home: Path, sshd_kit: SshdKit, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """An ssh-agent holding the authorized key, as SSH_AUTH_SOCK."""
@@ -280,7 +312,7 @@ def test_pacing_keeps_connections_under_sshd_max_startups(home: Path, sshd_kit: 
 
     async def connect_all() -> list[str | None]:
         async with open_targets(inventory=inventory(home, lines), settings=settings) as targets:
-            connector = targets.options.connector()
+            connector = Connector(targets.options)
             try:
 
                 async def one(host: object) -> str | None:

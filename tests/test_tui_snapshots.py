@@ -17,7 +17,7 @@ from textual.widgets import Input
 
 from auditor.findings import Verdict
 from auditor.report import HostReport
-from auditor.transport.outcome import HostError, Step, Timing
+from auditor.transport.outcome import HostError, HostKeyProblem, Step, Timing
 from auditor.tui.app import AuditApp
 from auditor.tui.screens.host_keys import HostKeyScreen
 from auditor.tui.source import ReplaySource
@@ -76,7 +76,11 @@ def test_help(snap_compare: Compare, size: tuple[int, int]) -> None:
     check(snap_compare, size, ["question_mark"])
 
 
-UNKNOWN_KEY = HostError(Step.HOST_KEY, "host key unknown: not in known_hosts (add it after verifying its fingerprint)")
+UNKNOWN_KEY = HostError(
+    Step.HOST_KEY,
+    "host key unknown: not in known_hosts (add it after verifying its fingerprint)",
+    host_key_problem=HostKeyProblem.UNKNOWN,
+)
 NEW_HOSTS = {
     "l4-new-01": "ssh-ed25519 SHA256:kZ3v8m1mJc0l2bq6e1PpY8Xr0oQ7c9nW4fTQe3uH2aE",
     "l4-new-02": "ecdsa-sha2-nistp256 SHA256:Q2x7aN0b1mS9dFv3kLr8tYw4uE6pZc5gHj1oVn2sB7I",

@@ -29,7 +29,7 @@ from auditor.report.formats import OutputSpec, check_specs
 from auditor.simulate import load_fleet
 from auditor.statedir import demo_state_dir, state_dir
 from auditor.transport.hostkeys import default_accept_new_file
-from auditor.transport.runner import (
+from auditor.transport.options import (
     DEFAULT_AUTH_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_FORKS,

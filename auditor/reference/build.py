@@ -34,8 +34,9 @@ from auditor.reference.library import (
 )
 from auditor.reference.verify import read_header
 from auditor.text import clean
+from auditor.transport.options import SshOptions
 from auditor.transport.outcome import Step
-from auditor.transport.runner import ConnectOptions, probe_host
+from auditor.transport.runner import probe_host
 
 BUILD_SCHEMA = "auditor.reference-build/1"
 BUILD_OUTPUT_BYTES = MAX_PAYLOAD_BYTES * 2  # the plan in base64 (4/3) and the rest of the JSON
@@ -94,7 +95,7 @@ def default_name(precision: str, version_compatible: bool, hardware_compatible: 
     return name
 
 
-async def build_on(host: Host, options: ConnectOptions, request: BuildRequest) -> Built:
+async def build_on(host: Host, options: SshOptions, request: BuildRequest) -> Built:
     """Build ``request`` on ``host``; raises ``BuildFailed`` (``unreachable`` for connection trouble)."""
     command = remote_command(encode_request(build=request.to_json()))
     settings = replace(options, max_output=BUILD_OUTPUT_BYTES, probe_timeout=request.timeout + 120.0)

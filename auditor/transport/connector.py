@@ -19,17 +19,18 @@ import asyncio
 import errno
 import random
 import socket
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import asyncssh
 
 from auditor.errors import InputError
 from auditor.inventory import Host
-from auditor.transport.hostkeys import HostKeyTrust, KeyProblem
-from auditor.transport.outcome import HostError, Step
-from auditor.transport.sshconfig import SshTarget, expand_proxy_command, parse_hop, resolve
+from auditor.inventory.hostnames import parse_hop
+from auditor.text import clean
+from auditor.transport.hostkeys import HostKeyTrust, KeyProblem, OfferedKey, describe
+from auditor.transport.options import SshOptions
+from auditor.transport.outcome import HostError, HostKeyProblem, Step
+from auditor.transport.sshconfig import SshTarget, expand_proxy_command, resolve
 
 RETRY_BASE_DELAY = 0.25
 MAX_JUMP_HOPS = 8
@@ -51,24 +52,6 @@ class _Transient(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
-class ConnectSettings:
-    """The knobs of ``Connector``; see ``runner.ConnectOptions`` for their meaning."""
-
-    trust: HostKeyTrust
-    config: Sequence[str]
-    key_file: str | None = None
-    client_keys: Any = ()
-    agent_path: Any = ()
-    username: str | None = None
-    connect_timeout: float = 10.0
-    auth_timeout: float = 10.0
-    max_startups: int = 8
-    retries: int = 2
-    targets: Mapping[str, SshTarget] = field(default_factory=dict)
-    extra: Any = None
-
-
 class _Client(asyncssh.SSHClient):
     """Watches one handshake: when authentication starts, and what was wrong with the host key."""
 
@@ -84,7 +67,9 @@ class _Client(asyncssh.SSHClient):
 
     def validate_host_ca_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         self.problem = KeyProblem(
-            "untrusted", None, "host certificate signed by a CA that known_hosts does not trust (@cert-authority)"
+            HostKeyProblem.UNTRUSTED_CA,
+            None,
+            "host certificate signed by a CA that known_hosts does not trust (@cert-authority)",
         )
         return False
 
@@ -96,14 +81,49 @@ class _Client(asyncssh.SSHClient):
 class Connector:
     """Connections for one sweep: paced per address, jump hosts shared, closed together."""
 
-    def __init__(self, settings: ConnectSettings) -> None:
-        self.settings = settings
+    def __init__(self, options: SshOptions) -> None:
+        self.options = options
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._jumps: dict[str, asyncio.Future[asyncssh.SSHClientConnection]] = {}
         self._keys: dict[str, Any] = {}
 
     async def connect(self, host: Host) -> asyncssh.SSHClientConnection:
         """An authenticated connection to ``host`` (``ConnectFailed`` otherwise)."""
+        target, options = await self._route(host)
+        username = host.user or self.options.username
+        if username:
+            options["username"] = username
+        keys = self._client_keys(host)
+        if keys is not None:
+            options["client_keys"] = keys
+        return await self._establish(host.address, target.hostname, options, host.name)
+
+    async def offered_key(self, host: Host, timeout: float | None = None) -> OfferedKey:
+        """The host key ``host`` offers now, fetched the way ``connect`` goes (ssh config, jump host,
+        ProxyCommand, port) with a bare handshake: no host-key check, no login.
+
+        For the review of unknown keys; a failure becomes the key's ``problem``. ``timeout``
+        defaults to ``connect_timeout``.
+        """
+        limit = self.options.connect_timeout if timeout is None else timeout
+        try:
+            _, options = await self._route(host)
+            key = await asyncio.wait_for(
+                asyncssh.get_server_host_key(host.address, config=list(self.options.config) or None, **options),
+                limit,
+            )
+        except asyncio.TimeoutError:
+            return OfferedKey(host, None, problem=f"no answer within {limit:g}s")
+        except ConnectFailed as exc:
+            return OfferedKey(host, None, problem=clean(exc.error.message, 200))
+        except (OSError, asyncssh.Error) as exc:
+            return OfferedKey(host, None, problem=clean(str(exc) or type(exc).__name__, 200))
+        if key is None:
+            return OfferedKey(host, None, problem="the server offered no host key")
+        return OfferedKey(host, describe(key), key.export_public_key("openssh").decode().strip())
+
+    async def _route(self, host: Host) -> tuple[SshTarget, dict[str, Any]]:
+        """How to reach ``host``: its effective ssh settings, and the tunnel, proxy command and port to use."""
         target = self.target(host)
         tunnel: Any = ()
         if host.proxy_jump or (target.proxy_jump and not host.proxy_command):
@@ -114,27 +134,21 @@ class Connector:
             tunnel = None  # an inventory ProxyCommand beats a ProxyJump from ~/.ssh/config, as on ssh's command line
         options: dict[str, Any] = {"tunnel": tunnel}
         if host.proxy_command:
-            user = host.user or self.settings.username or target.user
+            user = host.user or self.options.username or target.user
             options["proxy_command"] = expand_proxy_command(
                 host.proxy_command, target.hostname, host.port or target.port, user, host.address
             )
         if host.port is not None:
             options["port"] = host.port
-        username = host.user or self.settings.username
-        if username:
-            options["username"] = username
-        keys = self._client_keys(host)
-        if keys is not None:
-            options["client_keys"] = keys
-        return await self._establish(host.address, target.hostname, options, host.name)
+        return target, options
 
     def target(self, host: Host) -> SshTarget:
         """Effective settings of ``host``; a broken ssh config fails the host at step connect."""
-        known = self.settings.targets.get(host.name)
+        known = self.options.ssh_targets.get(host.name)
         if known is not None:
             return known
         try:
-            return resolve(host.address, self.settings.config, host.user or self.settings.username, host.port)
+            return resolve(host.address, self.options.config, host.user or self.options.username, host.port)
         except InputError as exc:
             raise ConnectFailed(HostError(Step.CONNECT, exc.message)) from None
 
@@ -151,9 +165,9 @@ class Connector:
 
     def _client_keys(self, host: Host) -> Any:
         """Key files from the inventory or --private-key, loaded once per run (not once per host)."""
-        path = host.key_file or self.settings.key_file
+        path = host.key_file or self.options.key_file
         if not path:
-            return None if self.settings.client_keys == () else self.settings.client_keys
+            return None if self.options.client_keys == () else self.options.client_keys
         if path not in self._keys:
             try:
                 self._keys[path] = asyncssh.load_keypairs([path])
@@ -167,7 +181,7 @@ class Connector:
     async def _establish(
         self, address: str, pace_key: str, options: dict[str, Any], label: str
     ) -> asyncssh.SSHClientConnection:
-        attempts = self.settings.retries + 1
+        attempts = self.options.retries + 1
         for attempt in range(1, attempts + 1):
             async with self._slot(pace_key):
                 try:
@@ -182,39 +196,39 @@ class Connector:
     def _slot(self, key: str) -> asyncio.Semaphore:
         slot = self._slots.get(key)
         if slot is None:
-            slot = self._slots[key] = asyncio.Semaphore(max(1, self.settings.max_startups))
+            slot = self._slots[key] = asyncio.Semaphore(max(1, self.options.max_startups))
         return slot
 
     async def _handshake(self, address: str, options: dict[str, Any], label: str) -> asyncssh.SSHClientConnection:
         loop = asyncio.get_running_loop()
         auth_started: asyncio.Future[None] = loop.create_future()
-        client = _Client(self.settings.trust, auth_started, label)
+        client = _Client(self.options.host_keys, auth_started, label)
         task = asyncio.ensure_future(
             asyncssh.connect(
                 address,
-                known_hosts=self.settings.trust.known_hosts,
+                known_hosts=self.options.host_keys.known_hosts,
                 client_factory=lambda: client,
-                config=list(self.settings.config) or None,
-                agent_path=self.settings.agent_path,
+                config=list(self.options.config) or None,
+                agent_path=self.options.agent_path,
                 connect_timeout=None,
                 **options,
-                **(self.settings.extra or {}),
+                **(self.options.extra or {}),
             )
         )
         try:
             first: set[asyncio.Future[Any]] = {task, auth_started}
             done, _ = await asyncio.wait(
-                first, timeout=self.settings.connect_timeout, return_when=asyncio.FIRST_COMPLETED
+                first, timeout=self.options.connect_timeout, return_when=asyncio.FIRST_COMPLETED
             )
             if not done:
                 raise ConnectFailed(
-                    HostError(Step.CONNECT, f"timed out after {self.settings.connect_timeout:g}s", timed_out=True)
+                    HostError(Step.CONNECT, f"timed out after {self.options.connect_timeout:g}s", timed_out=True)
                 )
             if task not in done:
-                done, _ = await asyncio.wait({task}, timeout=self.settings.auth_timeout)
+                done, _ = await asyncio.wait({task}, timeout=self.options.auth_timeout)
                 if not done:
                     raise ConnectFailed(
-                        HostError(Step.AUTH, f"timed out after {self.settings.auth_timeout:g}s", timed_out=True)
+                        HostError(Step.AUTH, f"timed out after {self.options.auth_timeout:g}s", timed_out=True)
                     )
             return task.result()
         except (ConnectFailed, _Transient, asyncio.CancelledError):
@@ -248,7 +262,7 @@ class Connector:
         for hop in hops:
             user, address, port = parse_hop(hop)
             try:
-                target = resolve(address, self.settings.config, user, port)
+                target = resolve(address, self.options.config, user, port)
             except InputError as exc:
                 raise ConnectFailed(HostError(Step.CONNECT, exc.message)) from None
             options: dict[str, Any] = {"tunnel": conn if conn is not None else None}
@@ -267,11 +281,21 @@ def _classify(exc: Exception, client: _Client, authenticating: bool) -> Exceptio
     if isinstance(exc, asyncssh.HostKeyNotVerifiable):
         problem = client.problem
         if problem is not None:
-            return ConnectFailed(HostError(Step.HOST_KEY, problem.message, host_key=problem.key))
+            return ConnectFailed(
+                HostError(Step.HOST_KEY, problem.message, host_key=problem.key, host_key_problem=problem.kind)
+            )
         reason = str(exc.reason)
-        if "revoked" in reason.lower():
-            return ConnectFailed(HostError(Step.HOST_KEY, f"HOST KEY REVOKED: {reason} (@revoked in known_hosts)"))
-        return ConnectFailed(HostError(Step.HOST_KEY, f"host key not trusted: {reason}"))
+        if "revoked" in reason.lower():  # asyncssh's own check of @revoked: its reason is all it tells
+            return ConnectFailed(
+                HostError(
+                    Step.HOST_KEY,
+                    f"HOST KEY REVOKED: {reason} (@revoked in known_hosts)",
+                    host_key_problem=HostKeyProblem.REVOKED,
+                )
+            )
+        return ConnectFailed(
+            HostError(Step.HOST_KEY, f"host key not trusted: {reason}", host_key_problem=HostKeyProblem.NOT_TRUSTED)
+        )
     if isinstance(exc, asyncssh.KeyExchangeFailed) and "host key" in str(exc.reason).lower():
         # asyncssh offers only the key types known_hosts pins for the host; a server without
         # one of them fails key exchange: that is a host-key problem, not a network one.
@@ -280,6 +304,7 @@ def _classify(exc: Exception, client: _Client, authenticating: bool) -> Exceptio
                 Step.HOST_KEY,
                 "the server offers no host key of a type known_hosts holds for it "
                 f"({exc.reason}); compare `ssh-keyscan` output with the known_hosts entry",
+                host_key_problem=HostKeyProblem.KEY_TYPE,
             )
         )
     if isinstance(exc, asyncssh.PermissionDenied):

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncssh
 
+from auditor.inventory import Host
 from auditor.statedir import state_dir
+from auditor.transport.outcome import HostKeyProblem
 
 KNOWN_HOSTS_FILES = (
     "~/.ssh/known_hosts",
@@ -67,11 +70,60 @@ class AcceptedKey:
 
 @dataclass(frozen=True)
 class KeyProblem:
-    """Why a host key was refused: ``kind`` is unknown, changed, revoked or untrusted."""
+    """A refused host key: why (``kind``), the key as a person reads it, and the message for the report."""
 
-    kind: str
+    kind: HostKeyProblem
     key: str | None
     message: str
+
+
+@dataclass(frozen=True)
+class OfferedKey:
+    """The key one host offers now, as a review shows it and acceptance writes it.
+
+    ``fingerprint`` is ``ssh-ed25519 SHA256:...`` (how OpenSSH shows a key); ``public_key``
+    the key in OpenSSH format. Both are None when the key could not be fetched, and
+    ``problem`` says why (such a host cannot be accepted). ``reported`` is the
+    fingerprint the sweep met (``HostError.host_key``): a different key now is flagged.
+    """
+
+    host: Host
+    fingerprint: str | None
+    public_key: str | None = None
+    problem: str | None = None
+    reported: str | None = None
+
+    @property
+    def differs(self) -> bool:
+        """The host offers another key now than during the sweep: someone should ask why."""
+        return bool(self.reported and self.fingerprint and self.reported != self.fingerprint)
+
+    @property
+    def name(self) -> str:
+        return self.host.name
+
+    @property
+    def endpoint(self) -> str:
+        port = self.host.port or DEFAULT_PORT
+        return self.host.address if port == DEFAULT_PORT else f"{self.host.address}:{port}"
+
+    def known_hosts_line(self) -> str:
+        """The line OpenSSH's known_hosts format wants: ``[addr]:port key`` (``addr key`` on port 22)."""
+        if self.public_key is None:
+            raise ValueError(f"{self.name}: no key to trust")
+        port = self.host.port or DEFAULT_PORT
+        name = self.host.address if port == DEFAULT_PORT else f"[{self.host.address}]:{port}"
+        return f"{name} {self.public_key}"
+
+
+def write_accepted(keys: Sequence[OfferedKey], path: Path) -> str:
+    """Append the accepted keys' lines to ``path`` (created 0600 in a 0700 directory); returns the lines."""
+    text = "".join(key.known_hosts_line() + "\n" for key in keys)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
+        handle.write(text)
+    return text
 
 
 def describe(key: Any) -> str:
@@ -147,7 +199,7 @@ class HostKeyTrust:
         if self.knows(host, addr, port):
             self.changed.append(label if label == endpoint else f"{label} ({endpoint})")
             return KeyProblem(
-                "changed",
+                HostKeyProblem.CHANGED,
                 shown,
                 f"HOST KEY CHANGED: the server offered {shown}, which does not match known_hosts. "
                 "Someone could be intercepting the connection, or the host was reinstalled: verify the key "
@@ -157,7 +209,7 @@ class HostKeyTrust:
             self._remember(host, port, key, label)
             return None
         return KeyProblem(
-            "unknown",
+            HostKeyProblem.UNKNOWN,
             shown,
             f"host key unknown: {shown} is not in known_hosts; verify it and add it "
             "(or rerun with --accept-new to trust keys seen for the first time)",

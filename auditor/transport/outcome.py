@@ -62,18 +62,38 @@ class Step(enum.Enum):
         return self not in (Step.CONNECT, Step.HOST_KEY, Step.AUTH, Step.PROBE, Step.PARSE)
 
 
+class HostKeyProblem(enum.Enum):
+    """Why a server's host key was refused (OpenSSH-strict: never a prompt during a sweep)."""
+
+    UNKNOWN = "unknown"
+    """known_hosts holds no key for the host: verify the key and add it (or trust it on first use)."""
+    CHANGED = "changed"
+    """known_hosts holds another key for the host: someone may be intercepting, a loud security error."""
+    REVOKED = "revoked"
+    """known_hosts marks the key ``@revoked``."""
+    UNTRUSTED_CA = "untrusted-ca"
+    """A host certificate signed by a CA that known_hosts does not trust (``@cert-authority``)."""
+    KEY_TYPE = "key-type"
+    """The server offers no host key of a type known_hosts holds for it (key exchange failed)."""
+    NOT_TRUSTED = "not-trusted"
+    """The key was refused for another reason asyncssh gave."""
+
+
 @dataclass(frozen=True)
 class HostError:
     """Why a host has no usable facts. ``timed_out`` marks a timeout at ``step``.
 
     ``host_key`` is the key the server offered (``ssh-ed25519 SHA256:...``) when it
-    was refused as unknown or changed, so a person can verify it out of band.
+    was refused as unknown or changed, so a person can verify it out of band;
+    ``host_key_problem`` says why a key was refused (step ``host-key`` only). The
+    report's JSON keeps the message, which says the same in words.
     """
 
     step: Step
     message: str
     timed_out: bool = False
     host_key: str | None = None
+    host_key_problem: HostKeyProblem | None = None
 
     def to_json(self) -> dict[str, object]:
         return {

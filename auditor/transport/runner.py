@@ -1,10 +1,11 @@
-"""SSH fan-out: run the probe on many hosts at once and report each host's progress.
+"""SSH fan-out: run a program on many hosts at once and report each host's progress.
 
 One connection per host (``auditor.transport.connector``: OpenSSH semantics, pacing,
 timeouts, retries, shared jump hosts), at most ``forks`` hosts at a time, one
-``python3 -`` session on it with the probe on stdin, its output capped. Whatever
-happens on one host becomes that host's ``ProbeOutcome``; nothing a host does can
-stop the others or escape as an exception.
+session on it running the ``Payload``'s command with its bytes on stdin, its output
+capped. The payload is the caller's (the probe, assembled by ``auditor.probe``); the
+runner never looks inside it. Whatever happens on one host becomes that host's
+``ProbeOutcome``; nothing a host does can stop the others or escape as an exception.
 """
 
 from __future__ import annotations
@@ -12,29 +13,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncssh
 
 from auditor.inventory import Host
-from auditor.probe import ProbeCall, remote_command
-from auditor.transport.connector import ConnectFailed, Connector, ConnectSettings
-from auditor.transport.hostkeys import HostKeyTrust
+from auditor.transport.connector import ConnectFailed, Connector
+from auditor.transport.hostkeys import OfferedKey
+from auditor.transport.options import SshOptions
 from auditor.transport.outcome import HostError, HostState, ProbeOutcome, Step, Timing
-from auditor.transport.sshconfig import SshTarget
 
 log = logging.getLogger(__name__)
 
-MAX_OUTPUT_BYTES = 1024 * 1024
 MAX_STDERR_BYTES = 64 * 1024
-DEFAULT_FORKS = 64
-DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_AUTH_TIMEOUT = 10.0
-DEFAULT_PROBE_TIMEOUT = 60.0
-DEFAULT_MAX_STARTUPS = 8  # sshd drops unauthenticated connections beyond MaxStartups 10:30:100
-DEFAULT_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class Payload:
+    """What to run on a host: the remote ``command`` line, and the bytes it reads on stdin."""
+
+    command: str
+    stdin: bytes
 
 
 @dataclass(frozen=True)
@@ -46,82 +47,29 @@ class HostEvent:
     outcome: ProbeOutcome | None = None
 
 
-@dataclass(frozen=True)
-class ConnectOptions:
-    """How to reach hosts.
-
-    ``host_keys`` is the run's known_hosts, parsed once. ``config`` lists the ssh
-    config files to apply (empty: none). ``key_file`` is ``--private-key``, used
-    for hosts whose inventory names no key; ``client_keys``/``agent_path`` follow
-    asyncssh (``()``: the agent and ``~/.ssh/id_*``). ``max_startups`` bounds the
-    unauthenticated connections to one address; ``retries`` the extra attempts
-    after a connection reset before authentication. ``retry_file``, when set,
-    receives the names of the hosts that could not be audited. ``ssh_targets``
-    holds hosts' ``~/.ssh/config`` settings already resolved (by inventory name).
-    """
-
-    host_keys: HostKeyTrust
-    config: tuple[str, ...] = ()
-    key_file: str | None = None
-    client_keys: Any = ()
-    agent_path: Any = ()
-    username: str | None = None
-    forks: int = DEFAULT_FORKS
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    auth_timeout: float = DEFAULT_AUTH_TIMEOUT
-    probe_timeout: float = DEFAULT_PROBE_TIMEOUT
-    max_startups: int = DEFAULT_MAX_STARTUPS
-    retries: int = DEFAULT_RETRIES
-    max_output: int = MAX_OUTPUT_BYTES
-    retry_file: str | None = None
-    ssh_targets: Mapping[str, SshTarget] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def connector(self) -> Connector:
-        """A connector for one sweep (pacing and jump-host connections are per sweep)."""
-        return Connector(
-            ConnectSettings(
-                trust=self.host_keys,
-                config=self.config,
-                key_file=self.key_file,
-                client_keys=self.client_keys,
-                agent_path=self.agent_path,
-                username=self.username,
-                connect_timeout=self.connect_timeout,
-                auth_timeout=self.auth_timeout,
-                max_startups=self.max_startups,
-                retries=self.retries,
-                targets=self.ssh_targets,
-                extra=self.extra,
-            )
-        )
-
-
 async def run_probes(
     hosts: Sequence[Host],
-    options: ConnectOptions,
-    request: str | ProbeCall | Callable[[Host], str | ProbeCall],
+    options: SshOptions,
+    payload: Payload | Callable[[Host], Payload],
 ) -> AsyncIterator[HostEvent]:
-    """Probe every host; yield a QUEUED event for each, then their progress as it happens.
+    """Run the payload on every host; yield a QUEUED event for each, then their progress as it happens.
 
-    ``request`` is the probe request (``auditor.probe.encode_request``): the same for
-    every host, or computed per host (a policy may ask hosts for different engines).
-    A ``ProbeCall`` also names the program to send (reference engines travel in it).
+    ``payload`` is the same for every host, or computed per host (a policy may ask hosts
+    for different engines; reference engines travel in the program itself).
     """
     queue: asyncio.Queue[HostEvent] = asyncio.Queue()
     slots = asyncio.Semaphore(max(1, options.forks))
-    connector = options.connector()
+    connector = Connector(options)
 
     async def one(host: Host) -> None:
         async with slots:
             try:
-                call = request(host) if callable(request) else request
-                call = call if isinstance(call, ProbeCall) else ProbeCall(call)
+                sent = payload(host) if callable(payload) else payload
                 outcome = await probe_host(
                     host,
                     options,
-                    remote_command(call.request),
-                    call.source,
+                    sent.command,
+                    sent.stdin,
                     lambda s: queue.put_nowait(HostEvent(host, s)),
                     connector,
                 )
@@ -150,9 +98,18 @@ async def run_probes(
         await connector.close()
 
 
+async def fetch_offered_keys(hosts: Sequence[Host], options: SshOptions) -> list[OfferedKey]:
+    """The key each host offers now, fetched concurrently the way a sweep connects; failures become ``problem``."""
+    connector = Connector(options)
+    try:
+        return list(await asyncio.gather(*(connector.offered_key(host) for host in hosts)))
+    finally:
+        await connector.close()
+
+
 async def probe_host(
     host: Host,
-    options: ConnectOptions,
+    options: SshOptions,
     command: str,
     source: bytes,
     emit: Callable[[HostState], None] = lambda state: None,
@@ -165,7 +122,7 @@ async def probe_host(
     """
     if connector is not None:
         return await _probe(host, options, command, source, emit, connector)
-    connector = options.connector()
+    connector = Connector(options)
     try:
         return await _probe(host, options, command, source, emit, connector)
     finally:
@@ -174,7 +131,7 @@ async def probe_host(
 
 async def _probe(
     host: Host,
-    options: ConnectOptions,
+    options: SshOptions,
     command: str,
     source: bytes,
     emit: Callable[[HostState], None],

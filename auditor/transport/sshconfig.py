@@ -31,9 +31,6 @@ from typing import Any
 from asyncssh.config import SSHClientConfig
 
 from auditor.errors import InputError, Location
-from auditor.inventory.hostnames import parse_hop
-
-__all__ = ["SshTarget", "config_paths", "expand_proxy_command", "parse_hop", "resolve"]
 
 DEFAULT_CONFIG = "~/.ssh/config"
 DEFAULT_PORT = 22

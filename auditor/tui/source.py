@@ -27,8 +27,10 @@ from auditor.consistency import apply_consistency
 from auditor.inventory import Host
 from auditor.policy import Policy
 from auditor.report import HostReport
+from auditor.transport.hostkeys import OfferedKey, write_accepted
 from auditor.transport.outcome import HostState
-from auditor.tui.host_keys import OfferedKey, accepted_keys_file, fetch_offered_keys, write_accepted
+from auditor.transport.runner import fetch_offered_keys
+from auditor.tui.host_keys import accepted_keys_file
 
 
 class Session(Protocol):
@@ -105,7 +107,7 @@ class LiveSession:
         return apply_consistency(self.policy, reports)
 
     async def offered_keys(self, hosts: Sequence[Host]) -> list[OfferedKey]:
-        return await fetch_offered_keys(hosts)
+        return await fetch_offered_keys(hosts, self.targets.options)
 
     def trust(self, keys: Sequence[OfferedKey]) -> str:
         trust = self.targets.options.host_keys
