@@ -24,7 +24,8 @@ from auditor.inventory import Host, Inventory, load_inventories
 from auditor.inventory.hostnames import parse_hop
 from auditor.inventory.patterns import Selection, select
 from auditor.policy import Policy
-from auditor.probe import ProbeCall, encode_request, remote_command
+from auditor.probe.program import ProbeCall, remote_command
+from auditor.probe.request import encode_request
 from auditor.report import HostReport, Report
 from auditor.report.files import write_atomic
 from auditor.simulate import load_fleet

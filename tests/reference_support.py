@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from auditor.probe import builder_program, encode_request, interpreter_args, probe_program, run_local
+from auditor.probe.program import builder_program, interpreter_args, probe_program, run_local
+from auditor.probe.request import encode_request
 from auditor.reference.build import BuildRequest, Built, parse_build
 from auditor.reference.library import Library, add_plan, load_library
 from auditor.reference.shipment import shipment

@@ -31,7 +31,7 @@ from auditor.audit import AuditEvent, probe_payload, write_retry_file
 from auditor.cli import main
 from auditor.findings import Verdict
 from auditor.inventory import Host
-from auditor.probe import ProbeCall
+from auditor.probe.program import ProbeCall
 from auditor.report.csv_writer import render_csv
 from auditor.report.files import write_atomic
 from auditor.report.md_writer import render_md

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from auditor.facts import DriverStatus, parse_facts
-from auditor.probe import encode_request, run_local
-from auditor.probe import probe as probe_module
+from auditor.probe.program import probe_source, run_local
+from auditor.probe.remote import context, cudnn, engines, host, main, nvml, smi, system, tensorrt
+from auditor.probe.request import encode_request
 from auditor.simulate import load_fleet
 from auditor.simulate.roots import build_root
 from auditor.simulate.server import interpreter_for
@@ -128,10 +129,10 @@ def test_a_collector_stuck_past_its_budget_is_reported_timed_out(monkeypatch: py
         time.sleep(30)
         return {}
 
-    monkeypatch.setattr(probe_module, "COLLECTORS", (("host", probe_module.collect_host), ("driver", stuck)))
-    ctx = probe_module.ProbeContext("/nonexistent-root", {"budgets": {"driver": 0.2}})
+    monkeypatch.setattr(main, "COLLECTORS", (("host", host.collect_host), ("driver", stuck)))
+    ctx = context.ProbeContext("/nonexistent-root", {"budgets": {"driver": 0.2}})
     started = time.monotonic()
-    results, stuck_threads = probe_module.run_collectors(ctx)
+    results, stuck_threads = main.run_collectors(ctx)
     assert time.monotonic() - started < 5 and stuck_threads
     assert results["driver"] == {"error": "timed out after 0.2s", "timed_out": True}
     assert results["host"]["error"] is None
@@ -140,7 +141,7 @@ def test_a_collector_stuck_past_its_budget_is_reported_timed_out(monkeypatch: py
 def test_output_is_capped_with_a_truncation_flag() -> None:
     """A document over the cap loses half of its longest list until it fits, flagged where and at the top."""
     doc = {"schema": "auditor.facts/1", "gpus": {"devices": [{"name": "x" * 100}] * 50000}}
-    text = probe_module.cap_output(doc, limit=64 * 1024)
+    text = main.cap_output(doc, limit=64 * 1024)
     assert len(text.encode()) <= 64 * 1024
     parsed = json.loads(text)
     assert parsed["gpus"]["truncated"] is True and 0 < len(parsed["gpus"]["devices"]) < 50000
@@ -152,41 +153,41 @@ def test_output_is_capped_with_a_truncation_flag() -> None:
 )
 def test_tensorrt_version_integers_decode(value: int, text: str) -> None:
     """getInferLibVersion(): 1000*M + 100*m + p before 10, 10000*M + 100*m + p from 10 (research 1.9)."""
-    assert probe_module.decode_trt_int(value) == text
+    assert tensorrt.decode_trt_int(value) == text
 
 
 @pytest.mark.parametrize(("value", "text"), [(7605, "7.6.5"), (8907, "8.9.7"), (90000, "9.0.0"), (90300, "9.3.0")])
 def test_cudnn_version_integers_decode(value: int, text: str) -> None:
     """cudnnGetVersion(): 1000*M + 100*m + p up to 8.x, 10000*M + 100*m + p from 9 (research 1.9)."""
-    assert probe_module.decode_cudnn_int(value) == text
+    assert cudnn.decode_cudnn_int(value) == text
 
 
 @pytest.mark.parametrize(("value", "text"), [(12020, "12.2"), (13000, "13.0"), (11040, "11.4")])
 def test_driver_cuda_integers_decode(value: int, text: str) -> None:
     """nvmlSystemGetCudaDriverVersion: 1000*major + 10*minor (research nvidia-cuda-driver 1.9)."""
-    assert probe_module.decode_cuda_int(value) == text
+    assert nvml.decode_cuda_int(value) == text
 
 
 def test_headers_give_cudnn_and_tensorrt_versions() -> None:
     """cudnn_version.h (and 7.x cudnn.h) macros and NvInferVersion.h's four parts; garbage gives None."""
-    assert probe_module.parse_cudnn_header("#define CUDNN_MAJOR 9\n#define CUDNN_MINOR 3\n#define CUDNN_PATCHLEVEL 0\n")
-    assert probe_module.parse_cudnn_header("#define CUDNN_MAJOR 9\n") is None
-    assert probe_module.parse_cudnn_header("\x00\xff garbage") is None
+    assert cudnn.parse_cudnn_header("#define CUDNN_MAJOR 9\n#define CUDNN_MINOR 3\n#define CUDNN_PATCHLEVEL 0\n")
+    assert cudnn.parse_cudnn_header("#define CUDNN_MAJOR 9\n") is None
+    assert cudnn.parse_cudnn_header("\x00\xff garbage") is None
     text = "#define NV_TENSORRT_MAJOR 10\n#define NV_TENSORRT_MINOR 3\n#define NV_TENSORRT_PATCH 0\n#define NV_TENSORRT_BUILD 26\n"
-    assert probe_module.parse_nvinfer_version_header(text) == "10.3.0.26"
-    assert probe_module.parse_nvinfer_version_header("") is None
+    assert tensorrt.parse_nvinfer_version_header(text) == "10.3.0.26"
+    assert tensorrt.parse_nvinfer_version_header("") is None
 
 
 def test_nvidia_smi_banners_old_and_new() -> None:
     """The recorded R580 banner (Driver/CUDA Version) and the R610 one (KMD/CUDA UMD Version) both parse."""
     real = (REAL / "smi.txt").read_text()
     old: dict[str, str] = {}
-    probe_module.parse_smi_banner(real, old)
+    smi.parse_smi_banner(real, old)
     assert old == {"cuda_version": "13.0", "banner_layout": "old", "driver_version": "580.159.04"}
     # banner from https://github.com/sgl-project/sglang/issues/27487 (research nvidia-cuda-driver 1.9)
     line = "| NVIDIA-SMI 610.43.02              KMD Version: 610.43.02     CUDA UMD Version: 13.3     |"
     new: dict[str, str] = {}
-    probe_module.parse_smi_banner(line, new)
+    smi.parse_smi_banner(line, new)
     assert new == {"cuda_version": "13.3", "banner_layout": "new", "driver_version": "610.43.02"}
 
 
@@ -206,7 +207,7 @@ def test_nvidia_smi_banners_old_and_new() -> None:
 )
 def test_nvidia_smi_failures_are_told_apart(text: str, status: str) -> None:
     """Each unhealthy nvidia-smi message maps to its own state; nonsense is a plain failure."""
-    result = probe_module.smi_failure(text, 1 if status != "ok" else 6)
+    result = smi.smi_failure(text, 1 if status != "ok" else 6)
     assert result is not None and result["status"] == status
     if status == "mismatch":
         assert result["library_version"] == "535.183"
@@ -216,11 +217,11 @@ def test_ldconfig_listing_prefers_the_first_64_bit_entry() -> None:
     """The recorded ``ldconfig -p`` lines: duplicates keep the first path, 32-bit copies lose to 64-bit."""
     real = (REAL / "smi.txt").read_text()
     listing = real.split("### ldconfig -p (NVIDIA)\n", 1)[1].split("###", 1)[0]
-    entries = {e["name"]: e["path"] for e in probe_module.parse_ldconfig(listing)}
+    entries = {e["name"]: e["path"] for e in system.parse_ldconfig(listing)}
     assert entries["libnvidia-ml.so.1"] == "/usr/local/nvidia/lib64/libnvidia-ml.so.1"
     assert entries["libcudart.so.13"] == "/usr/local/cuda/targets/x86_64-linux/lib/libcudart.so.13"
     both = "\tlibfoo.so.1 (libc6) => /usr/lib32/libfoo.so.1\n\tlibfoo.so.1 (libc6,x86-64) => /usr/lib/libfoo.so.1\n"
-    assert probe_module.parse_ldconfig(both) == [{"name": "libfoo.so.1", "path": "/usr/lib/libfoo.so.1"}]
+    assert system.parse_ldconfig(both) == [{"name": "libfoo.so.1", "path": "/usr/lib/libfoo.so.1"}]
 
 
 def plan(version: tuple[int, int, int, int] | None, body: bytes = b"\x01" * 64) -> bytes:
@@ -243,7 +244,7 @@ def plan(version: tuple[int, int, int, int] | None, body: bytes = b"\x01" * 64) 
 )
 def test_plan_header_precheck(data: bytes, magic: bool, version: str | None, wrapper: str | None) -> None:
     """ftrt at 0, the build version at 24-27 when the uint32 at 4 is 0, an Ultralytics JSON prefix stripped."""
-    header, offset = probe_module.read_plan_header(io.BytesIO(data))
+    header, offset = engines.read_plan_header(io.BytesIO(data))
     assert (header["magic"], header["tensorrt_version"], header.get("wrapper")) == (magic, version, wrapper)
     assert offset == (21 if wrapper else 0)
 
@@ -254,14 +255,14 @@ def test_engine_templates_expand_per_gpu_model() -> None:
         {"name": "NVIDIA A100-SXM4-80GB", "compute_capability": "8.0", "index": 0},
         {"name": "NVIDIA L4", "compute_capability": "8.9", "index": 2},
     ]
-    expanded = probe_module.expand_template("/m/{gpu}/{sm}-{cc}.plan", models)
+    expanded = engines.expand_template("/m/{gpu}/{sm}-{cc}.plan", models)
     assert [p for p, _ in expanded] == ["/m/nvidia-a100-sxm4-80gb/sm80-8.0.plan", "/m/nvidia-l4/sm89-8.9.plan"]
     assert [g["index"] for _, g in expanded] == [0, 2]
-    assert probe_module.expand_template("/m/a.plan", models) == [("/m/a.plan", None)]
+    assert engines.expand_template("/m/a.plan", models) == [("/m/a.plan", None)]
     with pytest.raises(ValueError, match="unknown placeholder"):
-        probe_module.expand_template("/m/{arch}.plan", models)
+        engines.expand_template("/m/{arch}.plan", models)
     with pytest.raises(ValueError, match="no GPU facts"):
-        probe_module.expand_template("/m/{sm}.plan", [])
+        engines.expand_template("/m/{sm}.plan", [])
 
 
 def real_messages(section: str = r"(\S+\.(?:plan|engine)) engine_host_code_allowed") -> list[tuple[str, str]]:
@@ -282,13 +283,13 @@ def test_real_runtime_messages_classify_as_corrupt() -> None:
     messages = real_messages()
     assert {name for name, _ in messages} >= {"corrupt.plan", "forged.plan", "truncated.plan", "nomagic.plan"}
     for name, message in messages:
-        assert probe_module.classify([message])[0] == "corrupt", (name, message)
+        assert engines.classify([message])[0] == "corrupt", (name, message)
 
 
 def test_real_runtime_without_a_visible_gpu_is_a_cuda_failure() -> None:
     """With the GPU hidden, the real runtime's first message (CUDA error 100) reads as cuda-init-failure."""
     ((_, message),) = real_messages(r"(CUDA_VISIBLE_DEVICES=-1) forged.plan")
-    assert "error: 100" in message and probe_module.classify([message])[0] == "cuda-init-failure"
+    assert "error: 100" in message and engines.classify([message])[0] == "cuda-init-failure"
 
 
 @pytest.mark.parametrize(
@@ -335,7 +336,7 @@ def test_real_runtime_without_a_visible_gpu_is_a_cuda_failure() -> None:
 )
 def test_tensorrt_messages_classify(message: str, status: str | None) -> None:
     """Each documented TensorRT message maps to its load outcome; unrelated lines to none."""
-    assert probe_module.classify([message])[0] == status
+    assert engines.classify([message])[0] == status
 
 
 def test_the_first_telling_message_decides() -> None:
@@ -346,7 +347,7 @@ def test_the_first_telling_message_decides() -> None:
         "got 8.5.3.1, please rebuild.",
         "4: [runtime.cpp::deserializeCudaEngine::50] Error Code 4: Internal Error (Engine deserialization failed.)",
     ]
-    assert probe_module.classify(log) == ("version-mismatch", log[1])
+    assert engines.classify(log) == ("version-mismatch", log[1])
 
 
 PYTHONS = ["3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
@@ -366,16 +367,31 @@ def test_probe_runs_under_every_installed_python(minor: str, roots: dict[str, Pa
     assert all(doc[s]["error"] is None for s in ("host", "driver", "gpus", "cuda", "cudnn", "tensorrt", "engines"))
 
 
-def test_probe_source_is_python36_compatible() -> None:
-    """vermin finds nothing in the probe (or the stand-in TensorRT the hosts import) that needs Python > 3.6."""
+def test_probe_source_is_python36_compatible(tmp_path: Path) -> None:
+    """vermin finds nothing that needs Python > 3.6 in what ships to hosts: every probe module, every child
+    program, the assembled program itself, and the stand-in TensorRT the simulated hosts import."""
     vermin = shutil.which("vermin") or str(Path(sys.executable).parent / "vermin")
-    standin = Path(probe_module.__file__).parent.parent / "simulate" / "standin_tensorrt.py"
+    remote = Path(main.__file__).parent
+    shipped = sorted(p for p in remote.rglob("*.py") if p.name != "__init__.py")
+    assembled = tmp_path / "probe.py"
+    assembled.write_bytes(probe_source())
+    standin = remote.parent.parent / "simulate" / "standin_tensorrt.py"
     result = subprocess.run(
-        [vermin, "-t=3.6-", "--no-tips", "--violations", "--eval-annotations", probe_module.__file__, str(standin)],
+        [
+            vermin,
+            "-t=3.6-",
+            "--no-tips",
+            "--violations",
+            "--eval-annotations",
+            *map(str, shipped),
+            str(assembled),
+            str(standin),
+        ],
         capture_output=True,
         check=False,
     )
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+    assert {p.name for p in shipped} >= {"main.py", "engines.py", "trt_plan.py", "builder.py"}
 
 
 def test_probe_only_reads(roots: dict[str, Path]) -> None:
@@ -392,7 +408,7 @@ def test_bad_arguments_and_requests_still_give_json() -> None:
     """A request that is not base64 JSON is reported in the document, exit status 0."""
     result = subprocess.run(
         [sys.executable, "-", "--request=!!!"],
-        input=probe_module.__loader__.get_data(probe_module.__file__),  # type: ignore[union-attr]
+        input=probe_source(),
         capture_output=True,
         check=False,
     )

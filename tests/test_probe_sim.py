@@ -14,7 +14,8 @@ import pytest
 
 from auditor.errors import InputErrors
 from auditor.facts import DriverStatus, EngineLoad, parse_facts
-from auditor.probe import encode_request, run_local
+from auditor.probe.program import run_local
+from auditor.probe.request import encode_request
 from auditor.simulate.fleet import load_fleet, parse_fleet
 from auditor.simulate.roots import NVIDIA_SMI_STATE, build_root
 from auditor.yamlsrc import load_yaml

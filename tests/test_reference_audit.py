@@ -13,7 +13,7 @@ from auditor.assess import assess
 from auditor.cli import main
 from auditor.findings import Action, Severity
 from auditor.policy import Policy, load_policies
-from auditor.probe import remote_command
+from auditor.probe.program import remote_command
 from auditor.reference.build import BuildRequest
 from auditor.reference.library import Library
 from auditor.reference.shipment import check_library, reference_calls

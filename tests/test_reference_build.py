@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-import auditor.probe.builder as builder_module
+import auditor.probe.remote.children.builder as builder_module
 from auditor.cli import main
-from auditor.probe import builder_program, encode_request, run_local
+from auditor.probe.program import builder_program, run_local
+from auditor.probe.request import encode_request
 from auditor.reference.build import BuildFailed, BuildRequest, default_name, parse_build
 from auditor.simulate.roots import build_root
 from auditor.simulate.server import interpreter_for

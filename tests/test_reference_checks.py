@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-import auditor.probe.probe as probe_module
 from auditor.errors import InputErrors
 from auditor.evaluate import evaluate
 from auditor.facts import FactsError, ReferenceStatus, parse_facts
@@ -17,6 +16,7 @@ from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
 from auditor.inventory import Host
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.policy import Policy, load_policies
+from auditor.probe.remote import engines
 from auditor.simulate import standin_tensorrt
 from tests.helpers import document, facts
 
@@ -234,9 +234,9 @@ def test_real_runtime_messages_still_classify_as_recorded() -> None:
     for item in real("reference-lean.json")["reference"]["items"]:
         for entry in item["runs"]:
             if entry.get("log"):
-                assert probe_module.classify(entry["log"])[0] == entry["status"], entry["log"]
+                assert engines.classify(entry["log"])[0] == entry["status"], entry["log"]
     hidden = real("reference-cuda.json")["hidden_gpu"]
-    assert hidden["status"] == "cuda-init-failure" and probe_module.classify(hidden["log"])[0] == "cuda-init-failure"
+    assert hidden["status"] == "cuda-init-failure" and engines.classify(hidden["log"])[0] == "cuda-init-failure"
 
 
 def test_real_cuda_round_trips_went_through_both_libraries() -> None:

@@ -15,12 +15,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import auditor.probe.probe as probe_module
 from auditor.errors import InputErrors
 from auditor.inventory import Host
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.policy import load_policy
-from auditor.probe import MAX_PAYLOAD_BYTES, PayloadTooLarge, probe_program, probe_source
+from auditor.probe.program import MAX_PAYLOAD_BYTES, PayloadTooLarge, probe_program, probe_source
+from auditor.probe.remote import reference
 from auditor.reference.build import BuildRequest
 from auditor.reference.library import Library, LibraryError, LibraryPlan, add_plan, default_library, load_library
 from auditor.reference.picking import acceptance, ordered, pick
@@ -237,7 +237,7 @@ def test_the_probe_applies_the_rules_exactly_as_the_controller(
     )
     rule = acceptance(meta)
     version = ".".join(map(str, runtime))
-    assert probe_module.accepts(rule.to_json(), module, version, host_cc)[0] == rule.admits(module, version, host_cc)[0]
+    assert reference.accepts(rule.to_json(), module, version, host_cc)[0] == rule.admits(module, version, host_cc)[0]
     if vc and hardware == "none" and module == "tensorrt" and build_cc == host_cc and built >= (8, 6, 0, 0):
         assert rule.admits(module, version, host_cc)[0] == trt_kb.version_compatible_load(meta.tensorrt, version)
 
@@ -353,7 +353,7 @@ def test_expected_values_are_the_exact_float32_outputs(library: Library) -> None
 
 def test_the_builder_and_probe_files_are_importable_as_host_scripts() -> None:
     """builder.py is a plain script (no package imports) so it runs with -c on any host."""
-    spec = importlib.util.find_spec("auditor.probe.builder")
+    spec = importlib.util.find_spec("auditor.probe.remote.children.builder")
     assert spec is not None and spec.origin is not None
     text = Path(spec.origin).read_text()
     assert "from auditor" not in text and "import auditor" not in text

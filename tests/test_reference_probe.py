@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from auditor.facts import ReferenceStatus, parse_facts
-from auditor.probe import encode_request, interpreter_args, probe_program, run_local
+from auditor.probe.program import interpreter_args, probe_program, run_local
+from auditor.probe.request import encode_request
 from auditor.reference.build import BuildRequest
 from auditor.reference.library import Library
 from auditor.reference.shipment import shipment

@@ -48,7 +48,7 @@ from auditor.plan import (
     plan_with_hosts,
 )
 from auditor.policy import Policy
-from auditor.probe import encode_request
+from auditor.probe.request import encode_request
 from auditor.report import HostReport, Report, age, utc_now
 from auditor.report.files import write_atomic
 from auditor.report.formats import OutputSpec, check_specs, parse_spec

@@ -21,7 +21,8 @@ from typing import Any
 from auditor import versions
 from auditor.errors import AuditorError
 from auditor.inventory import Host
-from auditor.probe import MAX_PAYLOAD_BYTES, builder_program, encode_request, remote_command
+from auditor.probe.program import MAX_PAYLOAD_BYTES, builder_program, remote_command
+from auditor.probe.request import encode_request
 from auditor.reference.library import (
     TOLERANCE,
     Expected,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
-from auditor.probe import MAX_PAYLOAD_BYTES
+from auditor.probe.program import MAX_PAYLOAD_BYTES
 from auditor.reference.library import Library, LibraryPlan
 
 FEATURE_SINCE = {"version-compatible": "8.6", "ampere+": "8.6", "same-cc": "10.9"}  # research 1.6

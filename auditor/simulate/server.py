@@ -31,7 +31,7 @@ from typing import Any
 import asyncssh
 
 from auditor.inventory import Host
-from auditor.probe import interpreter_args, probe_source
+from auditor.probe.program import interpreter_args, probe_source
 from auditor.simulate.fleet import Fleet, SimHost
 from auditor.simulate.roots import build_root
 from auditor.transport.hostkeys import HostKeyTrust

@@ -1,5 +1,4 @@
 #!/usr/bin/env python3
-# -*- coding: utf-8 -*-
 """auditor reference-engine builder: the reference network, built with this host's TensorRT.
 
 Shipped inside the probe program (``AUDITOR_BUILDER``) and run by the probe's build
@@ -65,7 +64,7 @@ class BuildError(Exception):
     pass
 
 
-class SplitMix64(object):
+class SplitMix64:
     """Sebastiano Vigna's SplitMix64: the same numbers in every Python, no numpy needed."""
 
     def __init__(self, seed):
@@ -145,7 +144,7 @@ def typing_of(trt):
     return "weak"
 
 
-class WeightMaker(object):
+class WeightMaker:
     """``trt.Weights`` from Python floats, kept alive until the build is done."""
 
     def __init__(self, trt):
@@ -170,7 +169,7 @@ class WeightMaker(object):
                 raise BuildError(
                     "TensorRT %s takes weights only as numpy arrays: install numpy on this host to "
                     "build here" % getattr(trt, "__version__", "?")
-                )
+                ) from None
             self.numpy = numpy
         array = self.numpy.array(values, dtype=self.numpy.float16 if half else self.numpy.float32)
         self.keep.append(array)
@@ -280,8 +279,8 @@ def main(job_path):
     except Exception as exc:  # an API this TensorRT does not have: say which
         emit("result", status="failed", error="%s: %s" % (type(exc).__name__, str(exc)[:600]))
         return
-    with open(job["plan"], "wb") as handle:
-        handle.write(plan)
+    with open(job["plan"], "wb") as out:
+        out.write(plan)
     fp16 = job.get("precision") == "fp16"
     seen = dict(p)
     for key in p:  # what the network computes with: fp16 rounds the input and every weight
