@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from auditor.evaluate import evaluate
-from auditor.facts import Facts, FactsError, parse_facts
+from auditor.facts.model import Facts, FactsError
+from auditor.facts.reader import parse_facts
 from auditor.findings import Verdict, verdict_of
 from auditor.inventory import Host
 from auditor.isolation import attempt

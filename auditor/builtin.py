@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from auditor import compat, knowledge, versions
 from auditor.compat import Answer, GpuSpec, Mode
-from auditor.facts import DriverStatus, Facts
+from auditor.facts.model import DriverStatus, Facts
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import cuda as cuda_kb
 from auditor.policy import Disabled

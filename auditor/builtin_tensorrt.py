@@ -12,7 +12,7 @@ import re
 from auditor import compat, knowledge, versions
 from auditor.builtin import Run, cuda_driver_finding, first_source, sentence
 from auditor.compat import GpuSpec, Mode
-from auditor.facts import Facts
+from auditor.facts.model import Facts
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import tensorrt as trt_kb
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from auditor import knowledge, versions
 from auditor.builtin import inconclusive
-from auditor.facts import EngineFacts, EngineLoad, Facts
+from auditor.facts.model import EngineFacts, EngineLoad, Facts
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import gpus as gpus_kb
 from auditor.knowledge import tensorrt as trt_kb

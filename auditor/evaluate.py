@@ -18,7 +18,7 @@ from auditor import compat, versions
 from auditor.builtin import BUILTIN, Run, gpu_specs, inconclusive, run_builtin_checks, sentence
 from auditor.compat_images import image_on
 from auditor.engines import engine_checks
-from auditor.facts import Facts
+from auditor.facts.model import Facts
 from auditor.findings import Action, Finding, Severity
 from auditor.inventory import Host
 from auditor.policy import Bounds, Disabled, Policy, Rule

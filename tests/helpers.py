@@ -6,7 +6,8 @@ import copy
 import json
 from typing import Any
 
-from auditor.facts import Facts, parse_facts
+from auditor.facts.model import Facts
+from auditor.facts.reader import parse_facts
 
 BASE: dict[str, Any] = {
     "schema": "auditor.facts/1",

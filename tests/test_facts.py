@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.facts import DriverStatus, EngineLoad, FactsError, parse_facts
+from auditor.facts.model import DriverStatus, EngineLoad, FactsError
+from auditor.facts.reader import parse_facts, read_stored
 from tests.helpers import document, facts
 
 
@@ -161,3 +162,14 @@ def test_new_fields_of_the_wrong_type_are_located(sections: dict[str, object], f
     with pytest.raises(FactsError) as info:
         parse_facts(json.dumps(document(**sections)))
     assert fragment in str(info.value)
+
+
+def test_stored_facts_are_read_back_by_the_same_strict_reader() -> None:
+    """A report's stored ``facts`` read back equal the facts parsed from the probe; a damaged copy is a FactsError."""
+    parsed = parse_facts(json.dumps(document()))
+    assert read_stored(parsed.raw) == parsed
+    damaged = dict(parsed.raw, gpus={"count": "eight"})
+    with pytest.raises(FactsError, match=r"\$\.gpus\.count"):
+        read_stored(damaged)
+    with pytest.raises(FactsError, match="unexpected schema"):
+        read_stored({"schema": "auditor.report/1"})

@@ -30,7 +30,7 @@ CORE = [
     "auditor.report.csv_writer",
     "auditor.report.formats",
     "auditor.report.files",
-    "auditor.report.stack",
+    "auditor.facts.stack",
     "auditor.report.drift",
     "auditor.exitcodes",
     "auditor.simulate.fleet",

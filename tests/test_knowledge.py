@@ -337,7 +337,7 @@ def test_engine_portability_rules_and_outcomes() -> None:
 
 def test_every_engine_load_status_has_an_outcome() -> None:
     """Each EngineLoad value the probe can report has a row saying what it means."""
-    from auditor.facts import EngineLoad
+    from auditor.facts.model import EngineLoad
 
     assert all(trt_kb.engine_outcome(load.value) is not None for load in EngineLoad)
 

@@ -29,7 +29,8 @@ from auditor.assess import assess
 from auditor.audit import open_targets
 from auditor.cli import main
 from auditor.consistency import apply_consistency
-from auditor.facts import FactsError, parse_facts
+from auditor.facts.model import FactsError
+from auditor.facts.reader import parse_facts
 from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.isolation import attempt, render_isolated

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from auditor.errors import InputError
-from auditor.facts import parse_facts
+from auditor.facts.reader import parse_facts
 from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.plan import (

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.facts import DriverStatus, parse_facts
+from auditor.facts.model import DriverStatus
+from auditor.facts.reader import parse_facts
 from auditor.probe.program import probe_source, run_local
 from auditor.probe.remote import context, cudnn, engines, host, main, nvml, smi, system, tensorrt
 from auditor.probe.request import encode_request

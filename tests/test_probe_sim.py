@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import InputErrors
-from auditor.facts import DriverStatus, EngineLoad, parse_facts
+from auditor.facts.model import DriverStatus, EngineLoad
+from auditor.facts.reader import parse_facts
 from auditor.probe.program import run_local
 from auditor.probe.request import encode_request
 from auditor.simulate.fleet import load_fleet, parse_fleet

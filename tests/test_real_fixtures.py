@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from auditor.evaluate import evaluate
-from auditor.facts import DriverStatus, EngineLoad, Facts, parse_facts
+from auditor.facts.model import DriverStatus, EngineLoad, Facts
+from auditor.facts.reader import parse_facts
 from auditor.findings import Verdict, verdict_of
 from auditor.inventory import Host
 from auditor.policy import EMPTY_POLICY, load_policy

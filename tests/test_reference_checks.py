@@ -11,7 +11,8 @@ import pytest
 
 from auditor.errors import InputErrors
 from auditor.evaluate import evaluate
-from auditor.facts import FactsError, ReferenceStatus, parse_facts
+from auditor.facts.model import FactsError, ReferenceStatus
+from auditor.facts.reader import parse_facts
 from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
 from auditor.inventory import Host
 from auditor.knowledge import tensorrt as trt_kb

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.facts import ReferenceStatus, parse_facts
+from auditor.facts.model import ReferenceStatus
+from auditor.facts.reader import parse_facts
 from auditor.probe.program import interpreter_args, probe_program, run_local
 from auditor.probe.request import encode_request
 from auditor.reference.build import BuildRequest

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import re
@@ -28,7 +27,8 @@ from auditor.cli.common import add_target_options, non_negative_int, resolve_pol
 from auditor.cli.history import add_history_path, history_path
 from auditor.errors import InputError, Location, ReportWriteError
 from auditor.exitcodes import UNREACHABLE_CHOICES
-from auditor.facts import FactsError, parse_facts
+from auditor.facts.model import FactsError
+from auditor.facts.reader import read_stored
 from auditor.findings import Verdict
 from auditor.history import History, HistoryError
 from auditor.inventory import Host
@@ -277,7 +277,7 @@ def _stored_host(doc: dict[str, object]) -> HostReport:
     facts = None
     if doc.get("facts"):
         try:
-            facts = parse_facts(json.dumps(doc["facts"]))
+            facts = read_stored(doc["facts"])
         except FactsError as exc:
             return HostReport(
                 name, str(doc.get("address")), groups, Verdict.ERROR, error=HostError(Step.PARSE, str(exc))

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from auditor import knowledge, versions
 from auditor.compat import GpuSpec
 from auditor.engines import expand
-from auditor.facts import EngineFacts, EngineLoad, Facts
+from auditor.facts.model import EngineFacts, EngineLoad, Facts
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.plan.model import Step, StepAction, Target
 

@@ -38,7 +38,8 @@ from auditor.container_checks import CHECK as CONTAINER_CHECK
 from auditor.container_checks import judge_container
 from auditor.errors import Location
 from auditor.evaluate import bounds_findings
-from auditor.facts import DriverStatus, Facts
+from auditor.facts.model import DriverStatus, Facts
+from auditor.facts.stack import stack_of
 from auditor.findings import Action, Verdict
 from auditor.inventory import Host
 from auditor.knowledge import cuda as cuda_kb
@@ -61,7 +62,6 @@ from auditor.plan.model import (
 )
 from auditor.policy import Disabled, Policy, Rule, Selector
 from auditor.report import HostReport
-from auditor.report.stack import stack_of
 
 
 @dataclass

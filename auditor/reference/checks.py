@@ -16,7 +16,7 @@ Missing facts (no reference section, a probe error) are inconclusive, never a pa
 from __future__ import annotations
 
 from auditor.builtin import inconclusive
-from auditor.facts import Facts, ReferenceRun, ReferenceStatus
+from auditor.facts.model import Facts, ReferenceRun, ReferenceStatus
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.policy import Rule

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from auditor.exitcodes import ExitDecision
-from auditor.facts import Facts
+from auditor.facts.model import Facts
 from auditor.findings import Finding, Verdict, main_finding
 from auditor.transport.outcome import HostError, Timing
 

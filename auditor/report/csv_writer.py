@@ -14,9 +14,9 @@ from __future__ import annotations
 import csv
 import io
 
+from auditor.facts.stack import stack_of
 from auditor.findings import Finding
 from auditor.report import HostReport, Report
-from auditor.report.stack import stack_of
 from auditor.text import clean
 
 COLUMNS = (

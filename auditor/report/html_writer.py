@@ -18,9 +18,9 @@ import hashlib
 import html
 from importlib import resources
 
+from auditor.facts.stack import stack_of
 from auditor.findings import Finding, Verdict
 from auditor.report import HostReport, Report, failing_for, failing_since_text, parse_time
-from auditor.report.stack import stack_of
 from auditor.report.table_writer import when
 from auditor.text import clean, count
 

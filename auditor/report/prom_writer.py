@@ -29,9 +29,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
+from auditor.facts.stack import stack_of
 from auditor.findings import Verdict
 from auditor.report import Report, parse_time
-from auditor.report.stack import stack_of
 from auditor.text import clean
 
 PREFIX = "auditor"

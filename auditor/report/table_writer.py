@@ -17,9 +17,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Span, Text
 
+from auditor.facts.stack import stack_of
 from auditor.findings import Verdict
 from auditor.report import HostReport, Report, failing_for, parse_time
-from auditor.report.stack import stack_of
 from auditor.text import clean, count
 
 VERDICT_STYLE = {

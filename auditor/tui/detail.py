@@ -18,7 +18,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from auditor.facts import Facts
+from auditor.facts.model import Facts
 from auditor.findings import Finding
 from auditor.report import HostReport
 from auditor.text import clean, count

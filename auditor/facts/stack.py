@@ -1,4 +1,4 @@
-"""A host's software stack in a few short strings: what reports, metrics and diffs compare.
+"""A host's software stack in a few short strings (not a policy stack): what reports, metrics and diffs compare.
 
 Every value comes from the parsed (already cleaned) facts; ``None`` means the probe
 could not tell or the component is absent. Writers still escape these for their medium.
@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from auditor.facts import Facts
+from auditor.facts.model import Facts
 
 
 @dataclass(frozen=True)
-class Stack:
+class StackSummary:
     """The versions that decide a node's verdicts, as the host reported them."""
 
     driver: str | None = None
@@ -53,13 +53,13 @@ class Stack:
         return f"{self.gpu_count}x {self.gpu}" if self.gpu_count else self.gpu
 
 
-def stack_of(facts: Facts | None) -> Stack:
+def stack_of(facts: Facts | None) -> StackSummary:
     """The stack a host's facts describe (all ``None`` without facts)."""
     if facts is None:
-        return Stack()
+        return StackSummary()
     models = Counter(gpu.name for gpu in facts.gpus.devices if gpu.name)
     toolkit = facts.cuda.default_toolkit
-    return Stack(
+    return StackSummary(
         driver=facts.driver.version,
         kernel_module=facts.driver.kernel_module,
         cuda_driver=facts.driver.cuda_version,
