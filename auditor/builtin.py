@@ -14,11 +14,12 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from auditor import compat, knowledge, versions
-from auditor.compat import Answer, GpuSpec, Mode
+from auditor import versions
 from auditor.facts.model import DriverStatus, Facts
 from auditor.findings import Action, Finding, Severity
+from auditor.knowledge import compat, tables
 from auditor.knowledge import cuda as cuda_kb
+from auditor.knowledge.answers import Answer, GpuSpec, Mode
 from auditor.policy import Disabled
 from auditor.text import count
 
@@ -68,7 +69,7 @@ class Run:
 
 def state_cite(state: str) -> str:
     """The driver-states row for ``state`` ("mismatch", "no-gpu"), as a finding's source."""
-    table = knowledge.table("driver_states")
+    table = tables.table("driver_states")
     return table.cite(next((r for r in table.rows if r["state"] == state), None))
 
 
@@ -207,7 +208,7 @@ def _driver_eol(run: Run, driver: str) -> None:
             else f"R{branch} is not in the knowledge base"
         )
         run.inconclusive(
-            "driver.eol", f"{what} ({knowledge.as_of_text()}): its type and end of life are not known", BUILTIN
+            "driver.eol", f"{what} ({tables.as_of_text()}): its type and end of life are not known", BUILTIN
         )
         return
     when = info.eol_date()
@@ -402,7 +403,7 @@ def _stale_compat(run: Run, driver: str) -> None:
             and versions.is_version(package.cuda)
             and versions.parse(versions.major_minor(package.cuda)) <= versions.parse(native)
         ):
-            table = knowledge.table("forward_compat")
+            table = tables.table("forward_compat")
             rule = next((r for r in table.section("rules") if r["id"] == "remove-after-upgrade"), None)
             run.add(
                 Finding(

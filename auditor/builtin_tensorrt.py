@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 
-from auditor import compat, knowledge, versions
+from auditor import versions
 from auditor.builtin import Run, cuda_driver_finding, first_source, sentence
-from auditor.compat import GpuSpec, Mode
 from auditor.facts.model import Facts
 from auditor.findings import Action, Finding, Severity
+from auditor.knowledge import compat_tensorrt, tables
 from auditor.knowledge import tensorrt as trt_kb
+from auditor.knowledge.answers import GpuSpec, Mode
 
 _DPKG_CUDA = re.compile(r"\+cuda(\d+)")
 _PIP_CUDA = re.compile(r"^tensorrt[-_](?:lean[-_]|dispatch[-_])?cu(\d+)", re.IGNORECASE)
@@ -46,7 +47,7 @@ def tensorrt_checks(run: Run, driver: str, gpus: list[GpuSpec]) -> None:
         return
     if gpus and run.wants("tensorrt.arch"):
         for gpu in gpus:
-            answer = compat.tensorrt_on(trt.version, gpu=gpu)
+            answer = compat_tensorrt.tensorrt_on(trt.version, gpu=gpu)
             if answer.mode is Mode.INCOMPATIBLE:
                 last = answer.details.get("tensorrt_last_for_gpu")
                 first = answer.details.get("tensorrt_first_for_gpu")
@@ -80,7 +81,7 @@ def _tensorrt_cuda(run: Run, version: str, release: trt_kb.TrtRelease, driver: s
             run.inconclusive(
                 "tensorrt.cuda",
                 f"the sources name only TensorRT {release.release}'s CUDA {', '.join(release.cuda)} build; whether "
-                f"it has one for the installed CUDA {', '.join(toolkits)} is not known ({knowledge.as_of_text()})",
+                f"it has one for the installed CUDA {', '.join(toolkits)} is not known ({tables.as_of_text()})",
                 release.cite,
             )
             return
@@ -99,7 +100,7 @@ def _tensorrt_cuda(run: Run, version: str, release: trt_kb.TrtRelease, driver: s
             )
             return
         build = max(fitting)
-    answer = compat.tensorrt_on(version, driver=driver, build_major=build)
+    answer = compat_tensorrt.tensorrt_on(version, driver=driver, build_major=build)
     if answer.mode is Mode.MINOR_VERSION and answer.details.get("tensorrt_floor_met"):
         return  # within the driver floor TensorRT's prerequisites state for this build
     cuda_build = str(answer.details.get("tensorrt_cuda_build") or majors[0])

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from auditor import compat, knowledge
-from auditor.compat import Answer, GpuSpec, Mode
-from auditor.compat_images import image_on
 from auditor.findings import Action, Finding, Severity
+from auditor.knowledge import answers, tables
 from auditor.knowledge import tensorrt as trt_kb
+from auditor.knowledge.answers import Answer, GpuSpec, Mode
+from auditor.knowledge.images import image_on
 
 if TYPE_CHECKING:
     from auditor.builtin import Run
@@ -49,7 +49,7 @@ def running_containers(run: Run, driver: str, gpus: list[GpuSpec]) -> None:
                 severity=Severity.INFO,
                 action=Action.NONE,
                 message=f"running containers could not be listed, so their images were not judged: {facts.error}",
-                source=knowledge.as_of_text(),
+                source=tables.as_of_text(),
                 remediation="Let the audit user list containers (docker group or a rootless podman) to judge them.",
             )
         )
@@ -64,7 +64,7 @@ def image_answer(ref: str, driver: str | None, gpus: list[GpuSpec]) -> Answer:
     """``image_on`` over every GPU model of the host (the worst answer), or without a GPU."""
     if not gpus:
         return image_on(ref, driver)
-    return compat.combine(image_on(ref, driver, gpu) for gpu in gpus)
+    return answers.combine(image_on(ref, driver, gpu) for gpu in gpus)
 
 
 def judge_container(name: str, ref: str | None, driver: str, gpus: list[GpuSpec]) -> Finding | None:
@@ -86,13 +86,13 @@ def judge_container(name: str, ref: str | None, driver: str, gpus: list[GpuSpec]
             rule=CHECK,
             severity=Severity.MEDIUM,
             action=Action.INVESTIGATE,
-            message=f"could not evaluate {what} ({ref}): {found.why} ({knowledge.as_of_text()})",
-            source=knowledge.as_of_text(),
+            message=f"could not evaluate {what} ({ref}): {found.why} ({tables.as_of_text()})",
+            source=tables.as_of_text(),
             inconclusive=True,
             remediation="Check the image's release notes by hand, or add the month to a site knowledge overlay.",
         )
     answer = image_answer(ref, driver, gpus)
-    source = answer.sources[0] if answer.sources else knowledge.as_of_text()
+    source = answer.sources[0] if answer.sources else tables.as_of_text()
     if answer.mode is Mode.NATIVE:
         return None
     if answer.mode is Mode.UNKNOWN:
@@ -137,7 +137,7 @@ def _info(message: str, remediation: str | None) -> Finding:
         severity=Severity.INFO,
         action=Action.NONE,
         message=message,
-        source=knowledge.as_of_text(),
+        source=tables.as_of_text(),
         remediation=remediation,
     )
 

@@ -10,11 +10,12 @@ why, comes from the engine-portability knowledge table.
 
 from __future__ import annotations
 
-from auditor import knowledge, versions
+from auditor import versions
 from auditor.builtin import inconclusive
 from auditor.facts.model import EngineFacts, EngineLoad, Facts
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import gpus as gpus_kb
+from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.policy import RequiredEngine, Rule
 
@@ -74,7 +75,7 @@ def _judge(name: str, engine: RequiredEngine, item: EngineFacts, facts: Facts) -
                 message=f"{item.path} loads, but was built on another GPU model of the same compute capability",
                 expected="a plan built on this GPU model",
                 actual="loaded with TensorRT's cross-model warning",
-                source=f"{engine.location}; {knowledge.table('engine_portability').cite(rule[1])}" if rule else source,
+                source=f"{engine.location}; {tables.table('engine_portability').cite(rule[1])}" if rule else source,
                 remediation=f"Rebuild the engine on this GPU model when convenient: {rule[0] if rule else ''}.",
             )
         return None

@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from auditor import compat, versions
+from auditor import versions
 from auditor.builtin import BUILTIN, Run, gpu_specs, inconclusive, run_builtin_checks, sentence
-from auditor.compat_images import image_on
 from auditor.engines import engine_checks
 from auditor.facts.model import Facts
 from auditor.findings import Action, Finding, Severity
 from auditor.inventory import Host
+from auditor.knowledge import answers
+from auditor.knowledge.images import image_on
 from auditor.policy import Bounds, Disabled, Policy, Rule
 from auditor.reference.checks import reference_checks
 from auditor.text import count
@@ -302,17 +303,19 @@ def _image_check(rule: Rule, facts: Facts, checks: list[str], out: list[Finding]
         out.append(inconclusive(name, f"no driver version to judge {rule.image} against", source))
         return
     gpus = gpu_specs(facts)
-    answer = compat.combine(image_on(rule.image, driver, gpu) for gpu in gpus) if gpus else image_on(rule.image, driver)
+    answer = (
+        answers.combine(image_on(rule.image, driver, gpu) for gpu in gpus) if gpus else image_on(rule.image, driver)
+    )
     cite = f"{source}; {answer.sources[0]}" if answer.sources else source
-    if answer.mode in (compat.Mode.NATIVE, compat.Mode.LOOKUP):
+    if answer.mode in (answers.Mode.NATIVE, answers.Mode.LOOKUP):
         return
-    if answer.mode is compat.Mode.UNKNOWN:
+    if answer.mode is answers.Mode.UNKNOWN:
         out.append(inconclusive(name, "; ".join(answer.reasons), cite))
         return
-    if answer.mode in (compat.Mode.MINOR_VERSION, compat.Mode.FORWARD_COMPAT):
+    if answer.mode in (answers.Mode.MINOR_VERSION, answers.Mode.FORWARD_COMPAT):
         how = (
             "minor-version compatibility"
-            if answer.mode is compat.Mode.MINOR_VERSION
+            if answer.mode is answers.Mode.MINOR_VERSION
             else "forward compatibility (data-center GPUs)"
         )
         out.append(

@@ -58,12 +58,12 @@ def run_fleet(
 @pytest.fixture(autouse=True)
 def bundled_knowledge(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts and ends on the bundled knowledge: a site overlay is process-wide state."""
-    from auditor import knowledge
+    from auditor.knowledge import tables
 
     monkeypatch.delenv("AUDITOR_KNOWLEDGE", raising=False)
-    knowledge.use_overlay(None)
+    tables.use_overlay(None)
     yield
-    knowledge.use_overlay(None)
+    tables.use_overlay(None)
 
 
 @pytest.fixture(autouse=True)

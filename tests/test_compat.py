@@ -8,9 +8,11 @@ import json
 import pytest
 
 from auditor.cli import main
-from auditor.compat import GpuSpec, Mode, combine, cuda_on_driver, cuda_on_gpu, driver_on_gpu, tensorrt_on
-from auditor.compat_images import image_on
-from auditor.lookup import Query, answer
+from auditor.knowledge.answers import GpuSpec, Mode, combine
+from auditor.knowledge.compat import cuda_on_driver, cuda_on_gpu, driver_on_gpu
+from auditor.knowledge.compat_tensorrt import tensorrt_on
+from auditor.knowledge.images import image_on
+from auditor.knowledge.lookup import Query, answer
 
 TODAY = datetime.date(2026, 11, 21)
 T4, A100, RTX4090, V100 = (

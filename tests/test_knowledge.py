@@ -10,9 +10,10 @@ import datetime
 
 import pytest
 
-from auditor import knowledge, versions
+from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge import gpus as gpus_kb
+from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
 
 # research nvidia-cuda-driver 1.1 (grade A*) and 1.2 (CUDA 10.x, grade A): toolkit -> Linux minimum
@@ -107,22 +108,22 @@ CONTAINERS = {
 
 def test_every_table_is_well_formed_and_cited() -> None:
     """Each table loads, has https sources with grades, and every row has a grade and a known source."""
-    for table in knowledge.all_tables():
+    for table in tables.all_tables():
         assert table.sources and table.rows
         for row in table.rows:
-            assert row["grade"] in knowledge.GRADES
+            assert row["grade"] in tables.GRADES
             assert table.cite(row).startswith(f"knowledge:{table.name} (https://")
 
 
 def test_malformed_tables_are_rejected() -> None:
     """A row without a grade, or citing an unknown source, is a KnowledgeError."""
     base = {"table": "t", "title": "t", "sources": {"s": {"url": "https://x", "grade": "A"}}}
-    with pytest.raises(knowledge.KnowledgeError, match="grade"):
-        knowledge.parse_table({**base, "rows": [{"x": 1}]}, "t")
-    with pytest.raises(knowledge.KnowledgeError, match="unknown source"):
-        knowledge.parse_table({**base, "rows": [{"grade": "A", "source": "nope"}]}, "t")
-    with pytest.raises(knowledge.KnowledgeError, match="https"):
-        knowledge.parse_table({**base, "sources": {"s": {"url": "http://x", "grade": "A"}}, "rows": []}, "t")
+    with pytest.raises(tables.KnowledgeError, match="grade"):
+        tables.parse_table({**base, "rows": [{"x": 1}]}, "t")
+    with pytest.raises(tables.KnowledgeError, match="unknown source"):
+        tables.parse_table({**base, "rows": [{"grade": "A", "source": "nope"}]}, "t")
+    with pytest.raises(tables.KnowledgeError, match="https"):
+        tables.parse_table({**base, "sources": {"s": {"url": "http://x", "grade": "A"}}, "rows": []}, "t")
 
 
 @pytest.mark.parametrize(("cuda", "linux"), sorted(TOOLKIT_LINUX.items()))
@@ -139,7 +140,7 @@ def test_conflicting_toolkit_floors_take_the_higher_driver() -> None:
     assert cuda_kb.toolkit_floor("12.8.0").floor == "570.86.10"  # type: ignore[union-attr]
     assert cuda_kb.toolkit_floor("11.7.1").floor == "515.65.01"  # type: ignore[union-attr]
     assert cuda_kb.toolkit_floor("13.4").floor == "615.71.09"  # type: ignore[union-attr]  # Q2
-    assert knowledge.table("cuda_toolkits").conflict("Q3") is not None
+    assert tables.table("cuda_toolkits").conflict("Q3") is not None
 
 
 def test_toolkit_versions_map_to_release_rows() -> None:
@@ -222,7 +223,7 @@ def test_gpu_products_that_contain_other_names_resolve_to_themselves() -> None:
 
 def test_every_gpu_row_has_a_class_and_its_examples_resolve_to_it() -> None:
     """Each row names one of the four classes; every example name as printed matches its own row first."""
-    for row in knowledge.table("gpus").rows:
+    for row in tables.table("gpus").rows:
         assert row["class"] in ("datacenter", "workstation", "consumer", "embedded"), row["product"]
         for example in row.get("examples") or []:
             assert gpus_kb.gpu_model(example).product == row["product"]  # type: ignore[union-attr]
@@ -232,10 +233,10 @@ def test_every_gpu_row_has_a_class_and_its_examples_resolve_to_it() -> None:
 
 def test_the_loader_reads_every_ngc_image_table() -> None:
     """Every bundled ngc_*.yaml loads as one image's table, each row with its release-notes URL."""
-    names = knowledge.ngc_table_names()
+    names = tables.ngc_table_names()
     assert "ngc_tensorrt" in names
     for name in names:
-        table = knowledge.table(name)
+        table = tables.table(name)
         assert str(table.section("image")).startswith("nvcr.io/nvidia/")
         assert all(str(row["url"]).startswith("https://") for row in table.rows)
     assert trt_kb.known_images()["nvcr.io/nvidia/tensorrt"] == "ngc_tensorrt"
@@ -324,7 +325,7 @@ def test_engine_portability_rules_and_outcomes() -> None:
         "no-runtime": "upgrade",
         "crashed": "investigate",
     }
-    rows = {r["id"]: r for r in knowledge.table("engine_portability").rows}
+    rows = {r["id"]: r for r in tables.table("engine_portability").rows}
     assert {
         "exact-version",
         "compute-capability",

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from auditor import knowledge
 from auditor.cli import main
-from auditor.compat import GpuSpec, Mode
-from auditor.compat_images import image_on
 from auditor.errors import InputError
 from auditor.findings import Verdict
 from auditor.knowledge import gpus as gpus_kb
-from auditor.knowledge import overlay
+from auditor.knowledge import overlay, tables
 from auditor.knowledge import tensorrt as trt_kb
+from auditor.knowledge.answers import GpuSpec, Mode
+from auditor.knowledge.images import image_on
 from auditor.report import HostReport, KnowledgeStamp, Report
 from auditor.report.csv_writer import render_csv
 from auditor.report.html_writer import render_html
@@ -61,20 +60,20 @@ def write(directory: Path, **files: str) -> Path:
 
 def test_the_bundled_knowledge_has_one_as_of_date() -> None:
     """about.yaml carries the date up to which the sources were read; every answer can say it."""
-    about = knowledge.about()
+    about = tables.about()
     assert about.as_of == datetime.date(2026, 12, 4)
     assert about.site is None and about.line() == "knowledge as of 2026-12-04"
-    assert knowledge.as_of_text() == "knowledge as of 2026-12-04"
+    assert tables.as_of_text() == "knowledge as of 2026-12-04"
 
 
 def test_every_entry_of_every_table_names_its_source() -> None:
     """Each row (and each graded section entry) cites a source id of its table or an https URL, and has a grade."""
-    for table in knowledge.all_tables():
+    for table in tables.all_tables():
         entries = [*table.rows]
         for section in ("caveats", "drops", "rules", "newer_gpus", "historical"):
             entries += list(table.section(section) or [])
         for entry in entries:
-            assert entry.get("grade") in knowledge.GRADES, (table.name, entry)
+            assert entry.get("grade") in tables.GRADES, (table.name, entry)
             source, url = entry.get("source"), entry.get("url")
             assert source in table.sources or str(url).startswith("https://"), (table.name, entry)
 
@@ -82,15 +81,15 @@ def test_every_entry_of_every_table_names_its_source() -> None:
 def test_an_overlay_adds_a_gpu_and_an_internal_image_and_says_where_they_came_from(tmp_path: Path) -> None:
     """Site rows join the bundled tables; answers built on them cite the overlay file and line."""
     site = overlay.load_overlay(write(tmp_path / "k", gpus=SITE_GPU, internal=INTERNAL))
-    knowledge.use_overlay(site)
+    tables.use_overlay(site)
     model = gpus_kb.gpu_model("NVIDIA CMP 170HX")
     assert model is not None and model.datacenter and model.compute_capability == "8.0"
     assert "site overlay" in model.cite and "gpus.yaml:5" in model.cite
     answer = image_on("registry.example.com/ml/infer:2.3", "535.104.05", GpuSpec("NVIDIA CMP 170HX"))
     assert answer.mode is Mode.FORWARD_COMPAT and "internal.yaml:6" in answer.sources[0]
     assert [(c.action, c.key) for c in site.changes] == [("added", "NVIDIA CMP 170HX"), ("added", "2.3")]
-    assert knowledge.about().line().endswith("(2 rows added, 0 overridden)")
-    knowledge.use_overlay(None)
+    assert tables.about().line().endswith("(2 rows added, 0 overridden)")
+    tables.use_overlay(None)
     assert gpus_kb.gpu_model("NVIDIA CMP 170HX") is None  # nothing memoised survives the switch
 
 
@@ -98,7 +97,7 @@ def test_an_overlay_row_with_the_same_key_overrides_and_a_new_month_moves_the_ho
     """A 26.11 row and newest_month 26.11 make that month known; the override is listed as such."""
     assert "newer than the knowledge base" in trt_kb.lookup_image("26.11-py3").why
     site = overlay.load_overlay(write(tmp_path / "k", month=NEW_MONTH))
-    knowledge.use_overlay(site)
+    tables.use_overlay(site)
     box = trt_kb.container("nvcr.io/nvidia/tensorrt:26.11-py3")
     assert box is not None and box.tensorrt == "11.5.0.20" and box.dc == ()
     override = NEW_MONTH.replace('"26.11", url', '"24.10", url').replace('newest_month: "26.11"\n', "")
@@ -164,7 +163,7 @@ def test_auditor_knowledge_shows_what_is_known_and_validates_an_overlay(
 
 def test_every_report_format_shows_the_as_of_date_and_the_overlay(tmp_path: Path) -> None:
     """JSON, table, Markdown, HTML, JUnit, Prometheus and CSV all carry the knowledge line."""
-    knowledge.use_overlay(overlay.load_overlay(write(tmp_path / "k", gpus=SITE_GPU)))
+    tables.use_overlay(overlay.load_overlay(write(tmp_path / "k", gpus=SITE_GPU)))
     report = Report(inventory="fleet", policy="p", hosts=(HostReport("gpu-01", "10.0.0.1", (), Verdict.OK),))
     assert isinstance(report.knowledge, KnowledgeStamp) and report.knowledge.overlay == str(tmp_path / "k")
     assert json.loads(render_json(report))["knowledge"]["site_changes"][0].startswith("added gpu-compute-capability")
@@ -189,7 +188,7 @@ rows:
   - {tag: "26.03", cuda: "13.2.0", driver: "580", dc: [], grade: B, source: notes}
   - {tag: "26.05", cuda: "13.2.1", driver: "580", dc: [], grade: B, source: notes}
 """
-    knowledge.use_overlay(overlay.load_overlay(write(tmp_path / "k", monthly=monthly)))
+    tables.use_overlay(overlay.load_overlay(write(tmp_path / "k", monthly=monthly)))
     assert trt_kb.container("registry.example.com/ml/monthly:26.05") is not None
     assert "published no 26.04 release" in trt_kb.lookup_image("registry.example.com/ml/monthly:26.04").why
     assert "never guessed" in trt_kb.lookup_image("registry.example.com/ml/monthly:26.06").why

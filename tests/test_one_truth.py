@@ -2,7 +2,7 @@
 
 Every known GPU is paired with every driver branch (a full product), and hypothesis draws
 GPU x branch x CUDA toolkit x TensorRT release combinations. For each, the compatibility
-answer (`auditor.lookup.answer`, what `auditor compat` prints) is compared with the findings
+answer (`auditor.knowledge.lookup.answer`, what `auditor compat` prints) is compared with the findings
 of the built-in checks on a host with those versions, and with the blockers and warnings of a
 plan that moves a host onto them: incompatible where one says so, unknown where one cannot
 tell, compatible only where all three are.
@@ -18,15 +18,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor import knowledge
-from auditor.compat import GpuSpec, Mode, cuda_on_driver, cuda_on_gpu, driver_on_gpu, tensorrt_on
 from auditor.evaluate import evaluate
 from auditor.findings import Action, Finding, Verdict
 from auditor.inventory import Host
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge import gpus as gpus_kb
+from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
-from auditor.lookup import Query, answer
+from auditor.knowledge.answers import GpuSpec, Mode
+from auditor.knowledge.compat import cuda_on_driver, cuda_on_gpu, driver_on_gpu
+from auditor.knowledge.compat_tensorrt import tensorrt_on
+from auditor.knowledge.lookup import Query, answer
 from auditor.plan import BlockerKind, build_target
 from auditor.plan.host import plan_host
 from auditor.policy import EMPTY_POLICY
@@ -44,7 +46,7 @@ NOT_JUDGED_BY_COMPAT = (BlockerKind.DRIVER_EOL, BlockerKind.UNPINNED)  # end of 
 def _gpu_names() -> list[tuple[str, str]]:
     """(name as printed, compute capability) for every GPU row: an example, else a pattern without wildcards."""
     found = []
-    for row in knowledge.table("gpus").rows:
+    for row in tables.table("gpus").rows:
         if row.get("cc") is None:
             continue  # a capability no usable source gives: answers about it are unknown (tested elsewhere)
         candidates = [*(row.get("examples") or []), *(str(n).replace("*", "").strip() for n in row["names"])]
@@ -55,7 +57,7 @@ def _gpu_names() -> list[tuple[str, str]]:
 
 
 GPUS = _gpu_names()
-DRIVERS = [f"{row['branch']}.100.01" for row in knowledge.table("driver_branches").rows if int(row["branch"]) != 616]
+DRIVERS = [f"{row['branch']}.100.01" for row in tables.table("driver_branches").rows if int(row["branch"]) != 616]
 TOOLKITS = cuda_kb.known_toolkits()
 TENSORRT = [r.ga_build or r.release for r in map(trt_kb.trt_release, trt_kb.known_releases()) if r is not None]
 
@@ -93,7 +95,7 @@ def _plan(current: Any, target: list[str]) -> Any:
 @pytest.mark.parametrize("gpu", GPUS, ids=[name for name, _ in GPUS])
 def test_driver_and_gpu_agree_for_every_branch(gpu: tuple[str, str]) -> None:
     """For each known GPU x every branch: compat's answer, driver.arch in the audit, and the plan's gate agree."""
-    with_examples = [r for r in knowledge.table("gpus").rows if r.get("examples") and r.get("cc") is not None]
+    with_examples = [r for r in tables.table("gpus").rows if r.get("examples") and r.get("cc") is not None]
     assert len(GPUS) >= len(with_examples), "every row with example names takes part"
     spec = GpuSpec(*gpu)
     for driver in DRIVERS:

@@ -196,8 +196,8 @@ def contradicting_bounds(policy: Policy) -> list[str]:
     would only find host by host (forward compatibility covers data-center GPUs on the branches
     the image's notes list, never the rest).
     """
-    from auditor.compat_images import image_driver_floor
     from auditor.knowledge import tensorrt as trt_kb
+    from auditor.knowledge.images import image_driver_floor
 
     found = []
     owners: list[tuple[str, str | None, tuple[Bounds, ...], object]] = [

@@ -133,11 +133,11 @@ def add_knowledge_option(group: argparse._ArgumentGroup | argparse.ArgumentParse
 
 def apply_knowledge(args: argparse.Namespace) -> None:
     """Load the site overlay ``--knowledge`` or ``$AUDITOR_KNOWLEDGE`` names, if any; ``InputError`` when invalid."""
-    from auditor import knowledge
+    from auditor.knowledge import tables
     from auditor.knowledge.overlay import load_overlay, resolve_directory
 
     directory = resolve_directory(getattr(args, "knowledge", None))
-    knowledge.use_overlay(load_overlay(directory) if directory else None)
+    tables.use_overlay(load_overlay(directory) if directory else None)
 
 
 def resolve_policy(args: argparse.Namespace) -> Policy:

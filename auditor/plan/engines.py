@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from auditor import knowledge, versions
-from auditor.compat import GpuSpec
+from auditor import versions
 from auditor.engines import expand
 from auditor.facts.model import EngineFacts, EngineLoad, Facts
+from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
+from auditor.knowledge.answers import GpuSpec
 from auditor.plan.model import Step, StepAction, Target
 
 _REBUILD_LOADS = (EngineLoad.DEVICE_MISMATCH, EngineLoad.CORRUPT)
@@ -43,7 +44,7 @@ def engine_steps(
     runtime, where = _runtime(target, trt_after, now)
     changes = runtime is not None and not (now and versions.matches(now, runtime))
     exact = trt_kb.portability_rule("exact-version")
-    exact_cite = knowledge.table("engine_portability").cite(exact[1]) if exact else None
+    exact_cite = tables.table("engine_portability").cite(exact[1]) if exact else None
     for item in facts.engines.items:
         cc = _engine_cc(item, facts, gpus)
         outcome = trt_kb.engine_outcome(item.load.value) if item.load else None

@@ -4,7 +4,7 @@ Steps come in a fixed order: driver, the reboot it needs, cuda-compat packages
 the new driver makes stale, CUDA toolkit, a cuda-compat package the result needs,
 cuDNN, TensorRT, then one rebuild per engine that will not load afterwards. The
 resulting stack (what changes plus what stays) is then judged by the same
-knowledge queries the audit uses (``auditor.compat``, ``auditor.compat_images``):
+knowledge queries the audit uses (``auditor.knowledge.compat``, ``auditor.knowledge.images``):
 
 * an architecture the target's driver branch, CUDA or TensorRT no longer supports,
   a combination only forward compatibility would run on a GPU that is not a
@@ -30,10 +30,8 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from auditor import compat, knowledge, versions
+from auditor import versions
 from auditor.builtin import gpu_specs, state_cite, tensorrt_build_major
-from auditor.compat import Answer, GpuSpec, Mode
-from auditor.compat_images import image_on
 from auditor.container_checks import CHECK as CONTAINER_CHECK
 from auditor.container_checks import judge_container
 from auditor.errors import Location
@@ -42,8 +40,11 @@ from auditor.facts.model import DriverStatus, Facts
 from auditor.facts.stack import stack_of
 from auditor.findings import Action, Verdict
 from auditor.inventory import Host
+from auditor.knowledge import compat, compat_tensorrt, tables
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge import tensorrt as trt_kb
+from auditor.knowledge.answers import Answer, GpuSpec, Mode
+from auditor.knowledge.images import image_on
 from auditor.plan.engines import engine_steps
 from auditor.plan.model import (
     COMPONENTS,
@@ -267,7 +268,7 @@ def _active_compat(facts: Facts) -> list[str]:
 def _stale_compat(work: _Work, facts: Facts, driver: str | None) -> list[str]:
     """Remove-compat steps for packages the new driver runs natively; returns the packages kept."""
     native = cuda_kb.driver_cuda_version(driver) if driver else None
-    table = knowledge.table("forward_compat")
+    table = tables.table("forward_compat")
     rule = next((r for r in table.section("rules") or [] if r["id"] == "remove-after-upgrade"), None)
     kept = []
     for package in facts.cuda.compat:
@@ -321,7 +322,7 @@ def _judge(
         if cuda and "cuda" in named:
             _gate(work, compat.cuda_on_gpu(cuda, gpu), "cuda", "cuda.arch")
         if trt and "tensorrt" in named:
-            _gate(work, compat.tensorrt_on(trt, gpu=gpu), "tensorrt", "tensorrt.arch")
+            _gate(work, compat_tensorrt.tensorrt_on(trt, gpu=gpu), "tensorrt", "tensorrt.arch")
     if driver:
         if cuda and named & {"cuda", "driver"}:
             _cuda_driver(work, cuda, driver, gpus, compat_kept)
@@ -420,13 +421,13 @@ def _eol(work: _Work, driver: str, today: datetime.date, driver_changes: bool) -
 def _tensorrt(work: _Work, facts: Facts, trt: str, driver: str | None, cuda: str | None) -> None:
     if trt_kb.trt_release(trt) is None:
         work.unknown(
-            f"TensorRT {trt} is not in the knowledge base ({knowledge.as_of_text()}): "
+            f"TensorRT {trt} is not in the knowledge base ({tables.as_of_text()}): "
             "its CUDA, driver and cuDNN needs were not checked"
         )
         return
     if driver:
         build = None if cuda else tensorrt_build_major(facts)
-        answer = compat.tensorrt_on(trt, driver=driver, cuda=cuda, build_major=build)
+        answer = compat_tensorrt.tensorrt_on(trt, driver=driver, cuda=cuda, build_major=build)
         if answer.mode is Mode.INCOMPATIBLE or answer.mode is Mode.FORWARD_COMPAT:
             reason = f"TensorRT {trt}: " + "; ".join(answer.reasons[:2])
             work.block(
@@ -465,7 +466,7 @@ def _image(work: _Work, target: Target, driver: str | None, gpus: list[GpuSpec])
     box = found.container
     if box is None or not box.known:
         why = found.why or (box.row.get("note") if box else "") or "only user reports describe it"
-        work.unknown(f"{image}: {why}; what it needs was not checked ({knowledge.as_of_text()})", target.image_source)
+        work.unknown(f"{image}: {why}; what it needs was not checked ({tables.as_of_text()})", target.image_source)
         return
     for gpu in gpus:
         answer = image_on(image, gpu=gpu)

@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor import knowledge, versions
+from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
+from auditor.knowledge import tables
 from auditor.reference.library import LibraryPlan, PlanMeta
 
 FULL: tuple[str, ...] = ("tensorrt",)
@@ -79,7 +80,7 @@ def acceptance(meta: PlanMeta) -> Acceptance:
     rules: list[str] = []
     if meta.version_compatible:
         major = versions.parse(meta.tensorrt).release[0]
-        pairs = knowledge.table("engine_portability").section("cross_major") or []
+        pairs = tables.table("engine_portability").section("cross_major") or []
         majors = (major, *sorted(int(run) for built, run in pairs if int(built) == major))
         exact_version, min_version, modules = None, meta.tensorrt, ANY_RUNTIME
         rules += ["version-compatible", "lean-runtime"]

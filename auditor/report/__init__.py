@@ -88,9 +88,9 @@ class KnowledgeStamp:
     @classmethod
     def current(cls) -> KnowledgeStamp:
         """The knowledge in use now (bundled plus any overlay)."""
-        from auditor import knowledge
+        from auditor.knowledge import tables
 
-        about = knowledge.about()
+        about = tables.about()
         site = about.site
         changes = tuple(f"{c.action} {c.table} {c.key} ({c.location})" for c in site.changes) if site else ()
         return cls(about.as_of.isoformat(), site.directory if site else None, changes)

@@ -24,7 +24,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from auditor import knowledge, versions
+from auditor import versions
+from auditor.knowledge import cuda as cuda_kb
 from auditor.simulate.fleet import EngineSpec, SimHost
 
 LIBDIR = "usr/lib/x86_64-linux-gnu"
@@ -136,7 +137,7 @@ def _driver(root: Path, host: SimHost, gpus: list[dict[str, Any]]) -> None:
         state = host.driver_state
     elif not gpus:
         state = "no-devices"
-    cuda = knowledge.driver_cuda_version(host.driver) or "?"
+    cuda = cuda_kb.driver_cuda_version(host.driver) or "?"
     _write(
         root,
         NVIDIA_SMI_STATE,

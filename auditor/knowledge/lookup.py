@@ -1,4 +1,4 @@
-"""``auditor compat``'s questions: pairs answered by ``auditor.compat``, single versions looked up.
+"""``auditor compat``'s questions: pairs answered by ``auditor.knowledge.compat``, single versions looked up.
 
 Given two sides (a toolkit or TensorRT release or image, and a driver or GPU) the
 answer is a compatibility ``Mode``. Given one version alone the useful question is
@@ -13,20 +13,14 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from auditor import knowledge, versions
-from auditor.compat import (
-    Answer,
-    GpuSpec,
-    Mode,
-    combine,
-    cuda_on_driver,
-    cuda_on_gpu,
-    driver_on_gpu,
-    tensorrt_on,
-)
-from auditor.compat_images import image_on
+from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
+from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
+from auditor.knowledge.answers import Answer, GpuSpec, Mode, combine
+from auditor.knowledge.compat import cuda_on_driver, cuda_on_gpu, driver_on_gpu
+from auditor.knowledge.compat_tensorrt import tensorrt_on
+from auditor.knowledge.images import image_on
 
 
 @dataclass(frozen=True)
@@ -160,7 +154,7 @@ def cuda_lookup(cuda: str) -> Answer:
     if floor is None:
         return cuda_on_driver(cuda, "0")  # the same "not in the knowledge base" answer
     if floor.floor is None:
-        reasons = [f"CUDA {cuda}'s own minimum driver is not in the sources ({knowledge.as_of_text()})"]
+        reasons = [f"CUDA {cuda}'s own minimum driver is not in the sources ({tables.as_of_text()})"]
     else:
         reasons = [f"CUDA {cuda} ({floor.release}) needs Linux driver {floor.floor} or newer (grade {floor.grade})"]
     if floor.note:
@@ -174,7 +168,7 @@ def cuda_lookup(cuda: str) -> Answer:
     else:
         reasons.append(f"CUDA {major}.x has no minor-version compatibility")
     native_branch = versions.branch(floor.floor) if floor.floor else 10**6
-    columns = knowledge.table("forward_compat").section("columns") or []
+    columns = tables.table("forward_compat").section("columns") or []
     branches = [b for b in columns if b < native_branch and cuda_kb.compat_packages(cuda, b)]
     if branches:
         packages = cuda_kb.compat_packages(cuda, branches[0])

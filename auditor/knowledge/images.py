@@ -1,4 +1,4 @@
-"""Can an NGC TensorRT image run on a driver and a GPU? (``auditor.compat`` for images.)
+"""Can an NGC TensorRT image run on a driver and a GPU? (``auditor.knowledge.compat`` for images.)
 
 A container's floor is the driver its release notes print, raised to its CUDA
 family's minor-version-compatibility floor where the notes are stale (trt-Q2).
@@ -12,20 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from auditor import versions
-from auditor.compat import (
-    Answer,
-    GpuSpec,
-    Mode,
-    combine,
-    cuda_on_driver,
-    cuda_on_gpu,
-    fc_cite,
-    forward_compat_class,
-    tensorrt_on,
-    unique,
-)
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge import tensorrt as trt_kb
+from auditor.knowledge.answers import Answer, GpuSpec, Mode, combine, unique
+from auditor.knowledge.compat import cuda_on_driver, cuda_on_gpu, fc_cite, forward_compat_class
+from auditor.knowledge.compat_tensorrt import tensorrt_on
 
 
 def image_on(ref: str, driver: str | None = None, gpu: GpuSpec | None = None) -> Answer:

@@ -1,16 +1,18 @@
-"""Can a TensorRT release run here: GPU architecture, CUDA build, driver floor? (``auditor.compat`` for TensorRT.)
+"""Can a TensorRT release run here: GPU architecture, CUDA build, driver floor? (``auditor.knowledge.compat`` for TensorRT.)
 
 ``tensorrt_on`` answers with the same ``Answer``/``Mode`` as the CUDA queries in
-``auditor.compat``, which re-exports it: the built-in checks, ``auditor compat`` and
+``auditor.knowledge.compat``, which re-exports it: the built-in checks, ``auditor compat`` and
 ``auditor plan`` all ask it.
 """
 
 from __future__ import annotations
 
-from auditor import knowledge, versions
-from auditor.compat import Answer, GpuSpec, Mode, combine, cuda_on_driver
+from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
+from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
+from auditor.knowledge.answers import Answer, GpuSpec, Mode, combine
+from auditor.knowledge.compat import cuda_on_driver
 
 
 def tensorrt_on(
@@ -41,7 +43,7 @@ def tensorrt_on(
                     Mode.UNKNOWN,
                     (
                         f"the sources name only TensorRT {release.release}'s CUDA {', '.join(release.cuda)} build; "
-                        f"whether it has a CUDA {major} build is not known ({knowledge.as_of_text()})",
+                        f"whether it has a CUDA {major} build is not known ({tables.as_of_text()})",
                     ),
                     (release.cite,),
                 )
@@ -87,7 +89,7 @@ def _trt_arch(tensorrt: str, release: trt_kb.TrtRelease, gpu: GpuSpec) -> Answer
         )
     first = trt_kb.first_release_for_cc(cc)
     if first and versions.parse(tensorrt) < versions.parse(first[0]):
-        table = knowledge.table("tensorrt_releases")
+        table = tables.table("tensorrt_releases")
         conflict = trt_kb.conflict_note(first[1])
         other = (first[1].get("other") or {}).get("source") if conflict else None
         return Answer(

@@ -1,6 +1,7 @@
-"""Can software built with a CUDA toolkit or TensorRT release run on a driver and a GPU?
+"""Can software built with a CUDA toolkit run on a driver, and can a driver or a toolkit serve a GPU?
 
-Answers come from the knowledge base alone (``auditor.knowledge``) and say how:
+(TensorRT releases: ``compat_tensorrt``; NGC images: ``images``.) Answers come from the
+knowledge base alone and say how (``answers.Mode``):
 
 * ``native``: the driver is at or above the release's own minimum;
 * ``minor-version``: below it, but within the CUDA family's minor-version
@@ -17,144 +18,19 @@ choice is already in the data and the reason says so. The built-in checks of
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from auditor import knowledge, versions
+from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
-from auditor.knowledge import gpus as gpus_kb
-
-
-class Mode(enum.Enum):
-    """How (or whether) software runs; ordered from best to worst by ``rank``."""
-
-    NATIVE = "native"
-    """The driver meets the release's own minimum: the full feature set."""
-    MINOR_VERSION = "minor-version"
-    """Below the release's minimum but within its family's minor-version compatibility range."""
-    FORWARD_COMPAT = "forward-compat"
-    """Only with a cuda-compat package, and only on a data-center GPU."""
-    INCOMPATIBLE = "incompatible"
-    """It will not run."""
-    UNKNOWN = "unknown"
-    """The knowledge base cannot tell; never counted as compatible."""
-    LOOKUP = "lookup"
-    """One version alone: the answer is what it needs and what it can run."""
-
-    @property
-    def compatible(self) -> bool:
-        """True for native and minor-version compatibility (and a lookup of a known version)."""
-        return self in (Mode.NATIVE, Mode.MINOR_VERSION, Mode.LOOKUP)
-
-    @property
-    def rank(self) -> int:
-        """0 for the best mode; ``combine`` keeps the highest."""
-        return _RANK[self]
-
-
-_RANK = {
-    Mode.LOOKUP: 0,
-    Mode.NATIVE: 1,
-    Mode.MINOR_VERSION: 2,
-    Mode.FORWARD_COMPAT: 3,
-    Mode.UNKNOWN: 4,
-    Mode.INCOMPATIBLE: 5,
-}
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One compatibility answer with its reasons, caveats, sources and a suggested fix."""
-
-    mode: Mode
-    reasons: tuple[str, ...]
-    sources: tuple[str, ...] = ()
-    caveats: tuple[str, ...] = ()
-    fix: str | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def compatible(self) -> bool:
-        return self.mode.compatible
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"compatible", "mode", "reasons", "caveats", "sources", "fix", "details"}``."""
-        return {
-            "compatible": self.compatible,
-            "mode": self.mode.value,
-            "reasons": list(self.reasons),
-            "caveats": list(self.caveats),
-            "sources": list(self.sources),
-            "fix": self.fix,
-            "details": dict(self.details),
-        }
-
-
-def combine(answers: Iterable[Answer]) -> Answer:
-    """The worst mode of several answers, with every reason, caveat and source (deduplicated).
-
-    ``details["worst_reasons"]`` keeps the reasons of the answers that decided the mode.
-    """
-    items = list(answers)
-    if not items:
-        return Answer(Mode.UNKNOWN, ("nothing to answer",))
-    worst = max(items, key=lambda a: a.mode.rank)
-    details: dict[str, Any] = {}
-    for answer in items:
-        details.update(answer.details)
-    # the reasons behind the verdict alone (what a finding's message should say first)
-    details["worst_reasons"] = unique(
-        r for a in items if a.mode is worst.mode for r in (a.details.get("worst_reasons") or a.reasons)
-    )
-    fixes = [a.fix for a in items if a.fix and not a.compatible]
-    return Answer(
-        mode=worst.mode,
-        reasons=unique(r for a in items for r in a.reasons),
-        sources=unique(s for a in items for s in a.sources),
-        caveats=unique(c for a in items for c in a.caveats),
-        fix="; ".join(unique(fixes)) or worst.fix,
-        details=details,
-    )
-
-
-def unique(items: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))
-
-
-@dataclass(frozen=True)
-class GpuSpec:
-    """A GPU as an answer needs it: a name (maybe unknown to the table) and/or a compute capability."""
-
-    name: str | None = None
-    compute_capability: str | None = None
-
-    @property
-    def model(self) -> gpus_kb.GpuModel | None:
-        return gpus_kb.gpu_model(self.name) if self.name else None
-
-    @property
-    def cc(self) -> str | None:
-        """The reported capability, else the table's for this product."""
-        if self.compute_capability:
-            return self.compute_capability
-        model = self.model
-        return model.compute_capability if model else None
-
-    @property
-    def label(self) -> str:
-        if self.name:
-            return f"{self.name} (CC {self.cc})" if self.cc else self.name
-        return f"CC {self.cc}"
-
+from auditor.knowledge import tables
+from auditor.knowledge.answers import Answer, GpuSpec, Mode, unique
 
 # -- CUDA toolkit on a driver ----------------------------------------------------------------
 
 
 def newer_than_knowledge(what: str) -> str:
     """``"<what> is newer than the knowledge base (knowledge as of 2026-12-04)"``."""
-    return f"{what} is newer than the knowledge base ({knowledge.as_of_text()})"
+    return f"{what} is newer than the knowledge base ({tables.as_of_text()})"
 
 
 def cuda_on_driver(cuda: str, driver: str, gpu: GpuSpec | None = None) -> Answer:
@@ -171,9 +47,7 @@ def cuda_on_driver(cuda: str, driver: str, gpu: GpuSpec | None = None) -> Answer
             return Answer(Mode.UNKNOWN, (newer_than_knowledge(f"CUDA {cuda}") + f"; it knows up to {newest}",))
         return Answer(
             Mode.UNKNOWN,
-            (
-                f"CUDA {cuda} is not in the knowledge base (it knows {known[-1]} to {known[0]}; {knowledge.as_of_text()})",
-            ),
+            (f"CUDA {cuda} is not in the knowledge base (it knows {known[-1]} to {known[0]}; {tables.as_of_text()})",),
         )
     sources = [floor.cite]
     label = f"CUDA {cuda}" + (f" ({floor.release})" if floor.release != cuda else "")
@@ -191,7 +65,7 @@ def cuda_on_driver(cuda: str, driver: str, gpu: GpuSpec | None = None) -> Answer
     minimum = (
         f"{label}'s minimum {floor.floor}{grade}"
         if floor.floor is not None
-        else f"{label}'s own minimum (not in the sources, {knowledge.as_of_text()})"
+        else f"{label}'s own minimum (not in the sources, {tables.as_of_text()})"
     )
     upgrade = (
         f"upgrade the driver to {floor.floor} or newer"
@@ -202,7 +76,7 @@ def cuda_on_driver(cuda: str, driver: str, gpu: GpuSpec | None = None) -> Answer
         lead = (
             f"driver {driver} is below {minimum}"
             if floor.floor is not None
-            else f"{label}'s own minimum driver is not in the sources ({knowledge.as_of_text()})"
+            else f"{label}'s own minimum driver is not in the sources ({tables.as_of_text()})"
         )
         return Answer(
             Mode.MINOR_VERSION,
@@ -242,7 +116,7 @@ def cuda_on_driver(cuda: str, driver: str, gpu: GpuSpec | None = None) -> Answer
 
 
 def fc_cite(row: Any = None) -> str:
-    return knowledge.table("forward_compat").cite(row)
+    return tables.table("forward_compat").cite(row)
 
 
 def forward_compat_class(gpu: GpuSpec | None) -> tuple[Mode | None, str, str | None]:
@@ -320,16 +194,14 @@ def cuda_on_gpu(cuda: str, gpu: GpuSpec) -> Answer:
         return Answer(Mode.UNKNOWN, (f"the compute capability of {gpu.label} is not known",))
     support = cuda_kb.arch_support(cc)
     if support is None:
-        return Answer(
-            Mode.UNKNOWN, (f"compute capability {cc} is not in the knowledge base ({knowledge.as_of_text()})",)
-        )
+        return Answer(Mode.UNKNOWN, (f"compute capability {cc} is not in the knowledge base ({tables.as_of_text()})",))
     major = versions.parse(cuda).release[0]
     drop = cuda_kb.cuda_min_cc(major)
     if support.last_cuda_major is not None and major > support.last_cuda_major:
         source = support.cite
         reason = f"CUDA {major} no longer builds for {support.arch} (CC {cc}): the last toolkit major for it is {support.last_cuda_major}"
         if drop and cuda_kb.cc_tuple(cc) < cuda_kb.cc_tuple(drop[0]):
-            source = knowledge.table("architectures").cite(drop[1])
+            source = tables.table("architectures").cite(drop[1])
             reason = f"CUDA {major} removed {drop[1]['removed']}"
         return Answer(
             Mode.INCOMPATIBLE,
@@ -341,7 +213,7 @@ def cuda_on_gpu(cuda: str, gpu: GpuSpec) -> Answer:
     if not support.first_cuda:
         return Answer(
             Mode.UNKNOWN,
-            (f"the first CUDA toolkit for {support.arch} (CC {cc}) is not in the sources ({knowledge.as_of_text()})",),
+            (f"the first CUDA toolkit for {support.arch} (CC {cc}) is not in the sources ({tables.as_of_text()})",),
             (support.cite,),
         )
     if versions.parse(cuda) < versions.parse(support.first_cuda):
@@ -369,7 +241,7 @@ def driver_on_gpu(driver: str, gpu: GpuSpec) -> Answer:
     cc = gpu.cc
     support = cuda_kb.arch_support(cc) if cc else None
     if support is None:
-        return Answer(Mode.UNKNOWN, (f"no driver support window known for {gpu.label} ({knowledge.as_of_text()})",))
+        return Answer(Mode.UNKNOWN, (f"no driver support window known for {gpu.label} ({tables.as_of_text()})",))
     branch = versions.branch(driver)
     where = f"{support.arch} (CC {cc})"
     if support.last_driver_branch is not None and branch > support.last_driver_branch:
@@ -414,24 +286,4 @@ def driver_on_gpu(driver: str, gpu: GpuSpec) -> Answer:
 
 
 def _known_branches() -> list[int]:
-    return [int(r["branch"]) for r in knowledge.table("driver_branches").rows]
-
-
-# The TensorRT queries live beside this module; re-exported so callers ask one place.
-from auditor.compat_tensorrt import describe_tensorrt, tensorrt_on  # noqa: E402
-
-__all__ = [
-    "Answer",
-    "GpuSpec",
-    "Mode",
-    "combine",
-    "cuda_on_driver",
-    "cuda_on_gpu",
-    "describe_tensorrt",
-    "driver_on_gpu",
-    "fc_cite",
-    "forward_compat_class",
-    "newer_than_knowledge",
-    "tensorrt_on",
-    "unique",
-]
+    return [int(r["branch"]) for r in tables.table("driver_branches").rows]
