@@ -8,7 +8,7 @@ from auditor.facts.reader import parse_facts
 from auditor.findings import Verdict, verdict_of
 from auditor.inventory import Host
 from auditor.isolation import attempt
-from auditor.policy import Policy
+from auditor.policy.model import Policy
 from auditor.report import HostReport
 from auditor.text import clean, clean_bytes
 from auditor.transport.outcome import HostError, ProbeOutcome, Step

@@ -23,7 +23,7 @@ from auditor.errors import ReportWriteError
 from auditor.inventory import Host, Inventory, load_inventories
 from auditor.inventory.hostnames import parse_hop
 from auditor.inventory.patterns import Selection, select
-from auditor.policy import Policy
+from auditor.policy.model import Policy
 from auditor.probe.program import ProbeCall, remote_command
 from auditor.probe.request import encode_request
 from auditor.report import HostReport, Report

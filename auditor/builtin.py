@@ -20,7 +20,7 @@ from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import compat, tables
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge.answers import Answer, GpuSpec, Mode
-from auditor.policy import Disabled
+from auditor.policy.model import Disabled
 from auditor.text import count
 
 BUILTIN = "built-in"

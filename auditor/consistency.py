@@ -22,10 +22,10 @@ from auditor.evaluate import LABEL, actual_versions, apply_rule_overrides
 from auditor.findings import Action, Finding, Severity, verdict_of
 from auditor.inventory import Host
 from auditor.isolation import assessed, attempt, failed_report
-from auditor.policy import Policy, Rule
+from auditor.policy.model import Policy, Rule
+from auditor.policy.waivers import apply_waivers
 from auditor.report import HostReport
 from auditor.transport.outcome import HostError, Step
-from auditor.waivers import apply_waivers
 
 
 def apply_consistency(policy: Policy, reports: Sequence[HostReport]) -> tuple[HostReport, ...]:

@@ -17,7 +17,7 @@ from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import gpus as gpus_kb
 from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
-from auditor.policy import RequiredEngine, Rule
+from auditor.policy.model import RequiredEngine, Rule
 
 SAME_CC_WARNING = "across different models of devices"  # TensorRT's log line for the E6 case (research 1.7)
 MAX_LOG = 300

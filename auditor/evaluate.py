@@ -22,10 +22,10 @@ from auditor.findings import Action, Finding, Severity
 from auditor.inventory import Host
 from auditor.knowledge import answers
 from auditor.knowledge.images import image_on
-from auditor.policy import Bounds, Disabled, Policy, Rule
+from auditor.policy.model import Bounds, Disabled, Policy, Rule
+from auditor.policy.waivers import apply_waivers
 from auditor.reference.checks import reference_checks
 from auditor.text import count
-from auditor.waivers import apply_waivers
 
 __all__ = ["BUILTIN", "Evaluation", "actual_versions", "apply_rule_overrides", "bounds_findings", "evaluate"]
 

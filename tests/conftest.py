@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from auditor.audit import collect, open_targets
-from auditor.policy import Policy, load_policies
+from auditor.policy.files import load_policies
+from auditor.policy.model import Policy
 from auditor.report import Report
 
 # Timing-based health checks flake on a loaded 2-core CI machine; the properties are what matter.
@@ -37,7 +38,7 @@ def run_fleet(
     fleet: Path | str, policy: Path | str | Policy | Sequence[Path] | None = None, **options: float
 ) -> Report:
     """Audit a fleet file over the simulated SSH fleet and return the report."""
-    from auditor.policy import EMPTY_POLICY
+    from auditor.policy.model import EMPTY_POLICY
 
     if policy is None:
         loaded = replace(EMPTY_POLICY, as_of=DEMO_AS_OF)

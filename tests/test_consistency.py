@@ -7,7 +7,8 @@ from pathlib import Path
 
 from auditor.consistency import apply_consistency
 from auditor.findings import Verdict
-from auditor.policy import Policy, load_policies
+from auditor.policy.files import load_policies
+from auditor.policy.model import Policy
 from auditor.report import HostReport
 from tests.helpers import facts
 

@@ -11,7 +11,7 @@ from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
 from auditor.inventory import Host
 from auditor.plan import BlockerKind, HostStatus, build_target
 from auditor.plan.host import plan_host
-from auditor.policy import EMPTY_POLICY
+from auditor.policy.model import EMPTY_POLICY
 from auditor.report import HostReport
 from tests.helpers import facts
 

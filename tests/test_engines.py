@@ -15,7 +15,8 @@ from auditor.engines import expand
 from auditor.evaluate import evaluate
 from auditor.findings import Action, Finding
 from auditor.inventory import Host
-from auditor.policy import Policy, load_policies
+from auditor.policy.files import load_policies
+from auditor.policy.model import Policy
 from tests.helpers import facts
 
 TEMPLATE = "/srv/models/resnet50/{sm}.plan"

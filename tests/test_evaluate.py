@@ -11,7 +11,8 @@ import pytest
 from auditor.evaluate import evaluate
 from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
 from auditor.inventory import Host
-from auditor.policy import EMPTY_POLICY, Policy, load_policies, load_policy
+from auditor.policy.files import load_policies, load_policy
+from auditor.policy.model import EMPTY_POLICY, Policy
 from tests.helpers import facts
 
 HOST = Host("gpu-01", "10.0.0.1", groups=("serving", "a100"))

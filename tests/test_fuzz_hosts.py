@@ -34,7 +34,7 @@ from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.isolation import render_isolated
 from auditor.plan import PlanSource, Rollout, build_target, failed_plan, make_plan, plan_with_hosts
-from auditor.policy import load_policy
+from auditor.policy.files import load_policy
 from auditor.report import Report
 from auditor.report.formats import FORMATS, renderer
 from auditor.text import is_clean

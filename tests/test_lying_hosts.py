@@ -34,7 +34,8 @@ from auditor.facts.reader import parse_facts
 from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.isolation import attempt, render_isolated
-from auditor.policy import EMPTY_POLICY, load_policy
+from auditor.policy.files import load_policy
+from auditor.policy.model import EMPTY_POLICY
 from auditor.report import Report
 from auditor.report.formats import FORMATS, renderer
 from auditor.report.json_writer import render_json

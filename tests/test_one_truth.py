@@ -31,7 +31,7 @@ from auditor.knowledge.compat_tensorrt import tensorrt_on
 from auditor.knowledge.lookup import Query, answer
 from auditor.plan import BlockerKind, build_target
 from auditor.plan.host import plan_host
-from auditor.policy import EMPTY_POLICY
+from auditor.policy.model import EMPTY_POLICY
 from auditor.report import HostReport
 from tests.helpers import facts
 

@@ -25,7 +25,8 @@ from auditor.plan import (
     make_plan,
     parse_settings,
 )
-from auditor.policy import Policy, load_policies
+from auditor.policy.files import load_policies
+from auditor.policy.model import Policy
 from auditor.report import HostReport
 from tests.helpers import facts
 

@@ -11,7 +11,8 @@ import yaml
 from auditor.findings import Verdict
 from auditor.inventory import load_inventory
 from auditor.plan import SCHEMA, HostStatus, Plan, PlanExit, Rollout, build_target
-from auditor.policy import Policy, load_policies
+from auditor.policy.files import load_policies
+from auditor.policy.model import Policy
 from auditor.report import HostReport
 from auditor.report.plan_data import render_plan_ansible, render_plan_json
 from auditor.report.plan_md import render_plan_md

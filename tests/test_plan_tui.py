@@ -10,7 +10,7 @@ from textual.app import App
 from textual.widgets import OptionList, Static
 
 from auditor.inventory import Host
-from auditor.policy import load_policies
+from auditor.policy.files import load_policies
 from auditor.tui.plan_view import PlanScreen
 from tests.test_plan import A100, AS_OF, POLICY, V100, driver, host, toolkit, trt
 

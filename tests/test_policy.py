@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from auditor.errors import InputError, InputErrors, Location
 from auditor.inventory import Host
-from auditor.policy import load_policies, load_policy
+from auditor.policy.files import load_policies, load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -198,7 +198,7 @@ rules:
 
 def test_the_readme_examples_are_valid(tmp_path: Path) -> None:
     """The policy and waivers examples in the README load as written."""
-    from auditor.waivers import load_waivers
+    from auditor.policy.waivers import load_waivers
 
     text = (ROOT / "README.md").read_text()
     blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
@@ -226,7 +226,7 @@ _TREES = st.recursive(
 @given(rules=_TREES, stacks=_TREES)
 def test_any_policy_shape_gives_a_policy_or_located_errors(rules: object, stacks: object) -> None:
     """Whatever the YAML holds, parsing ends in a policy or in InputErrors that each carry a location."""
-    from auditor.policy_file import parse_policy_file
+    from auditor.policy.files import parse_policy_file
     from auditor.yamlsrc import require_map
 
     data = require_map(

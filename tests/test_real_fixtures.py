@@ -13,7 +13,8 @@ from auditor.facts.model import DriverStatus, EngineLoad, Facts
 from auditor.facts.reader import parse_facts
 from auditor.findings import Verdict, verdict_of
 from auditor.inventory import Host
-from auditor.policy import EMPTY_POLICY, load_policy
+from auditor.policy.files import load_policy
+from auditor.policy.model import EMPTY_POLICY
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 SMI = (REAL / "smi.txt").read_text()

@@ -12,7 +12,8 @@ import pytest
 from auditor.assess import assess
 from auditor.cli import main
 from auditor.findings import Action, Severity
-from auditor.policy import Policy, load_policies
+from auditor.policy.files import load_policies
+from auditor.policy.model import Policy
 from auditor.probe.program import remote_command
 from auditor.reference.build import BuildRequest
 from auditor.reference.library import Library

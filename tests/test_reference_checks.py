@@ -16,7 +16,8 @@ from auditor.facts.reader import parse_facts
 from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
 from auditor.inventory import Host
 from auditor.knowledge import tensorrt as trt_kb
-from auditor.policy import Policy, load_policies
+from auditor.policy.files import load_policies
+from auditor.policy.model import Policy
 from auditor.probe.remote import engines
 from auditor.simulate import standin_tensorrt
 from tests.helpers import document, facts

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from auditor.errors import InputErrors
 from auditor.inventory import Host
 from auditor.knowledge import tensorrt as trt_kb
-from auditor.policy import load_policy
+from auditor.policy.files import load_policy
 from auditor.probe.program import MAX_PAYLOAD_BYTES, PayloadTooLarge, probe_program, probe_source
 from auditor.probe.remote import reference
 from auditor.reference.build import BuildRequest

@@ -19,7 +19,7 @@ import pytest
 
 from auditor.audit import SshSettings, collect, open_targets
 from auditor.findings import Verdict
-from auditor.policy import EMPTY_POLICY
+from auditor.policy.model import EMPTY_POLICY
 from auditor.report import Report
 from auditor.transport.connector import Connector
 from auditor.transport.hostkeys import OfferedKey

@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 
 from auditor.audit import Targets, open_targets
 from auditor.findings import Verdict
-from auditor.policy import EMPTY_POLICY
+from auditor.policy.model import EMPTY_POLICY
 from auditor.transport.hostkeys import HostKeyTrust
 from auditor.tui.app import AuditApp
 from auditor.tui.host_keys import accepted_keys_file

@@ -11,8 +11,8 @@ from auditor.errors import InputErrors
 from auditor.evaluate import evaluate
 from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
 from auditor.inventory import Host
-from auditor.policy import load_policies
-from auditor.waivers import apply_waivers, load_waivers
+from auditor.policy.files import load_policies
+from auditor.policy.waivers import apply_waivers, load_waivers
 from tests.helpers import facts
 
 WAIVERS = """schema: auditor.waivers/1

@@ -23,7 +23,7 @@ from auditor.engines import expand
 from auditor.errors import InputError, InputErrors
 from auditor.exitcodes import ExitCode
 from auditor.inventory import Host, load_inventories
-from auditor.policy import Bounds, Policy, Rule
+from auditor.policy.model import Bounds, Policy, Rule
 from auditor.text import clean, count
 from auditor.yamlsrc import did_you_mean
 

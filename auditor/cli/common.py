@@ -23,7 +23,8 @@ from auditor.audit import (
     open_targets,
 )
 from auditor.errors import InputError
-from auditor.policy import EMPTY_POLICY, Policy, load_policies
+from auditor.policy.files import load_policies
+from auditor.policy.model import EMPTY_POLICY, Policy
 from auditor.reference.shipment import with_engine_library
 from auditor.report.formats import OutputSpec, check_specs
 from auditor.simulate import load_fleet

@@ -47,7 +47,7 @@ from auditor.plan import (
     make_plan,
     plan_with_hosts,
 )
-from auditor.policy import Policy
+from auditor.policy.model import Policy
 from auditor.probe.request import encode_request
 from auditor.report import HostReport, Report, age, utc_now
 from auditor.report.files import write_atomic

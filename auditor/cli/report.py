@@ -52,7 +52,7 @@ from auditor.exitcodes import (
 )
 from auditor.history import History, HistoryLocked, locked
 from auditor.isolation import render_isolated
-from auditor.policy import Policy
+from auditor.policy.model import Policy
 from auditor.report import HostReport, Report
 from auditor.report.files import write_atomic
 from auditor.report.formats import DESCRIPTIONS, FORMATS, OutputSpec, check_specs, parse_spec, renderer

@@ -13,7 +13,7 @@ from auditor.errors import InputError
 if TYPE_CHECKING:  # Textual is imported only when the interactive commands run
     from textual.screen import Screen
 
-    from auditor.policy import Policy
+    from auditor.policy.model import Policy
     from auditor.tui.app import AuditApp
 
 WATCH_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}

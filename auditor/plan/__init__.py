@@ -39,7 +39,7 @@ from auditor.plan.model import (
 )
 from auditor.plan.target import build_target, parse_settings, stack_target
 from auditor.plan.waves import SKIP_VAR, apply_skips, assign_waves
-from auditor.policy import Policy
+from auditor.policy.model import Policy
 from auditor.report import HostReport, utc_now
 from auditor.transport.outcome import HostError
 from auditor.transport.outcome import Step as HostStep

@@ -61,7 +61,7 @@ from auditor.plan.model import (
     StepAction,
     Target,
 )
-from auditor.policy import Disabled, Policy, Rule, Selector
+from auditor.policy.model import Disabled, Policy, Rule, Selector
 from auditor.report import HostReport
 
 

@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.policy import Bounds, RequiredEngine
+from auditor.policy.model import Bounds, RequiredEngine
 from auditor.report import KnowledgeStamp
 
 SCHEMA = "auditor.plan/1"

@@ -19,7 +19,7 @@ from auditor.builtin import inconclusive
 from auditor.facts.model import Facts, ReferenceRun, ReferenceStatus
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import tensorrt as trt_kb
-from auditor.policy import Rule
+from auditor.policy.model import Rule
 
 MAX_MESSAGE = 300
 

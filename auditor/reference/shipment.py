@@ -19,7 +19,7 @@ from typing import Any
 
 from auditor.errors import InputError, InputErrors
 from auditor.inventory import Host
-from auditor.policy import Policy
+from auditor.policy.model import Policy
 from auditor.probe.program import MAX_PAYLOAD_BYTES, PayloadTooLarge, ProbeCall, probe_program
 from auditor.probe.request import encode_request
 from auditor.reference.library import Library, LibraryError, LibraryPlan, load_library

@@ -25,7 +25,7 @@ from typing import Protocol
 from auditor.audit import AuditEvent, Targets, audit
 from auditor.consistency import apply_consistency
 from auditor.inventory import Host
-from auditor.policy import Policy
+from auditor.policy.model import Policy
 from auditor.report import HostReport
 from auditor.transport.hostkeys import OfferedKey, write_accepted
 from auditor.transport.outcome import HostState

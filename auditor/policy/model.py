@@ -1,53 +1,16 @@
-"""Policies: which versions each group of hosts may run, and what else they must satisfy.
+"""The policy language's values: rules, their selectors and bounds, stacks, waivers, and the merged policy.
 
-A policy file (``schema: auditor.policy/1``) names **stacks** (the components a
-deployment is built on) and **rules** that select hosts and bound what they run::
-
-    schema: auditor.policy/1
-    name: production
-    stacks:
-      trt86:                              # the golden trio, and the engines built on it
-        image: nvcr.io/nvidia/tensorrt:23.08-py3
-        driver: {min: "535.104.05", max: "535", target: "535.183.01"}
-        cuda: "12.2"                      # a scalar pins a version (prefix match)
-        cudnn: {min: "8.9"}
-        tensorrt: "8.6.1.6"
-        engines: ["/models/resnet50/{sm}.plan"]
-        reference: ref-fp32               # a reference engine from the library must load and compute right
-    rules:
-      - id: serving
-        select: {groups: [serving], hosts: ["gpu-*"], gpus: ["*A100*"]}
-        stack: trt86                      # the stack's bounds; the rule's own keys override them
-        gpus: {count: 8}
-        consistent: [driver, tensorrt]    # one version across each selected group, else warn
-        disable: {driver.eol: "R535 stays until the Q3 refresh (OPS-1234)"}
-        severity: critical                # of this rule's findings
-        action: rollback                  # overrides the action of this rule's findings
-        remediation: "Follow runbook GPU-7."
-
-Bounds (``driver``, ``cuda_driver`` = the CUDA the driver supports, ``cuda`` =
-installed toolkits, ``cudnn``, ``tensorrt``): ``min`` a floor (below -> upgrade);
-``max`` a ceiling and ``deny`` a deny list (-> rollback), both by prefix;
-``version`` a pin (prefix); ``allow`` the only accepted versions; ``target`` the
-version remediation names for an upgrade or a rollback; ``required: false`` makes a
-missing component acceptable.
-
-Several files merge in the order given (``load_policies``): stacks and rules of
-later files follow earlier ones, and a later stack or rule whose name or id is
-already defined **replaces** the earlier one in place (``Policy.replaced`` lists
-each replacement). A rule's ``stack`` may name a stack from any of the files.
-Every rule, bound and key keeps its ``file:line`` so findings can cite it.
+Everything is frozen and keeps the ``file:line`` it was written at, so findings can cite it.
 """
 
 from __future__ import annotations
 
 import datetime
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from auditor.errors import InputError, InputErrors, Location
+from auditor.errors import Location
 from auditor.findings import Action, Severity
 from auditor.inventory import Host
 
@@ -269,107 +232,3 @@ class Policy:
 
 
 EMPTY_POLICY = Policy(name="(no policy: built-in checks only)", source="", rules=())
-
-
-def load_policy(path: str | Path) -> Policy:
-    """Read and validate one policy file; every problem is reported at once, with file:line."""
-    return load_policies([path])
-
-
-def load_policies(
-    paths: Iterable[str | Path], waivers: str | Path | None = None, as_of: datetime.date | None = None
-) -> Policy:
-    """Read, validate and merge policy files in order, then the waivers file.
-
-    Every problem in every file is raised together (``InputErrors``). Stack
-    references are resolved after merging, so a site file may use a base file's stacks.
-    """
-    from auditor.policy_file import PolicyFile, read_policy_file
-    from auditor.waivers import load_waivers
-
-    errors: list[InputError] = []
-    files: list[PolicyFile] = []
-    for path in paths:
-        try:
-            files.append(read_policy_file(path))
-        except InputError as exc:
-            errors.extend(exc.problems)
-    waiver_list: tuple[Waiver, ...] = ()
-    if waivers is not None:
-        try:
-            waiver_list = load_waivers(waivers)
-        except InputError as exc:
-            errors.extend(exc.problems)
-    stacks, rules, replaced = _merge(files)
-    try:
-        rules = _resolve_stacks(rules, stacks)
-    except InputError as exc:
-        errors.extend(exc.problems)
-    if errors:
-        raise InputErrors(errors)
-    names = [f.name for f in files]
-    return Policy(
-        name=" + ".join(names) if names else EMPTY_POLICY.name,
-        source=", ".join(f.path for f in files),
-        rules=tuple(rules),
-        stacks=tuple(stacks.values()),
-        files=tuple(f.path for f in files),
-        waivers=waiver_list,
-        waivers_file=str(waivers) if waivers is not None else None,
-        as_of=as_of,
-        replaced=tuple(replaced),
-    )
-
-
-def _merge(files: Sequence[object]) -> tuple[dict[str, Stack], list[Rule], list[str]]:
-    stacks: dict[str, Stack] = {}
-    rules: list[Rule] = []
-    replaced: list[str] = []
-    for policy_file in files:
-        for stack in policy_file.stacks:  # type: ignore[attr-defined]
-            if stack.name in stacks:
-                replaced.append(f"stack {stack.name!r} at {stack.location} replaces {stacks[stack.name].location}")
-            stacks[stack.name] = stack
-        for rule in policy_file.rules:  # type: ignore[attr-defined]
-            index = next((i for i, r in enumerate(rules) if r.id == rule.id), None)
-            if index is None:
-                rules.append(rule)
-            else:
-                replaced.append(f"rule {rule.id!r} at {rule.location} replaces {rules[index].location}")
-                rules[index] = rule
-    return stacks, rules, replaced
-
-
-def _resolve_stacks(rules: list[Rule], stacks: Mapping[str, Stack]) -> list[Rule]:
-    """Fold each rule's stack into it: the stack's bounds, image and engines, unless the rule sets them."""
-    from auditor.yamlsrc import did_you_mean
-
-    errors: list[InputError] = []
-    resolved = []
-    for rule in rules:
-        if rule.stack is None:
-            resolved.append(rule)
-            continue
-        stack = stacks.get(rule.stack)
-        if stack is None:
-            hint = did_you_mean(rule.stack, stacks) or (
-                f"; defined: {', '.join(stacks)}" if stacks else "; no stacks are defined"
-            )
-            errors.append(InputError(f"rule {rule.id!r}: unknown stack {rule.stack!r}{hint}", rule.stack_location))
-            continue
-        own = {b.component for b in rule.bounds}
-        bounds = tuple(b for b in stack.bounds if b.component not in own) + rule.bounds
-        order = {c: i for i, c in enumerate(COMPONENTS)}
-        resolved.append(
-            replace(
-                rule,
-                bounds=tuple(sorted(bounds, key=lambda b: order[b.component])),
-                image=rule.image or stack.image,
-                image_location=rule.image_location or stack.image_location,
-                engines=rule.engines or stack.engines,
-                reference=rule.reference or stack.reference,
-            )
-        )
-    if errors:
-        raise InputErrors(errors)
-    return resolved

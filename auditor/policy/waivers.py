@@ -29,7 +29,7 @@ from typing import Any
 
 from auditor.errors import InputError, InputErrors, Location
 from auditor.findings import Finding
-from auditor.policy import Waiver
+from auditor.policy.model import Waiver
 from auditor.yamlsrc import as_text, check_keys, load_yaml, require_list, require_map, type_name
 
 SCHEMA = "auditor.waivers/1"

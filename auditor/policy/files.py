@@ -1,4 +1,5 @@
-"""One policy file, read and validated: every problem found at once, located, with did-you-mean.
+"""Policy files: one read and validated (every problem found at once, located, with did-you-mean),
+several merged in order, with the waivers file (``load_policies``).
 
 The shape is documented in ``auditor.policy``; this module only turns YAML into its
 values. Unknown keys, wrong types, bad versions, unknown built-in checks, bounds that
@@ -8,9 +9,11 @@ engine templates are all ``InputError``s carrying ``file:line``.
 
 from __future__ import annotations
 
+import datetime
 import re
 import string
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +21,23 @@ from auditor import versions
 from auditor.errors import InputError, InputErrors, Location
 from auditor.findings import Action, Severity
 from auditor.knowledge import tensorrt as trt_kb
-from auditor.policy import (
+from auditor.policy.model import (
     BUILTIN_CHECKS,
     COMPONENTS,
     CONSISTENT_COMPONENTS,
+    EMPTY_POLICY,
     SCHEMA,
     Bounds,
     Disabled,
+    Policy,
     RequiredEngine,
     RequiredReference,
     Rule,
     Selector,
     Stack,
+    Waiver,
 )
+from auditor.policy.waivers import load_waivers
 from auditor.yamlsrc import (
     YamlList,
     YamlMap,
@@ -395,3 +402,102 @@ def _text_list(raw: Any, what: str, where: Location) -> tuple[str, ...]:
         return (as_text(raw, what, where),)
     items = require_list(raw, what, where)
     return tuple(as_text(item, f"an entry of {what}", items.loc(i)) for i, item in enumerate(items))
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate one policy file; every problem is reported at once, with file:line."""
+    return load_policies([path])
+
+
+def load_policies(
+    paths: Iterable[str | Path], waivers: str | Path | None = None, as_of: datetime.date | None = None
+) -> Policy:
+    """Read, validate and merge policy files in order, then the waivers file.
+
+    Every problem in every file is raised together (``InputErrors``). Stack
+    references are resolved after merging, so a site file may use a base file's stacks.
+    """
+    errors: list[InputError] = []
+    files: list[PolicyFile] = []
+    for path in paths:
+        try:
+            files.append(read_policy_file(path))
+        except InputError as exc:
+            errors.extend(exc.problems)
+    waiver_list: tuple[Waiver, ...] = ()
+    if waivers is not None:
+        try:
+            waiver_list = load_waivers(waivers)
+        except InputError as exc:
+            errors.extend(exc.problems)
+    stacks, rules, replaced = _merge(files)
+    try:
+        rules = _resolve_stacks(rules, stacks)
+    except InputError as exc:
+        errors.extend(exc.problems)
+    if errors:
+        raise InputErrors(errors)
+    names = [f.name for f in files]
+    return Policy(
+        name=" + ".join(names) if names else EMPTY_POLICY.name,
+        source=", ".join(f.path for f in files),
+        rules=tuple(rules),
+        stacks=tuple(stacks.values()),
+        files=tuple(f.path for f in files),
+        waivers=waiver_list,
+        waivers_file=str(waivers) if waivers is not None else None,
+        as_of=as_of,
+        replaced=tuple(replaced),
+    )
+
+
+def _merge(files: Sequence[PolicyFile]) -> tuple[dict[str, Stack], list[Rule], list[str]]:
+    stacks: dict[str, Stack] = {}
+    rules: list[Rule] = []
+    replaced: list[str] = []
+    for policy_file in files:
+        for stack in policy_file.stacks:
+            if stack.name in stacks:
+                replaced.append(f"stack {stack.name!r} at {stack.location} replaces {stacks[stack.name].location}")
+            stacks[stack.name] = stack
+        for rule in policy_file.rules:
+            index = next((i for i, r in enumerate(rules) if r.id == rule.id), None)
+            if index is None:
+                rules.append(rule)
+            else:
+                replaced.append(f"rule {rule.id!r} at {rule.location} replaces {rules[index].location}")
+                rules[index] = rule
+    return stacks, rules, replaced
+
+
+def _resolve_stacks(rules: list[Rule], stacks: Mapping[str, Stack]) -> list[Rule]:
+    """Fold each rule's stack into it: the stack's bounds, image and engines, unless the rule sets them."""
+    errors: list[InputError] = []
+    resolved = []
+    for rule in rules:
+        if rule.stack is None:
+            resolved.append(rule)
+            continue
+        stack = stacks.get(rule.stack)
+        if stack is None:
+            hint = did_you_mean(rule.stack, stacks) or (
+                f"; defined: {', '.join(stacks)}" if stacks else "; no stacks are defined"
+            )
+            errors.append(InputError(f"rule {rule.id!r}: unknown stack {rule.stack!r}{hint}", rule.stack_location))
+            continue
+        own = {b.component for b in rule.bounds}
+        bounds = tuple(b for b in stack.bounds if b.component not in own) + rule.bounds
+        order = {c: i for i, c in enumerate(COMPONENTS)}
+        resolved.append(
+            replace(
+                rule,
+                bounds=tuple(sorted(bounds, key=lambda b: order[b.component])),
+                image=rule.image or stack.image,
+                image_location=rule.image_location or stack.image_location,
+                engines=rule.engines or stack.engines,
+                reference=rule.reference or stack.reference,
+            )
+        )
+    if errors:
+        raise InputErrors(errors)
+    return resolved
