@@ -1,14 +1,26 @@
-"""From a probe outcome to a host report: parse the facts, evaluate, pick the verdict."""
+"""From probe outcomes to host reports: parse the facts, evaluate, pick the verdict; then the fleet-level checks.
+
+``assess`` makes one host's report; ``apply_consistency`` adds, once every host is in,
+what ``auditor.evaluate.consistency`` finds across groups, each host's part inside its
+own boundary (``auditor.isolation``).
+"""
 
 from __future__ import annotations
 
-from auditor.evaluate import evaluate
+import datetime
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
+
+from auditor.evaluate.consistency import Profile, consistency_rules, drift, profile
+from auditor.evaluate.host import evaluate
 from auditor.facts.model import Facts, FactsError
 from auditor.facts.reader import parse_facts
-from auditor.findings import Verdict, verdict_of
+from auditor.findings import Finding, Verdict, verdict_of
 from auditor.inventory import Host
-from auditor.isolation import attempt
+from auditor.isolation import assessed, attempt, failed_report
 from auditor.policy.model import Policy
+from auditor.policy.waivers import apply_waivers
 from auditor.report import HostReport
 from auditor.text import clean, clean_bytes
 from auditor.transport.outcome import HostError, ProbeOutcome, Step
@@ -69,3 +81,52 @@ def _parse(stdout: bytes) -> Facts | HostError:
         return parse_facts(stdout)
     except FactsError as exc:
         return HostError(Step.PARSE, clean(str(exc), 500))
+
+
+def apply_consistency(policy: Policy, reports: Sequence[HostReport]) -> tuple[HostReport, ...]:
+    """``reports`` with drift findings (waivers applied) and the checks that ran added.
+
+    Each host's part (is it selected, which versions it runs, its findings merged) runs
+    inside the per-host boundary: a host whose part raises becomes an ``error`` at step
+    ``consistency`` and is left out of the comparison; the others are compared without it.
+    """
+    rules = consistency_rules(policy)
+    if not rules:
+        return tuple(reports)
+    failed: dict[str, HostReport] = {}
+    profiles: list[tuple[Host, Profile]] = []
+    for report in reports:
+        if report.facts is None:
+            continue
+        host = Host(report.name, report.address, groups=report.groups)
+        found = attempt(Step.CONSISTENCY, report.name, partial(profile, rules, host, report.facts))
+        if isinstance(found, HostError):
+            failed[report.name] = failed_report(report, found)
+        else:
+            profiles.append((host, found))
+    extra, checks = drift(rules, profiles)
+    result = []
+    today = policy.today()
+    for report in reports:
+        added, ran = extra.get(report.name, []), checks.get(report.name, [])
+        if report.name in failed:
+            result.append(failed[report.name])
+        elif not added and not ran:
+            result.append(report)
+        else:
+            merge = partial(_merged, policy, report, added, ran, today)
+            result.append(assessed(Step.CONSISTENCY, merge, report))
+    return tuple(result)
+
+
+def _merged(
+    policy: Policy, report: HostReport, extra: list[Finding], checks: list[str], today: datetime.date
+) -> HostReport:
+    added = apply_waivers(policy.waivers, report.name, extra, today)
+    findings = report.findings + added
+    return replace(
+        report,
+        findings=findings,
+        checks=report.checks + tuple(dict.fromkeys(checks)),
+        verdict=verdict_of(findings) if report.facts is not None else report.verdict,
+    )

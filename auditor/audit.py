@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.assess import assess
-from auditor.consistency import apply_consistency
+from auditor.assess import apply_consistency, assess
 from auditor.errors import ReportWriteError
 from auditor.inventory import Host, Inventory, load_inventories
 from auditor.inventory.hostnames import parse_hop

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from auditor.audit import collect, open_targets
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.policy.files import load_policies
 from auditor.policy.model import Policy
 from auditor.report import Report
@@ -31,7 +32,7 @@ FAST_PROBE_TIMEOUT = 6.0  # the demo's hanging host is cut off by this (real pro
 
 def demo_policy() -> Policy:
     """The demo's merged policy and waivers, judged on DEMO_AS_OF."""
-    return load_policies(DEMO_POLICIES, waivers=DEMO_WAIVERS, as_of=DEMO_AS_OF)
+    return load_policies(DEMO_POLICIES, waivers=DEMO_WAIVERS, as_of=DEMO_AS_OF, checks=CHECK_IDS)
 
 
 def run_fleet(
@@ -45,7 +46,9 @@ def run_fleet(
     elif isinstance(policy, Policy):
         loaded = policy
     else:
-        loaded = load_policies([policy] if isinstance(policy, (str, Path)) else policy, as_of=DEMO_AS_OF)
+        loaded = load_policies(
+            [policy] if isinstance(policy, (str, Path)) else policy, as_of=DEMO_AS_OF, checks=CHECK_IDS
+        )
 
     async def go() -> Report:
         async with open_targets(

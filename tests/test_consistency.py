@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from auditor.consistency import apply_consistency
+from auditor.assess import apply_consistency
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Verdict
 from auditor.policy.files import load_policies
 from auditor.policy.model import Policy
@@ -28,7 +29,7 @@ def load(tmp_path: Path, waivers: str | None = None) -> Policy:
     if waivers is not None:
         waiver_path = tmp_path / "waivers.yaml"
         waiver_path.write_text(waivers)
-    return load_policies([path], waivers=waiver_path, as_of=datetime.date(2025, 1, 1))
+    return load_policies([path], waivers=waiver_path, as_of=datetime.date(2025, 1, 1), checks=CHECK_IDS)
 
 
 def host(name: str, group: str, driver: str, tensorrt: str | None = "8.6.1.6") -> HostReport:

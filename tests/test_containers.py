@@ -6,7 +6,7 @@ import datetime
 from dataclasses import replace
 from typing import Any
 
-from auditor.evaluate import evaluate
+from auditor.evaluate.host import evaluate
 from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
 from auditor.inventory import Host
 from auditor.plan import BlockerKind, HostStatus, build_target

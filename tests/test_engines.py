@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from auditor.audit import policy_request
-from auditor.engines import expand
-from auditor.evaluate import evaluate
+from auditor.evaluate.host import evaluate
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Action, Finding
 from auditor.inventory import Host
 from auditor.policy.files import load_policies
-from auditor.policy.model import Policy
+from auditor.policy.model import Policy, engine_path
 from tests.helpers import facts
 
 TEMPLATE = "/srv/models/resnet50/{sm}.plan"
@@ -29,7 +29,7 @@ def policy(tmp_path: Path) -> Policy:
     path.write_text(
         f'schema: auditor.policy/1\nrules:\n  - id: models\n    select: {{groups: [serving]}}\n    engines: ["{TEMPLATE}"]\n'
     )
-    return load_policies([path], as_of=datetime.date(2025, 1, 1))
+    return load_policies([path], as_of=datetime.date(2025, 1, 1), checks=CHECK_IDS)
 
 
 def item(load: str | None, **extra: Any) -> dict[str, Any]:
@@ -48,7 +48,10 @@ def engine_finding(policy: Policy, engines: dict[str, Any]) -> Finding | None:
 
 def test_templates_expand_per_gpu() -> None:
     """{cc}, {sm} and {gpu} fill from the GPU's compute capability and name."""
-    assert expand("/m/{gpu}/{sm}-{cc}.plan", "NVIDIA A100-SXM4-80GB", "8.0") == "/m/nvidia-a100-sxm4-80gb/sm80-8.0.plan"
+    assert (
+        engine_path("/m/{gpu}/{sm}-{cc}.plan", "NVIDIA A100-SXM4-80GB", "8.0")
+        == "/m/nvidia-a100-sxm4-80gb/sm80-8.0.plan"
+    )
 
 
 def test_probe_requests_carry_the_hosts_templates(policy: Policy) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.evaluate import evaluate
+from auditor.evaluate.host import evaluate
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
 from auditor.inventory import Host
 from auditor.policy.files import load_policies, load_policy
@@ -43,7 +44,7 @@ rules:
     gpus: {count: 8}
 """,
     )
-    return replace(load_policy(path), as_of=AS_OF)
+    return replace(load_policy(path, checks=CHECK_IDS), as_of=AS_OF)
 
 
 def gpus(count: int = 8, device: dict[str, object] = A100) -> dict[str, object]:
@@ -181,7 +182,7 @@ def test_driver_end_of_life_warns_and_names_supported_branches() -> None:
 def test_a_rule_can_switch_a_builtin_check_off_visibly(tmp_path: Path) -> None:
     """`disable` skips the check for the rule's hosts and leaves an info finding with the reason and line."""
     path = write(tmp_path, 'schema: auditor.policy/1\nrules:\n  - id: edge\n    disable: {driver.eol: "until Q3"}\n')
-    policy = load_policies([path], as_of=datetime.date(2026, 11, 21))
+    policy = load_policies([path], as_of=datetime.date(2026, 11, 21), checks=CHECK_IDS)
     result = evaluate(policy, HOST, facts(gpus=gpus(1)))
     (off,) = result.findings
     assert off.rule == "driver.eol" and off.action is Action.NONE and "until Q3" in off.message
@@ -365,7 +366,7 @@ rules:
 
 def test_stack_bounds_pins_and_rule_overrides(tmp_path: Path) -> None:
     """A rule gets its stack's bounds, its own keys override them; severity/action/remediation apply to its findings."""
-    policy = replace(load_policy(write(tmp_path, STACKED)), as_of=AS_OF)
+    policy = replace(load_policy(write(tmp_path, STACKED), checks=CHECK_IDS), as_of=AS_OF)
     (rule,) = policy.rules
     assert [b.component for b in rule.bounds] == ["driver", "cuda", "cudnn", "tensorrt"]
     assert rule.bounds[-1].min == "8.6" and rule.bounds[-1].version is None  # the rule's own tensorrt wins
@@ -388,7 +389,8 @@ def test_pins_upgrade_below_and_roll_back_above(tmp_path: Path) -> None:
             write(
                 tmp_path,
                 "schema: auditor.policy/1\nrules:\n  - id: p\n    driver: {version: '535', target: '535.183.01'}\n",
-            )
+            ),
+            checks=CHECK_IDS,
         ),
         as_of=AS_OF,
     )
@@ -404,14 +406,14 @@ def test_pins_upgrade_below_and_roll_back_above(tmp_path: Path) -> None:
 
 def test_inconclusive_findings_keep_their_action_under_overrides(tmp_path: Path) -> None:
     """A rule's action override never turns "could not tell" into a verdict."""
-    policy = replace(load_policy(write(tmp_path, STACKED)), as_of=AS_OF)
+    policy = replace(load_policy(write(tmp_path, STACKED), checks=CHECK_IDS), as_of=AS_OF)
     found = findings(policy, cudnn={"version": None, "installs": [], "error": "timed out"}, gpus=gpus(1))
     assert found["serving/cudnn.present"].inconclusive and found["serving/cudnn.present"].action is Action.INVESTIGATE
 
 
 def test_image_check(tmp_path: Path) -> None:
     """The stack's image: native on R535 (no finding), forward-compat only on R470 (warn), cited to policy and table."""
-    policy = replace(load_policy(write(tmp_path, STACKED)), as_of=AS_OF)
+    policy = replace(load_policy(write(tmp_path, STACKED), checks=CHECK_IDS), as_of=AS_OF)
     assert "serving/image" not in findings(policy, gpus=gpus(1))
     old = findings(policy, driver={"version": "470.82.01", "kernel_module": "470.82.01"}, gpus=gpus(1))["serving/image"]
     assert old.action is Action.ROLLBACK  # the rule's override
@@ -425,7 +427,7 @@ def test_gpu_selectors_undecidable_without_a_gpu_list_are_inconclusive(tmp_path:
         tmp_path,
         "schema: auditor.policy/1\nrules:\n  - id: hopper\n    select: {gpus: ['*H100*']}\n    driver: {min: '580'}\n",
     )
-    policy = load_policies([path], as_of=AS_OF)
+    policy = load_policies([path], as_of=AS_OF, checks=CHECK_IDS)
     found = findings(policy, gpus={"count": None, "devices": [], "error": "nvidia-smi timed out"})
     assert found["hopper/select"].inconclusive and "nvidia-smi timed out" in found["hopper/select"].message
     assert "hopper/select" not in findings(policy, gpus=gpus(1))

@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
-from auditor.assess import assess
+from auditor.assess import apply_consistency, assess
 from auditor.audit import AuditEvent
 from auditor.cli.plan import renderer as plan_renderer
-from auditor.consistency import apply_consistency
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.isolation import render_isolated
@@ -48,7 +48,7 @@ RECORDINGS = [
     json.loads((REAL / name).read_text())
     for name in ("probe.json", "probe-plain.json", "probe-engines.json", "probe-nocuda.json", "probe-denied.json")
 ]
-POLICY = load_policy(Path(__file__).parent / "fixtures" / "fuzz-policy.yaml")
+POLICY = load_policy(Path(__file__).parent / "fixtures" / "fuzz-policy.yaml", checks=CHECK_IDS)
 # Values that steer deep into the checks: every enum the reader knows, versions and near-versions.
 STEERING = [
     "ok", "version-mismatch", "device-mismatch", "corrupt", "missing-plugin", "cuda-init-failure",

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.evaluate import evaluate
+from auditor.evaluate.host import evaluate
 from auditor.findings import Action, Finding, Verdict
 from auditor.inventory import Host
 from auditor.knowledge import cuda as cuda_kb

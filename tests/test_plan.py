@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from auditor.errors import InputError
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.facts.reader import parse_facts
 from auditor.findings import Verdict
 from auditor.inventory import Host
@@ -61,7 +62,7 @@ RTX = {"count": 1, "devices": [{"index": 0, "name": "NVIDIA GeForce RTX 4090", "
 def policy(tmp_path: Path) -> Policy:
     path = tmp_path / "policy.yaml"
     path.write_text(POLICY)
-    return load_policies([path], as_of=AS_OF)
+    return load_policies([path], as_of=AS_OF, checks=CHECK_IDS)
 
 
 def host(name: str = "gpu-01", groups: tuple[str, ...] = ("serving",), **sections: Any) -> HostReport:

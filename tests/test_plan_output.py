@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Verdict
 from auditor.inventory import load_inventory
 from auditor.plan import SCHEMA, HostStatus, Plan, PlanExit, Rollout, build_target
@@ -25,7 +26,7 @@ from tests.test_plan import A100, AS_OF, POLICY, T4, V100, driver, engine, host,
 def policy(tmp_path: Path) -> Policy:
     path = tmp_path / "policy.yaml"
     path.write_text(POLICY)
-    return load_policies([path], as_of=AS_OF)
+    return load_policies([path], as_of=AS_OF, checks=CHECK_IDS)
 
 
 def needs_trt(name: str, groups: tuple[str, ...], gpus: dict[str, object]) -> HostReport:

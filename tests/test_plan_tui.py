@@ -9,6 +9,7 @@ from rich.console import Console
 from textual.app import App
 from textual.widgets import OptionList, Static
 
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.inventory import Host
 from auditor.policy.files import load_policies
 from auditor.tui.plan_view import PlanScreen
@@ -25,7 +26,7 @@ async def test_plan_view_follows_the_highlighted_stack_and_escape_goes_back(tmp_
     """The first stack's plan shows at once; moving down re-plans for the next stack; Escape closes the view."""
     path = tmp_path / "policy.yaml"
     path.write_text(POLICY)
-    policy = load_policies([path], as_of=AS_OF)
+    policy = load_policies([path], as_of=AS_OF, checks=CHECK_IDS)
     reports = [
         host("a100-1", driver=driver("535.104.05"), gpus=A100, cuda=toolkit("12.2.2"), tensorrt=trt("8.6.1.6")),
         host("v100-1", driver=driver("580.95.05"), gpus=V100, cuda=toolkit("13.0.2"), tensorrt=trt("10.3.0.26")),

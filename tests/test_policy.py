@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auditor.errors import InputError, InputErrors, Location
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.inventory import Host
 from auditor.policy.files import load_policies, load_policy
 
@@ -23,7 +24,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_demo_policy_loads_with_locations() -> None:
     """Each bound remembers the line it was written on, for citing in findings."""
-    policy = load_policy(ROOT / "policies" / "demo.yaml")
+    policy = load_policy(ROOT / "policies" / "demo.yaml", checks=CHECK_IDS)
     assert [r.id for r in policy.rules] == [
         "fleet-driver",
         "serving",
@@ -41,7 +42,7 @@ def test_demo_policy_loads_with_locations() -> None:
 
 def test_policy_files_merge_in_order() -> None:
     """A later file's rule with a known id replaces the earlier one in place; new rules follow; stacks resolve across files."""
-    policy = load_policies([ROOT / "policies" / "demo.yaml", ROOT / "policies" / "demo-site.yaml"])
+    policy = load_policies([ROOT / "policies" / "demo.yaml", ROOT / "policies" / "demo-site.yaml"], checks=CHECK_IDS)
     ids = [r.id for r in policy.rules]
     assert ids == [
         "fleet-driver",
@@ -65,10 +66,10 @@ def test_stack_references_resolve_across_files(tmp_path: Path) -> None:
     site = tmp_path / "site.yaml"
     site.write_text("schema: auditor.policy/1\nrules:\n  - id: a\n    stack: golden\n  - id: b\n    stack: goldn\n")
     with pytest.raises(InputErrors) as info:
-        load_policies([base, site])
+        load_policies([base, site], checks=CHECK_IDS)
     assert [str(e) for e in info.value.errors] == [f"{site}:6: rule 'b': unknown stack 'goldn'; did you mean 'golden'?"]
     site.write_text("schema: auditor.policy/1\nrules:\n  - id: a\n    stack: golden\n")
-    (rule,) = load_policies([base, site]).rules
+    (rule,) = load_policies([base, site], checks=CHECK_IDS).rules
     assert rule.bounds[0].version == "8.6.1.6"
 
 
@@ -85,7 +86,8 @@ rules:
     select: {groups: [serving], hosts: ["gpu-*"], gpus: ["*a100*"]}
     gpus: {count: 8}
 """,
-        )
+        ),
+        checks=CHECK_IDS,
     )
     host = Host("gpu-01", "10.0.0.1", groups=("serving",))
     assert [r.id for r in policy.rules_for(host, ["NVIDIA A100-SXM4-80GB"])] == ["everyone", "a100-serving"]
@@ -95,7 +97,9 @@ rules:
 
 def test_unquoted_numbers_keep_their_spelling(tmp_path: Path) -> None:
     """`min: 12.10` means CUDA 12.10, not the float 12.1."""
-    policy = load_policy(write(tmp_path, "schema: auditor.policy/1\nrules:\n  - cuda: {min: 12.10}\n"))
+    policy = load_policy(
+        write(tmp_path, "schema: auditor.policy/1\nrules:\n  - cuda: {min: 12.10}\n"), checks=CHECK_IDS
+    )
     assert policy.rules[0].bounds[0].min == "12.10"
 
 
@@ -114,7 +118,7 @@ rules:
 """,
     )
     with pytest.raises(InputErrors) as info:
-        load_policy(path)
+        load_policy(path, checks=CHECK_IDS)
     messages = [str(e) for e in info.value.errors]
     assert f"{path}:4: unknown key 'tensorrtt' in rule #1; did you mean 'tensorrt'?" in messages
     assert any(m.startswith(f"{path}:5:") and "'driver.min' must be a version" in m for m in messages)
@@ -127,13 +131,16 @@ rules:
 def test_min_above_max_is_rejected(tmp_path: Path) -> None:
     """A floor above its ceiling can never be met: the policy is wrong, say so."""
     with pytest.raises(InputError, match="min 590 is above max 580"):
-        load_policy(write(tmp_path, "schema: auditor.policy/1\nrules:\n  - driver: {min: '590', max: '580'}\n"))
+        load_policy(
+            write(tmp_path, "schema: auditor.policy/1\nrules:\n  - driver: {min: '590', max: '580'}\n"),
+            checks=CHECK_IDS,
+        )
 
 
 def test_wrong_schema_is_rejected(tmp_path: Path) -> None:
     """A file for another tool (or version) is not silently accepted as a policy."""
     with pytest.raises(InputError, match=r"schema must be 'auditor\.policy/1'"):
-        load_policy(write(tmp_path, "schema: auditor.fleet/1\nrules: []\n"))
+        load_policy(write(tmp_path, "schema: auditor.fleet/1\nrules: []\n"), checks=CHECK_IDS)
 
 
 @pytest.mark.parametrize(
@@ -160,7 +167,7 @@ def test_rule_keys_are_validated_with_locations(tmp_path: Path, rule: str, messa
     """Each rule key's type and values are checked; the error names file:line and suggests a fix."""
     path = write(tmp_path, f"schema: auditor.policy/1\nrules:\n  - {rule}\n")
     with pytest.raises(InputErrors) as info:
-        load_policy(path)
+        load_policy(path, checks=CHECK_IDS)
     text = "\n".join(str(e) for e in info.value.errors)
     assert message in text and f"{path}:3" in text
 
@@ -169,7 +176,7 @@ def test_stack_keys_are_validated(tmp_path: Path) -> None:
     """Unknown keys inside a stack are located and get a suggestion."""
     path = write(tmp_path, "schema: auditor.policy/1\nstacks:\n  s:\n    tensorrtt: '8.6'\nrules: []\n")
     with pytest.raises(InputErrors) as info:
-        load_policy(path)
+        load_policy(path, checks=CHECK_IDS)
     assert str(info.value.errors[0]) == f"{path}:4: unknown key 'tensorrtt' in stack 's'; did you mean 'tensorrt'?"
 
 
@@ -190,7 +197,8 @@ rules:
     select: {hosts: ["other-*"]}
     engines: ["/m/c.plan"]
 """,
-        )
+        ),
+        checks=CHECK_IDS,
     )
     host = Host("gpu-01", "x", groups=("serving",))
     assert policy.engine_templates_for(host) == ["/m/{sm}.plan", "/m/{gpu}.plan"]
@@ -204,7 +212,7 @@ def test_the_readme_examples_are_valid(tmp_path: Path) -> None:
     blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
     policy = next(b for b in blocks if "schema: auditor.policy/1" in b and "stacks:" in b)
     waivers = next(b for b in blocks if "schema: auditor.waivers/1" in b)
-    loaded = load_policy(write(tmp_path, policy))
+    loaded = load_policy(write(tmp_path, policy), checks=CHECK_IDS)
     assert [r.id for r in loaded.rules] == ["fleet-driver", "serving"] and loaded.rules[1].engines
     (path := tmp_path / "waivers.yaml").write_text(waivers)
     assert len(load_waivers(path)) == 1
@@ -233,6 +241,6 @@ def test_any_policy_shape_gives_a_policy_or_located_errors(rules: object, stacks
         {"schema": "auditor.policy/1", "rules": rules, "stacks": stacks}, "policy", Location("p.yaml", 1)
     )
     try:
-        parse_policy_file(data, "p.yaml")
+        parse_policy_file(data, "p.yaml", CHECK_IDS)
     except InputErrors as exc:
         assert exc.errors and all(e.location is not None for e in exc.errors)

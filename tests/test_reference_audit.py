@@ -11,6 +11,7 @@ import pytest
 
 from auditor.assess import assess
 from auditor.cli import main
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Action, Severity
 from auditor.policy.files import load_policies
 from auditor.policy.model import Policy
@@ -71,7 +72,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
 def policy(tmp_path: Path) -> Policy:
     path = tmp_path / "policy.yaml"
     path.write_text(POLICY)
-    return load_policies([path], as_of=datetime.date(2026, 11, 21))
+    return load_policies([path], as_of=datetime.date(2026, 11, 21), checks=CHECK_IDS)
 
 
 def audit(fleet_file: Path, policy: Policy, library: Library) -> dict[str, HostReport]:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from auditor.errors import InputErrors
-from auditor.evaluate import evaluate
+from auditor.evaluate.host import evaluate
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.facts.model import FactsError, ReferenceStatus
 from auditor.facts.reader import parse_facts
 from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
@@ -45,7 +46,7 @@ rules:
 def policy(tmp_path: Path) -> Policy:
     path = tmp_path / "policy.yaml"
     path.write_text(POLICY)
-    return load_policies([path], as_of=datetime.date(2026, 11, 21))
+    return load_policies([path], as_of=datetime.date(2026, 11, 21), checks=CHECK_IDS)
 
 
 def test_a_stack_or_a_rule_names_the_reference_engine(policy: Policy) -> None:
@@ -64,7 +65,7 @@ def test_a_reference_that_is_not_a_name_is_located(tmp_path: Path, value: str) -
     path = tmp_path / "bad.yaml"
     path.write_text(f"schema: auditor.policy/1\nrules:\n  - id: r\n    reference: {value}\n")
     with pytest.raises(InputErrors) as caught:
-        load_policies([path])
+        load_policies([path], checks=CHECK_IDS)
     assert str(caught.value.errors[0]).startswith(f"{path}:4:")
 
 

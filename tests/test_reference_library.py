@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auditor.errors import InputErrors
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.inventory import Host
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.policy.files import load_policy
@@ -322,7 +323,7 @@ def test_calls_carry_each_hosts_references_and_plain_hosts_get_the_plain_probe(
     """A selected host's call has the candidates and the payload; an unselected host the bare probe."""
     path = tmp_path / "policy.yaml"
     path.write_text(POLICY.replace("{name}", "ref-fp32-vc"))
-    policy = load_policy(path)
+    policy = load_policy(path, checks=CHECK_IDS)
     check_library(policy, library)
     call = reference_calls(policy, library)
     serving = call(Host("s1", "10.0.0.1", groups=("serving",)))
@@ -339,7 +340,7 @@ def test_a_policy_naming_a_reference_the_library_lacks_fails_before_any_host(lib
     path = tmp_path / "policy.yaml"
     path.write_text(POLICY.replace("{name}", "ref-nope"))
     with pytest.raises(InputErrors) as caught:
-        check_library(load_policy(path), library)
+        check_library(load_policy(path, checks=CHECK_IDS), library)
     [error] = caught.value.errors
     assert str(error).startswith(f"{path}:10:") and "ref-nope" in str(error)
 

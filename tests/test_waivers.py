@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import InputErrors
-from auditor.evaluate import evaluate
+from auditor.evaluate.host import evaluate
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
 from auditor.inventory import Host
 from auditor.policy.files import load_policies
@@ -63,7 +64,10 @@ def test_expired_waiver_fails_loudly(tmp_path: Path) -> None:
     assert finding.waiver is not None and finding.waiver["status"] == "expired"
     assert finding.message.endswith(f"[waiver EXPIRED 2026-01-31, {tmp_path / 'w.yaml'}:8]")
     policy = load_policies(
-        [write(tmp_path, "p.yaml", POLICY)], waivers=tmp_path / "w.yaml", as_of=datetime.date(2027, 1, 1)
+        [write(tmp_path, "p.yaml", POLICY)],
+        waivers=tmp_path / "w.yaml",
+        as_of=datetime.date(2027, 1, 1),
+        checks=CHECK_IDS,
     )
     assert [str(w.location) for w in policy.expired_waivers()] == [
         f"{tmp_path / 'w.yaml'}:3",
@@ -88,7 +92,10 @@ def test_waiver_holds_through_its_expiry_date(tmp_path: Path) -> None:
 def test_waivers_apply_inside_evaluation(tmp_path: Path) -> None:
     """evaluate() applies the policy's waivers: the host's verdict is ok with the finding still listed."""
     policy = load_policies(
-        [write(tmp_path, "p.yaml", POLICY)], waivers=write(tmp_path, "w.yaml", WAIVERS), as_of=datetime.date(2025, 1, 1)
+        [write(tmp_path, "p.yaml", POLICY)],
+        waivers=write(tmp_path, "w.yaml", WAIVERS),
+        as_of=datetime.date(2025, 1, 1),
+        checks=CHECK_IDS,
     )
     result = evaluate(policy, Host("gpu-01", "x"), facts(gpus={"count": 1, "devices": []}))
     (finding,) = result.findings

@@ -19,11 +19,10 @@ from typing import Any
 
 from auditor import versions
 from auditor.cli.common import add_policy_options, resolve_policy
-from auditor.engines import expand
 from auditor.errors import InputError, InputErrors
 from auditor.exitcodes import ExitCode
 from auditor.inventory import Host, load_inventories
-from auditor.policy.model import Bounds, Policy, Rule
+from auditor.policy.model import Bounds, Policy, Rule, engine_path
 from auditor.text import clean, count
 from auditor.yamlsrc import did_you_mean
 
@@ -140,7 +139,7 @@ def plan_host(policy: Policy, target: Target) -> HostPlan:
         for engine in rule.engines:
             if target.gpus:
                 for model, cc in dict.fromkeys(target.gpus):
-                    plan.engines.append(f"{expand(engine.template, model, cc)}  ({rule.id}: {engine.template})")
+                    plan.engines.append(f"{engine_path(engine.template, model, cc)}  ({rule.id}: {engine.template})")
             else:
                 plan.engines.append(f"{engine.template}  ({rule.id}, expanded per GPU by the probe)")
         for off in rule.disable:
@@ -237,7 +236,7 @@ def shared_engine_paths(policy: Policy, targets: list[Target], plans: dict[str, 
                 continue
             for engine in rule.engines:
                 for model, cc in target.gpus:
-                    served.setdefault(f"{engine.template}\0{expand(engine.template, model, cc)}", set()).add(model)
+                    served.setdefault(f"{engine.template}\0{engine_path(engine.template, model, cc)}", set()).add(model)
         for key, models in sorted(served.items()):
             if len(models) < 2:
                 continue
@@ -307,7 +306,7 @@ def _describe_select(rule: Rule) -> str:
 
 
 def _describe_rule(rule: Rule) -> list[str]:
-    from auditor.evaluate import describe_bounds
+    from auditor.evaluate.checks.bounds import describe_bounds
 
     items = []
     if rule.stack:

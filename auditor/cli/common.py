@@ -23,6 +23,7 @@ from auditor.audit import (
     open_targets,
 )
 from auditor.errors import InputError
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.policy.files import load_policies
 from auditor.policy.model import EMPTY_POLICY, Policy
 from auditor.reference.shipment import with_engine_library
@@ -150,7 +151,7 @@ def resolve_policy(args: argparse.Namespace) -> Policy:
         waivers = waivers or str(DEMO_WAIVERS)
     if not paths and waivers is None:
         return replace(EMPTY_POLICY, as_of=getattr(args, "as_of", None))
-    policy = load_policies(paths, waivers=waivers, as_of=getattr(args, "as_of", None))
+    policy = load_policies(paths, waivers=waivers, as_of=getattr(args, "as_of", None), checks=CHECK_IDS)
     policy = policy if paths else replace(policy, name=EMPTY_POLICY.name)
     return with_engine_library(policy, getattr(args, "library", None))  # reference engines checked now too
 

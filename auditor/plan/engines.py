@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from auditor import versions
-from auditor.engines import expand
 from auditor.facts.model import EngineFacts, EngineLoad, Facts
 from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.knowledge.answers import GpuSpec
 from auditor.plan.model import Step, StepAction, Target
+from auditor.policy.model import engine_path
 
 _REBUILD_LOADS = (EngineLoad.DEVICE_MISMATCH, EngineLoad.CORRUPT)
 _UNTOLD_LOADS = (EngineLoad.TIMEOUT, EngineLoad.CRASHED, EngineLoad.SKIPPED)
@@ -124,7 +124,7 @@ def _expand(template: str, gpu: GpuSpec) -> str | None:
     if not gpu.name or not gpu.cc:
         return None
     try:
-        return expand(template, gpu.name, gpu.cc)
+        return engine_path(template, gpu.name, gpu.cc)
     except (KeyError, ValueError, IndexError):  # a template string the host echoed back: untrusted
         return None
 

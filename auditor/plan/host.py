@@ -31,11 +31,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from auditor import versions
-from auditor.builtin import gpu_specs, state_cite, tensorrt_build_major
-from auditor.container_checks import CHECK as CONTAINER_CHECK
-from auditor.container_checks import judge_container
 from auditor.errors import Location
-from auditor.evaluate import bounds_findings
+from auditor.evaluate.check import gpu_specs
+from auditor.evaluate.checks.bounds import bounds_findings
+from auditor.evaluate.checks.containers import CHECK_ID as CONTAINER_CHECK
+from auditor.evaluate.checks.containers import judge_container
+from auditor.evaluate.checks.driver_state import state_cite
+from auditor.evaluate.checks.tensorrt import tensorrt_build_major
 from auditor.facts.model import DriverStatus, Facts
 from auditor.facts.stack import stack_of
 from auditor.findings import Action, Verdict

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import re
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,6 @@ from auditor.errors import InputError, InputErrors, Location
 from auditor.findings import Action, Severity
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.policy.model import (
-    BUILTIN_CHECKS,
     COMPONENTS,
     CONSISTENT_COMPONENTS,
     EMPTY_POLICY,
@@ -85,12 +84,12 @@ class PolicyFile:
     rules: tuple[Rule, ...]
 
 
-def read_policy_file(path: str | Path) -> PolicyFile:
+def read_policy_file(path: str | Path, checks: Collection[str]) -> PolicyFile:
     """Read and validate one policy file."""
     data = load_yaml(path)
     if data is None:
         raise InputError("policy is empty", Location(str(path), 1))
-    return parse_policy_file(require_map(data, "a policy", Location(str(path), 1)), str(path))
+    return parse_policy_file(require_map(data, "a policy", Location(str(path), 1)), str(path), checks)
 
 
 class _Errors(list[InputError]):
@@ -104,7 +103,7 @@ class _Errors(list[InputError]):
         return None
 
 
-def parse_policy_file(data: YamlMap, source: str) -> PolicyFile:
+def parse_policy_file(data: YamlMap, source: str, checks: Collection[str]) -> PolicyFile:
     """Validate parsed YAML as one policy file."""
     errors = _Errors(check_keys(data, TOP_KEYS, "the policy", required=("schema", "rules")))
     if "schema" in data and data["schema"] != SCHEMA:
@@ -130,7 +129,7 @@ def parse_policy_file(data: YamlMap, source: str) -> PolicyFile:
             if rule_id in seen:
                 errors.append(InputError(f"rule id {rule_id!r} is used twice (also at {seen[rule_id]})", where))
             seen[rule_id] = where
-        rule = errors.attempt(_rule, raw, where, index)
+        rule = errors.attempt(_rule, raw, where, index, checks)
         if rule is not None:
             rules.append(rule)
     if errors:
@@ -164,7 +163,7 @@ def _stack(name: str, raw: Any, where: Location) -> Stack:
     )
 
 
-def _rule(raw: Any, where: Location, index: int) -> Rule:
+def _rule(raw: Any, where: Location, index: int, checks: Collection[str]) -> Rule:
     what = f"rule #{index + 1}"
     node = require_map(raw, what, where)
     errors = _Errors(check_keys(node, RULE_KEYS, what))
@@ -193,7 +192,7 @@ def _rule(raw: Any, where: Location, index: int) -> Rule:
             elif "count" in gpus:
                 gpu_count, count_loc = count, gpus.loc("count")
     consistent = errors.attempt(_consistent, node["consistent"], node.loc("consistent")) if "consistent" in node else ()
-    disable = errors.attempt(_disable, node["disable"], node.loc("disable")) if "disable" in node else ()
+    disable = errors.attempt(_disable, node["disable"], node.loc("disable"), checks) if "disable" in node else ()
     severity = (
         errors.attempt(_enum, Severity, node["severity"], "'severity'", node.loc("severity"))
         if "severity" in node
@@ -360,15 +359,13 @@ def _consistent(raw: Any, where: Location) -> tuple[str, ...]:
     return items
 
 
-def _disable(raw: Any, where: Location) -> tuple[Disabled, ...]:
+def _disable(raw: Any, where: Location, checks: Collection[str]) -> tuple[Disabled, ...]:
     node = require_map(raw, "'disable'", where)
     errors, result = _Errors(), []
     for check, reason in node.items():
         loc = node.loc(check)
-        if check not in BUILTIN_CHECKS:
-            errors.append(
-                InputError(f"'disable': unknown built-in check {check!r}{did_you_mean(check, BUILTIN_CHECKS)}", loc)
-            )
+        if check not in checks:
+            errors.append(InputError(f"'disable': unknown built-in check {check!r}{did_you_mean(check, checks)}", loc))
             continue
         text = errors.attempt(as_text, reason, f"the reason for disabling {check!r}", loc)
         if text is not None and not text.strip():
@@ -404,16 +401,22 @@ def _text_list(raw: Any, what: str, where: Location) -> tuple[str, ...]:
     return tuple(as_text(item, f"an entry of {what}", items.loc(i)) for i, item in enumerate(items))
 
 
-def load_policy(path: str | Path) -> Policy:
+def load_policy(path: str | Path, *, checks: Collection[str]) -> Policy:
     """Read and validate one policy file; every problem is reported at once, with file:line."""
-    return load_policies([path])
+    return load_policies([path], checks=checks)
 
 
 def load_policies(
-    paths: Iterable[str | Path], waivers: str | Path | None = None, as_of: datetime.date | None = None
+    paths: Iterable[str | Path],
+    waivers: str | Path | None = None,
+    as_of: datetime.date | None = None,
+    *,
+    checks: Collection[str],
 ) -> Policy:
     """Read, validate and merge policy files in order, then the waivers file.
 
+    ``checks`` are the built-in check ids a rule's ``disable:`` may name (the evaluator's
+    registry: ``auditor.evaluate.registry.CHECK_IDS``); the language does not fix them.
     Every problem in every file is raised together (``InputErrors``). Stack
     references are resolved after merging, so a site file may use a base file's stacks.
     """
@@ -421,7 +424,7 @@ def load_policies(
     files: list[PolicyFile] = []
     for path in paths:
         try:
-            files.append(read_policy_file(path))
+            files.append(read_policy_file(path, checks))
         except InputError as exc:
             errors.extend(exc.problems)
     waiver_list: tuple[Waiver, ...] = ()

@@ -13,25 +13,11 @@ from dataclasses import dataclass, field
 from auditor.errors import Location
 from auditor.findings import Action, Severity
 from auditor.inventory import Host
+from auditor.knowledge import gpus as gpus_kb
 
 SCHEMA = "auditor.policy/1"
 COMPONENTS = ("driver", "cuda_driver", "cuda", "cudnn", "tensorrt")
 CONSISTENT_COMPONENTS = COMPONENTS
-BUILTIN_CHECKS = {
-    "driver.mismatch": "kernel module and user-space driver are the same version (else reboot)",
-    "driver.loaded": "the installed driver's kernel module is loaded (else reboot)",
-    "driver.installed": "an NVIDIA driver is installed",
-    "gpu.visible": "the loaded driver sees at least one GPU",
-    "driver.eol": "the driver branch is not past end of life (else warn)",
-    "driver.arch": "the driver branch runs the GPU: its architecture's first and last branch, and system floors (HGX)",
-    "cuda.driver": "the driver runs every installed CUDA toolkit (native, minor-version, or cuda-compat)",
-    "cuda.arch": "every installed CUDA toolkit builds for the GPU architecture",
-    "tensorrt.arch": "TensorRT supports the GPU architecture",
-    "tensorrt.cuda": "TensorRT has a build for the installed CUDA and the driver meets its floor",
-    "tensorrt.cudnn": "the cuDNN TensorRT needs is installed (TensorRT before 8.6; optional from 8.6)",
-    "containers.image": "every running container's image runs on the host's driver and GPU (floor, forward "
-    "compatibility, GPU class)",
-}
 
 
 @dataclass(frozen=True)
@@ -89,6 +75,15 @@ class RequiredEngine:
 
     template: str
     location: Location
+
+
+def engine_path(template: str, gpu_name: str, compute_capability: str) -> str:
+    """The path an engine template names for one GPU: ``/m/{sm}.plan`` with "8.0" gives ``/m/sm80.plan``.
+
+    ``{cc}`` is the compute capability ("8.0"), ``{sm}`` its SM name ("sm80"), ``{gpu}`` the
+    GPU name as a slug ("nvidia-a100-sxm4-80gb"), as the probe expands them on the host.
+    """
+    return template.format(cc=compute_capability, sm=gpus_kb.sm(compute_capability), gpu=gpus_kb.slug(gpu_name))
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from auditor.assess import apply_consistency
 from auditor.audit import AuditEvent, Targets, audit
-from auditor.consistency import apply_consistency
 from auditor.inventory import Host
 from auditor.policy.model import Policy
 from auditor.report import HostReport

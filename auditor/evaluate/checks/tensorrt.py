@@ -1,8 +1,8 @@
-"""The built-in TensorRT checks: ``tensorrt.arch``, ``tensorrt.cuda`` and ``tensorrt.cudnn``.
+"""Built-in checks ``tensorrt.arch``, ``tensorrt.cuda`` and ``tensorrt.cudnn``.
 
-Part of ``auditor.builtin`` (which runs them in its fixed order and re-exports
-``tensorrt_build_major``): TensorRT against the GPU architecture, its CUDA build against the
-installed toolkits and the driver, and cuDNN where NVIDIA requires it (before 8.6).
+TensorRT against the GPU architecture, its CUDA build against the installed toolkits and
+the driver, and cuDNN where NVIDIA requires it (before 8.6). ``tensorrt_build_major`` tells
+the CUDA major of the installed TensorRT build (the planner asks it too).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from auditor import versions
-from auditor.builtin import Run, cuda_driver_finding, first_source, sentence
+from auditor.evaluate.check import Check, Run, first_source, sentence
+from auditor.evaluate.checks.cuda_driver import cuda_driver_finding
 from auditor.facts.model import Facts
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import compat_tensorrt, tables
@@ -18,6 +19,7 @@ from auditor.knowledge import tensorrt as trt_kb
 from auditor.knowledge.answers import GpuSpec, Mode
 
 _DPKG_CUDA = re.compile(r"\+cuda(\d+)")
+
 _PIP_CUDA = re.compile(r"^tensorrt[-_](?:lean[-_]|dispatch[-_])?cu(\d+)", re.IGNORECASE)
 
 
@@ -31,8 +33,9 @@ def tensorrt_build_major(facts: Facts) -> int | None:
     return None
 
 
-def tensorrt_checks(run: Run, driver: str, gpus: list[GpuSpec]) -> None:
+def tensorrt_checks(run: Run) -> None:
     """tensorrt.arch, tensorrt.cuda and tensorrt.cudnn on one host (inconclusive where TensorRT could not be read)."""
+    driver, gpus = run.driver_version, run.gpus
     trt = run.facts.tensorrt
     if not trt.version:
         if trt.error and any(run.wants(c) for c in ("tensorrt.arch", "tensorrt.cuda", "tensorrt.cudnn")):
@@ -159,3 +162,15 @@ def _cudnn_finding(version: str, release: trt_kb.TrtRelease, need: str, actual: 
         source=release.cite,
         remediation=f"Install cuDNN {need} or a newer {major}.x release alongside TensorRT {version}.",
     )
+
+
+CHECK = Check(
+    id="tensorrt",
+    reads=("driver", "gpus", "cuda", "cudnn", "tensorrt"),
+    judge=tensorrt_checks,
+    switches={
+        "tensorrt.arch": "TensorRT supports the GPU architecture",
+        "tensorrt.cuda": "TensorRT has a build for the installed CUDA and the driver meets its floor",
+        "tensorrt.cudnn": "the cuDNN TensorRT needs is installed (TensorRT before 8.6; optional from 8.6)",
+    },
+)

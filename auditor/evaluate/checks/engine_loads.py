@@ -1,4 +1,4 @@
-"""Required TensorRT engines: path templates, and verdicts from the probe's test-loads.
+"""Rule check ``<rule>/engines``: the engines a rule requires load on the host (the probe's test-loads).
 
 A policy names engines as path templates with ``{cc}`` ("8.0"), ``{sm}`` ("sm80")
 and ``{gpu}`` (the GPU name as a slug: "nvidia-a100-sxm4-80gb"). The controller sends
@@ -11,25 +11,21 @@ why, comes from the engine-portability knowledge table.
 from __future__ import annotations
 
 from auditor import versions
-from auditor.builtin import inconclusive
+from auditor.evaluate.check import Check, Run, inconclusive
 from auditor.facts.model import EngineFacts, EngineLoad, Facts
 from auditor.findings import Action, Finding, Severity
-from auditor.knowledge import gpus as gpus_kb
 from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
-from auditor.policy.model import RequiredEngine, Rule
+from auditor.policy.model import RequiredEngine
 
 SAME_CC_WARNING = "across different models of devices"  # TensorRT's log line for the E6 case (research 1.7)
+
 MAX_LOG = 300
 
 
-def expand(template: str, gpu_name: str, compute_capability: str) -> str:
-    """A template for one GPU: ``/m/{sm}.plan`` with "8.0" -> ``/m/sm80.plan``."""
-    return template.format(cc=compute_capability, sm=gpus_kb.sm(compute_capability), gpu=gpus_kb.slug(gpu_name))
-
-
-def engine_checks(rule: Rule, facts: Facts, checks: list[str], out: list[Finding]) -> None:
+def engine_loads(run: Run) -> None:
     """One check per required engine template; one finding per expanded path that fails."""
+    rule, facts, checks, out = run.asking, run.facts, run.checks, run.findings
     name = f"{rule.id}/engines"
     for engine in rule.engines:
         checks.append(f"{name}:{engine.template}")
@@ -117,3 +113,6 @@ def _differs(plan: str, runtime: str) -> bool:
     if not (versions.is_version(plan) and versions.is_version(runtime)):
         return False
     return versions.parse(plan).release[:4] != versions.parse(runtime).release[:4]
+
+
+CHECK = Check(id="engines", reads=("engines", "tensorrt"), judge=engine_loads, asks=lambda rule: bool(rule.engines))

@@ -1,4 +1,4 @@
-"""Findings from reference engine runs: cannot load, wrong output, ok, with load and run times.
+"""Rule check ``<rule>/reference``: the reference engine loads and computes right (cannot load, wrong output, ok).
 
 A rule with ``reference: NAME`` gets one check, ``<rule>/reference``, and one finding
 per GPU model the probe ran the engine on:
@@ -15,17 +15,17 @@ Missing facts (no reference section, a probe error) are inconclusive, never a pa
 
 from __future__ import annotations
 
-from auditor.builtin import inconclusive
-from auditor.facts.model import Facts, ReferenceRun, ReferenceStatus
+from auditor.evaluate.check import Check, Run, inconclusive
+from auditor.facts.model import ReferenceRun, ReferenceStatus
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import tensorrt as trt_kb
-from auditor.policy.model import Rule
 
 MAX_MESSAGE = 300
 
 
-def reference_checks(rule: Rule, facts: Facts, checks: list[str], out: list[Finding]) -> None:
-    """The check of ``rule``'s reference engine on one host's facts."""
+def reference_engine(run: Run) -> None:
+    """The check of the rule's reference engine on one host's facts."""
+    rule, facts, checks, out = run.asking, run.facts, run.checks, run.findings
     if rule.reference is None:
         return
     name = f"{rule.id}/reference"
@@ -46,8 +46,8 @@ def reference_checks(rule: Rule, facts: Facts, checks: list[str], out: list[Find
         return
     if item.error:
         out.append(inconclusive(name, f"reference {item.name!r} was not run: {item.error}", source))
-    for run in item.runs:
-        out.append(_judge(name, item.name, run, source))
+    for result in item.runs:
+        out.append(_judge(name, item.name, result, source))
 
 
 def _where(run: ReferenceRun) -> str:
@@ -148,3 +148,8 @@ def _remedy(status: ReferenceStatus, name: str) -> str:
         "host is merely slow.",
         ReferenceStatus.CRASHED: "Run it by hand and read TensorRT's log; the runner process died.",
     }.get(status, "Run the reference engine by hand and read TensorRT's log.")
+
+
+CHECK = Check(
+    id="reference", reads=("reference",), judge=reference_engine, asks=lambda rule: rule.reference is not None
+)

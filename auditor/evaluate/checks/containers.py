@@ -20,32 +20,31 @@ TensorRT and CUDA inside it. What the answer means for the host:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from auditor.evaluate.check import Check, Run, sentence
 from auditor.findings import Action, Finding, Severity
-from auditor.knowledge import answers, tables
+from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
-from auditor.knowledge.answers import Answer, GpuSpec, Mode
+from auditor.knowledge.answers import Answer, GpuSpec, Mode, combine
 from auditor.knowledge.images import image_on
 
-if TYPE_CHECKING:
-    from auditor.builtin import Run
+CHECK_ID = "containers.image"
 
-CHECK = "containers.image"
+
 MAX_CONTAINERS = 64  # findings per host stay readable; the probe caps the list too
 
 
-def running_containers(run: Run, driver: str, gpus: list[GpuSpec]) -> None:
+def running_containers(run: Run) -> None:
     """Judge each running container's image (one finding per container that needs one)."""
+    driver, gpus = run.driver_version, run.gpus
     facts = run.facts.containers
     if not facts.running and not facts.error:
         return
-    if not run.wants(CHECK):
+    if not run.wants(CHECK_ID):
         return
     if facts.error and not facts.running:
         run.add(
             Finding(
-                rule=CHECK,
+                rule=CHECK_ID,
                 severity=Severity.INFO,
                 action=Action.NONE,
                 message=f"running containers could not be listed, so their images were not judged: {facts.error}",
@@ -64,7 +63,7 @@ def image_answer(ref: str, driver: str | None, gpus: list[GpuSpec]) -> Answer:
     """``image_on`` over every GPU model of the host (the worst answer), or without a GPU."""
     if not gpus:
         return image_on(ref, driver)
-    return answers.combine(image_on(ref, driver, gpu) for gpu in gpus)
+    return combine(image_on(ref, driver, gpu) for gpu in gpus)
 
 
 def judge_container(name: str, ref: str | None, driver: str, gpus: list[GpuSpec]) -> Finding | None:
@@ -83,7 +82,7 @@ def judge_container(name: str, ref: str | None, driver: str, gpus: list[GpuSpec]
                 "Describe the image in a site knowledge overlay (--knowledge) to have it judged.",
             )
         return Finding(
-            rule=CHECK,
+            rule=CHECK_ID,
             severity=Severity.MEDIUM,
             action=Action.INVESTIGATE,
             message=f"could not evaluate {what} ({ref}): {found.why} ({tables.as_of_text()})",
@@ -97,7 +96,7 @@ def judge_container(name: str, ref: str | None, driver: str, gpus: list[GpuSpec]
         return None
     if answer.mode is Mode.UNKNOWN:
         return Finding(
-            rule=CHECK,
+            rule=CHECK_ID,
             severity=Severity.MEDIUM,
             action=Action.INVESTIGATE,
             message=f"could not evaluate {what} ({ref}) on driver {driver}: " + "; ".join(answer.reasons[1:3]),
@@ -108,7 +107,7 @@ def judge_container(name: str, ref: str | None, driver: str, gpus: list[GpuSpec]
     if answer.mode in (Mode.MINOR_VERSION, Mode.FORWARD_COMPAT):
         how = "minor-version compatibility" if answer.mode is Mode.MINOR_VERSION else "forward compatibility"
         return Finding(
-            rule=CHECK,
+            rule=CHECK_ID,
             severity=Severity.INFO,
             action=Action.NONE,
             message=f"{what} ({ref}) runs on driver {driver} through {how}",
@@ -120,20 +119,20 @@ def judge_container(name: str, ref: str | None, driver: str, gpus: list[GpuSpec]
     too_new = any(k in answer.details for k in ("tensorrt_last_for_gpu", "last_cuda_major"))
     reasons = [r for r in answer.details.get("worst_reasons", ()) if not r.startswith(f"{ref}: ")]
     return Finding(
-        rule=CHECK,
+        rule=CHECK_ID,
         severity=Severity.HIGH,
         action=Action.ROLLBACK if too_new else Action.UPGRADE,
         message=f"{what} runs {ref}, which cannot run here: " + "; ".join((reasons or list(answer.reasons))[:3]),
         expected=answer.fix,
         actual=f"driver {driver}" + (f" on {', '.join(g.label for g in gpus)}" if gpus else ""),
         source=source,
-        remediation=_sentence(answer.fix) if answer.fix else f"Run an image this host's driver supports in {what}.",
+        remediation=sentence(answer.fix) if answer.fix else f"Run an image this host's driver supports in {what}.",
     )
 
 
 def _info(message: str, remediation: str | None) -> Finding:
     return Finding(
-        rule=CHECK,
+        rule=CHECK_ID,
         severity=Severity.INFO,
         action=Action.NONE,
         message=message,
@@ -142,6 +141,12 @@ def _info(message: str, remediation: str | None) -> Finding:
     )
 
 
-def _sentence(text: str) -> str:
-    text = text.strip().rstrip(".")
-    return f"{text[:1].upper()}{text[1:]}." if text else ""
+CHECK = Check(
+    id=CHECK_ID,
+    reads=("driver", "gpus", "containers"),
+    judge=running_containers,
+    switches={
+        CHECK_ID: "every running container's image runs on the host's driver and GPU (floor, forward "
+        "compatibility, GPU class)"
+    },
+)
