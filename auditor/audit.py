@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.assess import apply_consistency, assess
 from auditor.errors import ReportWriteError
 from auditor.inventory import Host, Inventory, load_inventories
 from auditor.inventory.hostnames import parse_hop
@@ -25,8 +24,9 @@ from auditor.inventory.patterns import Selection, select
 from auditor.policy.model import Policy
 from auditor.probe.program import ProbeCall, remote_command
 from auditor.probe.request import encode_request
-from auditor.report import HostReport, Report
+from auditor.report.assess import apply_consistency, assess
 from auditor.report.files import write_atomic
+from auditor.report.model import HostReport, Report
 from auditor.simulate import load_fleet
 from auditor.simulate.fleet import Fleet
 from auditor.transport.hostkeys import KNOWN_HOSTS_FILES, HostKeyTrust, default_accept_new_file

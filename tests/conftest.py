@@ -15,7 +15,7 @@ from auditor.audit import collect, open_targets
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.policy.files import load_policies
 from auditor.policy.model import Policy
-from auditor.report import Report
+from auditor.report.model import Report
 
 # Timing-based health checks flake on a loaded 2-core CI machine; the properties are what matter.
 settings.register_profile("auditor", deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
-from auditor.report import HostReport, Report
+from auditor.report.model import HostReport, Report
 from auditor.transport.outcome import HostError, Step, Timing
 from tests.helpers import facts
 

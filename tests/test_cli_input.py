@@ -19,9 +19,9 @@ import pytest
 
 from auditor.cli import build_parser, main
 from auditor.errors import InputError
-from auditor.exitcodes import decide
-from auditor.history import History
-from auditor.report import Report
+from auditor.report.history import History
+from auditor.report.model import Report
+from auditor.report.thresholds import decide
 from auditor.transport.hostkeys import HostKeyTrust
 from tests.conftest import DEMO_AS_OF
 from tests.report_values import finding, host, report
@@ -360,9 +360,9 @@ def test_no_flag_error_shows_an_internal_name_or_a_doubled_percent(capsys: pytes
 
 def test_counts_read_1_host_and_2_hosts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Messages that count say '1 host', '2 hosts': the count helper, the exit reason, `auditor diff`."""
-    from auditor.report.html_writer import render_html
-    from auditor.report.md_writer import render_md
-    from auditor.report.table_writer import render_table
+    from auditor.report.writers.html import render_html
+    from auditor.report.writers.md import render_md
+    from auditor.report.writers.table import render_table
     from auditor.text import count
 
     assert (count(1, "host"), count(2, "host"), count(0, "entry", "entries")) == ("1 host", "2 hosts", "0 entries")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from auditor.assess import apply_consistency
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Verdict
 from auditor.policy.files import load_policies
 from auditor.policy.model import Policy
-from auditor.report import HostReport
+from auditor.report.assess import apply_consistency
+from auditor.report.model import HostReport
 from tests.helpers import facts
 
 POLICY = """schema: auditor.policy/1

@@ -12,7 +12,7 @@ from auditor.inventory import Host
 from auditor.plan import BlockerKind, HostStatus, build_target
 from auditor.plan.host import plan_host
 from auditor.policy.model import EMPTY_POLICY
-from auditor.report import HostReport
+from auditor.report.model import HostReport
 from tests.helpers import facts
 
 AS_OF = datetime.date(2026, 12, 4)

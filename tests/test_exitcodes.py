@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.exitcodes import ExitCode, Threshold, decide, help_text, legend
 from auditor.findings import Action, Severity
+from auditor.report.exitcodes import ExitCode, help_text, legend
+from auditor.report.thresholds import Threshold, decide
 from tests.report_values import finding, host, unreachable
 
 OK = host("ok-1")

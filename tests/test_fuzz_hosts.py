@@ -26,17 +26,17 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
-from auditor.assess import apply_consistency, assess
 from auditor.audit import AuditEvent
 from auditor.cli.plan import renderer as plan_renderer
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Verdict
 from auditor.inventory import Host
-from auditor.isolation import render_isolated
 from auditor.plan import PlanSource, Rollout, build_target, failed_plan, make_plan, plan_with_hosts
 from auditor.policy.files import load_policy
-from auditor.report import Report
+from auditor.report.assess import apply_consistency, assess
 from auditor.report.formats import FORMATS, renderer
+from auditor.report.isolation import render_isolated
+from auditor.report.model import Report
 from auditor.text import is_clean
 from auditor.transport.outcome import HostState, ProbeOutcome
 from auditor.tui.cells import COLUMNS, row_cells

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
-from auditor.history import locked
+from auditor.report.history import locked
 from tests.conftest import DEMO_POLICY
 from tests.report_values import parse_xml
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from auditor.findings import Action, Severity
-from auditor.history import (
+from auditor.report.drift import diff_reports, render_drift
+from auditor.report.history import (
     MIGRATIONS,
     SCHEMA_VERSION,
     History,
@@ -25,9 +26,8 @@ from auditor.history import (
     locked,
     migrate,
 )
-from auditor.report import Report, parse_time
-from auditor.report.drift import diff_reports, render_drift
-from auditor.report.json_writer import report_document
+from auditor.report.model import Report, parse_time
+from auditor.report.writers.json import report_document
 from tests.helpers import facts
 from tests.report_values import finding, host, report, unreachable
 
@@ -149,7 +149,7 @@ def test_lock_is_released_when_its_holder_dies(tmp_path: Path) -> None:
     """A run killed with SIGKILL leaves no stale lock: the kernel drops an flock with its process."""
     path = tmp_path / "h.sqlite"
     code = (
-        "import sys, time; from auditor.history import locked\n"
+        "import sys, time; from auditor.report.history import locked\n"
         f"with locked({str(path)!r}, timeout=0):\n"
         "    print('held', flush=True); time.sleep(600)\n"
     )

@@ -32,11 +32,11 @@ from auditor.cli import main
 from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.probe.program import ProbeCall
-from auditor.report.csv_writer import render_csv
 from auditor.report.files import write_atomic
-from auditor.report.md_writer import render_md
-from auditor.report.prom_writer import render_prom
-from auditor.report.table_writer import render_table
+from auditor.report.writers.csv import render_csv
+from auditor.report.writers.md import render_md
+from auditor.report.writers.prom import render_prom
+from auditor.report.writers.table import render_table
 from auditor.simulate import load_fleet
 from auditor.simulate.server import SimulatedFleet
 from auditor.text import clean, is_clean

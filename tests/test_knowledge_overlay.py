@@ -16,14 +16,14 @@ from auditor.knowledge import overlay, tables
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.knowledge.answers import GpuSpec, Mode
 from auditor.knowledge.images import image_on
-from auditor.report import HostReport, KnowledgeStamp, Report
-from auditor.report.csv_writer import render_csv
-from auditor.report.html_writer import render_html
-from auditor.report.json_writer import render_json
-from auditor.report.junit_writer import render_junit
-from auditor.report.md_writer import render_md
-from auditor.report.prom_writer import render_prom
-from auditor.report.table_writer import render_table
+from auditor.report.model import HostReport, KnowledgeStamp, Report
+from auditor.report.writers.csv import render_csv
+from auditor.report.writers.html import render_html
+from auditor.report.writers.json import render_json
+from auditor.report.writers.junit import render_junit
+from auditor.report.writers.md import render_md
+from auditor.report.writers.prom import render_prom
+from auditor.report.writers.table import render_table
 
 SITE_GPU = """\
 table: gpu-compute-capability

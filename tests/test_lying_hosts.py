@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from auditor.assess import apply_consistency, assess
 from auditor.audit import open_targets
 from auditor.cli import main
 from auditor.evaluate.registry import CHECK_IDS
@@ -33,12 +32,13 @@ from auditor.facts.model import FactsError
 from auditor.facts.reader import parse_facts
 from auditor.findings import Verdict
 from auditor.inventory import Host
-from auditor.isolation import attempt, render_isolated
 from auditor.policy.files import load_policy
 from auditor.policy.model import EMPTY_POLICY
-from auditor.report import Report
+from auditor.report.assess import apply_consistency, assess
 from auditor.report.formats import FORMATS, renderer
-from auditor.report.json_writer import render_json
+from auditor.report.isolation import attempt, render_isolated
+from auditor.report.model import Report
+from auditor.report.writers.json import render_json
 from auditor.transport.outcome import HostError, ProbeOutcome, Step
 from auditor.tui.app import AuditApp
 from auditor.tui.source import live_source

@@ -32,7 +32,7 @@ from auditor.knowledge.lookup import Query, answer
 from auditor.plan import BlockerKind, build_target
 from auditor.plan.host import plan_host
 from auditor.policy.model import EMPTY_POLICY
-from auditor.report import HostReport
+from auditor.report.model import HostReport
 from tests.helpers import facts
 
 TODAY = datetime.date(2026, 12, 4)

@@ -28,7 +28,7 @@ from auditor.plan import (
 )
 from auditor.policy.files import load_policies
 from auditor.policy.model import Policy
-from auditor.report import HostReport
+from auditor.report.model import HostReport
 from tests.helpers import facts
 
 POLICY = """\

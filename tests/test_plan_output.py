@@ -12,12 +12,12 @@ from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Verdict
 from auditor.inventory import load_inventory
 from auditor.plan import SCHEMA, HostStatus, Plan, PlanExit, Rollout, build_target
+from auditor.plan.writers.data import render_plan_ansible, render_plan_json
+from auditor.plan.writers.md import render_plan_md
+from auditor.plan.writers.table import render_plan_table
 from auditor.policy.files import load_policies
 from auditor.policy.model import Policy
-from auditor.report import HostReport
-from auditor.report.plan_data import render_plan_ansible, render_plan_json
-from auditor.report.plan_md import render_plan_md
-from auditor.report.plan_table import render_plan_table
+from auditor.report.model import HostReport
 from auditor.transport.outcome import HostError, Step
 from tests.test_plan import A100, AS_OF, POLICY, T4, V100, driver, engine, host, plan, toolkit, trt
 

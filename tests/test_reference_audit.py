@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from auditor.assess import assess
 from auditor.cli import main
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Action, Severity
@@ -19,7 +18,8 @@ from auditor.probe.program import remote_command
 from auditor.reference.build import BuildRequest
 from auditor.reference.library import Library
 from auditor.reference.shipment import check_library, reference_calls
-from auditor.report import HostReport
+from auditor.report.assess import assess
+from auditor.report.model import HostReport
 from auditor.simulate.fleet import load_fleet
 from auditor.simulate.server import SimulatedFleet
 from auditor.transport.runner import probe_host

@@ -17,17 +17,17 @@ import pytest
 from markdown_it import MarkdownIt
 from prometheus_client.parser import text_string_to_metric_families
 
-from auditor.exitcodes import decide
 from auditor.findings import Action, Severity
-from auditor.report import Report, parse_time
-from auditor.report.csv_writer import render_csv
 from auditor.report.formats import FORMATS, renderer
-from auditor.report.html_writer import render_html
-from auditor.report.json_writer import report_document
-from auditor.report.junit_writer import render_junit
-from auditor.report.md_writer import md, render_md
-from auditor.report.prom_writer import render_prom
-from auditor.report.table_writer import render_table
+from auditor.report.model import Report, parse_time
+from auditor.report.thresholds import decide
+from auditor.report.writers.csv import render_csv
+from auditor.report.writers.html import render_html
+from auditor.report.writers.json import report_document
+from auditor.report.writers.junit import render_junit
+from auditor.report.writers.md import md, render_md
+from auditor.report.writers.prom import render_prom
+from auditor.report.writers.table import render_table
 from tests.conftest import ROOT
 from tests.report_values import HOSTILE, finding, host, parse_xml, report, unreachable
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from auditor.findings import Action, Severity, Verdict
-from auditor.report import Report
+from auditor.report.model import Report
 from auditor.transport.outcome import Step
 from tests.conftest import FAST_PROBE_TIMEOUT, run_fleet
 

@@ -20,7 +20,7 @@ import pytest
 from auditor.audit import SshSettings, collect, open_targets
 from auditor.findings import Verdict
 from auditor.policy.model import EMPTY_POLICY
-from auditor.report import Report
+from auditor.report.model import Report
 from auditor.transport.connector import Connector
 from auditor.transport.hostkeys import OfferedKey
 from auditor.transport.outcome import HostKeyProblem, Step

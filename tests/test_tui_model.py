@@ -11,8 +11,8 @@ import pytest
 from auditor.audit import AuditEvent
 from auditor.cli.tui import watch_interval
 from auditor.findings import Verdict
-from auditor.report import Report
-from auditor.report.json_writer import render_json
+from auditor.report.model import Report
+from auditor.report.writers.json import render_json
 from auditor.transport.outcome import HostState
 from auditor.tui.cells import format_age, row_cells
 from auditor.tui.model import FleetModel, HostFilter, SortKey

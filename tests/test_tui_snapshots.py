@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from auditor.findings import Verdict
-from auditor.report import HostReport
+from auditor.report.model import HostReport
 from auditor.transport.outcome import HostError, HostKeyProblem, Step, Timing
 from auditor.tui.app import AuditApp
 from auditor.tui.screens.host_keys import HostKeyScreen

@@ -11,7 +11,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widget import Widget
 
-from auditor.report import HostReport
+from auditor.report.model import HostReport
 from auditor.tui.app import AuditApp, Clock
 from auditor.tui.recorded import load_reports
 from auditor.tui.source import ReplaySource

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from auditor import __version__
 from auditor.errors import InputError, ReportWriteError
-from auditor.exitcodes import ExitCode, help_text
+from auditor.report.exitcodes import ExitCode, help_text
 
 
 def build_parser() -> argparse.ArgumentParser:

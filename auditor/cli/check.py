@@ -20,9 +20,9 @@ from typing import Any
 from auditor import versions
 from auditor.cli.common import add_policy_options, resolve_policy
 from auditor.errors import InputError, InputErrors
-from auditor.exitcodes import ExitCode
 from auditor.inventory import Host, load_inventories
 from auditor.policy.model import Bounds, Policy, Rule, engine_path
+from auditor.report.exitcodes import ExitCode
 from auditor.text import clean, count
 from auditor.yamlsrc import did_you_mean
 

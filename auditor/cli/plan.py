@@ -26,13 +26,10 @@ from auditor.audit import DEMO_FLEET, collect, list_targets
 from auditor.cli.common import add_target_options, non_negative_int, resolve_policy, targets_from
 from auditor.cli.history import add_history_path, history_path
 from auditor.errors import InputError, Location, ReportWriteError
-from auditor.exitcodes import UNREACHABLE_CHOICES
 from auditor.facts.model import FactsError
 from auditor.facts.reader import read_stored
 from auditor.findings import Verdict
-from auditor.history import History, HistoryError
 from auditor.inventory import Host
-from auditor.isolation import render_isolated
 from auditor.plan import (
     SET_COMPONENTS,
     SKIP_VAR,
@@ -49,9 +46,12 @@ from auditor.plan import (
 )
 from auditor.policy.model import Policy
 from auditor.probe.request import encode_request
-from auditor.report import HostReport, Report, age, utc_now
+from auditor.report.exitcodes import UNREACHABLE_CHOICES
 from auditor.report.files import write_atomic
 from auditor.report.formats import OutputSpec, check_specs, parse_spec
+from auditor.report.history import History, HistoryError
+from auditor.report.isolation import render_isolated
+from auditor.report.model import HostReport, Report, age, utc_now
 from auditor.simulate import load_fleet
 from auditor.text import clean
 from auditor.transport.outcome import HostError, Step
@@ -298,19 +298,19 @@ def _absent(host: Host, run_id: int) -> HostReport:
 def renderer(name: str, color: bool = False, width: int | None = None) -> Callable[[Plan], str]:
     """The function rendering a plan as ``name`` (writers are imported only when asked for)."""
     if name == "table":
-        from auditor.report.plan_table import render_plan_table
+        from auditor.plan.writers.table import render_plan_table
 
         return lambda plan: render_plan_table(plan, width=width, color=color)
     if name == "md":
-        from auditor.report.plan_md import render_plan_md
+        from auditor.plan.writers.md import render_plan_md
 
         return render_plan_md
     if name == "json":
-        from auditor.report.plan_data import render_plan_json
+        from auditor.plan.writers.data import render_plan_json
 
         return render_plan_json
     if name == "ansible":
-        from auditor.report.plan_data import render_plan_ansible
+        from auditor.plan.writers.data import render_plan_ansible
 
         return render_plan_ansible
     raise ValueError(name)
@@ -319,7 +319,7 @@ def renderer(name: str, color: bool = False, width: int | None = None) -> Callab
 def write_outputs(plan: Plan, specs: Sequence[OutputSpec]) -> list[str]:
     """Every requested rendering: files first (atomically), stdout last. Returns the failures.
 
-    A host a writer cannot render becomes an error in that rendering (``auditor.isolation``).
+    A host a writer cannot render becomes an error in that rendering (``auditor.report.isolation``).
     """
     errors = []
     for spec in sorted(specs, key=lambda s: s.path is None):

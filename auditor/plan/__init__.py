@@ -15,7 +15,6 @@ from dataclasses import replace
 from functools import partial
 
 from auditor.inventory import Host
-from auditor.isolation import isolated
 from auditor.plan.host import plan_host
 from auditor.plan.model import (
     COMPONENTS,
@@ -40,7 +39,8 @@ from auditor.plan.model import (
 from auditor.plan.target import build_target, parse_settings, stack_target
 from auditor.plan.waves import SKIP_VAR, apply_skips, assign_waves
 from auditor.policy.model import Policy
-from auditor.report import HostReport, utc_now
+from auditor.report.isolation import isolated
+from auditor.report.model import HostReport, utc_now
 from auditor.transport.outcome import HostError
 from auditor.transport.outcome import Step as HostStep
 

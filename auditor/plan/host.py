@@ -64,7 +64,7 @@ from auditor.plan.model import (
     Target,
 )
 from auditor.policy.model import Disabled, Policy, Rule, Selector
-from auditor.report import HostReport
+from auditor.report.model import HostReport
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.policy.model import Bounds, RequiredEngine
-from auditor.report import KnowledgeStamp
+from auditor.report.model import KnowledgeStamp
 
 SCHEMA = "auditor.plan/1"
 COMPONENTS = ("driver", "cuda", "cudnn", "tensorrt")

@@ -21,7 +21,7 @@ from auditor.facts.model import FactsError
 from auditor.facts.reader import read_stored
 from auditor.facts.stack import StackSummary, stack_of
 from auditor.findings import Verdict
-from auditor.report.table_writer import VERDICT_STYLE
+from auditor.report.writers.terminal import VERDICT_STYLE
 from auditor.text import count
 
 COMPARED = ("severity", "action", "message", "expected", "actual", "waived", "inconclusive")

@@ -27,9 +27,10 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from auditor.errors import InputError
-from auditor.exitcodes import ExitCode, decide
 from auditor.inventory import Host
-from auditor.report import Report
+from auditor.report.exitcodes import ExitCode
+from auditor.report.model import Report
+from auditor.report.thresholds import decide
 from auditor.tui.host_keys import accepted_keys_file, unknown_key_rows
 from auditor.tui.legend import VERDICT_LOOK
 from auditor.tui.model import FleetModel, HostRow, SortKey

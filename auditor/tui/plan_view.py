@@ -23,11 +23,11 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from auditor.inventory import Host
-from auditor.isolation import render_isolated
 from auditor.plan import Plan, PlanSource, Rollout, failed_plan, make_plan, plan_with_hosts, stack_target
+from auditor.plan.writers.table import plan_lines
 from auditor.policy.model import Policy
-from auditor.report import HostReport, utc_now
-from auditor.report.plan_table import plan_lines
+from auditor.report.isolation import render_isolated
+from auditor.report.model import HostReport, utc_now
 from auditor.text import count
 from auditor.transport.outcome import Step
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from auditor.facts.reader import read_stored
 from auditor.findings import Action, Finding, Severity, Verdict
-from auditor.report import HostReport
+from auditor.report.model import HostReport
 from auditor.transport.outcome import HostError, Step, Timing
 
 _FINDING_FIELDS = {f.name for f in dataclasses.fields(Finding)}

@@ -22,11 +22,11 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from auditor.assess import apply_consistency
 from auditor.audit import AuditEvent, Targets, audit
 from auditor.inventory import Host
 from auditor.policy.model import Policy
-from auditor.report import HostReport
+from auditor.report.assess import apply_consistency
+from auditor.report.model import HostReport
 from auditor.transport.hostkeys import OfferedKey, write_accepted
 from auditor.transport.outcome import HostState
 from auditor.transport.runner import fetch_offered_keys

@@ -26,7 +26,7 @@ from typing import Any, Protocol, TypeVar
 
 from auditor import crashlog
 from auditor.findings import Verdict
-from auditor.report import HostReport
+from auditor.report.model import HostReport
 from auditor.text import clean
 from auditor.transport.outcome import HostError, Step
 

@@ -10,99 +10,16 @@ escape sequence, line separator or bidirectional control reaches the terminal).
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
-
 from rich.console import Console
 from rich.table import Table
-from rich.text import Span, Text
+from rich.text import Text
 
-from auditor.facts.stack import stack_of
 from auditor.findings import Verdict
-from auditor.report import HostReport, Report, failing_for, parse_time
+from auditor.report.model import HostReport, Report, failing_for, host_columns, verdict_counts, when
+from auditor.report.writers.terminal import VERDICT_STYLE, console_text
 from auditor.text import clean, count
 
-VERDICT_STYLE = {
-    Verdict.ERROR: "bold magenta",
-    Verdict.UNREACHABLE: "bold bright_black",
-    Verdict.ROLLBACK: "bold red",
-    Verdict.REBOOT: "bold yellow",
-    Verdict.UPGRADE: "bold dark_orange",
-    Verdict.WARN: "yellow",
-    Verdict.OK: "green",
-}
 OK_NAMES_SHOWN = 12  # beyond this the ok hosts are counted, not listed: the table is for action
-
-
-def host_columns(host: HostReport) -> dict[str, str]:
-    """The short facts shown per host in tables: GPUs, driver, CUDA, TensorRT."""
-    facts = host.facts
-    if facts is None:
-        return {"gpus": "", "driver": "", "cuda": "", "tensorrt": ""}
-    stack = stack_of(facts)
-    cuda = stack.cuda or ""
-    if stack.cuda_driver:
-        cuda = f"{cuda} (drv {stack.cuda_driver})" if cuda else f"(drv {stack.cuda_driver})"
-    driver = stack.driver or facts.driver.status.value
-    if facts.driver.mismatch:
-        driver = f"{stack.driver or '?'} / kmod {stack.kernel_module or '?'}"
-    return {"gpus": stack.gpus, "driver": driver, "cuda": cuda, "tensorrt": stack.tensorrt or ""}
-
-
-def verdict_counts(report: Report) -> list[tuple[Verdict, int]]:
-    """Non-zero counts per verdict, most urgent first."""
-    summary = report.summary()
-    return [(v, summary[v.value]) for v in Verdict if summary[v.value]]
-
-
-def when(report: Report) -> str:
-    """``2026-11-21 06:00 UTC``: the run's time for people."""
-    try:
-        return parse_time(report.generated_at).strftime("%Y-%m-%d %H:%M UTC")
-    except ValueError:
-        return report.generated_at
-
-
-def clean_text(text: Text) -> Text:
-    """A Rich ``Text`` with every part ``clean``-ed (newlines kept), its styles where they were.
-
-    For renderables assembled from many strings (the plan): cut at every style boundary,
-    each piece lies wholly inside or outside each span, so its spans survive the cleaning.
-    """
-    plain = text.plain
-    if clean(plain, len(plain), keep_newlines=True) == plain:
-        return text
-    offsets = sorted({0, len(plain), *(i for span in text.spans for i in (span.start, span.end))})
-    out = Text(style=text.style, justify=text.justify, overflow=text.overflow, no_wrap=text.no_wrap, end=text.end)
-    for part in text.divide(offsets[1:-1]):
-        piece = clean(part.plain, len(part.plain), keep_newlines=True)
-        start = len(out.plain)
-        out.append(piece)
-        out.spans.extend(Span(start, start + len(piece), span.style) for span in part.spans)
-    return out
-
-
-def console_text(draw: Callable[[Console], None], width: int | None = None, color: bool = False) -> str:
-    """What ``draw`` prints on a Rich console, as text with trailing blanks trimmed.
-
-    Shared by the text writers (report and plan): one width, colour and wrapping policy.
-    """
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=width or 140,
-        color_system="standard" if color else None,
-        highlight=False,
-        emoji=False,
-        soft_wrap=False,
-    )
-    draw(console)
-    lines = buffer.getvalue().split("\n")  # "\n" only: str.splitlines would also break at U+2028 and friends
-    if lines and not lines[-1]:
-        lines.pop()
-    if not color:  # a last net: nothing but printable text leaves (coloured output is cleaned at its inputs)
-        lines = [clean(line, len(line)) for line in lines]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
 def render_table(report: Report, width: int | None = None, color: bool = False) -> str:

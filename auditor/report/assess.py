@@ -2,7 +2,7 @@
 
 ``assess`` makes one host's report; ``apply_consistency`` adds, once every host is in,
 what ``auditor.evaluate.consistency`` finds across groups, each host's part inside its
-own boundary (``auditor.isolation``).
+own boundary (``auditor.report.isolation``).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from auditor.facts.model import Facts, FactsError
 from auditor.facts.reader import parse_facts
 from auditor.findings import Finding, Verdict, verdict_of
 from auditor.inventory import Host
-from auditor.isolation import assessed, attempt, failed_report
 from auditor.policy.model import Policy
 from auditor.policy.waivers import apply_waivers
-from auditor.report import HostReport
+from auditor.report.isolation import assessed, attempt, failed_report
+from auditor.report.model import HostReport
 from auditor.text import clean, clean_bytes
 from auditor.transport.outcome import HostError, ProbeOutcome, Step
 
@@ -33,7 +33,7 @@ def assess(host: Host, outcome: ProbeOutcome, policy: Policy) -> HostReport:
 
     Unusable output is a ``parse`` error; an exception in auditor's own parsing or
     evaluation code (a bug the host's input found) is an ``error`` verdict at step
-    ``parse`` or ``evaluate``, its traceback in the crash log (``auditor.isolation``).
+    ``parse`` or ``evaluate``, its traceback in the crash log (``auditor.report.isolation``).
     """
     stderr = clean_bytes(outcome.stderr, limit=16384)
 

@@ -37,9 +37,9 @@ from typing import Any
 
 from auditor import __version__
 from auditor.errors import AuditorError, InputError, Location
-from auditor.isolation import render_isolated
-from auditor.report import Report, parse_time, utc_now
-from auditor.report.json_writer import report_document
+from auditor.report.isolation import render_isolated
+from auditor.report.model import Report, parse_time, utc_now
+from auditor.report.writers.json import report_document
 from auditor.transport.outcome import Step
 
 APPLICATION_ID = 0x41554454  # "AUDT": tells our files from any other SQLite database
@@ -230,7 +230,7 @@ class History:
         """Store ``report`` as a new run; returns it with ``run_id`` set.
 
         A host whose part of the stored document cannot be built is stored as an
-        ``error`` at step ``history`` (``auditor.isolation``), the others as they are.
+        ``error`` at step ``history`` (``auditor.report.isolation``), the others as they are.
         An SQLite error (a full disk, say) propagates as itself, the transaction rolled
         back; never as "cannot rollback" when SQLite already rolled it back.
         """

@@ -23,7 +23,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from auditor.findings import Action, Finding
-from auditor.report import HostReport, Report
+from auditor.report.model import HostReport, Report
 from auditor.text import clean
 
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -31,7 +31,7 @@ from prometheus_client.registry import Collector
 
 from auditor.facts.stack import stack_of
 from auditor.findings import Verdict
-from auditor.report import Report, parse_time
+from auditor.report.model import Report, parse_time
 from auditor.text import clean
 
 PREFIX = "auditor"

@@ -16,7 +16,7 @@ import io
 
 from auditor.facts.stack import stack_of
 from auditor.findings import Finding
-from auditor.report import HostReport, Report
+from auditor.report.model import HostReport, Report
 from auditor.text import clean
 
 COLUMNS = (

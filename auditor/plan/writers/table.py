@@ -16,7 +16,7 @@ from rich.text import Text
 
 from auditor.plan import HostPlan, HostStatus, Plan, Step, StepAction
 from auditor.plan.model import LABEL
-from auditor.report.table_writer import clean_text, console_text
+from auditor.report.writers.terminal import clean_text, console_text
 from auditor.text import count
 
 STATUS_STYLE = {

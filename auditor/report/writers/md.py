@@ -15,8 +15,7 @@ from __future__ import annotations
 import re
 
 from auditor.findings import Finding
-from auditor.report import HostReport, Report, failing_for, failing_since_text
-from auditor.report.table_writer import host_columns, verdict_counts, when
+from auditor.report.model import HostReport, Report, failing_for, failing_since_text, host_columns, verdict_counts, when
 from auditor.text import clean, count
 
 # The ASCII punctuation that can start markup anywhere in a line: emphasis, code spans,

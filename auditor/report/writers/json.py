@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditor.exitcodes import ExitCode, legend
-from auditor.report import SCHEMA, Report
+from auditor.report.exitcodes import ExitCode, legend
+from auditor.report.model import SCHEMA, Report
 
 
 def report_document(report: Report, exit_code: ExitCode | None = None) -> dict[str, Any]:

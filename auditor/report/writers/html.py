@@ -2,7 +2,7 @@
 
 A summary people can read at a glance (headline, a bar and one card per verdict),
 a sortable and filterable host table, and every host's findings below it. The CSS
-and the script are inlined from ``report.css``/``report.js`` beside this module and
+and the script are inlined from ``report.css``/``report.js`` (package data of ``auditor.report``) and
 pinned by a Content-Security-Policy that allows exactly those two (by hash) and
 nothing else: no fetch, no images from elsewhere, no other script. Every dynamic
 string is escaped with ``html.escape``; the script reads the page's text and never
@@ -20,8 +20,7 @@ from importlib import resources
 
 from auditor.facts.stack import stack_of
 from auditor.findings import Finding, Verdict
-from auditor.report import HostReport, Report, failing_for, failing_since_text, parse_time
-from auditor.report.table_writer import when
+from auditor.report.model import HostReport, Report, failing_for, failing_since_text, parse_time, when
 from auditor.text import clean, count
 
 BAR_COLORS = {

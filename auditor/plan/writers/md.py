@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from auditor.plan import HostPlan, HostStatus, Plan
 from auditor.plan.model import LABEL
-from auditor.report.md_writer import code, md
-from auditor.report.plan_table import change, what
+from auditor.plan.writers.table import change, what
+from auditor.report.writers.md import code, md
 
 
 def render_plan_md(plan: Plan) -> str:
