@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
+from auditor.inventory import Host
 from auditor.report.model import HostReport, Report
 from auditor.transport.outcome import HostError, Step, Timing
 from tests.helpers import facts
@@ -34,11 +35,12 @@ def finding(
 
 
 def host(name: str, *findings: Finding, checks: tuple[str, ...] | None = None, **changes: object) -> HostReport:
-    """A host whose verdict follows from its findings (facts of a healthy A100 node)."""
+    """A host whose verdict follows from its findings (facts of a healthy A100 node); ``address`` and
+    ``groups`` among ``changes`` go to its inventory host."""
+    address = str(changes.pop("address", f"10.0.0.{len(name)}"))
+    groups: tuple[str, ...] = tuple(changes.pop("groups", ("serving",)))  # type: ignore[call-overload]
     base = HostReport(
-        name=name,
-        address=f"10.0.0.{len(name)}",
-        groups=("serving",),
+        host=Host(name, address, groups=groups),
         verdict=verdict_of(findings),
         findings=tuple(findings),
         checks=checks if checks is not None else ("driver.status", "gpu.visible", *(f.rule for f in findings)),
@@ -51,7 +53,10 @@ def host(name: str, *findings: Finding, checks: tuple[str, ...] | None = None, *
 def unreachable(name: str, message: str = "connection refused") -> HostReport:
     """A host that could not be reached."""
     return HostReport(
-        name, "10.9.9.9", ("serving",), Verdict.UNREACHABLE, error=HostError(Step.CONNECT, message), timing=Timing(0.5)
+        Host(name, "10.9.9.9", groups=("serving",)),
+        Verdict.UNREACHABLE,
+        error=HostError(Step.CONNECT, message),
+        timing=Timing(0.5),
     )
 
 

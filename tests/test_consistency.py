@@ -7,6 +7,7 @@ from pathlib import Path
 
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Verdict
+from auditor.inventory import Host
 from auditor.policy.files import load_policies
 from auditor.policy.model import Policy
 from auditor.report.assess import apply_consistency
@@ -34,7 +35,7 @@ def load(tmp_path: Path, waivers: str | None = None) -> Policy:
 
 def host(name: str, group: str, driver: str, tensorrt: str | None = "8.6.1.6") -> HostReport:
     doc = facts(driver={"version": driver, "kernel_module": driver}, tensorrt={"version": tensorrt})
-    return HostReport(name, name, (group,), Verdict.OK, facts=doc)
+    return HostReport(Host(name, name, groups=(group,)), Verdict.OK, facts=doc)
 
 
 def test_the_minority_version_in_each_group_warns(tmp_path: Path) -> None:
@@ -66,7 +67,7 @@ def test_a_tie_flags_every_host_of_the_group(tmp_path: Path) -> None:
 
 def test_hosts_without_facts_or_the_component_are_left_out(tmp_path: Path) -> None:
     """An unreachable host and a host without TensorRT do not count toward drift."""
-    unreachable = HostReport("s3", "s3", ("serving",), Verdict.UNREACHABLE)
+    unreachable = HostReport(Host("s3", "s3", groups=("serving",)), Verdict.UNREACHABLE)
     reports = [host("s1", "serving", "580.95.05"), host("s2", "serving", "580.95.05", tensorrt=None), unreachable]
     result = {r.name: r for r in apply_consistency(load(tmp_path), reports)}
     assert all(not r.findings for r in result.values())

@@ -80,9 +80,7 @@ def test_containers_that_cannot_be_listed_are_said_and_no_runtime_says_nothing()
 def test_a_driver_change_that_would_break_a_running_container_is_a_blocker() -> None:
     """Moving an H100 host running 24.10 from R560 to R550 (past its floor, no R550 in its list) is blocked."""
     report = HostReport(
-        "gpu-01",
-        "10.0.0.1",
-        ("lab",),
+        Host("gpu-01", "10.0.0.1", groups=("lab",)),
         Verdict.OK,
         facts=facts(
             driver={"version": "560.35.03", "kernel_module": "560.35.03"},

@@ -11,6 +11,7 @@ import pytest
 from auditor.cli import main
 from auditor.errors import InputError
 from auditor.findings import Verdict
+from auditor.inventory import Host
 from auditor.knowledge import gpus as gpus_kb
 from auditor.knowledge import overlay, tables
 from auditor.knowledge import tensorrt as trt_kb
@@ -164,7 +165,9 @@ def test_auditor_knowledge_shows_what_is_known_and_validates_an_overlay(
 def test_every_report_format_shows_the_as_of_date_and_the_overlay(tmp_path: Path) -> None:
     """JSON, table, Markdown, HTML, JUnit, Prometheus and CSV all carry the knowledge line."""
     tables.use_overlay(overlay.load_overlay(write(tmp_path / "k", gpus=SITE_GPU)))
-    report = Report(inventory="fleet", policy="p", hosts=(HostReport("gpu-01", "10.0.0.1", (), Verdict.OK),))
+    report = Report(
+        inventory="fleet", policy="p", hosts=(HostReport(Host("gpu-01", "10.0.0.1", groups=()), Verdict.OK),)
+    )
     assert isinstance(report.knowledge, KnowledgeStamp) and report.knowledge.overlay == str(tmp_path / "k")
     assert json.loads(render_json(report))["knowledge"]["site_changes"][0].startswith("added gpu-compute-capability")
     for text in (render_table(report, width=400), render_md(report), render_html(report), render_csv(report)):

@@ -88,7 +88,7 @@ def _judged(findings: tuple[Finding, ...]) -> tuple[bool, bool]:
 
 
 def _plan(current: Any, target: list[str]) -> Any:
-    report = HostReport("gpu-01", "10.0.0.1", (), Verdict.OK, facts=current)
+    report = HostReport(Host("gpu-01", "10.0.0.1", groups=()), Verdict.OK, facts=current)
     return plan_host(report, HOST, build_target(POLICY, None, target), POLICY)
 
 

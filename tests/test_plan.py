@@ -67,7 +67,7 @@ def policy(tmp_path: Path) -> Policy:
 
 def host(name: str = "gpu-01", groups: tuple[str, ...] = ("serving",), **sections: Any) -> HostReport:
     """An audited host whose facts are the test document with ``sections`` replaced."""
-    return HostReport(name, "10.0.0.1", groups, Verdict.OK, facts=facts(**sections))
+    return HostReport(Host(name, "10.0.0.1", groups=groups), Verdict.OK, facts=facts(**sections))
 
 
 def driver(version: str, module: str | None = None) -> dict[str, Any]:
@@ -418,7 +418,9 @@ def test_set_overrides_the_stack_component(policy: Policy) -> None:
 def test_real_h200_engines_are_planned_from_the_recorded_facts(policy: Policy) -> None:
     """On the real H200's recorded facts, moving TensorRT to 10.13 rebuilds every plan there, for CC 9.0."""
     real = Path(__file__).parent / "fixtures" / "real" / "probe-engines.json"
-    report = HostReport("h200-real", "10.0.0.9", ("serving",), Verdict.OK, facts=parse_facts(real.read_bytes()))
+    report = HostReport(
+        Host("h200-real", "10.0.0.9", groups=("serving",)), Verdict.OK, facts=parse_facts(real.read_bytes())
+    )
     hp = one(report, build_target(policy, None, ["tensorrt=10.13.3.9"]), policy)
     rebuilds = {s.path: s for s in hp.steps if s.action is StepAction.REBUILD_ENGINE}
     assert report.facts is not None and len(rebuilds) == len(report.facts.engines.items)

@@ -10,7 +10,7 @@ import yaml
 
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Verdict
-from auditor.inventory import load_inventory
+from auditor.inventory import Host, load_inventory
 from auditor.plan import SCHEMA, HostStatus, Plan, PlanExit, Rollout, build_target
 from auditor.plan.writers.data import render_plan_ansible, render_plan_json
 from auditor.plan.writers.md import render_plan_md
@@ -43,7 +43,11 @@ def fleet(policy: Policy, rollout: Rollout | None = None, **vars: object) -> Pla
         needs_trt("t4-2", ("serving",), T4),
         needs_trt("t4-edge-1", ("edge",), T4),
         needs_trt("v100-1", ("serving",), V100),  # TensorRT 10.13 does not run on Volta: blocked
-        HostReport("gone-1", "10.0.0.9", ("serving",), Verdict.UNREACHABLE, error=HostError(Step.CONNECT, "refused")),
+        HostReport(
+            Host("gone-1", "10.0.0.9", groups=("serving",)),
+            Verdict.UNREACHABLE,
+            error=HostError(Step.CONNECT, "refused"),
+        ),
     ]
     return plan(reports, build_target(policy, None, ["tensorrt=10.13.3.9"]), policy, rollout, **vars)
 
@@ -102,7 +106,9 @@ def test_unreachable_hosts_with_nothing_to_do_exit_1_or_0_when_warned(policy: Po
     """Terraform-style: nothing to do but a host not audited is an error (1), unless --unreachable warn (0)."""
     reports = [
         host("ok-1", driver=driver("580.95.05"), gpus=A100, cuda=toolkit("13.0.2"), tensorrt=trt("10.13.3.9")),
-        HostReport("gone-1", "10.0.0.9", (), Verdict.UNREACHABLE, error=HostError(Step.CONNECT, "refused")),
+        HostReport(
+            Host("gone-1", "10.0.0.9", groups=()), Verdict.UNREACHABLE, error=HostError(Step.CONNECT, "refused")
+        ),
     ]
     target = build_target(policy, None, ["tensorrt=10.13.3.9"])
     result = plan(reports, target, policy)

@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from auditor.findings import Verdict
+from auditor.inventory import Host
 from auditor.report.model import HostReport
 from auditor.transport.outcome import HostError, HostKeyProblem, Step, Timing
 from auditor.tui.app import AuditApp
@@ -91,7 +92,10 @@ def host_key_app() -> AuditApp:
     """The recorded demo plus two new hosts whose keys known_hosts has never seen."""
     new = [
         HostReport(
-            name, f"10.0.4.{21 + i}", ("l4", "serving"), Verdict.UNREACHABLE, error=UNKNOWN_KEY, timing=Timing(0.05)
+            Host(name, f"10.0.4.{21 + i}", groups=("l4", "serving")),
+            Verdict.UNREACHABLE,
+            error=UNKNOWN_KEY,
+            timing=Timing(0.05),
         )
         for i, name in enumerate(NEW_HOSTS)
     ]

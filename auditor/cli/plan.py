@@ -273,23 +273,23 @@ def _stored_host(doc: dict[str, object]) -> HostReport:
             host_error = HostError(step, str(error.get("message")), bool(error.get("timed_out")))
     except ValueError as exc:
         damaged = HostError(Step.HISTORY, f"the stored result is damaged: {clean(str(exc), 200)}")
-        return HostReport(name, str(doc.get("address")), groups, Verdict.ERROR, error=damaged)
+        return HostReport(Host(name, str(doc.get("address")), groups=groups), Verdict.ERROR, error=damaged)
     facts = None
     if doc.get("facts"):
         try:
             facts = read_stored(doc["facts"])
         except FactsError as exc:
             return HostReport(
-                name, str(doc.get("address")), groups, Verdict.ERROR, error=HostError(Step.PARSE, str(exc))
+                Host(name, str(doc.get("address")), groups=groups),
+                Verdict.ERROR,
+                error=HostError(Step.PARSE, str(exc)),
             )
-    return HostReport(name, str(doc.get("address")), groups, verdict, facts=facts, error=host_error)
+    return HostReport(Host(name, str(doc.get("address")), groups=groups), verdict, facts=facts, error=host_error)
 
 
 def _absent(host: Host, run_id: int) -> HostReport:
     return HostReport(
-        host.name,
-        host.address,
-        host.groups,
+        host,
         Verdict.UNREACHABLE,
         error=HostError(Step.CONNECT, f"not in stored run #{run_id}"),
     )

@@ -91,7 +91,7 @@ def make_plan(
     """
     plans = []
     for report in reports:
-        host = hosts.get(report.name) or Host(report.name, report.address, groups=report.groups)
+        host = hosts.get(report.name) or report.host
         plans.append(
             isolated(
                 HostStep.PLAN,

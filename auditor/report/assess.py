@@ -39,7 +39,11 @@ def assess(host: Host, outcome: ProbeOutcome, policy: Policy) -> HostReport:
 
     def failed(verdict: Verdict, error: HostError) -> HostReport:
         return HostReport(
-            host.name, host.address, host.groups, verdict, error=error, timing=outcome.timing, stderr=stderr
+            host,
+            verdict,
+            error=error,
+            timing=outcome.timing,
+            stderr=stderr,
         )
 
     if outcome.error is not None:
@@ -62,9 +66,7 @@ def assess(host: Host, outcome: ProbeOutcome, policy: Policy) -> HostReport:
     if isinstance(evaluation, HostError):
         return failed(Verdict.ERROR, evaluation)
     return HostReport(
-        host.name,
-        host.address,
-        host.groups,
+        host,
         verdict_of(evaluation.findings),
         findings=evaluation.findings,
         checks=evaluation.checks,
@@ -98,12 +100,11 @@ def apply_consistency(policy: Policy, reports: Sequence[HostReport]) -> tuple[Ho
     for report in reports:
         if report.facts is None:
             continue
-        host = Host(report.name, report.address, groups=report.groups)
-        found = attempt(Step.CONSISTENCY, report.name, partial(profile, rules, host, report.facts))
+        found = attempt(Step.CONSISTENCY, report.name, partial(profile, rules, report.host, report.facts))
         if isinstance(found, HostError):
             failed[report.name] = failed_report(report, found)
         else:
-            profiles.append((host, found))
+            profiles.append((report.host, found))
     extra, checks = drift(rules, profiles)
     result = []
     today = policy.today()

@@ -63,9 +63,7 @@ def attempt(step: Step, host: str, run: Callable[[], T], detail: str = "") -> T 
 def failed_report(report: HostReport, error: HostError) -> HostReport:
     """``report`` as an ``error`` verdict for ``error``: no findings, no facts, only what is safe to show."""
     return HostReport(
-        report.name,
-        report.address,
-        report.groups,
+        report.host,
         Verdict.ERROR,
         error=error,
         timing=report.timing,

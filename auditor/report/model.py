@@ -14,6 +14,7 @@ from typing import Any
 from auditor.facts.model import Facts
 from auditor.facts.stack import stack_of
 from auditor.findings import Finding, Verdict, main_finding
+from auditor.inventory import Host
 from auditor.report.exitcodes import ExitDecision
 from auditor.transport.outcome import HostError, Timing
 
@@ -22,11 +23,13 @@ SCHEMA = "auditor.report/1"
 
 @dataclass(frozen=True)
 class HostReport:
-    """One host's result: verdict, findings, the facts they came from, or why there are none."""
+    """One host's result: verdict, findings, the facts they came from, or why there are none.
 
-    name: str
-    address: str
-    groups: tuple[str, ...]
+    ``host`` is the inventory's host the report is about (read back from a stored report:
+    its name, address and groups).
+    """
+
+    host: Host
     verdict: Verdict
     findings: tuple[Finding, ...] = ()
     checks: tuple[str, ...] = ()
@@ -38,6 +41,18 @@ class HostReport:
     """When the host's current streak of not-ok verdicts began (ISO 8601 UTC, from history)."""
     not_applicable: tuple[tuple[str, str], ...] = ()
     """Checks that did not apply to this host, each with why: ``(check id, reason)``."""
+
+    @property
+    def name(self) -> str:
+        return self.host.name
+
+    @property
+    def address(self) -> str:
+        return self.host.address
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return self.host.groups
 
     @property
     def main_finding(self) -> Finding | None:

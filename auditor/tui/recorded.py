@@ -16,6 +16,7 @@ from typing import Any
 
 from auditor.facts.reader import read_stored
 from auditor.findings import Action, Finding, Severity, Verdict
+from auditor.inventory import Host
 from auditor.report.model import HostReport
 from auditor.transport.outcome import HostError, Step, Timing
 
@@ -36,9 +37,7 @@ def host_report(data: Mapping[str, Any]) -> HostReport:
     timing = data.get("timing") or {}
     facts = data.get("facts")
     return HostReport(
-        name=data["name"],
-        address=data.get("address", ""),
-        groups=tuple(data.get("groups", ())),
+        host=Host(data["name"], data.get("address", ""), groups=tuple(data.get("groups", ()))),
         verdict=Verdict(data["verdict"]),
         findings=tuple(_finding(f) for f in data.get("findings", ())),
         checks=tuple(data.get("checks", ())),

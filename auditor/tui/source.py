@@ -134,7 +134,7 @@ def live_source(
 
 def host_of(report: HostReport) -> Host:
     """The inventory host a report is about (what a replay needs to emit events)."""
-    return Host(name=report.name, address=report.address, groups=report.groups)
+    return report.host
 
 
 class ReplaySource:
