@@ -9,7 +9,7 @@ from pathlib import Path
 from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
 from auditor.inventory import Host
 from auditor.report.model import HostReport, Report
-from auditor.transport.outcome import HostError, Step, Timing
+from auditor.transport.outcome import AuditStep, HostError, Timing
 from tests.helpers import facts
 
 HOSTILE = 'evil"\\|<script>alert(1)</script>*x*_[a](http://x.test)&amp;`=cmd|calc\n'
@@ -55,7 +55,7 @@ def unreachable(name: str, message: str = "connection refused") -> HostReport:
     return HostReport(
         Host(name, "10.9.9.9", groups=("serving",)),
         Verdict.UNREACHABLE,
-        error=HostError(Step.CONNECT, message),
+        error=HostError(AuditStep.CONNECT, message),
         timing=Timing(0.5),
     )
 

@@ -23,7 +23,7 @@ from auditor.inventory.hostnames import parse_hop
 from auditor.transport.connector import ConnectFailed
 from auditor.transport.hostkeys import HostKeyTrust
 from auditor.transport.options import SshOptions
-from auditor.transport.outcome import Step
+from auditor.transport.outcome import AuditStep
 from auditor.transport.runner import probe_host
 
 
@@ -87,7 +87,7 @@ async def test_a_server_that_never_speaks_ssh_times_out_at_connect() -> None:
         outcome = await probe_host(Host("mute", "127.0.0.1", port), options, "true", b"")
     assert outcome.error is not None
     assert (outcome.error.step, outcome.error.message, outcome.error.timed_out) == (
-        Step.CONNECT,
+        AuditStep.CONNECT,
         "timed out after 0.5s",
         True,
     )
@@ -103,7 +103,7 @@ async def test_stalled_authentication_times_out_at_auth() -> None:
         served.server.close()
     assert outcome.error is not None
     assert (outcome.error.step, outcome.error.message, outcome.error.timed_out) == (
-        Step.AUTH,
+        AuditStep.AUTH,
         "timed out after 0.5s",
         True,
     )
@@ -156,7 +156,7 @@ async def test_reset_before_authentication_is_retried(retries: int, succeeds: bo
         assert outcome.error is None and outcome.exit_status == 0
         assert attempts == 2
     else:
-        assert outcome.error is not None and outcome.error.step is Step.CONNECT
+        assert outcome.error is not None and outcome.error.step is AuditStep.CONNECT
         assert "reset" in outcome.error.message or "lost" in outcome.error.message
 
 
@@ -179,5 +179,5 @@ def test_connect_failed_carries_the_host_error() -> None:
     """ConnectFailed's message is its HostError's message (what logs show)."""
     from auditor.transport.outcome import HostError
 
-    error = HostError(Step.CONNECT, "connection refused")
+    error = HostError(AuditStep.CONNECT, "connection refused")
     assert str(ConnectFailed(error)) == "connection refused" and ConnectFailed(error).error is error

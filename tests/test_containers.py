@@ -9,8 +9,9 @@ from typing import Any
 from auditor.evaluate.host import evaluate
 from auditor.findings import Action, Finding, Severity, Verdict, verdict_of
 from auditor.inventory import Host
-from auditor.plan import BlockerKind, HostStatus, build_target
 from auditor.plan.host import plan_host
+from auditor.plan.model import BlockerKind, HostStatus
+from auditor.plan.target import build_target
 from auditor.policy.model import EMPTY_POLICY
 from auditor.report.model import HostReport
 from tests.helpers import facts

@@ -31,7 +31,9 @@ from auditor.cli.plan import renderer as plan_renderer
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Verdict
 from auditor.inventory import Host
-from auditor.plan import PlanSource, Rollout, build_target, failed_plan, make_plan, plan_with_hosts
+from auditor.plan.fleet import failed_plan, make_plan, plan_with_hosts
+from auditor.plan.model import PlanSource, Rollout
+from auditor.plan.target import build_target
 from auditor.policy.files import load_policy
 from auditor.report.assess import apply_consistency, assess
 from auditor.report.formats import FORMATS, renderer

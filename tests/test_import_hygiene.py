@@ -58,7 +58,7 @@ CORE = [
     "auditor.plan.model",
     "auditor.plan.target",
     "auditor.plan.host",
-    "auditor.plan.engines",
+    "auditor.plan.rebuilds",
     "auditor.plan.waves",
     "auditor.plan.writers.table",
     "auditor.plan.writers.md",

@@ -29,8 +29,9 @@ from auditor.knowledge.answers import GpuSpec, Mode
 from auditor.knowledge.compat import cuda_on_driver, cuda_on_gpu, driver_on_gpu
 from auditor.knowledge.compat_tensorrt import tensorrt_on
 from auditor.knowledge.lookup import Query, answer
-from auditor.plan import BlockerKind, build_target
 from auditor.plan.host import plan_host
+from auditor.plan.model import BlockerKind
+from auditor.plan.target import build_target
 from auditor.policy.model import EMPTY_POLICY
 from auditor.report.model import HostReport
 from tests.helpers import facts

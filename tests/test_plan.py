@@ -13,19 +13,9 @@ from auditor.evaluate.registry import CHECK_IDS
 from auditor.facts.reader import parse_facts
 from auditor.findings import Verdict
 from auditor.inventory import Host
-from auditor.plan import (
-    BlockerKind,
-    HostStatus,
-    Plan,
-    PlanExit,
-    PlanSource,
-    Rollout,
-    StepAction,
-    Target,
-    build_target,
-    make_plan,
-    parse_settings,
-)
+from auditor.plan.fleet import make_plan
+from auditor.plan.model import BlockerKind, HostStatus, Plan, PlanExit, PlanSource, Rollout, StepAction, Target
+from auditor.plan.target import build_target, parse_settings
 from auditor.policy.files import load_policies
 from auditor.policy.model import Policy
 from auditor.report.model import HostReport

@@ -11,14 +11,15 @@ import yaml
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Verdict
 from auditor.inventory import Host, load_inventory
-from auditor.plan import SCHEMA, HostStatus, Plan, PlanExit, Rollout, build_target
+from auditor.plan.model import SCHEMA, HostStatus, Plan, PlanExit, Rollout
+from auditor.plan.target import build_target
 from auditor.plan.writers.data import render_plan_ansible, render_plan_json
 from auditor.plan.writers.md import render_plan_md
 from auditor.plan.writers.table import render_plan_table
 from auditor.policy.files import load_policies
 from auditor.policy.model import Policy
 from auditor.report.model import HostReport
-from auditor.transport.outcome import HostError, Step
+from auditor.transport.outcome import AuditStep, HostError
 from tests.test_plan import A100, AS_OF, POLICY, T4, V100, driver, engine, host, plan, toolkit, trt
 
 
@@ -46,7 +47,7 @@ def fleet(policy: Policy, rollout: Rollout | None = None, **vars: object) -> Pla
         HostReport(
             Host("gone-1", "10.0.0.9", groups=("serving",)),
             Verdict.UNREACHABLE,
-            error=HostError(Step.CONNECT, "refused"),
+            error=HostError(AuditStep.CONNECT, "refused"),
         ),
     ]
     return plan(reports, build_target(policy, None, ["tensorrt=10.13.3.9"]), policy, rollout, **vars)
@@ -107,7 +108,7 @@ def test_unreachable_hosts_with_nothing_to_do_exit_1_or_0_when_warned(policy: Po
     reports = [
         host("ok-1", driver=driver("580.95.05"), gpus=A100, cuda=toolkit("13.0.2"), tensorrt=trt("10.13.3.9")),
         HostReport(
-            Host("gone-1", "10.0.0.9", groups=()), Verdict.UNREACHABLE, error=HostError(Step.CONNECT, "refused")
+            Host("gone-1", "10.0.0.9", groups=()), Verdict.UNREACHABLE, error=HostError(AuditStep.CONNECT, "refused")
         ),
     ]
     target = build_target(policy, None, ["tensorrt=10.13.3.9"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from auditor.findings import Action, Severity, Verdict
 from auditor.report.model import Report
-from auditor.transport.outcome import Step
+from auditor.transport.outcome import AuditStep
 from tests.conftest import FAST_PROBE_TIMEOUT, run_fleet
 
 EXPECTED = {
@@ -144,10 +144,10 @@ def test_failures_name_their_step(demo_report: Report) -> None:
     """Refused, timed out and garbage: each says which step failed and how."""
     hosts = {h.name: h for h in demo_report.hosts}
     refused, hung, garbage = hosts["h100-serve-03"].error, hosts["l4-batch-01"].error, hosts["t4-lab-01"].error
-    assert refused is not None and (refused.step, refused.message) == (Step.CONNECT, "connection refused")
-    assert hung is not None and hung.step is Step.PROBE and hung.timed_out
+    assert refused is not None and (refused.step, refused.message) == (AuditStep.CONNECT, "connection refused")
+    assert hung is not None and hung.step is AuditStep.PROBE and hung.timed_out
     assert hung.message == f"timed out after {FAST_PROBE_TIMEOUT:g}s"
-    assert garbage is not None and garbage.step is Step.PARSE
+    assert garbage is not None and garbage.step is AuditStep.PARSE
 
 
 def test_facts_arrive_in_the_report(demo_report: Report) -> None:
@@ -193,8 +193,8 @@ hosts:
     )
     report = run_fleet(fleet, probe_timeout=10.0)
     hosts = {h.name: h for h in report.hosts}
-    assert hosts["denied"].verdict is Verdict.UNREACHABLE and hosts["denied"].error.step is Step.AUTH
-    assert hosts["rekeyed"].verdict is Verdict.UNREACHABLE and hosts["rekeyed"].error.step is Step.HOST_KEY
+    assert hosts["denied"].verdict is Verdict.UNREACHABLE and hosts["denied"].error.step is AuditStep.AUTH
+    assert hosts["rekeyed"].verdict is Verdict.UNREACHABLE and hosts["rekeyed"].error.step is AuditStep.HOST_KEY
     assert "HOST KEY CHANGED" in hosts["rekeyed"].error.message
     assert hosts["flood"].verdict is Verdict.ERROR and "exceeded 1048576 bytes" in hosts["flood"].error.message
     assert hosts["nopython"].verdict is Verdict.ERROR and "no python3" in hosts["nopython"].error.message

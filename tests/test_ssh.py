@@ -23,7 +23,7 @@ from auditor.policy.model import EMPTY_POLICY
 from auditor.report.model import Report
 from auditor.transport.connector import Connector
 from auditor.transport.hostkeys import OfferedKey
-from auditor.transport.outcome import HostKeyProblem, Step
+from auditor.transport.outcome import AuditStep, HostKeyProblem
 from auditor.transport.runner import fetch_offered_keys
 from tests.sshd import LOGIN, SSH_ADD, SSH_AGENT, SSH_KEYGEN, Sshd, SshdKit, fingerprint, free_port, keygen, sshd_kit
 
@@ -92,14 +92,14 @@ def test_wrong_user_key_fails_at_auth(home: Path, server: Sshd, sshd_kit: SshdKi
     known_hosts(home, server.known_hosts_line())
     (host,) = audit(inventory(home, host_line(server, sshd_kit.stranger_key))).hosts
     assert host.verdict is Verdict.UNREACHABLE and host.error is not None
-    assert host.error.step is Step.AUTH and "permission denied" in host.error.message
+    assert host.error.step is AuditStep.AUTH and "permission denied" in host.error.message
 
 
 def test_unknown_host_key_is_refused_with_its_fingerprint(home: Path, server: Sshd, sshd_kit: SshdKit) -> None:
     """No known_hosts entry: unreachable at step host-key, with the fingerprint ssh-keygen shows; no prompt."""
     known_hosts(home)
     (host,) = audit(inventory(home, host_line(server, sshd_kit.user_key))).hosts
-    assert host.verdict is Verdict.UNREACHABLE and host.error is not None and host.error.step is Step.HOST_KEY
+    assert host.verdict is Verdict.UNREACHABLE and host.error is not None and host.error.step is AuditStep.HOST_KEY
     assert host.error.host_key == f"ssh-ed25519 {fingerprint(server.host_key.with_suffix('.pub'))}"
     assert host.error.message.startswith("host key unknown") and host.error.host_key in host.error.message
     assert host.error.host_key_problem is HostKeyProblem.UNKNOWN
@@ -111,7 +111,7 @@ def test_changed_host_key_is_a_loud_security_error(home: Path, server: Sshd, ssh
     known_hosts(home, server.known_hosts_line(other))
     report = audit(inventory(home, host_line(server, sshd_kit.user_key)))
     (host,) = report.hosts
-    assert host.error is not None and host.error.step is Step.HOST_KEY
+    assert host.error is not None and host.error.step is AuditStep.HOST_KEY
     assert host.error.message.startswith("HOST KEY CHANGED") and "intercepting" in host.error.message
     assert host.error.host_key_problem is HostKeyProblem.CHANGED
     assert host.error.host_key == f"ssh-ed25519 {fingerprint(server.host_key.with_suffix('.pub'))}"
@@ -123,7 +123,7 @@ def test_refused_port_fails_at_connect(home: Path, sshd_kit: SshdKit) -> None:
     known_hosts(home)
     line = f"down ansible_host=127.0.0.1 ansible_port={free_port()} ansible_ssh_private_key_file={sshd_kit.user_key}\n"
     (host,) = audit(inventory(home, line)).hosts
-    assert host.error is not None and (host.error.step, host.error.message) == (Step.CONNECT, "connection refused")
+    assert host.error is not None and (host.error.step, host.error.message) == (AuditStep.CONNECT, "connection refused")
 
 
 def test_hashed_known_hosts_entries_are_honoured(home: Path, server: Sshd, sshd_kit: SshdKit) -> None:
@@ -148,7 +148,7 @@ def test_revoked_host_key_is_refused(home: Path, server: Sshd, sshd_kit: SshdKit
     """A key marked @revoked is refused even when a plain entry trusts it."""
     known_hosts(home, server.known_hosts_line(), "@revoked " + server.known_hosts_line())
     (host,) = audit(inventory(home, host_line(server, sshd_kit.user_key))).hosts
-    assert host.error is not None and host.error.step is Step.HOST_KEY and "REVOKED" in host.error.message
+    assert host.error is not None and host.error.step is AuditStep.HOST_KEY and "REVOKED" in host.error.message
     assert host.error.host_key_problem is HostKeyProblem.REVOKED
 
 
@@ -243,7 +243,7 @@ def test_jump_host_from_ssh_config(home: Path, sshd_kit: SshdKit) -> None:
     )
     known_hosts(home, target.known_hosts_line())
     (host,) = audit(inventory(home, "gpu-7\n")).hosts
-    assert host.error is not None and host.error.step is Step.HOST_KEY
+    assert host.error is not None and host.error.step is AuditStep.HOST_KEY
     assert host.error.message.startswith("jump host bastion: host key unknown")
     known_hosts(home, target.known_hosts_line(), jump.known_hosts_line())
     (host,) = audit(inventory(home, "gpu-7\n")).hosts

@@ -18,7 +18,7 @@ from textual.widgets import Input
 from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.report.model import HostReport
-from auditor.transport.outcome import HostError, HostKeyProblem, Step, Timing
+from auditor.transport.outcome import AuditStep, HostError, HostKeyProblem, Timing
 from auditor.tui.app import AuditApp
 from auditor.tui.screens.host_keys import HostKeyScreen
 from auditor.tui.source import ReplaySource
@@ -78,7 +78,7 @@ def test_help(snap_compare: Compare, size: tuple[int, int]) -> None:
 
 
 UNKNOWN_KEY = HostError(
-    Step.HOST_KEY,
+    AuditStep.HOST_KEY,
     "host key unknown: not in known_hosts (add it after verifying its fingerprint)",
     host_key_problem=HostKeyProblem.UNKNOWN,
 )

@@ -30,20 +30,10 @@ from auditor.facts.model import FactsError
 from auditor.facts.reader import read_stored
 from auditor.findings import Verdict
 from auditor.inventory import Host
-from auditor.plan import (
-    SET_COMPONENTS,
-    SKIP_VAR,
-    HostPlan,
-    Plan,
-    PlanExit,
-    PlanSource,
-    Rollout,
-    Target,
-    build_target,
-    failed_plan,
-    make_plan,
-    plan_with_hosts,
-)
+from auditor.plan.fleet import failed_plan, make_plan, plan_with_hosts
+from auditor.plan.model import SET_COMPONENTS, HostPlan, Plan, PlanExit, PlanSource, Rollout, Target
+from auditor.plan.target import build_target
+from auditor.plan.waves import SKIP_VAR
 from auditor.policy.model import Policy
 from auditor.probe.request import encode_request
 from auditor.report.exitcodes import UNREACHABLE_CHOICES
@@ -54,7 +44,7 @@ from auditor.report.isolation import render_isolated
 from auditor.report.model import HostReport, Report, age, utc_now
 from auditor.simulate import load_fleet
 from auditor.text import clean
-from auditor.transport.outcome import HostError, Step
+from auditor.transport.outcome import AuditStep, HostError
 
 log = logging.getLogger(__name__)
 
@@ -269,10 +259,10 @@ def _stored_host(doc: dict[str, object]) -> HostReport:
         verdict = Verdict(str(doc.get("verdict")))
         host_error = None
         if isinstance(error, dict):
-            step = Step(str(error.get("step")))
+            step = AuditStep(str(error.get("step")))
             host_error = HostError(step, str(error.get("message")), bool(error.get("timed_out")))
     except ValueError as exc:
-        damaged = HostError(Step.HISTORY, f"the stored result is damaged: {clean(str(exc), 200)}")
+        damaged = HostError(AuditStep.HISTORY, f"the stored result is damaged: {clean(str(exc), 200)}")
         return HostReport(Host(name, str(doc.get("address")), groups=groups), Verdict.ERROR, error=damaged)
     facts = None
     if doc.get("facts"):
@@ -282,7 +272,7 @@ def _stored_host(doc: dict[str, object]) -> HostReport:
             return HostReport(
                 Host(name, str(doc.get("address")), groups=groups),
                 Verdict.ERROR,
-                error=HostError(Step.PARSE, str(exc)),
+                error=HostError(AuditStep.PARSE, str(exc)),
             )
     return HostReport(Host(name, str(doc.get("address")), groups=groups), verdict, facts=facts, error=host_error)
 
@@ -291,7 +281,7 @@ def _absent(host: Host, run_id: int) -> HostReport:
     return HostReport(
         host,
         Verdict.UNREACHABLE,
-        error=HostError(Step.CONNECT, f"not in stored run #{run_id}"),
+        error=HostError(AuditStep.CONNECT, f"not in stored run #{run_id}"),
     )
 
 

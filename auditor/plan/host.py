@@ -47,22 +47,22 @@ from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.knowledge.answers import Answer, GpuSpec, Mode
 from auditor.knowledge.images import image_on
-from auditor.plan.engines import engine_steps
 from auditor.plan.model import (
+    COMPONENT_LABELS,
     COMPONENTS,
-    LABEL,
     Blocker,
     BlockerKind,
     ComponentTarget,
     EngineRecord,
     HostPlan,
     HostStatus,
+    PlanStep,
     PlanWarning,
     Rollback,
-    Step,
     StepAction,
     Target,
 )
+from auditor.plan.rebuilds import engine_steps
 from auditor.policy.model import Disabled, Policy, Rule, Selector
 from auditor.report.model import HostReport
 
@@ -72,7 +72,7 @@ class _Work:
     """What one host's plan collects while it is made."""
 
     disabled: dict[str, tuple[str, Disabled]]
-    steps: list[Step] = field(default_factory=list)
+    steps: list[PlanStep] = field(default_factory=list)
     blockers: list[Blocker] = field(default_factory=list)
     warnings: list[PlanWarning] = field(default_factory=list)
 
@@ -119,7 +119,7 @@ def plan_host(report: HostReport, host: Host, target: Target, policy: Policy) ->
     work = _Work(disabled)
     current = {c: _current(c, facts) for c in COMPONENTS}
     after = dict(current)
-    changes: dict[str, Step] = {}
+    changes: dict[str, PlanStep] = {}
     for component in COMPONENTS:
         wanted = target.component(component)
         if wanted is None:
@@ -191,9 +191,11 @@ def _current(component: str, facts: Facts) -> str | None:
     return value if value and versions.is_version(value) else None
 
 
-def _component_step(work: _Work, wanted: ComponentTarget, now: str | None, facts: Facts, target: Target) -> Step | None:
+def _component_step(
+    work: _Work, wanted: ComponentTarget, now: str | None, facts: Facts, target: Target
+) -> PlanStep | None:
     """The step moving one component onto the target, or None when it is on target (or cannot move)."""
-    component, label = wanted.component, LABEL[wanted.component]
+    component, label = wanted.component, COMPONENT_LABELS[wanted.component]
     if wanted.bounds is not None:
         rule = Rule(
             id=f"stack {target.name}", select=Selector(), bounds=(wanted.bounds,), gpu_count=None, location=Location("")
@@ -231,7 +233,7 @@ def _component_step(work: _Work, wanted: ComponentTarget, now: str | None, facts
         action = StepAction.UPGRADE
     else:
         action = StepAction.DOWNGRADE
-    return Step(action, component, now, to, f"{why}; target {to} ({wanted.source})", source=source)
+    return PlanStep(action, component, now, to, f"{why}; target {to} ({wanted.source})", source=source)
 
 
 def _installed(component: str, facts: Facts) -> list[str]:
@@ -241,20 +243,20 @@ def _installed(component: str, facts: Facts) -> list[str]:
     return [value] if value else []
 
 
-def _reboot(work: _Work, facts: Facts, driver_step: Step | None, driver_after: str | None) -> None:
+def _reboot(work: _Work, facts: Facts, driver_step: PlanStep | None, driver_after: str | None) -> None:
     module = facts.driver.kernel_module
     if driver_step is not None:
         reason = f"load the kernel module of driver {driver_after} (a new driver takes effect after a reboot)"
-        work.steps.append(Step(StepAction.REBOOT, "driver", module, driver_after, reason))
+        work.steps.append(PlanStep(StepAction.REBOOT, "driver", module, driver_after, reason))
     elif facts.driver.status is DriverStatus.MISMATCH or facts.driver.mismatch:
         reason = f"the loaded kernel module {module or '?'} differs from the installed driver {facts.driver.version or '?'} (NVML: Driver/library version mismatch)"
         work.steps.append(
-            Step(StepAction.REBOOT, "driver", module, facts.driver.version, reason, source=state_cite("mismatch"))
+            PlanStep(StepAction.REBOOT, "driver", module, facts.driver.version, reason, source=state_cite("mismatch"))
         )
     elif facts.driver.status is DriverStatus.NOT_LOADED:
         reason = "the installed driver's kernel module is not loaded"
         work.steps.append(
-            Step(StepAction.REBOOT, "driver", None, facts.driver.version, reason, source=state_cite("not-loaded"))
+            PlanStep(StepAction.REBOOT, "driver", None, facts.driver.version, reason, source=state_cite("not-loaded"))
         )
 
 
@@ -280,7 +282,7 @@ def _stale_compat(work: _Work, facts: Facts, driver: str | None) -> list[str]:
         if native and versions.parse(versions.major_minor(package.cuda)) <= versions.parse(native):
             reason = f"driver {driver} runs CUDA {native} natively; {rule['text'] if rule else 'remove it'}"
             work.steps.append(
-                Step(
+                PlanStep(
                     StepAction.REMOVE_COMPAT,
                     "cuda-compat",
                     package.cuda,
@@ -365,7 +367,7 @@ def _cuda_driver(work: _Work, cuda: str, driver: str, gpus: list[GpuSpec], compa
         have = next((p for p in packages if p in compat_kept), None)
         if have is None and packages:
             work.steps.append(
-                Step(
+                PlanStep(
                     StepAction.INSTALL,
                     "cuda-compat",
                     None,

@@ -36,7 +36,7 @@ from auditor.reference.library import (
 from auditor.reference.verify import read_header
 from auditor.text import clean
 from auditor.transport.options import SshOptions
-from auditor.transport.outcome import Step
+from auditor.transport.outcome import AuditStep
 from auditor.transport.runner import probe_host
 
 BUILD_SCHEMA = "auditor.reference-build/1"
@@ -102,7 +102,7 @@ async def build_on(host: Host, options: SshOptions, request: BuildRequest) -> Bu
     settings = replace(options, max_output=BUILD_OUTPUT_BYTES, probe_timeout=request.timeout + 120.0)
     outcome = await probe_host(host, settings, command, builder_program())
     if outcome.error is not None:
-        transport = outcome.error.step is not Step.PROBE or outcome.error.timed_out
+        transport = outcome.error.step is not AuditStep.PROBE or outcome.error.timed_out
         raise BuildFailed(f"{host.name}: {outcome.error.step.value}: {outcome.error.message}", unreachable=transport)
     if outcome.exit_status not in (0, None):
         lines = outcome.stderr.decode("utf-8", "replace").strip().splitlines()

@@ -23,7 +23,7 @@ from auditor.policy.waivers import apply_waivers
 from auditor.report.isolation import assessed, attempt, failed_report
 from auditor.report.model import HostReport
 from auditor.text import clean, clean_bytes
-from auditor.transport.outcome import HostError, ProbeOutcome, Step
+from auditor.transport.outcome import AuditStep, HostError, ProbeOutcome
 
 NO_PYTHON_STATUS = 127
 
@@ -58,11 +58,11 @@ def assess(host: Host, outcome: ProbeOutcome, policy: Policy) -> HostReport:
             message = "no python3 on this host (the probe needs Python 3.6 or newer)"
         else:
             message = f"probe exited with status {outcome.exit_status}: {tail}"
-        return failed(Verdict.ERROR, HostError(Step.PROBE, message))
-    facts = attempt(Step.PARSE, host.name, lambda: _parse(outcome.stdout))
+        return failed(Verdict.ERROR, HostError(AuditStep.PROBE, message))
+    facts = attempt(AuditStep.PARSE, host.name, lambda: _parse(outcome.stdout))
     if isinstance(facts, HostError):
         return failed(Verdict.ERROR, facts)
-    evaluation = attempt(Step.EVALUATE, host.name, lambda: evaluate(policy, host, facts))
+    evaluation = attempt(AuditStep.EVALUATE, host.name, lambda: evaluate(policy, host, facts))
     if isinstance(evaluation, HostError):
         return failed(Verdict.ERROR, evaluation)
     return HostReport(
@@ -82,7 +82,7 @@ def _parse(stdout: bytes) -> Facts | HostError:
     try:
         return parse_facts(stdout)
     except FactsError as exc:
-        return HostError(Step.PARSE, clean(str(exc), 500))
+        return HostError(AuditStep.PARSE, clean(str(exc), 500))
 
 
 def apply_consistency(policy: Policy, reports: Sequence[HostReport]) -> tuple[HostReport, ...]:
@@ -100,7 +100,7 @@ def apply_consistency(policy: Policy, reports: Sequence[HostReport]) -> tuple[Ho
     for report in reports:
         if report.facts is None:
             continue
-        found = attempt(Step.CONSISTENCY, report.name, partial(profile, rules, report.host, report.facts))
+        found = attempt(AuditStep.CONSISTENCY, report.name, partial(profile, rules, report.host, report.facts))
         if isinstance(found, HostError):
             failed[report.name] = failed_report(report, found)
         else:
@@ -116,7 +116,7 @@ def apply_consistency(policy: Policy, reports: Sequence[HostReport]) -> tuple[Ho
             result.append(report)
         else:
             merge = partial(_merged, policy, report, added, ran, today)
-            result.append(assessed(Step.CONSISTENCY, merge, report))
+            result.append(assessed(AuditStep.CONSISTENCY, merge, report))
     return tuple(result)
 
 

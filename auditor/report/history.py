@@ -40,7 +40,7 @@ from auditor.errors import AuditorError, InputError, Location
 from auditor.report.isolation import render_isolated
 from auditor.report.model import Report, parse_time, utc_now
 from auditor.report.writers.json import report_document
-from auditor.transport.outcome import Step
+from auditor.transport.outcome import AuditStep
 
 APPLICATION_ID = 0x41554454  # "AUDT": tells our files from any other SQLite database
 BUSY_TIMEOUT_MS = 10_000
@@ -143,7 +143,7 @@ def _encode(document: dict[str, Any]) -> bytes:
 
 def _stored_blob(report: Report) -> bytes:
     """The compressed report document, a host that cannot be encoded stored as an ``error`` at step history."""
-    return render_isolated(lambda r: _encode(report_document(r)), report, "history", step=Step.HISTORY)
+    return render_isolated(lambda r: _encode(report_document(r)), report, "history", step=AuditStep.HISTORY)
 
 
 def _decode(blob: bytes) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Parsing, evaluation, the fleet-level checks, history, planning, each report writer
 and the interactive display all run host by host through this module. An exception
 in one of them (auditor's own bug, met on input no test foresaw) becomes that
-host's ``error`` verdict, naming the step (``Step.EVALUATE`` ...) and the exception;
+host's ``error`` verdict, naming the step (``AuditStep.EVALUATE`` ...) and the exception;
 the traceback goes to the crash log (``auditor.crashlog``) and one warning line to
 the log. Every other host keeps its result, and every requested format is written.
 
@@ -28,14 +28,14 @@ from auditor import crashlog
 from auditor.findings import Verdict
 from auditor.report.model import HostReport
 from auditor.text import clean
-from auditor.transport.outcome import HostError, Step
+from auditor.transport.outcome import AuditStep, HostError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
-def internal_error(step: Step, host: str, exc: BaseException, detail: str = "") -> HostError:
+def internal_error(step: AuditStep, host: str, exc: BaseException, detail: str = "") -> HostError:
     """``exc``, met at ``step`` on ``host``, as that host's error; the traceback goes to the crash log."""
     where = f"{step.value} ({detail})" if detail else step.value
     path = crashlog.record(exc, f"host {host}: step {where}")
@@ -44,7 +44,9 @@ def internal_error(step: Step, host: str, exc: BaseException, detail: str = "") 
     return HostError(step, f"internal error{' in ' + detail if detail else ''}: {what} (traceback in {path})")
 
 
-def isolated(step: Step, host: str, run: Callable[[], T], fallback: Callable[[HostError], T], detail: str = "") -> T:
+def isolated(
+    step: AuditStep, host: str, run: Callable[[], T], fallback: Callable[[HostError], T], detail: str = ""
+) -> T:
     """``run()``; if it raises, ``fallback`` of the host's error (see ``internal_error``)."""
     try:
         return run()
@@ -52,7 +54,7 @@ def isolated(step: Step, host: str, run: Callable[[], T], fallback: Callable[[Ho
         return fallback(internal_error(step, host, exc, detail))
 
 
-def attempt(step: Step, host: str, run: Callable[[], T], detail: str = "") -> T | HostError:
+def attempt(step: AuditStep, host: str, run: Callable[[], T], detail: str = "") -> T | HostError:
     """``run()``, or the host's error if it raises (see ``internal_error``)."""
     try:
         return run()
@@ -72,7 +74,7 @@ def failed_report(report: HostReport, error: HostError) -> HostReport:
     )
 
 
-def assessed(step: Step, report_of: Callable[[], HostReport], stand_in: HostReport) -> HostReport:
+def assessed(step: AuditStep, report_of: Callable[[], HostReport], stand_in: HostReport) -> HostReport:
     """A host's report from ``report_of``; if that raises, ``stand_in`` (name, address, groups) as an error."""
     return isolated(step, stand_in.name, report_of, lambda error: failed_report(stand_in, error))
 
@@ -90,7 +92,7 @@ def render_isolated(
     document: D,
     label: str,
     stand_in: Callable[[Any, HostError], Any] = failed_report,
-    step: Step = Step.REPORT,
+    step: AuditStep = AuditStep.REPORT,
     narrow: Callable[[D, tuple[Any, ...]], D] | None = None,
 ) -> T:
     """``render(document)``, degrading per host when it raises.

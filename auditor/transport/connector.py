@@ -29,7 +29,7 @@ from auditor.inventory.hostnames import parse_hop
 from auditor.text import clean
 from auditor.transport.hostkeys import HostKeyTrust, KeyProblem, OfferedKey, describe
 from auditor.transport.options import SshOptions
-from auditor.transport.outcome import HostError, HostKeyProblem, Step
+from auditor.transport.outcome import AuditStep, HostError, HostKeyProblem
 from auditor.transport.sshconfig import SshTarget, expand_proxy_command, resolve
 
 RETRY_BASE_DELAY = 0.25
@@ -150,7 +150,7 @@ class Connector:
         try:
             return resolve(host.address, self.options.config, host.user or self.options.username, host.port)
         except InputError as exc:
-            raise ConnectFailed(HostError(Step.CONNECT, exc.message)) from None
+            raise ConnectFailed(HostError(AuditStep.CONNECT, exc.message)) from None
 
     async def close(self) -> None:
         """Close the shared jump-host connections."""
@@ -172,7 +172,7 @@ class Connector:
             try:
                 self._keys[path] = asyncssh.load_keypairs([path])
             except (OSError, asyncssh.KeyImportError, ValueError) as exc:
-                self._keys[path] = HostError(Step.AUTH, f"cannot load key file {path}: {exc}")
+                self._keys[path] = HostError(AuditStep.AUTH, f"cannot load key file {path}: {exc}")
         loaded = self._keys[path]
         if isinstance(loaded, HostError):
             raise ConnectFailed(loaded)
@@ -189,7 +189,7 @@ class Connector:
                 except _Transient as exc:
                     if attempt == attempts:
                         tries = f" (after {attempts} attempts)" if attempts > 1 else ""
-                        raise ConnectFailed(HostError(Step.CONNECT, f"{exc.reason}{tries}")) from None
+                        raise ConnectFailed(HostError(AuditStep.CONNECT, f"{exc.reason}{tries}")) from None
             await asyncio.sleep(RETRY_BASE_DELAY * 2 ** (attempt - 1) * (0.5 + random.random()))  # noqa: S311 - jitter
         raise AssertionError("unreachable")
 
@@ -222,13 +222,13 @@ class Connector:
             )
             if not done:
                 raise ConnectFailed(
-                    HostError(Step.CONNECT, f"timed out after {self.options.connect_timeout:g}s", timed_out=True)
+                    HostError(AuditStep.CONNECT, f"timed out after {self.options.connect_timeout:g}s", timed_out=True)
                 )
             if task not in done:
                 done, _ = await asyncio.wait({task}, timeout=self.options.auth_timeout)
                 if not done:
                     raise ConnectFailed(
-                        HostError(Step.AUTH, f"timed out after {self.options.auth_timeout:g}s", timed_out=True)
+                        HostError(AuditStep.AUTH, f"timed out after {self.options.auth_timeout:g}s", timed_out=True)
                     )
             return task.result()
         except (ConnectFailed, _Transient, asyncio.CancelledError):
@@ -257,14 +257,14 @@ class Connector:
     async def _open_chain(self, spec: str) -> asyncssh.SSHClientConnection:
         hops = [hop.strip() for hop in spec.split(",") if hop.strip()]
         if not hops or len(hops) > MAX_JUMP_HOPS:
-            raise ConnectFailed(HostError(Step.CONNECT, f"invalid ProxyJump {spec!r}"))
+            raise ConnectFailed(HostError(AuditStep.CONNECT, f"invalid ProxyJump {spec!r}"))
         conn: asyncssh.SSHClientConnection | None = None
         for hop in hops:
             user, address, port = parse_hop(hop)
             try:
                 target = resolve(address, self.options.config, user, port)
             except InputError as exc:
-                raise ConnectFailed(HostError(Step.CONNECT, exc.message)) from None
+                raise ConnectFailed(HostError(AuditStep.CONNECT, exc.message)) from None
             options: dict[str, Any] = {"tunnel": conn if conn is not None else None}
             if port is not None:
                 options["port"] = port
@@ -277,46 +277,48 @@ class Connector:
 
 def _classify(exc: Exception, client: _Client, authenticating: bool) -> Exception:
     """A connection error as the host's ``HostError`` (``ConnectFailed``) or a ``_Transient`` to retry."""
-    step = Step.AUTH if authenticating else Step.CONNECT
+    step = AuditStep.AUTH if authenticating else AuditStep.CONNECT
     if isinstance(exc, asyncssh.HostKeyNotVerifiable):
         problem = client.problem
         if problem is not None:
             return ConnectFailed(
-                HostError(Step.HOST_KEY, problem.message, host_key=problem.key, host_key_problem=problem.kind)
+                HostError(AuditStep.HOST_KEY, problem.message, host_key=problem.key, host_key_problem=problem.kind)
             )
         reason = str(exc.reason)
         if "revoked" in reason.lower():  # asyncssh's own check of @revoked: its reason is all it tells
             return ConnectFailed(
                 HostError(
-                    Step.HOST_KEY,
+                    AuditStep.HOST_KEY,
                     f"HOST KEY REVOKED: {reason} (@revoked in known_hosts)",
                     host_key_problem=HostKeyProblem.REVOKED,
                 )
             )
         return ConnectFailed(
-            HostError(Step.HOST_KEY, f"host key not trusted: {reason}", host_key_problem=HostKeyProblem.NOT_TRUSTED)
+            HostError(
+                AuditStep.HOST_KEY, f"host key not trusted: {reason}", host_key_problem=HostKeyProblem.NOT_TRUSTED
+            )
         )
     if isinstance(exc, asyncssh.KeyExchangeFailed) and "host key" in str(exc.reason).lower():
         # asyncssh offers only the key types known_hosts pins for the host; a server without
         # one of them fails key exchange: that is a host-key problem, not a network one.
         return ConnectFailed(
             HostError(
-                Step.HOST_KEY,
+                AuditStep.HOST_KEY,
                 "the server offers no host key of a type known_hosts holds for it "
                 f"({exc.reason}); compare `ssh-keyscan` output with the known_hosts entry",
                 host_key_problem=HostKeyProblem.KEY_TYPE,
             )
         )
     if isinstance(exc, asyncssh.PermissionDenied):
-        return ConnectFailed(HostError(Step.AUTH, "permission denied: no offered key was accepted"))
+        return ConnectFailed(HostError(AuditStep.AUTH, "permission denied: no offered key was accepted"))
     if isinstance(exc, asyncssh.ConnectionLost) and not authenticating:
         return _Transient(f"connection lost during the handshake: {exc.reason}")
     if isinstance(exc, asyncssh.ChannelOpenError):
-        return ConnectFailed(HostError(Step.CONNECT, f"the jump host could not open a tunnel: {exc.reason}"))
+        return ConnectFailed(HostError(AuditStep.CONNECT, f"the jump host could not open a tunnel: {exc.reason}"))
     if isinstance(exc, asyncssh.DisconnectError):
         return ConnectFailed(HostError(step, f"disconnected: {exc.reason}"))
     if isinstance(exc, ConnectionRefusedError):
-        return ConnectFailed(HostError(Step.CONNECT, "connection refused"))
+        return ConnectFailed(HostError(AuditStep.CONNECT, "connection refused"))
     if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
         if authenticating:
             return ConnectFailed(HostError(step, f"connection reset during authentication ({exc.strerror or exc})"))
@@ -324,7 +326,7 @@ def _classify(exc: Exception, client: _Client, authenticating: bool) -> Exceptio
     if isinstance(exc, socket.gaierror):
         if exc.errno == socket.EAI_AGAIN:
             return _Transient(f"name lookup failed temporarily: {exc.strerror}")
-        return ConnectFailed(HostError(Step.CONNECT, f"cannot resolve the host name: {exc.strerror}"))
+        return ConnectFailed(HostError(AuditStep.CONNECT, f"cannot resolve the host name: {exc.strerror}"))
     if isinstance(exc, OSError):
         if exc.errno in (errno.ECONNRESET, errno.EPIPE):
             return _Transient(exc.strerror or str(exc))

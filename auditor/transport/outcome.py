@@ -25,7 +25,7 @@ class HostState(enum.Enum):
     """The host could not be probed (see its ``HostError``)."""
 
 
-class Step(enum.Enum):
+class AuditStep(enum.Enum):
     """The step at which a host could not be audited; named in every report."""
 
     CONNECT = "connect"
@@ -54,12 +54,12 @@ class Step(enum.Enum):
     @property
     def transport(self) -> bool:
         """True for the steps before the probe ran (connect, host key, auth): the host was unreachable."""
-        return self in (Step.CONNECT, Step.HOST_KEY, Step.AUTH)
+        return self in (AuditStep.CONNECT, AuditStep.HOST_KEY, AuditStep.AUTH)
 
     @property
     def internal(self) -> bool:
         """True for the steps after the probe returned, where a failure is auditor's own (``isolation``)."""
-        return self not in (Step.CONNECT, Step.HOST_KEY, Step.AUTH, Step.PROBE, Step.PARSE)
+        return self not in (AuditStep.CONNECT, AuditStep.HOST_KEY, AuditStep.AUTH, AuditStep.PROBE, AuditStep.PARSE)
 
 
 class HostKeyProblem(enum.Enum):
@@ -89,7 +89,7 @@ class HostError:
     report's JSON keeps the message, which says the same in words.
     """
 
-    step: Step
+    step: AuditStep
     message: str
     timed_out: bool = False
     host_key: str | None = None

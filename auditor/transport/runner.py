@@ -23,7 +23,7 @@ from auditor.inventory import Host
 from auditor.transport.connector import ConnectFailed, Connector
 from auditor.transport.hostkeys import OfferedKey
 from auditor.transport.options import SshOptions
-from auditor.transport.outcome import HostError, HostState, ProbeOutcome, Step, Timing
+from auditor.transport.outcome import AuditStep, HostError, HostState, ProbeOutcome, Timing
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ async def run_probes(
                 raise
             except Exception as exc:  # a bug here must cost one host, not the sweep
                 log.exception("internal error while probing %s", host.name)
-                outcome = ProbeOutcome(error=HostError(Step.PROBE, f"internal error: {type(exc).__name__}: {exc}"))
+                outcome = ProbeOutcome(error=HostError(AuditStep.PROBE, f"internal error: {type(exc).__name__}: {exc}"))
         state = HostState.DONE if outcome.error is None else HostState.FAILED
         queue.put_nowait(HostEvent(host, state, outcome))
 
@@ -153,12 +153,12 @@ async def _probe(
             )
     except asyncio.TimeoutError:
         return ProbeOutcome(
-            error=HostError(Step.PROBE, f"timed out after {options.probe_timeout:g}s", timed_out=True),
+            error=HostError(AuditStep.PROBE, f"timed out after {options.probe_timeout:g}s", timed_out=True),
             timing=Timing(connect_s, time.monotonic() - probe_started),
         )
     except (asyncssh.Error, OSError) as exc:
         return ProbeOutcome(
-            error=HostError(Step.PROBE, f"connection lost while probing: {exc}"),
+            error=HostError(AuditStep.PROBE, f"connection lost while probing: {exc}"),
             timing=Timing(connect_s, time.monotonic() - probe_started),
         )
     timing = Timing(round(connect_s, 4), round(time.monotonic() - probe_started, 4))
@@ -166,7 +166,7 @@ async def _probe(
         return ProbeOutcome(
             stderr=stderr,
             error=HostError(
-                Step.PROBE, f"probe output exceeded {options.max_output} bytes (--max-output); output discarded"
+                AuditStep.PROBE, f"probe output exceeded {options.max_output} bytes (--max-output); output discarded"
             ),
             timing=timing,
         )

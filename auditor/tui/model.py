@@ -19,7 +19,7 @@ from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.report.isolation import failed_report, isolated
 from auditor.report.model import HostReport, host_columns
-from auditor.transport.outcome import HostState, Step
+from auditor.transport.outcome import AuditStep, HostState
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def shown(row: HostRow) -> HostRow:
         return row
 
     return isolated(
-        Step.DISPLAY,
+        AuditStep.DISPLAY,
         row.name,
         derive,
         lambda error: dataclasses.replace(row, report=failed_report(report, error)),

@@ -18,7 +18,7 @@ from auditor.facts.reader import read_stored
 from auditor.findings import Action, Finding, Severity, Verdict
 from auditor.inventory import Host
 from auditor.report.model import HostReport
-from auditor.transport.outcome import HostError, Step, Timing
+from auditor.transport.outcome import AuditStep, HostError, Timing
 
 _FINDING_FIELDS = {f.name for f in dataclasses.fields(Finding)}
 
@@ -42,7 +42,7 @@ def host_report(data: Mapping[str, Any]) -> HostReport:
         findings=tuple(_finding(f) for f in data.get("findings", ())),
         checks=tuple(data.get("checks", ())),
         facts=read_stored(facts) if facts else None,
-        error=HostError(Step(error["step"]), error["message"], bool(error.get("timed_out")), error.get("host_key"))
+        error=HostError(AuditStep(error["step"]), error["message"], bool(error.get("timed_out")), error.get("host_key"))
         if error
         else None,
         timing=Timing(timing.get("connect_s"), timing.get("probe_s")),

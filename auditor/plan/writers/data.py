@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from auditor.plan import HostPlan, Plan
+from auditor.plan.model import HostPlan, Plan
 from auditor.text import clean
 
 

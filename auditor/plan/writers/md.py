@@ -8,8 +8,7 @@ with the report writer's ``md`` (no links, HTML or table structure from a host).
 
 from __future__ import annotations
 
-from auditor.plan import HostPlan, HostStatus, Plan
-from auditor.plan.model import LABEL
+from auditor.plan.model import COMPONENT_LABELS, HostPlan, HostStatus, Plan
 from auditor.plan.writers.table import change, what
 from auditor.report.writers.md import code, md
 
@@ -31,7 +30,7 @@ def render_plan_md(plan: Plan) -> str:
     out += ["| component | target | source |", "|:--|:--|:--|"]
     for component in plan.target.components:
         out.append(
-            f"| {md(LABEL[component.component])} | {md(component.version or '(no version named)')} | {md(component.source)} |"
+            f"| {md(COMPONENT_LABELS[component.component])} | {md(component.version or '(no version named)')} | {md(component.source)} |"
         )
     if plan.target.image:
         out.append(f"| image | {md(plan.target.image)} | {md(plan.target.image_source)} |")
@@ -113,7 +112,7 @@ def _host(host: HostPlan) -> list[str]:
         lines += [f"  - {md(detail)}" for detail in warning.details]
     if host.rollback is not None:
         versions = host.rollback.versions()
-        text = ", ".join(f"{LABEL[k]} {v}" for k, v in versions.items()) or "nothing recorded"
+        text = ", ".join(f"{COMPONENT_LABELS[k]} {v}" for k, v in versions.items()) or "nothing recorded"
         lines.append(f"- rollback to: {md(text)}")
     lines.append("")
     return lines

@@ -14,8 +14,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from auditor.plan import HostPlan, HostStatus, Plan, Step, StepAction
-from auditor.plan.model import LABEL
+from auditor.plan.model import COMPONENT_LABELS, HostPlan, HostStatus, Plan, PlanStep, StepAction
 from auditor.report.writers.terminal import clean_text, console_text
 from auditor.text import count
 
@@ -39,7 +38,7 @@ ACTION_STYLE = {
 COMPLIANT_NAMES_SHOWN = 12
 
 
-def change(step: Step) -> str:
+def change(step: PlanStep) -> str:
     """``535.104.05 → 580.95.05``, ``→ 10.13.3.9`` (install), ``535.104.05`` (remove), or ``""``."""
     if step.from_ and step.to:
         return f"{step.from_} → {step.to}"
@@ -48,9 +47,9 @@ def change(step: Step) -> str:
     return step.from_ or ""
 
 
-def what(step: Step) -> str:
+def what(step: PlanStep) -> str:
     """The component a step changes, with the engine path or package path it acts on."""
-    label = LABEL.get(step.component, step.component)
+    label = COMPONENT_LABELS.get(step.component, step.component)
     if step.path:
         cc = f" (CC {step.compute_capability})" if step.compute_capability else ""
         return f"{label} {step.path}{cc}"
@@ -62,7 +61,7 @@ def target_line(plan: Plan) -> Text:
     line = Text("target ", style="bold")
     line.append(plan.target.name, style="bold")
     for component in plan.target.components:
-        line.append(f" · {LABEL[component.component]} {component.version or '(no version named)'}")
+        line.append(f" · {COMPONENT_LABELS[component.component]} {component.version or '(no version named)'}")
     if plan.target.image:
         line.append(f" · image {plan.target.image}")
     if plan.target.engines:
@@ -112,7 +111,7 @@ def host_block(host: HostPlan) -> list[RenderableType]:
         out.append(line)
     if host.rollback is not None and (host.steps or host.blockers):
         versions = host.rollback.versions()
-        text = " · ".join(f"{LABEL[k]} {v}" for k, v in versions.items()) or "nothing recorded"
+        text = " · ".join(f"{COMPONENT_LABELS[k]} {v}" for k, v in versions.items()) or "nothing recorded"
         out.append(Text(f"  rollback to: {text}", style="dim"))
     return [clean_text(item) if isinstance(item, Text) else item for item in out]
 

@@ -21,7 +21,7 @@ from auditor.facts.model import EngineFacts, EngineLoad, Facts
 from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.knowledge.answers import GpuSpec
-from auditor.plan.model import Step, StepAction, Target
+from auditor.plan.model import PlanStep, StepAction, Target
 from auditor.policy.model import engine_path
 
 _REBUILD_LOADS = (EngineLoad.DEVICE_MISMATCH, EngineLoad.CORRUPT)
@@ -35,12 +35,12 @@ def engine_steps(
     trt_after: str | None,
     now: str | None,
     target: Target,
-) -> list[Step]:
+) -> list[PlanStep]:
     """One rebuild step per engine that will not load after the plan; what cannot be told goes to ``unknown``.
 
     ``trt_after`` is the host's TensorRT after the plan, ``now`` before it.
     """
-    steps: list[Step] = []
+    steps: list[PlanStep] = []
     runtime, where = _runtime(target, trt_after, now)
     changes = runtime is not None and not (now and versions.matches(now, runtime))
     exact = trt_kb.portability_rule("exact-version")
@@ -96,8 +96,8 @@ def engine_steps(
 
 def _rebuild(
     header: str | None, runtime: str | None, reason: str, path: str, cc: str | None, source: str | None
-) -> Step:
-    return Step(StepAction.REBUILD_ENGINE, "engine", header, runtime, reason, path, cc, source)
+) -> PlanStep:
+    return PlanStep(StepAction.REBUILD_ENGINE, "engine", header, runtime, reason, path, cc, source)
 
 
 def _paths(item: EngineFacts, gpus: list[GpuSpec]) -> list[tuple[str, str | None]]:
