@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from auditor.audit import collect, open_targets
+from auditor.audit.run import collect
+from auditor.audit.targets import open_targets
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.policy.files import load_policies
 from auditor.policy.model import Policy

@@ -126,7 +126,7 @@ def test_default_retry_file_is_in_the_state_directory(
 
 def test_simulated_fleet_groups_work_with_limit() -> None:
     """Patterns select simulated hosts by their fleet groups too."""
-    from auditor.audit import list_targets
+    from auditor.audit.targets import list_targets
 
     fleet = ROOT / "inventories" / "demo-fleet.yaml"
     assert [h.name for h in list_targets(fleet=str(fleet), limit="h100:&serving").hosts] == [

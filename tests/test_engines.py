@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from auditor.audit import policy_request
+from auditor.audit.run import policy_request
 from auditor.evaluate.host import evaluate
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Action, Finding

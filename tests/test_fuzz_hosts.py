@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
-from auditor.audit import AuditEvent
+from auditor.audit.events import AuditEvent
 from auditor.cli.plan import renderer as plan_renderer
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Verdict

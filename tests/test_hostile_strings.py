@@ -27,7 +27,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from textual.widgets import Static
 
-from auditor.audit import AuditEvent, probe_payload, write_retry_file
+from auditor.audit.events import AuditEvent
+from auditor.audit.run import probe_payload, write_retry_file
 from auditor.cli import main
 from auditor.findings import Verdict
 from auditor.inventory import Host

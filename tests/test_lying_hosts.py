@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from auditor.audit import open_targets
+from auditor.audit.targets import open_targets
 from auditor.cli import main
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.facts.model import FactsError

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit import SshSettings, collect, open_targets
+from auditor.audit.run import collect
+from auditor.audit.targets import SshSettings, open_targets
 from auditor.findings import Verdict
 from auditor.policy.model import EMPTY_POLICY
 from auditor.report.model import Report

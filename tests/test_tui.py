@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from auditor.audit import open_targets
+from auditor.audit.targets import open_targets
 from auditor.policy.model import EMPTY_POLICY, Policy
 from auditor.tui.app import AuditApp
 from auditor.tui.source import live_source

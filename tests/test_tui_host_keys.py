@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncssh
 from textual.widgets import DataTable
 
-from auditor.audit import Targets, open_targets
+from auditor.audit.targets import Targets, open_targets
 from auditor.findings import Verdict
 from auditor.policy.model import EMPTY_POLICY
 from auditor.transport.hostkeys import HostKeyTrust

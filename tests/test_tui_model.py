@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from auditor.audit import AuditEvent
+from auditor.audit.events import AuditEvent
 from auditor.cli.tui import watch_interval
 from auditor.findings import Verdict
 from auditor.report.model import Report

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _load(args: argparse.Namespace) -> tuple[list[CheckedHost], Policy, str]:
     """Every file validated; all problems raised together."""
-    from auditor.audit import DEMO_FLEET
+    from auditor.audit.demo import DEMO_FLEET
 
     errors: list[InputError] = []
     checked: list[CheckedHost] = []

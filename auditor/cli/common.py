@@ -12,16 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from auditor.audit import (
-    DEMO_FLEET,
-    DEMO_POLICIES,
-    DEMO_WAIVERS,
-    SshSettings,
-    Targets,
-    fleet_label,
-    list_targets,
-    open_targets,
-)
+from auditor.audit.demo import DEMO_FLEET, DEMO_POLICIES, DEMO_WAIVERS
+from auditor.audit.targets import SshSettings, Targets, fleet_label, list_targets, open_targets
 from auditor.errors import InputError
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.policy.files import load_policies

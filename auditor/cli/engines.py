@@ -16,7 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from auditor.audit import DEMO_FLEET, list_targets, open_targets
+from auditor.audit.demo import DEMO_FLEET
+from auditor.audit.targets import list_targets, open_targets
 from auditor.cli.common import add_ssh_options, positive_float, ssh_settings
 from auditor.cli.paths import check_paths
 from auditor.errors import InputError

@@ -22,7 +22,9 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from auditor import crashlog
-from auditor.audit import DEMO_FLEET, collect, list_targets
+from auditor.audit.demo import DEMO_FLEET
+from auditor.audit.run import collect
+from auditor.audit.targets import list_targets
 from auditor.cli.common import add_target_options, non_negative_int, resolve_policy, targets_from
 from auditor.cli.history import add_history_path, history_path
 from auditor.errors import InputError, Location, ReportWriteError

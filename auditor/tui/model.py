@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from auditor.audit import AuditEvent
+from auditor.audit.events import AuditEvent
 from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.report.isolation import failed_report, isolated

@@ -22,7 +22,9 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from auditor.audit import AuditEvent, Targets, audit
+from auditor.audit.events import AuditEvent
+from auditor.audit.run import audit
+from auditor.audit.targets import Targets
 from auditor.inventory import Host
 from auditor.policy.model import Policy
 from auditor.report.assess import apply_consistency
