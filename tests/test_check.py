@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli import main
+from auditor.__main__ import main
 from tests.conftest import DEMO_AS_OF, ROOT
 
 AS_OF = ["--as-of", DEMO_AS_OF.isoformat()]

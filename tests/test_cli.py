@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli import main
+from auditor.__main__ import main
 from tests.conftest import DEMO_AS_OF, DEMO_FLEET, DEMO_POLICY, FAST_PROBE_TIMEOUT
 
 AS_OF = ["--as-of", DEMO_AS_OF.isoformat()]  # end of life and waivers judged on a fixed date

@@ -1,6 +1,6 @@
 """Bad input on the command line: exit 2 with the input named, before any host is contacted; nothing created.
 
-Each test runs the command as a user would (``auditor.cli.main`` or a subprocess) against
+Each test runs the command as a user would (``auditor.__main__.main`` or a subprocess) against
 real files, and where a host could be contacted, the inventory points at a real TCP
 listener on 127.0.0.1 that records whether anyone knocked.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli import build_parser, main
+from auditor.__main__ import build_parser, main
 from auditor.errors import InputError
 from auditor.report.history import History
 from auditor.report.model import Report
@@ -304,7 +304,7 @@ class CtrlC(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, CtrlC())
-from auditor.cli import main
+from auditor.__main__ import main
 sys.exit(main(["report", "--demo"]))
 """
 

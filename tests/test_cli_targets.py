@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli import main
+from auditor.__main__ import main
 from auditor.inventory.patterns import select
 from tests.conftest import ROOT
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from auditor.cli import main
+from auditor.__main__ import main
 from auditor.knowledge.answers import GpuSpec, Mode, combine
 from auditor.knowledge.compat import cuda_on_driver, cuda_on_gpu, driver_on_gpu
 from auditor.knowledge.compat_tensorrt import tensorrt_on

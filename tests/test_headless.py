@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli import main
+from auditor.__main__ import main
 from auditor.report.history import locked
 from tests.conftest import DEMO_POLICY
 from tests.report_values import parse_xml

@@ -27,9 +27,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from textual.widgets import Static
 
+from auditor.__main__ import main
 from auditor.audit.events import AuditEvent
 from auditor.audit.run import probe_payload, write_retry_file
-from auditor.cli import main
 from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.probe.program import ProbeCall

@@ -81,14 +81,14 @@ def test_core_imports_neither_textual_nor_asyncssh() -> None:
 
 def test_headless_report_never_imports_textual() -> None:
     """Running `auditor report` (parser and command module) does not import Textual."""
-    loaded = _loaded_after("import auditor.cli, auditor.cli.report\nauditor.cli.build_parser()")
+    loaded = _loaded_after("import auditor.__main__, auditor.cli.report\nauditor.__main__.build_parser()")
     assert "textual" not in loaded
 
 
 def test_headless_plan_never_imports_textual() -> None:
     """Running `auditor plan` (parser, command module and every plan writer) does not import Textual."""
     loaded = _loaded_after(
-        "import auditor.cli, auditor.cli.plan\nauditor.cli.build_parser()\n"
+        "import auditor.__main__, auditor.cli.plan\nauditor.__main__.build_parser()\n"
         "for name in auditor.cli.plan.PLAN_FORMATS: auditor.cli.plan.renderer(name)"
     )
     assert "textual" not in loaded

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli import main
+from auditor.__main__ import main
 from auditor.errors import InputError
 from auditor.findings import Verdict
 from auditor.inventory import Host

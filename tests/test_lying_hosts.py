@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from auditor.__main__ import main
 from auditor.audit.targets import open_targets
-from auditor.cli import main
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.facts.model import FactsError
 from auditor.facts.reader import parse_facts

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from auditor.cli import main
+from auditor.__main__ import main
 from tests.conftest import FAST_PROBE_TIMEOUT
 
 FLEET = """\

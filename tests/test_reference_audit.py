@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli import main
+from auditor.__main__ import main
 from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Action, Severity
 from auditor.policy.files import load_policies

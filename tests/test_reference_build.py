@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import auditor.probe.remote.children.builder as builder_module
-from auditor.cli import main
+from auditor.__main__ import main
 from auditor.probe.program import builder_program, run_local
 from auditor.probe.request import encode_request
 from auditor.reference.build import BuildFailed, BuildRequest, default_name, parse_build

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.cli import main
+from auditor.__main__ import main
 from tests.conftest import ROOT
 
 

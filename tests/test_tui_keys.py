@@ -424,7 +424,7 @@ async def test_keys_arriving_in_one_burst_after_slash_go_to_the_filter() -> None
 
 async def test_p_opens_the_plan_view_over_the_sweeps_reports() -> None:
     """With the CLI's plan factory, p shows the plan towards the policy's first stack; Esc comes back."""
-    from auditor.cli.tui import plan_screen_for
+    from auditor.tui.command import plan_screen_for
     from auditor.tui.plan_view import PlanScreen
     from tests.conftest import demo_policy
 

@@ -9,12 +9,12 @@ import json
 import pytest
 
 from auditor.audit.events import AuditEvent
-from auditor.cli.tui import watch_interval
 from auditor.findings import Verdict
 from auditor.report.model import Report
 from auditor.report.writers.json import render_json
 from auditor.transport.outcome import HostState
 from auditor.tui.cells import format_age, row_cells
+from auditor.tui.command import watch_interval
 from auditor.tui.model import FleetModel, HostFilter, SortKey
 from auditor.tui.recorded import load_reports
 from auditor.tui.source import ReplaySource, host_of

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor import versions
-from auditor.cli.common import add_policy_options, resolve_policy
+from auditor.audit.options import add_policy_options, resolve_policy
 from auditor.errors import InputError, InputErrors
 from auditor.inventory import Host, load_inventories
 from auditor.policy.model import Bounds, Policy, Rule, engine_path

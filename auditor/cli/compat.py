@@ -9,7 +9,7 @@ import re
 import sys
 
 from auditor import versions
-from auditor.cli.common import add_knowledge_option
+from auditor.audit.options import add_knowledge_option
 from auditor.errors import InputError, InputErrors
 from auditor.knowledge import gpus as gpus_kb
 from auditor.knowledge import tables

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor.audit.demo import DEMO_FLEET
+from auditor.audit.options import add_ssh_options, positive_float, ssh_settings
 from auditor.audit.targets import list_targets, open_targets
-from auditor.cli.common import add_ssh_options, positive_float, ssh_settings
 from auditor.cli.paths import check_paths
 from auditor.errors import InputError
 from auditor.reference.build import DEFAULT_TIMEOUT, BuildFailed, BuildRequest, build_on, default_name

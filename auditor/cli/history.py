@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from auditor.cli.common import positive_float, positive_int
+from auditor.audit.options import positive_float, positive_int
 from auditor.errors import Location
 from auditor.findings import Verdict
 from auditor.report.history import History, HistoryError, default_path

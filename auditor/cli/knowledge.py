@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from auditor import versions
-from auditor.cli.common import add_knowledge_option
+from auditor.audit.options import add_knowledge_option
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb

@@ -23,9 +23,9 @@ from typing import NoReturn
 
 from auditor import crashlog
 from auditor.audit.demo import DEMO_FLEET
+from auditor.audit.options import add_target_options, non_negative_int, resolve_policy, targets_from
 from auditor.audit.run import collect
 from auditor.audit.targets import list_targets
-from auditor.cli.common import add_target_options, non_negative_int, resolve_policy, targets_from
 from auditor.cli.history import add_history_path, history_path
 from auditor.errors import InputError, Location, ReportWriteError
 from auditor.facts.model import FactsError

@@ -1,4 +1,9 @@
-"""``auditor tui`` and ``auditor demo``: the interactive audit."""
+"""``auditor tui`` and ``auditor demo``: the interactive front end's commands.
+
+Their options are the ones every audit takes (``auditor.audit.options``); the ``auditor``
+door (``auditor.__main__``) adds them beside the headless commands. Textual is imported
+only when one of them runs, so the headless commands never load it.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ WATCH_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def add_parsers(subparsers: argparse._SubParsersAction, epilog: str) -> None:
-    from auditor.cli.common import add_target_options
+    from auditor.audit.options import add_target_options
 
     tui = subparsers.add_parser(
         "tui",
@@ -76,7 +81,7 @@ def watch_interval(text: str) -> float:
 
 def run(args: argparse.Namespace) -> int:
     require_terminal(args.command)
-    from auditor.cli.common import resolve_policy, targets_from
+    from auditor.audit.options import resolve_policy, targets_from
     from auditor.tui.app import AuditApp  # Textual is imported only for the interactive commands
     from auditor.tui.source import live_source
 
