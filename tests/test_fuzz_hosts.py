@@ -18,7 +18,6 @@ import copy
 import io
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -44,13 +43,13 @@ from auditor.transport.outcome import HostState, ProbeOutcome
 from auditor.tui.cells import COLUMNS, row_cells
 from auditor.tui.detail import render_detail
 from auditor.tui.model import FleetModel
+from tests.support.paths import FIXTURES, REAL
 
-REAL = Path(__file__).parent / "fixtures" / "real"
 RECORDINGS = [
     json.loads((REAL / name).read_text())
     for name in ("probe.json", "probe-plain.json", "probe-engines.json", "probe-nocuda.json", "probe-denied.json")
 ]
-POLICY = load_policy(Path(__file__).parent / "fixtures" / "fuzz-policy.yaml", checks=CHECK_IDS)
+POLICY = load_policy(FIXTURES / "fuzz-policy.yaml", checks=CHECK_IDS)
 # Values that steer deep into the checks: every enum the reader knows, versions and near-versions.
 STEERING = [
     "ok", "version-mismatch", "device-mismatch", "corrupt", "missing-plugin", "cuda-init-failure",

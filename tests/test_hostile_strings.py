@@ -46,11 +46,11 @@ from auditor.transport.runner import run_probes
 from auditor.transport.sshconfig import expand_proxy_command
 from auditor.tui.cells import COLUMNS, row_cells
 from auditor.tui.model import FleetModel
-from tests.conftest import FAST_PROBE_TIMEOUT
-from tests.report_values import finding, host, report
-from tests.tui_support import plain, replay_app, settle
+from tests.support.demo import FAST_PROBE_TIMEOUT
+from tests.support.paths import REAL
+from tests.support.reports import finding, host, report
+from tests.support.tui import plain, replay_app, settle
 
-REAL = Path(__file__).parent / "fixtures" / "real"
 LINE_BREAKERS = ("\u2028", "\u2029", "\x85", "\r", "\x0b", "\x0c")
 BIDI = ("\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c")
 FORGED_LINE = "x\u2028OK (9): all good\u2029\x85# forged heading"

@@ -42,11 +42,11 @@ from auditor.report.writers.json import render_json
 from auditor.transport.outcome import AuditStep, HostError, ProbeOutcome
 from auditor.tui.app import AuditApp
 from auditor.tui.source import live_source
-from tests.conftest import FAST_PROBE_TIMEOUT
-from tests.report_values import finding, host
-from tests.tui_support import settle
+from tests.support.demo import FAST_PROBE_TIMEOUT
+from tests.support.paths import FIXTURES, REAL
+from tests.support.reports import finding, host
+from tests.support.tui import settle
 
-REAL = Path(__file__).parent / "fixtures" / "real"
 # name: (recording, mutation, literal replacements in the JSON text) -> the step and path the error must name
 FORGERIES: dict[str, tuple[str, Callable[[dict[str, Any]], None], dict[str, str], str]] = {
     "liar-cc": (
@@ -238,7 +238,7 @@ def test_a_writer_that_fails_on_one_host_renders_it_as_an_error_row() -> None:
 
 def test_a_malformed_host_costs_one_row_in_every_writer_and_the_fleet_checks() -> None:
     """Facts of the wrong type (what a reader bug would let through) break no format and no other host."""
-    policy_path = Path(__file__).parent / "fixtures" / "fuzz-policy.yaml"
+    policy_path = FIXTURES / "fuzz-policy.yaml"
     policy = load_policy(policy_path, checks=CHECK_IDS)
     good = host("good-01", groups=("serving",))
     assert good.facts is not None
