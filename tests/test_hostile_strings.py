@@ -38,7 +38,7 @@ from auditor.report.writers.csv import render_csv
 from auditor.report.writers.md import render_md
 from auditor.report.writers.prom import render_prom
 from auditor.report.writers.table import render_table
-from auditor.simulate import load_fleet
+from auditor.simulate.fleet import load_fleet
 from auditor.simulate.server import SimulatedFleet
 from auditor.text import clean, is_clean
 from auditor.transport.outcome import HostState

@@ -14,7 +14,7 @@ from auditor.audit.options import retry_file, warn_unmatched
 from auditor.audit.targets import fleet_label, list_targets
 from auditor.errors import InputError
 from auditor.report.formats import OutputSpec, check_specs
-from auditor.simulate import load_fleet
+from auditor.simulate.fleet import load_fleet
 
 
 def preflight(args: argparse.Namespace) -> int | None:

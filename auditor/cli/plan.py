@@ -44,7 +44,7 @@ from auditor.report.formats import OutputSpec, check_specs, parse_spec
 from auditor.report.history import History, HistoryError
 from auditor.report.isolation import render_isolated
 from auditor.report.model import HostReport, Report, age, utc_now
-from auditor.simulate import load_fleet
+from auditor.simulate.fleet import load_fleet
 from auditor.text import clean
 from auditor.transport.outcome import AuditStep, HostError
 

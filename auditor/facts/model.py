@@ -230,7 +230,7 @@ class TensorRTFacts:
 
 
 class EngineLoad(enum.Enum):
-    """How a test-load of an engine ended (classified from TensorRT's log, research 1.7)."""
+    """How a test-load of an engine ended (classified from TensorRT's log, docs/research/tensorrt-compat.md 1.7)."""
 
     OK = "ok"
     """Deserialized (and ran, when asked) without error."""

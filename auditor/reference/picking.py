@@ -6,7 +6,7 @@ version-compatible (then any newer runtime of the same major, or of the cross-ma
 pairs the 11.4 support matrix names; the lean and dispatch runtimes may load it) or
 hardware-compatible (``ampere+``: any GPU of compute capability 8.0 or newer;
 ``same-cc``: the building GPU's capability). The rules and the cross-major pairs come
-from the ``engine_portability`` knowledge table (research tensorrt-compat 1.6, section 2).
+from the ``engine_portability`` knowledge table (docs/research/tensorrt-compat.md 1.6, section 2).
 
 The controller does not know a host's TensorRT or GPU before probing it, so it ships
 every plan of the required name with its ``Acceptance`` (as JSON) in preference order,

@@ -1,6 +1,6 @@
 """Process exit codes of the headless commands: one meaning each, documented and tested.
 
-The ladder (DESIGN.md, research/anchors-audit.md convention 1): 0 clean, 1 findings at
+The ladder (docs/research/anchors-audit.md convention 1): 0 clean, 1 findings at
 or above ``--fail-on``, 2 usage or input error before any host is contacted, 3 audit
 incomplete, 4 internal error (a report that could not be written included), 130
 interrupted. When findings and incompleteness coexist the code is 1, and every report

@@ -3,7 +3,7 @@
 The user's and the system's known_hosts files (hashed entries, ``[host]:port``,
 ``@cert-authority``, ``@revoked``: asyncssh understands them all) are parsed once
 per run into one ``SSHKnownHosts`` object; passing a path instead would make
-asyncssh re-read the file for every connection (research/perf-anchors.md: 3x the
+asyncssh re-read the file for every connection (docs/research/perf-anchors.md: 3x the
 controller CPU at 1,000 hosts).
 
 A key that matches nothing is *unknown*: the host is unreachable at step

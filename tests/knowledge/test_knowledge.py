@@ -1,7 +1,7 @@
 """The NVIDIA knowledge base: every table well formed and cited, every grade-A/A* row pinned.
 
-The expected values below are retyped from shared/research/nvidia-cuda-driver.md and
-shared/research/tensorrt-compat.md, not read from the YAML, so a changed row fails here.
+The expected values below are retyped from docs/research/nvidia-cuda-driver.md and
+docs/research/tensorrt-compat.md, not read from the YAML, so a changed row fails here.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from auditor.knowledge import gpus as gpus_kb
 from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
 
-# research nvidia-cuda-driver 1.1 (grade A*) and 1.2 (CUDA 10.x, grade A): toolkit -> Linux minimum
+# docs/research/nvidia-cuda-driver.md 1.1 (grade A*) and 1.2 (CUDA 10.x, grade A): toolkit -> Linux minimum
 TOOLKIT_LINUX = {
     "13.2.2": "595.71.05", "13.2.1": "595.58.03", "13.2.0": "595.45.04",
     "13.1.1": "590.48.01", "13.1.0": "590.44.01",

@@ -20,7 +20,7 @@ from auditor.facts.reader import parse_facts
 from auditor.probe.program import probe_source, run_local
 from auditor.probe.remote import context, cudnn, engines, host, main, nvml, smi, system, tensorrt
 from auditor.probe.request import encode_request
-from auditor.simulate import load_fleet
+from auditor.simulate.fleet import load_fleet
 from auditor.simulate.roots import build_root
 from auditor.simulate.server import interpreter_for
 from tests.support.demo import DEMO_FLEET
@@ -153,19 +153,19 @@ def test_output_is_capped_with_a_truncation_flag() -> None:
     ("value", "text"), [(8601, "8.6.1"), (8205, "8.2.5"), (100300, "10.3.0"), (101601, "10.16.1"), (110400, "11.4.0")]
 )
 def test_tensorrt_version_integers_decode(value: int, text: str) -> None:
-    """getInferLibVersion(): 1000*M + 100*m + p before 10, 10000*M + 100*m + p from 10 (research 1.9)."""
+    """getInferLibVersion(): 1000*M + 100*m + p before 10, 10000*M + 100*m + p from 10 (docs/research/tensorrt-compat.md 1.9)."""
     assert tensorrt.decode_trt_int(value) == text
 
 
 @pytest.mark.parametrize(("value", "text"), [(7605, "7.6.5"), (8907, "8.9.7"), (90000, "9.0.0"), (90300, "9.3.0")])
 def test_cudnn_version_integers_decode(value: int, text: str) -> None:
-    """cudnnGetVersion(): 1000*M + 100*m + p up to 8.x, 10000*M + 100*m + p from 9 (research 1.9)."""
+    """cudnnGetVersion(): 1000*M + 100*m + p up to 8.x, 10000*M + 100*m + p from 9 (docs/research/nvidia-cuda-driver.md 1.9)."""
     assert cudnn.decode_cudnn_int(value) == text
 
 
 @pytest.mark.parametrize(("value", "text"), [(12020, "12.2"), (13000, "13.0"), (11040, "11.4")])
 def test_driver_cuda_integers_decode(value: int, text: str) -> None:
-    """nvmlSystemGetCudaDriverVersion: 1000*major + 10*minor (research nvidia-cuda-driver 1.9)."""
+    """nvmlSystemGetCudaDriverVersion: 1000*major + 10*minor (docs/research/nvidia-cuda-driver.md 1.9)."""
     assert nvml.decode_cuda_int(value) == text
 
 
@@ -185,7 +185,7 @@ def test_nvidia_smi_banners_old_and_new() -> None:
     old: dict[str, str] = {}
     smi.parse_smi_banner(real, old)
     assert old == {"cuda_version": "13.0", "banner_layout": "old", "driver_version": "580.159.04"}
-    # banner from https://github.com/sgl-project/sglang/issues/27487 (research nvidia-cuda-driver 1.9)
+    # banner from https://github.com/sgl-project/sglang/issues/27487 (docs/research/nvidia-cuda-driver.md 1.9)
     line = "| NVIDIA-SMI 610.43.02              KMD Version: 610.43.02     CUDA UMD Version: 13.3     |"
     new: dict[str, str] = {}
     smi.parse_smi_banner(line, new)
@@ -295,7 +295,7 @@ def test_real_runtime_without_a_visible_gpu_is_a_cuda_failure() -> None:
 
 @pytest.mark.parametrize(
     ("message", "status"),
-    [  # research tensorrt-compat 1.7, E1-E14
+    [  # docs/research/tensorrt-compat.md 1.7, E1-E14
         (
             "6: The engine plan file is not compatible with this version of TensorRT, expecting library version "
             "8.5.1.7 got 8.5.3.1, please rebuild.",

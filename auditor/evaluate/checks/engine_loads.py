@@ -18,7 +18,9 @@ from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.policy.model import RequiredEngine
 
-SAME_CC_WARNING = "across different models of devices"  # TensorRT's log line for the E6 case (research 1.7)
+SAME_CC_WARNING = (
+    "across different models of devices"  # TensorRT's log line for the E6 case (docs/research/tensorrt-compat.md 1.7)
+)
 
 MAX_LOG = 300
 
@@ -52,7 +54,7 @@ def _judge(name: str, engine: RequiredEngine, item: EngineFacts, facts: Facts) -
         if not item.exists:
             load = EngineLoad.NOT_FOUND
         elif item.header_version and runtime and _differs(item.header_version, runtime):
-            load = EngineLoad.VERSION_MISMATCH  # the header alone proves it (research rule 6)
+            load = EngineLoad.VERSION_MISMATCH  # the header alone proves it (docs/research/tensorrt-compat.md, rule 6)
         else:
             return inconclusive(
                 name, f"{item.path} was not test-loaded{': ' + item.error if item.error else ''}", str(engine.location)

@@ -84,7 +84,7 @@ def gpu_models(ctx):
 
 
 def read_plan_header(handle):
-    """The plan pre-check without TensorRT (research tensorrt-compat 1.8, rule 6).
+    """The plan pre-check without TensorRT (docs/research/tensorrt-compat.md 1.8, rule 6).
 
     ``ftrt`` at bytes 0-3 (after an Ultralytics JSON prefix, if any); when the uint32 at
     offset 4 is 0 (plans from 8.6 on), bytes 24-27 are major, minor, patch, build.
@@ -114,7 +114,7 @@ def read_plan_header(handle):
     return header, offset
 
 
-# Messages TensorRT logs for plans it cannot load, by what they mean (research tensorrt-compat
+# Messages TensorRT logs for plans it cannot load, by what they mean (docs/research/tensorrt-compat.md
 # 1.7, E1-E14, matched without the source line numbers), plus what the 11.4 lean runtime
 # logged on a real H200 (tests/fixtures/real/raw.txt). The first message that matches
 # decides; within a message the classes are tried in this order, because 11.4 words a wrong
@@ -249,7 +249,7 @@ def finish_python_load(ctx, process, started, timeout):
 
 
 def load_with_trtexec(ctx, trtexec, path, gpu, timeout):
-    """``trtexec --loadEngine=PATH --skipInference`` (research 1.11): exit 0 passes, 1 fails."""
+    """``trtexec --loadEngine=PATH --skipInference`` (docs/research/tensorrt-compat.md 1.11): exit 0 passes, 1 fails."""
     env = {}
     if gpu is not None and gpu.get("uuid"):
         env["CUDA_VISIBLE_DEVICES"] = gpu["uuid"]

@@ -105,7 +105,7 @@ def query_nvml(ctx):
         if lib.nvmlSystemGetNVMLVersion(buf, 96) == NVML_SUCCESS:
             result["nvml_version"] = clip(decode(buf.value), 64)
         cuda = ctypes.c_int()
-        # _v2 reads libcuda and fails when it is absent, instead of guessing (research 1.9)
+        # _v2 reads libcuda and fails when it is absent, instead of guessing (docs/research/nvidia-cuda-driver.md 1.9)
         code = call("nvmlSystemGetCudaDriverVersion", ctypes.byref(cuda))
         if code == NVML_SUCCESS:
             result["cuda_version"] = decode_cuda_int(cuda.value)

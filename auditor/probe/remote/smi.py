@@ -121,7 +121,7 @@ def query_smi(ctx):
 def parse_smi_banner(text, result):
     """The versions in the banner: old ``Driver Version``/``CUDA Version`` or new ``KMD Version``/``CUDA UMD Version``.
 
-    The new spelling appeared with R610 drivers (research nvidia-cuda-driver 1.9).
+    The new spelling appeared with R610 drivers (docs/research/nvidia-cuda-driver.md 1.9).
     """
     match = re.search(r"CUDA (UMD )?Version:\s*([\d.]+)", text)
     if match:

@@ -14,7 +14,7 @@ from .common import LIB_DIRS, MAX_DPKG_STATUS_BYTES, SITE_PATTERNS, ProbeTimeout
 DIST_INTEREST = re.compile(r"^(tensorrt|nvidia-tensorrt|nvidia-cudnn|nvidia-ml-py|pynvml|nvidia-cuda-runtime)")
 
 
-# Packages (dpkg/rpm) worth reporting: TensorRT (research tensorrt-compat 1.10), cuDNN, cuda-compat.
+# Packages (dpkg/rpm) worth reporting: TensorRT (docs/research/tensorrt-compat.md 1.10), cuDNN, cuda-compat.
 PACKAGE_INTEREST = re.compile(
     r"^(libnvinfer|libnvonnxparser|libnvparsers|python3-libnvinfer|tensorrt|uff-converter|graphsurgeon"
     r"|onnx-graphsurgeon|libcudnn|cudnn|cuda-compat)"

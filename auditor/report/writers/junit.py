@@ -1,6 +1,6 @@
 """The report as JUnit XML that CI systems accept (Jenkins xUnit ``junit-10.xsd``).
 
-Mapping (research/anchors-audit.md convention 11):
+Mapping (docs/research/anchors-audit.md convention 11):
 
 * ``<testsuites>`` holds one ``<testsuite>`` per host (name = host, hostname = its
   address), never an empty ``<testsuites/>``;

@@ -2,7 +2,7 @@
 
 Rendered by ``prometheus_client`` (escaping of label values and HELP text, one HELP
 and TYPE per family, in the exposition format node_exporter parses). Rules the
-research found other tools broke (research/anchors-audit.md convention 12):
+research found other tools broke (docs/research/anchors-audit.md convention 12):
 
 * no sample carries a client-side timestamp (node_exporter rejects the whole file);
 * ``auditor_last_run_timestamp_seconds`` says when the audit ran, so a dead cron job

@@ -25,7 +25,7 @@ The network (``auditor-reference/1``), NCHW, batch 1::
 The fully connected layer is a matrix multiply and an elementwise sum, since
 ``add_fully_connected`` is gone from TensorRT 10 on. Weights and input come from
 SplitMix64 with a fixed seed, rounded to float32 (to float16 for fp16 builds). How
-the API differs (research tensorrt-compat 1.12 and the Python bindings on each release
+the API differs (docs/research/tensorrt-compat.md 1.12 and the Python bindings on each release
 branch): 8.x networks are weakly typed (fp16 is a builder flag, EXPLICIT_BATCH is
 needed) and ``trt.Weights`` takes only numpy arrays; 10.x has strongly typed networks
 and ``trt.Weights(type, pointer, count)``; 11.x is strongly typed only (no FP16 builder
