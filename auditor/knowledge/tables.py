@@ -216,11 +216,6 @@ def use_overlay(overlay: Any) -> None:
     reset()
 
 
-def current_overlay() -> Any:
-    """The overlay in use (``overlay.Overlay``), or None."""
-    return _STATE.overlay
-
-
 def reset() -> None:
     """Forget loaded tables and every memoised query (after the overlay changes)."""
     _STATE.tables.clear()

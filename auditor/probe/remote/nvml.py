@@ -16,9 +16,6 @@ from .system import find_library, find_module
 NVML_SUCCESS = 0
 
 
-NVML_ERROR_NOT_SUPPORTED = 3
-
-
 NVML_ERROR_NO_PERMISSION = 4
 
 
