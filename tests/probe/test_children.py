@@ -16,6 +16,7 @@ import pytest
 
 from auditor.probe.program import AssemblyError, child_sources, modules, probe_source, read_module
 from auditor.probe.remote import child
+from auditor.simulate import standin_pynvml
 
 REMOTE = Path(child.__file__).parent
 
@@ -60,52 +61,11 @@ def test_libversion_child_reads_versions_from_a_real_shared_library(tmp_path: Pa
     assert run_child("libversion", "trt", str(broken))["error"].startswith("OSError: ")
 
 
-STANDIN_PYNVML = """
-class NVMLError(Exception):
-    def __init__(self, value):
-        Exception.__init__(self, "NVML error %d" % value)
-        self.value = value
-
-class _Memory:
-    total = 80 * 1024 ** 3
-
-class _Pci:
-    busId = b"00000000:07:00.0"
-
-STATE = {"initialized": False}
-
-def nvmlInit():
-    if FAIL_INIT:
-        raise NVMLError(18)
-    STATE["initialized"] = True
-
-def nvmlShutdown():
-    STATE["initialized"] = False
-
-def nvmlSystemGetDriverVersion(): return b"580.95.05"
-def nvmlSystemGetNVMLVersion(): return "13.580.95.05"
-def nvmlSystemGetCudaDriverVersion_v2(): return 13000
-def nvmlDeviceGetCount(): return 2
-def nvmlDeviceGetHandleByIndex(index):
-    if index == 1:
-        raise NVMLError(15)
-    return index
-def nvmlDeviceGetName(handle): return b"NVIDIA H100 80GB HBM3"
-def nvmlDeviceGetUUID(handle): return "GPU-1"
-def nvmlDeviceGetPciInfo(handle): return _Pci()
-def nvmlDeviceGetCudaComputeCapability(handle): return (9, 0)
-def nvmlDeviceGetMemoryInfo(handle): return _Memory()
-def nvmlDeviceGetMigMode(handle): return (0, 0)
-def nvmlDeviceGetEccMode(handle): return (1, 1)
-def nvmlDeviceGetPersistenceMode(handle): return 1
-def nvmlDeviceGetVbiosVersion(handle): raise NVMLError(3)
-"""
-
-
 def test_pynvml_child_answers_in_the_ctypes_query_shape(tmp_path: Path) -> None:
     """pynvml_query reports versions and GPUs through a pynvml module, leaves out what NVML refuses, and says why it could not."""
-    (tmp_path / "pynvml.py").write_text("FAIL_INIT = False\n" + STANDIN_PYNVML)
-    answer = run_child("pynvml_query", env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    shutil.copy(Path(standin_pynvml.__file__), tmp_path / "pynvml.py")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    answer = run_child("pynvml_query", env=env)
     assert (answer["status"], answer["driver_version"], answer["nvml_version"], answer["cuda_version"]) == (
         "ok",
         "580.95.05",
@@ -125,14 +85,13 @@ def test_pynvml_child_answers_in_the_ctypes_query_shape(tmp_path: Path) -> None:
         "persistence_mode": "enabled",
     }
     assert second == {"index": 1, "error": "NVML error 15"}
-    (tmp_path / "pynvml.py").write_text("FAIL_INIT = True\n" + STANDIN_PYNVML)
-    assert run_child("pynvml_query", env={**os.environ, "PYTHONPATH": str(tmp_path)}) == {
+    assert run_child("pynvml_query", env={**env, "AUDITOR_SIM_PYNVML": "init-fails"}) == {
         "status": "init-failed",
         "code": 18,
         "error": "NVML error 18",
     }
     (tmp_path / "pynvml.py").unlink()
-    assert run_child("pynvml_query", env={**os.environ, "PYTHONPATH": str(tmp_path)})["status"] == "not-installed"
+    assert run_child("pynvml_query", env=env)["status"] == "not-installed"
 
 
 def test_every_child_is_embedded_and_read_back_the_same() -> None:

@@ -370,13 +370,13 @@ def test_probe_runs_under_every_installed_python(minor: str, roots: dict[str, Pa
 
 def test_probe_source_is_python36_compatible(tmp_path: Path) -> None:
     """vermin finds nothing that needs Python > 3.6 in what ships to hosts: every probe module, every child
-    program, the assembled program itself, and the stand-in TensorRT the simulated hosts import."""
+    program, the assembled program itself, and the stand-ins (TensorRT, pynvml) a simulated host imports."""
     vermin = shutil.which("vermin") or str(Path(sys.executable).parent / "vermin")
     remote = Path(main.__file__).parent
     shipped = sorted(p for p in remote.rglob("*.py") if p.name != "__init__.py")
     assembled = tmp_path / "probe.py"
     assembled.write_bytes(probe_source())
-    standin = remote.parent.parent / "simulate" / "standin_tensorrt.py"
+    standins = [remote.parent.parent / "simulate" / name for name in ("standin_tensorrt.py", "standin_pynvml.py")]
     result = subprocess.run(
         [
             vermin,
@@ -386,7 +386,7 @@ def test_probe_source_is_python36_compatible(tmp_path: Path) -> None:
             "--eval-annotations",
             *map(str, shipped),
             str(assembled),
-            str(standin),
+            *map(str, standins),
         ],
         capture_output=True,
         check=False,
