@@ -1,7 +1,7 @@
 """auditor: a fleet auditor for NVIDIA GPU inference nodes.
 
 The core (inventory, policy, facts, evaluation, reports) is plain Python with no
-terminal UI or SSH imports; ``auditor.runner`` and ``auditor.simulate`` are the SSH
+terminal UI or SSH imports; ``auditor.transport.runner`` and ``auditor.simulate`` are the SSH
 edges, ``auditor.tui`` the interactive front end, ``auditor.cli`` the command line.
 """
 

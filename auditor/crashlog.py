@@ -2,7 +2,7 @@
 
 ``$XDG_STATE_HOME/auditor/crash.log`` (``statedir``), appended to, one entry per
 failure with its time and what was being done. The CLI's last line of defence writes
-here, and so does the per-host boundary (``auditor.isolation``), whose failures cost
+here, and so does the per-host boundary (``auditor.report.isolation``), whose failures cost
 one host and must still leave their traceback somewhere a developer can read it.
 """
 

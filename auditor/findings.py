@@ -1,4 +1,8 @@
-"""Verdicts, severities, actions and findings: the vocabulary every output shares."""
+"""Verdicts, severities, actions and findings: the vocabulary every output shares.
+
+A foundation: the policy names severities and actions, the evaluator makes findings,
+reports and plans show them; so this sits below them all and imports nothing of auditor.
+"""
 
 from __future__ import annotations
 

@@ -205,7 +205,7 @@ def main() -> int:
     return 0
 
 
-_REQUEST = "import json; from auditor.probe import encode_request; print(json.dumps(encode_request()))"
+_REQUEST = "import json; from auditor.probe.request import encode_request; print(json.dumps(encode_request()))"
 
 
 def _auditor_ok(output: str, hosts: int) -> bool:

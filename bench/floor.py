@@ -17,7 +17,8 @@ from pathlib import Path
 
 import asyncssh
 
-from auditor.probe import encode_request, probe_source, remote_command
+from auditor.probe.program import probe_source, remote_command
+from auditor.probe.request import encode_request
 
 
 async def run(directory: Path, forks: int) -> dict[str, int]:

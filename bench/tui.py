@@ -5,7 +5,7 @@
 The app runs headless (``App.run_test``) over a ``ReplaySource`` that replays the
 recorded demo audit as N hosts, each going QUEUED, CONNECTING, PROBING, DONE like a
 real sweep, finishing ``--rate`` hosts a second (250/s is a fast sweep: the controller
-spends about 2.7 ms of CPU per host, research/perf-anchors.md, so one core tops out
+spends about 2.7 ms of CPU per host, docs/research/perf-anchors.md, so one core tops out
 near 370/s). While they stream in, keys are sent the way a terminal sends them (into
 the driver's queue) and the latency is measured from sending the key to the first
 frame painted with its effect (cursor moved, sort applied, detail shown...): the

@@ -1,69 +1,33 @@
-"""Shared fixtures: paths to the bundled files and one demo audit run over real SSH."""
+"""Shared fixtures: the bundled knowledge and a private state directory for every test, one demo audit per session.
+
+Constants and helpers the tests import live in ``tests/support/``.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import datetime
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from auditor.audit import collect, open_targets
-from auditor.policy import Policy, load_policies
-from auditor.report import Report
+from auditor.report.model import Report
+from tests.support.demo import DEMO_FLEET, demo_policy, run_fleet
 
 # Timing-based health checks flake on a loaded 2-core CI machine; the properties are what matter.
 settings.register_profile("auditor", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("auditor")
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_FLEET = ROOT / "inventories" / "demo-fleet.yaml"
-DEMO_POLICY = ROOT / "policies" / "demo.yaml"
-DEMO_POLICIES = (DEMO_POLICY, ROOT / "policies" / "demo-site.yaml")  # merged in this order, as --demo does
-DEMO_WAIVERS = ROOT / "policies" / "demo-waivers.yaml"
-DEMO_AS_OF = datetime.date(2026, 11, 21)  # end of life and waiver expiry are judged on this date
-FAST_PROBE_TIMEOUT = 6.0  # the demo's hanging host is cut off by this (real probes take ~3 s on a loaded 2-core box)
-
-
-def demo_policy() -> Policy:
-    """The demo's merged policy and waivers, judged on DEMO_AS_OF."""
-    return load_policies(DEMO_POLICIES, waivers=DEMO_WAIVERS, as_of=DEMO_AS_OF)
-
-
-def run_fleet(
-    fleet: Path | str, policy: Path | str | Policy | Sequence[Path] | None = None, **options: float
-) -> Report:
-    """Audit a fleet file over the simulated SSH fleet and return the report."""
-    from auditor.policy import EMPTY_POLICY
-
-    if policy is None:
-        loaded = replace(EMPTY_POLICY, as_of=DEMO_AS_OF)
-    elif isinstance(policy, Policy):
-        loaded = policy
-    else:
-        loaded = load_policies([policy] if isinstance(policy, (str, Path)) else policy, as_of=DEMO_AS_OF)
-
-    async def go() -> Report:
-        async with open_targets(
-            fleet=str(fleet), probe_timeout=options.pop("probe_timeout", FAST_PROBE_TIMEOUT), **options
-        ) as targets:
-            return await collect(targets, loaded)
-
-    return asyncio.run(go())
-
 
 @pytest.fixture(autouse=True)
 def bundled_knowledge(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts and ends on the bundled knowledge: a site overlay is process-wide state."""
-    from auditor import knowledge
+    from auditor.knowledge import tables
 
     monkeypatch.delenv("AUDITOR_KNOWLEDGE", raising=False)
-    knowledge.use_overlay(None)
+    tables.use_overlay(None)
     yield
-    knowledge.use_overlay(None)
+    tables.use_overlay(None)
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,6 @@ import copy
 import io
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -26,29 +25,31 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
-from auditor.assess import assess
-from auditor.audit import AuditEvent
+from auditor.audit.events import AuditEvent
 from auditor.cli.plan import renderer as plan_renderer
-from auditor.consistency import apply_consistency
+from auditor.evaluate.registry import CHECK_IDS
 from auditor.findings import Verdict
 from auditor.inventory import Host
-from auditor.isolation import render_isolated
-from auditor.outcome import HostState, ProbeOutcome
-from auditor.plan import PlanSource, Rollout, build_target, failed_plan, make_plan, plan_with_hosts
-from auditor.policy import load_policy
-from auditor.report import Report
+from auditor.plan.fleet import failed_plan, make_plan, plan_with_hosts
+from auditor.plan.model import PlanSource, Rollout
+from auditor.plan.target import build_target
+from auditor.policy.files import load_policy
+from auditor.report.assess import apply_consistency, assess
 from auditor.report.formats import FORMATS, renderer
+from auditor.report.isolation import render_isolated
+from auditor.report.model import Report
 from auditor.text import is_clean
+from auditor.transport.outcome import HostState, ProbeOutcome
 from auditor.tui.cells import COLUMNS, row_cells
 from auditor.tui.detail import render_detail
 from auditor.tui.model import FleetModel
+from tests.support.paths import FIXTURES, REAL
 
-REAL = Path(__file__).parent / "fixtures" / "real"
 RECORDINGS = [
     json.loads((REAL / name).read_text())
     for name in ("probe.json", "probe-plain.json", "probe-engines.json", "probe-nocuda.json", "probe-denied.json")
 ]
-POLICY = load_policy(Path(__file__).parent / "fixtures" / "fuzz-policy.yaml")
+POLICY = load_policy(FIXTURES / "fuzz-policy.yaml", checks=CHECK_IDS)
 # Values that steer deep into the checks: every enum the reader knows, versions and near-versions.
 STEERING = [
     "ok", "version-mismatch", "device-mismatch", "corrupt", "missing-plugin", "cuda-init-failure",

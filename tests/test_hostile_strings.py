@@ -27,28 +27,30 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from textual.widgets import Static
 
-from auditor.audit import AuditEvent, write_retry_file
-from auditor.cli import main
+from auditor.__main__ import main
+from auditor.audit.events import AuditEvent
+from auditor.audit.run import probe_payload, write_retry_file
 from auditor.findings import Verdict
 from auditor.inventory import Host
-from auditor.outcome import HostState
-from auditor.report.csv_writer import render_csv
+from auditor.probe.program import ProbeCall
 from auditor.report.files import write_atomic
-from auditor.report.md_writer import render_md
-from auditor.report.prom_writer import render_prom
-from auditor.report.table_writer import render_table
-from auditor.runner import run_probes
-from auditor.simulate import load_fleet
+from auditor.report.writers.csv import render_csv
+from auditor.report.writers.md import render_md
+from auditor.report.writers.prom import render_prom
+from auditor.report.writers.table import render_table
+from auditor.simulate.fleet import load_fleet
 from auditor.simulate.server import SimulatedFleet
-from auditor.sshconfig import expand_proxy_command
 from auditor.text import clean, is_clean
+from auditor.transport.outcome import HostState
+from auditor.transport.runner import run_probes
+from auditor.transport.sshconfig import expand_proxy_command
 from auditor.tui.cells import COLUMNS, row_cells
 from auditor.tui.model import FleetModel
-from tests.conftest import FAST_PROBE_TIMEOUT
-from tests.report_values import finding, host, report
-from tests.tui_support import plain, replay_app, settle
+from tests.support.demo import FAST_PROBE_TIMEOUT
+from tests.support.paths import REAL
+from tests.support.reports import finding, host, report
+from tests.support.tui import plain, replay_app, settle
 
-REAL = Path(__file__).parent / "fixtures" / "real"
 LINE_BREAKERS = ("\u2028", "\u2029", "\x85", "\r", "\x0b", "\x0c")
 BIDI = ("\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c")
 FORGED_LINE = "x\u2028OK (9): all good\u2029\x85# forged heading"
@@ -157,7 +159,7 @@ async def test_an_inventory_proxy_command_reaches_a_real_ssh_server_with_its_tok
             served.name, served.address, served.port, served.user, proxy_command=f"{sys.executable} {relay} %h %p"
         )
         options = sim.options(probe_timeout=FAST_PROBE_TIMEOUT)
-        events = [e async for e in run_probes([proxied], options, "e30=")]
+        events = [e async for e in run_probes([proxied], options, probe_payload(ProbeCall("e30=")))]
     outcome = events[-1].outcome
     assert outcome is not None and outcome.error is None and events[-1].state is HostState.DONE
 

@@ -9,60 +9,60 @@ CORE = [
     "auditor.inventory",
     "auditor.inventory.sources",
     "auditor.inventory.hostnames",
-    "auditor.isolation",
+    "auditor.report.isolation",
     "auditor.crashlog",
     "auditor.text",
-    "auditor.patterns",
+    "auditor.inventory.patterns",
     "auditor.policy",
     "auditor.facts",
     "auditor.evaluate",
-    "auditor.assess",
+    "auditor.report.assess",
     "auditor.findings",
     "auditor.versions",
     "auditor.knowledge",
     "auditor.report",
-    "auditor.report.json_writer",
-    "auditor.report.table_writer",
-    "auditor.report.md_writer",
-    "auditor.report.html_writer",
-    "auditor.report.junit_writer",
-    "auditor.report.prom_writer",
-    "auditor.report.csv_writer",
+    "auditor.report.writers.json",
+    "auditor.report.writers.table",
+    "auditor.report.writers.md",
+    "auditor.report.writers.html",
+    "auditor.report.writers.junit",
+    "auditor.report.writers.prom",
+    "auditor.report.writers.csv",
     "auditor.report.formats",
     "auditor.report.files",
-    "auditor.report.stack",
+    "auditor.facts.stack",
     "auditor.report.drift",
-    "auditor.exitcodes",
+    "auditor.report.exitcodes",
     "auditor.simulate.fleet",
-    "auditor.policy_file",
-    "auditor.waivers",
-    "auditor.builtin",
-    "auditor.engines",
-    "auditor.consistency",
-    "auditor.compat",
-    "auditor.compat_images",
-    "auditor.compat_tensorrt",
-    "auditor.container_checks",
-    "auditor.builtin_tensorrt",
+    "auditor.policy.files",
+    "auditor.policy.waivers",
+    "auditor.evaluate.checks",
+    "auditor.evaluate.checks.engine_loads",
+    "auditor.evaluate.consistency",
+    "auditor.knowledge.compat",
+    "auditor.knowledge.images",
+    "auditor.knowledge.compat_tensorrt",
+    "auditor.evaluate.checks.containers",
+    "auditor.evaluate.checks.tensorrt",
     "auditor.knowledge.overlay",
-    "auditor.lookup",
+    "auditor.knowledge.lookup",
     "auditor.knowledge.cuda",
     "auditor.knowledge.gpus",
     "auditor.knowledge.tensorrt",
     "auditor.reference.library",
     "auditor.reference.picking",
     "auditor.reference.shipment",
-    "auditor.reference.checks",
+    "auditor.evaluate.checks.reference",
     "auditor.reference.verify",
     "auditor.plan",
     "auditor.plan.model",
     "auditor.plan.target",
     "auditor.plan.host",
-    "auditor.plan.engines",
+    "auditor.plan.rebuilds",
     "auditor.plan.waves",
-    "auditor.report.plan_table",
-    "auditor.report.plan_md",
-    "auditor.report.plan_data",
+    "auditor.plan.writers.table",
+    "auditor.plan.writers.md",
+    "auditor.plan.writers.data",
 ]
 
 
@@ -81,14 +81,14 @@ def test_core_imports_neither_textual_nor_asyncssh() -> None:
 
 def test_headless_report_never_imports_textual() -> None:
     """Running `auditor report` (parser and command module) does not import Textual."""
-    loaded = _loaded_after("import auditor.cli, auditor.cli.report\nauditor.cli.build_parser()")
+    loaded = _loaded_after("import auditor.__main__, auditor.cli.report\nauditor.__main__.build_parser()")
     assert "textual" not in loaded
 
 
 def test_headless_plan_never_imports_textual() -> None:
     """Running `auditor plan` (parser, command module and every plan writer) does not import Textual."""
     loaded = _loaded_after(
-        "import auditor.cli, auditor.cli.plan\nauditor.cli.build_parser()\n"
+        "import auditor.__main__, auditor.cli.plan\nauditor.__main__.build_parser()\n"
         "for name in auditor.cli.plan.PLAN_FORMATS: auditor.cli.plan.renderer(name)"
     )
     assert "textual" not in loaded

@@ -25,26 +25,28 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from auditor.assess import assess
-from auditor.audit import open_targets
-from auditor.cli import main
-from auditor.consistency import apply_consistency
-from auditor.facts import FactsError, parse_facts
+from auditor.__main__ import main
+from auditor.audit.targets import open_targets
+from auditor.evaluate.registry import CHECK_IDS
+from auditor.facts.model import FactsError
+from auditor.facts.reader import parse_facts
 from auditor.findings import Verdict
 from auditor.inventory import Host
-from auditor.isolation import attempt, render_isolated
-from auditor.outcome import HostError, ProbeOutcome, Step
-from auditor.policy import EMPTY_POLICY, load_policy
-from auditor.report import Report
+from auditor.policy.files import load_policy
+from auditor.policy.model import EMPTY_POLICY
+from auditor.report.assess import apply_consistency, assess
 from auditor.report.formats import FORMATS, renderer
-from auditor.report.json_writer import render_json
+from auditor.report.isolation import attempt, render_isolated
+from auditor.report.model import Report
+from auditor.report.writers.json import render_json
+from auditor.transport.outcome import AuditStep, HostError, ProbeOutcome
 from auditor.tui.app import AuditApp
 from auditor.tui.source import live_source
-from tests.conftest import FAST_PROBE_TIMEOUT
-from tests.report_values import finding, host
-from tests.tui_support import settle
+from tests.support.demo import FAST_PROBE_TIMEOUT
+from tests.support.paths import FIXTURES, REAL
+from tests.support.reports import finding, host
+from tests.support.tui import settle
 
-REAL = Path(__file__).parent / "fixtures" / "real"
 # name: (recording, mutation, literal replacements in the JSON text) -> the step and path the error must name
 FORGERIES: dict[str, tuple[str, Callable[[dict[str, Any]], None], dict[str, str], str]] = {
     "liar-cc": (
@@ -128,7 +130,7 @@ def test_each_forgery_is_that_hosts_parse_error_naming_the_field(name: str) -> N
         parse_facts(forged(name))
     report = assess(Host(name, "10.0.0.1"), ProbeOutcome(stdout=forged(name).encode(), exit_status=0), EMPTY_POLICY)
     assert report.verdict is Verdict.ERROR and report.error is not None
-    assert report.error.step is Step.PARSE and path in report.error.message
+    assert report.error.step is AuditStep.PARSE and path in report.error.message
 
 
 @pytest.mark.parametrize(
@@ -212,8 +214,8 @@ async def test_tui_over_real_ssh_shows_each_liar_as_an_error(lying_fleet: Path) 
 
 def test_an_exception_in_a_step_is_that_hosts_error_with_its_traceback_logged(private_state_dir: Path) -> None:
     """``attempt`` turns an exception into the host's error at the step, the traceback in the crash log."""
-    result = attempt(Step.EVALUATE, "gpu-07", lambda: int("abc"))
-    assert isinstance(result, HostError) and result.step is Step.EVALUATE
+    result = attempt(AuditStep.EVALUATE, "gpu-07", lambda: int("abc"))
+    assert isinstance(result, HostError) and result.step is AuditStep.EVALUATE
     assert "internal error: ValueError: invalid literal for int()" in result.message
     log = (private_state_dir / "auditor" / "crash.log").read_text()
     assert "host gpu-07: step evaluate" in log and "Traceback" in log and 'int("abc")' in log
@@ -236,15 +238,15 @@ def test_a_writer_that_fails_on_one_host_renders_it_as_an_error_row() -> None:
 
 def test_a_malformed_host_costs_one_row_in_every_writer_and_the_fleet_checks() -> None:
     """Facts of the wrong type (what a reader bug would let through) break no format and no other host."""
-    policy_path = Path(__file__).parent / "fixtures" / "fuzz-policy.yaml"
-    policy = load_policy(policy_path)
+    policy_path = FIXTURES / "fuzz-policy.yaml"
+    policy = load_policy(policy_path, checks=CHECK_IDS)
     good = host("good-01", groups=("serving",))
     assert good.facts is not None
     bad = host("bad-01", finding(), groups=("serving",), facts=dataclasses.replace(good.facts, driver=None))  # type: ignore[arg-type]
     reports = apply_consistency(policy, [good, bad])
     assert reports[0].verdict is not Verdict.ERROR
     assert reports[1].verdict is Verdict.ERROR and reports[1].error is not None
-    assert reports[1].error.step is Step.CONSISTENCY
+    assert reports[1].error.step is AuditStep.CONSISTENCY
     report = Report("inv", "p", (good, bad), generated_at="2026-11-21T06:00:00Z")
     for fmt in FORMATS:
         text = render_isolated(renderer(fmt), report, fmt)
@@ -266,13 +268,13 @@ def test_isolation_lets_interrupts_through() -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        attempt(Step.EVALUATE, "h", interrupted)
+        attempt(AuditStep.EVALUATE, "h", interrupted)
 
     def cancelled() -> None:
         raise asyncio.CancelledError
 
     with pytest.raises(asyncio.CancelledError):
-        attempt(Step.EVALUATE, "h", cancelled)
+        attempt(AuditStep.EVALUATE, "h", cancelled)
 
 
 def test_a_report_lost_after_recording_amends_the_history_to_the_process_exit(tmp_path: Path) -> None:

@@ -28,6 +28,14 @@ def test_ruff(args: list[str]) -> None:
 
 
 def test_mypy() -> None:
-    """The package type-checks (the probe, a Python 3.6 file, is checked by vermin instead)."""
+    """The package type-checks, the probe's unannotated Python 3.6 bodies included (its 3.6 syntax: vermin)."""
     result = subprocess.run([tool("mypy")], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_import_contracts() -> None:
+    """The packages keep their layers, the front ends stay apart, the core never imports Textual or asyncssh,
+    and no imports go round in a circle (the contracts: pyproject.toml, [tool.importlinter])."""
+    result = subprocess.run([tool("lint-imports"), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout

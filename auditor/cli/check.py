@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor import versions
-from auditor.cli.common import add_policy_options, resolve_policy
-from auditor.engines import expand
+from auditor.audit.options import add_policy_options, resolve_policy
 from auditor.errors import InputError, InputErrors
-from auditor.exitcodes import ExitCode
 from auditor.inventory import Host, load_inventories
-from auditor.policy import Bounds, Policy, Rule
+from auditor.policy.model import Bounds, Policy, Rule, engine_path
+from auditor.report.exitcodes import ExitCode
 from auditor.text import clean, count
 from auditor.yamlsrc import did_you_mean
 
@@ -57,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
 
 
 @dataclass(frozen=True)
-class Target:
+class CheckedHost:
     """A host as ``check`` sees it: GPU models are known only for simulated fleets."""
 
     host: Host
@@ -65,7 +64,7 @@ class Target:
 
 
 @dataclass
-class HostPlan:
+class HostRules:
     """What the audit will ask of one host."""
 
     rules: list[str] = field(default_factory=list)
@@ -76,35 +75,35 @@ class HostPlan:
 
 
 def run(args: argparse.Namespace) -> int:
-    targets, policy, source = _load(args)
-    plans = {t.host.name: plan_host(policy, t) for t in targets}
-    warnings = find_warnings(policy, targets, plans, _groups(targets))
+    checked, policy, source = _load(args)
+    asked = {t.host.name: rules_for_host(policy, t) for t in checked}
+    warnings = find_warnings(policy, checked, asked, _groups(checked))
     if args.format == "json":
-        sys.stdout.write(json.dumps(_json(source, policy, targets, plans, warnings), indent=2) + "\n")
+        sys.stdout.write(json.dumps(_json(source, policy, checked, asked, warnings), indent=2) + "\n")
     else:
-        sys.stdout.write(render(source, policy, targets, plans, warnings))
+        sys.stdout.write(render(source, policy, checked, asked, warnings))
     if warnings and args.strict:
         print(f"auditor: --strict: {len(warnings)} warning(s)", file=sys.stderr)
         return int(ExitCode.USAGE)
     return int(ExitCode.OK)
 
 
-def _load(args: argparse.Namespace) -> tuple[list[Target], Policy, str]:
+def _load(args: argparse.Namespace) -> tuple[list[CheckedHost], Policy, str]:
     """Every file validated; all problems raised together."""
-    from auditor.audit import DEMO_FLEET
+    from auditor.audit.demo import DEMO_FLEET
 
     errors: list[InputError] = []
-    targets: list[Target] = []
+    checked: list[CheckedHost] = []
     source = ", ".join(args.inventory) if args.inventory else (args.simulate or str(DEMO_FLEET))
     try:
         if args.inventory:
-            targets = [Target(h) for h in load_inventories(args.inventory).hosts]
+            checked = [CheckedHost(h) for h in load_inventories(args.inventory).hosts]
         else:
             from auditor.simulate.fleet import load_fleet
 
             fleet = load_fleet(args.simulate or DEMO_FLEET)
-            targets = [
-                Target(
+            checked = [
+                CheckedHost(
                     Host(h.name, "simulated", groups=h.groups), tuple((g.model, g.compute_capability) for g in h.gpus)
                 )
                 for h in fleet.hosts
@@ -118,39 +117,39 @@ def _load(args: argparse.Namespace) -> tuple[list[Target], Policy, str]:
         errors.extend(exc.problems)
     if errors or policy is None:
         raise InputErrors(errors)
-    return targets, policy, source
+    return checked, policy, source
 
 
-def plan_host(policy: Policy, target: Target) -> HostPlan:
+def rules_for_host(policy: Policy, entry: CheckedHost) -> HostRules:
     """The rules, engines, switched-off checks and waivers that will apply to one host."""
-    plan = HostPlan()
-    host = target.host
+    rules = HostRules()
+    host = entry.host
     applying: list[Rule] = []
     for rule in policy.rules:
         if not rule.select.matches_host(host):
             continue
-        if target.gpus is None and rule.select.gpus:
-            plan.maybe.append(f"{rule.id} (if a GPU matches {', '.join(rule.select.gpus)})")
+        if entry.gpus is None and rule.select.gpus:
+            rules.maybe.append(f"{rule.id} (if a GPU matches {', '.join(rule.select.gpus)})")
             continue
-        if target.gpus is not None and not rule.select.matches_gpus([m for m, _ in target.gpus]):
+        if entry.gpus is not None and not rule.select.matches_gpus([m for m, _ in entry.gpus]):
             continue
-        plan.rules.append(rule.id)
+        rules.rules.append(rule.id)
         applying.append(rule)
     for rule in applying:
         for engine in rule.engines:
-            if target.gpus:
-                for model, cc in dict.fromkeys(target.gpus):
-                    plan.engines.append(f"{expand(engine.template, model, cc)}  ({rule.id}: {engine.template})")
+            if entry.gpus:
+                for model, cc in dict.fromkeys(entry.gpus):
+                    rules.engines.append(f"{engine_path(engine.template, model, cc)}  ({rule.id}: {engine.template})")
             else:
-                plan.engines.append(f"{engine.template}  ({rule.id}, expanded per GPU by the probe)")
+                rules.engines.append(f"{engine.template}  ({rule.id}, expanded per GPU by the probe)")
         for off in rule.disable:
-            plan.disabled.append(f"{off.check} ({rule.id}, {off.location}: {off.reason})")
+            rules.disabled.append(f"{off.check} ({rule.id}, {off.location}: {off.reason})")
     today = policy.today()
     for waiver in policy.waivers:
         if any(_glob(host.name, p) for p in waiver.hosts):
             state = f"EXPIRED {waiver.expires}" if waiver.expired(today) else f"until {waiver.expires}"
-            plan.waivers.append(f"{waiver.finding} ({state}, {waiver.owner}, {waiver.location})")
-    return plan
+            rules.waivers.append(f"{waiver.finding} ({state}, {waiver.owner}, {waiver.location})")
+    return rules
 
 
 def _glob(name: str, pattern: str) -> bool:
@@ -159,11 +158,13 @@ def _glob(name: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(name, pattern)
 
 
-def _groups(targets: list[Target]) -> set[str]:
-    return {g for t in targets for g in t.host.groups} | {"all"}
+def _groups(checked: list[CheckedHost]) -> set[str]:
+    return {g for t in checked for g in t.host.groups} | {"all"}
 
 
-def find_warnings(policy: Policy, targets: list[Target], plans: dict[str, HostPlan], groups: set[str]) -> list[str]:
+def find_warnings(
+    policy: Policy, checked: list[CheckedHost], asked: dict[str, HostRules], groups: set[str]
+) -> list[str]:
     """Things that are valid but probably wrong, each located."""
     warnings = [
         f"{w.location}: waiver for {w.finding!r} on {', '.join(w.hosts)} EXPIRED {w.expires} (owner {w.owner}): the findings it covered count again"
@@ -175,12 +176,12 @@ def find_warnings(policy: Policy, targets: list[Target], plans: dict[str, HostPl
                 warnings.append(
                     f"{rule.location}: rule {rule.id!r} selects group {group!r}, which the inventory does not have{did_you_mean(group, groups)}"
                 )
-        used = any(rule.id in p.rules or any(m.startswith(rule.id + " ") for m in p.maybe) for p in plans.values())
+        used = any(rule.id in p.rules or any(m.startswith(rule.id + " ") for m in p.maybe) for p in asked.values())
         if not used:
             warnings.append(f"{rule.location}: rule {rule.id!r} selects no host of this inventory")
     warnings += contradicting_bounds(policy)
-    warnings += shared_engine_paths(policy, targets, plans)
-    names = [t.host.name for t in targets]
+    warnings += shared_engine_paths(policy, checked, asked)
+    names = [t.host.name for t in checked]
     for waiver in policy.waivers:
         if not any(_glob(n, p) for n in names for p in waiver.hosts):
             warnings.append(
@@ -196,8 +197,8 @@ def contradicting_bounds(policy: Policy) -> list[str]:
     would only find host by host (forward compatibility covers data-center GPUs on the branches
     the image's notes list, never the rest).
     """
-    from auditor.compat_images import image_driver_floor
     from auditor.knowledge import tensorrt as trt_kb
+    from auditor.knowledge.images import image_driver_floor
 
     found = []
     owners: list[tuple[str, str | None, tuple[Bounds, ...], object]] = [
@@ -223,7 +224,7 @@ def contradicting_bounds(policy: Policy) -> list[str]:
     return found
 
 
-def shared_engine_paths(policy: Policy, targets: list[Target], plans: dict[str, HostPlan]) -> list[str]:
+def shared_engine_paths(policy: Policy, checked: list[CheckedHost], asked: dict[str, HostRules]) -> list[str]:
     """Engine templates that expand to one path for several GPU models: TensorRT supports a plan only on
     the GPU model it was built on (same compute capability loads, with a warning), so ``{gpu}`` is needed."""
     from auditor.knowledge import tensorrt as trt_kb
@@ -232,12 +233,12 @@ def shared_engine_paths(policy: Policy, targets: list[Target], plans: dict[str, 
     found = []
     for rule in policy.rules:
         served: dict[str, set[str]] = {}
-        for target in targets:
-            if rule.id not in plans[target.host.name].rules or not target.gpus:
+        for entry in checked:
+            if rule.id not in asked[entry.host.name].rules or not entry.gpus:
                 continue
             for engine in rule.engines:
-                for model, cc in target.gpus:
-                    served.setdefault(f"{engine.template}\0{expand(engine.template, model, cc)}", set()).add(model)
+                for model, cc in entry.gpus:
+                    served.setdefault(f"{engine.template}\0{engine_path(engine.template, model, cc)}", set()).add(model)
         for key, models in sorted(served.items()):
             if len(models) < 2:
                 continue
@@ -252,9 +253,11 @@ def shared_engine_paths(policy: Policy, targets: list[Target], plans: dict[str, 
     return found
 
 
-def render(source: str, policy: Policy, targets: list[Target], plans: dict[str, HostPlan], warnings: list[str]) -> str:
+def render(
+    source: str, policy: Policy, checked: list[CheckedHost], asked: dict[str, HostRules], warnings: list[str]
+) -> str:
     """The human-readable check result."""
-    lines = [f"targets:  {source} ({count(len(targets), 'host')})"]
+    lines = [f"targets:  {source} ({count(len(checked), 'host')})"]
     lines.append(
         f"policy:   {', '.join(policy.files) or '(none: built-in checks only)'} ({count(len(policy.rules), 'rule')}, {count(len(policy.stacks), 'stack')})"
     )
@@ -271,14 +274,14 @@ def render(source: str, policy: Policy, targets: list[Target], plans: dict[str, 
             lines.append(f"      {item}")
     lines.append("")
     lines.append("hosts")
-    for target in targets:
-        plan = plans[target.host.name]
+    for entry in checked:
+        plan = asked[entry.host.name]
         gpus = (
-            ", ".join(f"{m} (CC {cc})" for m, cc in dict.fromkeys(target.gpus))
-            if target.gpus
+            ", ".join(f"{m} (CC {cc})" for m, cc in dict.fromkeys(entry.gpus))
+            if entry.gpus
             else "GPUs known after probing"
         )
-        lines.append(f"  {target.host.name}  [{', '.join(target.host.groups)}]  {gpus}")
+        lines.append(f"  {entry.host.name}  [{', '.join(entry.host.groups)}]  {gpus}")
         lines.append(f"      rules: {', '.join(plan.rules) or '(none: built-in checks only)'}")
         for label, items in (
             ("maybe", plan.maybe),
@@ -307,7 +310,7 @@ def _describe_select(rule: Rule) -> str:
 
 
 def _describe_rule(rule: Rule) -> list[str]:
-    from auditor.evaluate import describe_bounds
+    from auditor.evaluate.checks.bounds import describe_bounds
 
     items = []
     if rule.stack:
@@ -340,7 +343,7 @@ def _describe_rule(rule: Rule) -> list[str]:
 
 
 def _json(
-    source: str, policy: Policy, targets: list[Target], plans: dict[str, HostPlan], warnings: list[str]
+    source: str, policy: Policy, checked: list[CheckedHost], asked: dict[str, HostRules], warnings: list[str]
 ) -> dict[str, Any]:
     return {
         "valid": True,
@@ -358,7 +361,7 @@ def _json(
                 "disabled": p.disabled,
                 "waivers": p.waivers,
             }
-            for name, p in plans.items()
+            for name, p in asked.items()
         },
         "warnings": warnings,
     }

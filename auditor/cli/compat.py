@@ -8,13 +8,14 @@ import json
 import re
 import sys
 
-from auditor import knowledge, versions
-from auditor.cli.common import add_knowledge_option
-from auditor.compat import Answer, GpuSpec, Mode
+from auditor import versions
+from auditor.audit.options import add_knowledge_option
 from auditor.errors import InputError, InputErrors
 from auditor.knowledge import gpus as gpus_kb
+from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
-from auditor.lookup import Query, answer
+from auditor.knowledge.answers import Answer, GpuSpec, Mode
+from auditor.knowledge.lookup import Query, answer
 
 EPILOG = """\
 examples:
@@ -76,7 +77,7 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
 def run(args: argparse.Namespace) -> int:
     query, today = parse_query(args)
     result = answer(query, today)
-    data = {**result.to_json(), "knowledge": knowledge.about().to_json()}
+    data = {**result.to_json(), "knowledge": tables.about().to_json()}
     text = json.dumps(data, indent=2) + "\n" if args.json else render(result)
     sys.stdout.write(text)
     return 0 if result.compatible else 1
@@ -119,7 +120,7 @@ def parse_gpu(text: str) -> GpuSpec:
         close = gpus_kb.closest_names(text)
         hint = f"; closest: {', '.join(repr(n) for n in close)}" if close else ""
         raise InputError(
-            f"--gpu: {text!r} is not in the knowledge base ({knowledge.as_of_text()}){hint} "
+            f"--gpu: {text!r} is not in the knowledge base ({tables.as_of_text()}){hint} "
             "(give its compute capability instead, e.g. --gpu 8.6, or add it with --knowledge)"
         )
     return GpuSpec(name=text.strip())
@@ -148,5 +149,5 @@ def render(result: Answer) -> str:
     if result.sources:
         lines.append("sources:")
         lines += [f"  - {source}" for source in result.sources]
-    lines.append(knowledge.about().line())
+    lines.append(tables.about().line())
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-from auditor.cli.common import positive_int
+from auditor.audit.options import positive_int
 from auditor.cli.history import add_demo_history, add_history_path, open_history
 from auditor.report.drift import diff_reports, render_drift
 

@@ -16,8 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from auditor.audit import DEMO_FLEET, list_targets, open_targets
-from auditor.cli.common import add_ssh_options, positive_float, ssh_settings
+from auditor.audit.demo import DEMO_FLEET
+from auditor.audit.options import add_ssh_options, positive_float, ssh_settings
+from auditor.audit.targets import list_targets, open_targets
 from auditor.cli.paths import check_paths
 from auditor.errors import InputError
 from auditor.reference.build import DEFAULT_TIMEOUT, BuildFailed, BuildRequest, build_on, default_name

@@ -18,11 +18,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from auditor.cli.common import positive_float, positive_int
+from auditor.audit.options import positive_float, positive_int
 from auditor.errors import Location
 from auditor.findings import Verdict
-from auditor.history import History, HistoryError, default_path
-from auditor.report.table_writer import VERDICT_STYLE
+from auditor.report.history import History, HistoryError, default_path
+from auditor.report.writers.terminal import VERDICT_STYLE
 from auditor.statedir import demo_state_dir
 from auditor.text import count
 

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from auditor.inventory import Host, load_inventories
-from auditor.patterns import select
+from auditor.inventory.patterns import select
 from auditor.text import clean, count
 
 
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"auditor: warning: --limit: {pattern!r} matches no group or host", file=sys.stderr)
     effective: dict[str, dict[str, Any]] = {}
     if args.ssh:
-        from auditor.sshconfig import config_paths, resolve  # asyncssh's config parser: only when asked
+        from auditor.transport.sshconfig import config_paths, resolve  # asyncssh's config parser: only when asked
 
         paths = config_paths(args.ssh_config)
         effective = {h.name: resolve(h.address, paths, h.user, h.port).to_json() for h in selection.hosts}

@@ -14,9 +14,10 @@ import json
 import sys
 from typing import Any
 
-from auditor import knowledge, versions
-from auditor.cli.common import add_knowledge_option
+from auditor import versions
+from auditor.audit.options import add_knowledge_option
 from auditor.knowledge import cuda as cuda_kb
+from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
 
 EPILOG = """\
@@ -56,10 +57,10 @@ def run(args: argparse.Namespace) -> int:
 
 def describe() -> dict[str, Any]:
     """The knowledge in use, as one JSON-ready value (``auditor knowledge --json``)."""
-    tables = []
-    for table in knowledge.all_tables():
-        site = sum(1 for row in table.rows if row.get(knowledge.SITE_KEY))
-        tables.append(
+    listed = []
+    for table in tables.all_tables():
+        site = sum(1 for row in table.rows if row.get(tables.SITE_KEY))
+        listed.append(
             {
                 "table": table.name,
                 "file": table.file or None,
@@ -71,13 +72,13 @@ def describe() -> dict[str, Any]:
             }
         )
     return {
-        "knowledge": knowledge.about().to_json(),
-        "note": knowledge.about().note,
+        "knowledge": tables.about().to_json(),
+        "note": tables.about().note,
         "newest": newest(),
-        "tables": tables,
+        "tables": listed,
         "conflicts": [
             {"table": t.name, "id": c.id, "about": c.about, "choice": c.choice, "sources": list(c.sources)}
-            for t in knowledge.all_tables()
+            for t in tables.all_tables()
             for c in t.conflicts
         ],
     }
@@ -87,7 +88,7 @@ def newest() -> dict[str, Any]:
     """The newest release of each kind the knowledge base knows (anything newer is unknown)."""
     images = {}
     for repo, name in sorted(trt_kb.known_images().items()):
-        table = knowledge.table(name)
+        table = tables.table(name)
         tags = [str(r["tag"]) for r in table.rows]
         images[repo] = str(table.section("newest_month") or (max(tags) if tags else ""))
     return {

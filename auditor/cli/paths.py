@@ -19,8 +19,8 @@ import os
 from pathlib import Path
 
 from auditor.errors import InputError, InputErrors
-from auditor.history import default_path
 from auditor.report.files import check_writable
+from auditor.report.history import default_path
 from auditor.statedir import demo_state_dir, state_dir
 
 

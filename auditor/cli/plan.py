@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import re
@@ -23,38 +22,31 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from auditor import crashlog
-from auditor.audit import DEMO_FLEET, collect, list_targets
-from auditor.cli.common import add_target_options, non_negative_int, resolve_policy, targets_from
+from auditor.audit.demo import DEMO_FLEET
+from auditor.audit.options import add_target_options, non_negative_int, resolve_policy, targets_from
+from auditor.audit.run import collect
+from auditor.audit.targets import list_targets
 from auditor.cli.history import add_history_path, history_path
 from auditor.errors import InputError, Location, ReportWriteError
-from auditor.exitcodes import UNREACHABLE_CHOICES
-from auditor.facts import FactsError, parse_facts
+from auditor.facts.model import FactsError
+from auditor.facts.reader import read_stored
 from auditor.findings import Verdict
-from auditor.history import History, HistoryError
 from auditor.inventory import Host
-from auditor.isolation import render_isolated
-from auditor.outcome import HostError, Step
-from auditor.plan import (
-    SET_COMPONENTS,
-    SKIP_VAR,
-    HostPlan,
-    Plan,
-    PlanExit,
-    PlanSource,
-    Rollout,
-    Target,
-    build_target,
-    failed_plan,
-    make_plan,
-    plan_with_hosts,
-)
-from auditor.policy import Policy
-from auditor.probe import encode_request
-from auditor.report import HostReport, Report, age, utc_now
+from auditor.plan.fleet import failed_plan, make_plan, plan_with_hosts
+from auditor.plan.model import SET_COMPONENTS, HostPlan, Plan, PlanExit, PlanSource, Rollout, Target
+from auditor.plan.target import build_target
+from auditor.plan.waves import SKIP_VAR
+from auditor.policy.model import Policy
+from auditor.probe.request import encode_request
+from auditor.report.exitcodes import UNREACHABLE_CHOICES
 from auditor.report.files import write_atomic
 from auditor.report.formats import OutputSpec, check_specs, parse_spec
-from auditor.simulate import load_fleet
+from auditor.report.history import History, HistoryError
+from auditor.report.isolation import render_isolated
+from auditor.report.model import HostReport, Report, age, utc_now
+from auditor.simulate.fleet import load_fleet
 from auditor.text import clean
+from auditor.transport.outcome import AuditStep, HostError
 
 log = logging.getLogger(__name__)
 
@@ -269,48 +261,48 @@ def _stored_host(doc: dict[str, object]) -> HostReport:
         verdict = Verdict(str(doc.get("verdict")))
         host_error = None
         if isinstance(error, dict):
-            step = Step(str(error.get("step")))
+            step = AuditStep(str(error.get("step")))
             host_error = HostError(step, str(error.get("message")), bool(error.get("timed_out")))
     except ValueError as exc:
-        damaged = HostError(Step.HISTORY, f"the stored result is damaged: {clean(str(exc), 200)}")
-        return HostReport(name, str(doc.get("address")), groups, Verdict.ERROR, error=damaged)
+        damaged = HostError(AuditStep.HISTORY, f"the stored result is damaged: {clean(str(exc), 200)}")
+        return HostReport(Host(name, str(doc.get("address")), groups=groups), Verdict.ERROR, error=damaged)
     facts = None
     if doc.get("facts"):
         try:
-            facts = parse_facts(json.dumps(doc["facts"]))
+            facts = read_stored(doc["facts"])
         except FactsError as exc:
             return HostReport(
-                name, str(doc.get("address")), groups, Verdict.ERROR, error=HostError(Step.PARSE, str(exc))
+                Host(name, str(doc.get("address")), groups=groups),
+                Verdict.ERROR,
+                error=HostError(AuditStep.PARSE, str(exc)),
             )
-    return HostReport(name, str(doc.get("address")), groups, verdict, facts=facts, error=host_error)
+    return HostReport(Host(name, str(doc.get("address")), groups=groups), verdict, facts=facts, error=host_error)
 
 
 def _absent(host: Host, run_id: int) -> HostReport:
     return HostReport(
-        host.name,
-        host.address,
-        host.groups,
+        host,
         Verdict.UNREACHABLE,
-        error=HostError(Step.CONNECT, f"not in stored run #{run_id}"),
+        error=HostError(AuditStep.CONNECT, f"not in stored run #{run_id}"),
     )
 
 
 def renderer(name: str, color: bool = False, width: int | None = None) -> Callable[[Plan], str]:
     """The function rendering a plan as ``name`` (writers are imported only when asked for)."""
     if name == "table":
-        from auditor.report.plan_table import render_plan_table
+        from auditor.plan.writers.table import render_plan_table
 
         return lambda plan: render_plan_table(plan, width=width, color=color)
     if name == "md":
-        from auditor.report.plan_md import render_plan_md
+        from auditor.plan.writers.md import render_plan_md
 
         return render_plan_md
     if name == "json":
-        from auditor.report.plan_data import render_plan_json
+        from auditor.plan.writers.data import render_plan_json
 
         return render_plan_json
     if name == "ansible":
-        from auditor.report.plan_data import render_plan_ansible
+        from auditor.plan.writers.data import render_plan_ansible
 
         return render_plan_ansible
     raise ValueError(name)
@@ -319,7 +311,7 @@ def renderer(name: str, color: bool = False, width: int | None = None) -> Callab
 def write_outputs(plan: Plan, specs: Sequence[OutputSpec]) -> list[str]:
     """Every requested rendering: files first (atomically), stdout last. Returns the failures.
 
-    A host a writer cannot render becomes an error in that rendering (``auditor.isolation``).
+    A host a writer cannot render becomes an error in that rendering (``auditor.report.isolation``).
     """
     errors = []
     for spec in sorted(specs, key=lambda s: s.path is None):

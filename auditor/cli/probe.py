@@ -9,7 +9,8 @@ import shutil
 import sys
 
 from auditor.errors import InputError
-from auditor.probe import encode_request, run_local
+from auditor.probe.program import run_local
+from auditor.probe.request import encode_request
 
 
 def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:

@@ -36,11 +36,14 @@ from types import FrameType
 from typing import Any
 
 from auditor import crashlog
-from auditor.audit import AuditEvent, Targets, collect
-from auditor.cli.common import add_target_options, non_negative_float, resolve_policy, targets_from
+from auditor.audit.events import AuditEvent
+from auditor.audit.options import add_target_options, non_negative_float, resolve_policy, targets_from
+from auditor.audit.run import collect
+from auditor.audit.targets import Targets
 from auditor.cli.history import add_history_path, history_path
 from auditor.errors import InputError, ReportWriteError
-from auditor.exitcodes import (
+from auditor.policy.model import Policy
+from auditor.report.exitcodes import (
     DEFAULT_FAIL_ON,
     DEFAULT_UNREACHABLE,
     FAIL_ON_CHOICES,
@@ -48,16 +51,15 @@ from auditor.exitcodes import (
     UNREACHABLE_CHOICES,
     VERDICT_LEVELS,
     ExitCode,
-    decide,
 )
-from auditor.history import History, HistoryLocked, locked
-from auditor.isolation import render_isolated
-from auditor.outcome import HostState
-from auditor.policy import Policy
-from auditor.report import HostReport, Report
 from auditor.report.files import write_atomic
 from auditor.report.formats import DESCRIPTIONS, FORMATS, OutputSpec, check_specs, parse_spec, renderer
+from auditor.report.history import History, HistoryLocked, locked
+from auditor.report.isolation import render_isolated
+from auditor.report.model import HostReport, Report
+from auditor.report.thresholds import decide
 from auditor.text import clean, count
+from auditor.transport.outcome import HostState
 
 log = logging.getLogger(__name__)
 DEFAULT_LOCK_TIMEOUT = 60.0
@@ -218,7 +220,7 @@ Rendered = tuple[OutputSpec, str, str]
 def _render_outputs(report: Report, specs: list[OutputSpec]) -> tuple[list[Rendered], list[str]]:
     """Every requested format rendered, files first and stdout last; and the formats that could not be.
 
-    A host a writer cannot render becomes an error row in that format (``auditor.isolation``);
+    A host a writer cannot render becomes an error row in that format (``auditor.report.isolation``);
     only a writer broken for every host loses its format.
     """
     outputs, failures = [], []

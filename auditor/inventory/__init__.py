@@ -15,6 +15,11 @@ accepts two names the later one wins, as there:
 
 A connection variable may refer to other variables as ``{{ name }}``; any other
 Jinja is refused (auditor does not run templates) with the host's location.
+
+The package owns the inventory files (``sources``, ``ini_format``, ``yaml_format``,
+``varsdirs``, ``model``), host names (``hostnames``, ``ranges``) and ``--limit`` host
+patterns (``patterns``). It is the bottom layer: it imports only the foundations
+(``auditor.errors``, ``auditor.text``, ``auditor.yamlsrc``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 driver branches and their lifecycle, and which architectures each toolkit and branch serve.
 
 Every answer carries the table row it came from, so callers can cite it
-(``knowledge.table(name).cite(row)``) and say its grade.
+(``tables.table(name).cite(row)``) and say its grade.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Any
 
-from auditor import knowledge, versions
+from auditor import versions
+from auditor.knowledge import tables
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class ToolkitFloor:
 
     @property
     def cite(self) -> str:
-        return knowledge.table("cuda_toolkits").cite(self.row)
+        return tables.table("cuda_toolkits").cite(self.row)
 
 
 def _floor_of(row: Any) -> str | None:
@@ -45,7 +46,7 @@ def _floor_of(row: Any) -> str | None:
     return max(candidates, key=versions.parse) if candidates else None
 
 
-@knowledge.memo
+@tables.memo
 def toolkit_floor(cuda: str) -> ToolkitFloor | None:
     """The floor for a toolkit version ("12.2.2", or "12.2" for its GA), or None if unknown.
 
@@ -53,7 +54,7 @@ def toolkit_floor(cuda: str) -> ToolkitFloor | None:
     floor (conservative: never lower), and says so.
     """
     release = versions.parse(cuda).release
-    rows = knowledge.table("cuda_toolkits").rows
+    rows = tables.table("cuda_toolkits").rows
     if release[0] < 11:  # 10.x rows cover every 10.x.y
         prefix = versions.major_minor(cuda)
         row = next((r for r in rows if r["cuda"] == prefix), None)
@@ -93,9 +94,9 @@ def known_toolkits() -> list[str]:
     return list(_known_toolkits())
 
 
-@knowledge.memo
+@tables.memo
 def _known_toolkits() -> tuple[str, ...]:
-    return tuple(str(r["cuda"]) for r in knowledge.table("cuda_toolkits").rows)
+    return tuple(str(r["cuda"]) for r in tables.table("cuda_toolkits").rows)
 
 
 @dataclass(frozen=True)
@@ -109,13 +110,13 @@ class MvcFamily:
 
     @property
     def cite(self) -> str:
-        return knowledge.table("minor_version").cite(self.row)
+        return tables.table("minor_version").cite(self.row)
 
 
-@knowledge.memo
+@tables.memo
 def mvc_family(major: int) -> MvcFamily | None:
     """The MVC floor of CUDA ``major`` (11, 12, 13), or None (no MVC before CUDA 11)."""
-    for row in knowledge.table("minor_version").rows:
+    for row in tables.table("minor_version").rows:
         if row["family"] == major:
             return MvcFamily(major, str(row["floor"]), str(row["grade"]), row)
     return None
@@ -123,7 +124,7 @@ def mvc_family(major: int) -> MvcFamily | None:
 
 def mvc_caveats() -> list[str]:
     """The caveats of minor-version compatibility, one line each."""
-    return [" ".join(str(c["text"]).split()) for c in knowledge.table("minor_version").section("caveats")]
+    return [" ".join(str(c["text"]).split()) for c in tables.table("minor_version").section("caveats")]
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class Branch:
 
     @property
     def cite(self) -> str:
-        return knowledge.table("driver_branches").cite(self.row)
+        return tables.table("driver_branches").cite(self.row)
 
     @property
     def type_label(self) -> str:
@@ -179,11 +180,11 @@ _TYPE_LABEL = {
 }
 
 
-@knowledge.memo
+@tables.memo
 def branch_info(driver_version: str) -> Branch | None:
     """The branch of ``driver_version`` (535.104.05 -> R535), or None if the table lacks it."""
     number = versions.branch(driver_version)
-    for row in knowledge.table("driver_branches").rows:
+    for row in tables.table("driver_branches").rows:
         if row["branch"] == number:
             return Branch(
                 number,
@@ -205,12 +206,12 @@ def driver_cuda_version(driver_version: str) -> str | None:
 
 def newest_branch() -> int:
     """The newest driver branch the knowledge base has a row for (a newer one is unknown)."""
-    return max(int(r["branch"]) for r in knowledge.table("driver_branches").rows)
+    return max(int(r["branch"]) for r in tables.table("driver_branches").rows)
 
 
 def supported_branches(today: datetime.date) -> list[Branch]:
     """Branches with a published end of life still ahead on ``today``, newest first."""
-    rows = knowledge.table("driver_branches").rows
+    rows = tables.table("driver_branches").rows
     found = [branch_info(str(r["branch"])) for r in rows]
     return sorted(
         (b for b in found if b is not None and b.eol and not b.is_past_eol(today)),
@@ -220,7 +221,7 @@ def supported_branches(today: datetime.date) -> list[Branch]:
 
 def newest_compat_package() -> str:
     """The newest CUDA a cuda-compat package row covers ("13.4"): forward compatibility beyond it is unknown."""
-    return max((str(r["cuda"]) for r in knowledge.table("forward_compat").rows), key=versions.parse)
+    return max((str(r["cuda"]) for r in tables.table("forward_compat").rows), key=versions.parse)
 
 
 def forward_compat(package_cuda: str, branch: int) -> tuple[str | None, Any]:
@@ -230,7 +231,7 @@ def forward_compat(package_cuda: str, branch: int) -> tuple[str | None, Any]:
     a target). Returns the cell and the package row (None when there is none).
     """
     mm = versions.major_minor(package_cuda)
-    for row in knowledge.table("forward_compat").rows:
+    for row in tables.table("forward_compat").rows:
         if row["cuda"] == mm:
             return row["branches"].get(branch), row
     return None, None
@@ -241,11 +242,11 @@ def compat_packages(cuda: str, branch: int) -> list[str]:
     return list(_compat_packages(cuda, branch))
 
 
-@knowledge.memo
+@tables.memo
 def _compat_packages(cuda: str, branch: int) -> tuple[str, ...]:
     wanted = versions.parse(versions.major_minor(cuda))
     found = []
-    for row in knowledge.table("forward_compat").rows:
+    for row in tables.table("forward_compat").rows:
         if versions.parse(row["cuda"]) >= wanted and row["branches"].get(branch) == "C":
             found.append(str(row["package"]))
     return tuple(reversed(found))
@@ -253,7 +254,7 @@ def _compat_packages(cuda: str, branch: int) -> tuple[str, ...]:
 
 def forward_compat_caveat(branch: int) -> str | None:
     """Why a documented forward-compatibility column is still doubtful (Q7), or None."""
-    table = knowledge.table("forward_compat")
+    table = tables.table("forward_compat")
     if branch in (table.section("new_feature_branches") or []):
         return (
             f"R{branch} is a New Feature Branch, which NVIDIA says is not a supported forward-compatibility target (Q7)"
@@ -268,7 +269,7 @@ def forward_compat_caveat(branch: int) -> str | None:
 def historical_forward_compat(cuda: str, driver_version: str) -> str | None:
     """A pre-2025 NGC-notes claim (grade B) that this pair worked, for context only (Q8)."""
     mm = versions.parse(versions.major_minor(cuda))
-    for row in knowledge.table("forward_compat").section("historical") or []:
+    for row in tables.table("forward_compat").section("historical") or []:
         low, high = (versions.parse(p) for p in str(row["cuda"]).split("-"))
         if low <= mm <= high:
             for base in row["branches"]:
@@ -294,7 +295,7 @@ class ArchSupport:
 
     @property
     def cite(self) -> str:
-        return knowledge.table("architectures").cite(self.row)
+        return tables.table("architectures").cite(self.row)
 
     def first_branch(self) -> FirstBranch:
         """The oldest driver branch that runs this architecture, and where that comes from.
@@ -333,11 +334,11 @@ class FirstBranch:
     predates: bool
 
 
-@knowledge.memo
+@tables.memo
 def arch_support(compute_capability: str) -> ArchSupport | None:
     """The support window of ``compute_capability`` ("8.6"), or None if the table lacks it."""
     cc = _normal_cc(compute_capability)
-    for row in knowledge.table("architectures").rows:
+    for row in tables.table("architectures").rows:
         if cc in [_normal_cc(c) for c in row["ccs"]]:
             return ArchSupport(
                 str(row["arch"]),
@@ -362,23 +363,23 @@ class SystemFloor:
 
     @property
     def cite(self) -> str:
-        return knowledge.table("system_floors").cite(self.row)
+        return tables.table("system_floors").cite(self.row)
 
 
-@knowledge.memo
+@tables.memo
 def system_floor(gpu_name: str) -> SystemFloor | None:
     """The system-level floor for a host whose GPUs are called ``gpu_name``, if NVIDIA publishes one."""
     lowered = " ".join(gpu_name.split()).lower()
-    for row in knowledge.table("system_floors").rows:
+    for row in tables.table("system_floors").rows:
         if any(fnmatch.fnmatchcase(lowered, str(p).lower()) for p in row["gpus"]):
             return SystemFloor(str(row["system"]), str(row["floor"]), str(row["grade"]), row)
     return None
 
 
-@knowledge.memo
+@tables.memo
 def cuda_min_cc(major: int) -> tuple[str, Any] | None:
     """The lowest compute capability CUDA ``major`` builds for, and the drop row saying so."""
-    for row in knowledge.table("architectures").section("drops") or []:
+    for row in tables.table("architectures").section("drops") or []:
         if row["cuda_major"] == major:
             return str(row["min_cc"]), row
     return None

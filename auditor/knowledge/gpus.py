@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from auditor import knowledge
+from auditor.knowledge import tables
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,16 @@ class GpuModel:
     @property
     def cite(self) -> str:
         """The table and URL this product's facts come from."""
-        return knowledge.table("gpus").cite(self.row)
+        return tables.table("gpus").cite(self.row)
 
 
-@knowledge.memo
+@tables.memo
 def gpu_model(name: str) -> GpuModel | None:
     """The product an NVML/nvidia-smi GPU name belongs to ("NVIDIA A100-SXM4-80GB" -> A100), or None."""
     lowered = " ".join(name.split()).lower()
     if not lowered:
         return None
-    for row in knowledge.table("gpus").rows:
+    for row in tables.table("gpus").rows:
         if any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in row["names"]):
             cc = str(row["cc"]) if row.get("cc") is not None else None
             return GpuModel(row["product"], cc, str(row["arch"]), str(row["class"]), str(row["grade"]), row)
@@ -50,7 +50,7 @@ def gpu_model(name: str) -> GpuModel | None:
 
 def products() -> list[str]:
     """Every product name the table knows (for did-you-mean suggestions)."""
-    return [str(row["product"]) for row in knowledge.table("gpus").rows]
+    return [str(row["product"]) for row in tables.table("gpus").rows]
 
 
 def closest_names(name: str, limit: int = 3) -> list[str]:
@@ -60,7 +60,7 @@ def closest_names(name: str, limit: int = 3) -> list[str]:
     without wildcards, so "NVIDIA GeForce GTX 1080 Ti" suggests "NVIDIA GeForce GTX 1080".
     """
     candidates: dict[str, str] = {}
-    for row in knowledge.table("gpus").rows:
+    for row in tables.table("gpus").rows:
         for text in [row["product"], *(row.get("examples") or []), *row["names"]]:
             text = str(text)
             if "*" not in text and "?" not in text:

@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor import knowledge, versions
+from auditor import versions
 from auditor.errors import InputError, InputErrors, Location
+from auditor.knowledge import tables
+from auditor.knowledge.tables import Table
 from auditor.yamlsrc import YamlList, YamlMap, check_keys, did_you_mean, load_yaml, type_name
 
 ENV_VAR = "AUDITOR_KNOWLEDGE"
@@ -63,18 +65,18 @@ class Overlay:
     """A validated site overlay: merged tables by bundled file name, and what changed."""
 
     directory: str
-    tables: dict[str, knowledge.Table] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
     as_of: datetime.date | None = None
 
-    def merged(self, name: str) -> knowledge.Table | None:
+    def merged(self, name: str) -> Table | None:
         """The table ``name`` with the overlay's rows, or None when the overlay leaves it alone."""
         return self.tables.get(name)
 
     def image_tables(self) -> tuple[str, ...]:
         """Names of the image tables the overlay adds (``ngc_site_<file>``)."""
         return tuple(
-            n for n in self.tables if n.startswith(knowledge.NGC_PREFIX) and n not in knowledge.bundled_table_names()
+            n for n in self.tables if n.startswith(tables.NGC_PREFIX) and n not in tables.bundled_table_names()
         )
 
     def summary(self) -> str:
@@ -127,8 +129,8 @@ def load_overlay(directory: str | Path) -> Overlay:
         raise InputErrors(errors)
     for name, data in pending.items():
         try:
-            overlay.tables[name] = knowledge.parse_table(data, name)
-        except knowledge.KnowledgeError as exc:  # a shape the row checks let through: still the user's file
+            overlay.tables[name] = tables.parse_table(data, name)
+        except tables.KnowledgeError as exc:  # a shape the row checks let through: still the user's file
             raise InputError(f"the merged table is not valid: {exc}", Location(str(root))) from None
     return overlay
 
@@ -148,7 +150,7 @@ def _about(data: Any, path: str) -> datetime.date | None:
 
 
 def _bundled_by_id() -> dict[str, str]:
-    return {knowledge.bundled(name).name: name for name in knowledge.bundled_table_names()}
+    return {tables.bundled(name).name: name for name in tables.bundled_table_names()}
 
 
 def _file(data: Any, path: str, pending: dict[str, dict[str, Any]], overlay: Overlay, errors: list[InputError]) -> None:
@@ -166,7 +168,7 @@ def _file(data: Any, path: str, pending: dict[str, dict[str, Any]], overlay: Ove
             f"unknown table {table_id!r}{did_you_mean(table_id, by_id)} (a new image needs 'image:')", data.loc("table")
         )
     if name is None:
-        name = knowledge.NGC_PREFIX + "site_" + _SITE_NAME.sub("_", Path(path).stem.lower()).strip("_")
+        name = tables.NGC_PREFIX + "site_" + _SITE_NAME.sub("_", Path(path).stem.lower()).strip("_")
         if name in pending:
             raise InputError(f"two files define the site image table {name!r}", data.loc("table"))
         base: dict[str, Any] = {
@@ -178,7 +180,7 @@ def _file(data: Any, path: str, pending: dict[str, dict[str, Any]], overlay: Ove
     elif name in pending:
         base = pending[name]
     else:
-        base = _copy(knowledge.bundled(name), name)
+        base = _copy(tables.bundled(name), name)
     if image is not None and name in by_id.values() and str(base.get("image") or "") != str(image).lower():
         raise InputError(
             f"'image' {image!r} is not the image of table {table_id!r} ({base.get('image')})", data.loc("image")
@@ -195,7 +197,7 @@ def _file(data: Any, path: str, pending: dict[str, dict[str, Any]], overlay: Ove
         errors.append(InputError("'rows' must be a non-empty list", data.loc("rows")))
         pending[name] = base
         return
-    image_table = name.startswith(knowledge.NGC_PREFIX)
+    image_table = name.startswith(tables.NGC_PREFIX)
     check = _ROW_CHECKS.get("ngc" if image_table else name)
     key_of = _KEYS.get("ngc" if image_table else name, _no_key)
     merged = list(base["rows"])
@@ -210,7 +212,7 @@ def _file(data: Any, path: str, pending: dict[str, dict[str, Any]], overlay: Ove
         if row_errors:
             errors.extend(row_errors)
             continue
-        plain = {**_plain(row), knowledge.SITE_KEY: f"{path}:{where.line}"}
+        plain = {**_plain(row), tables.SITE_KEY: f"{path}:{where.line}"}
         key = key_of(plain)
         at = next((i for i, r in enumerate(merged) if key_of(r) == key), None)
         if at is None:
@@ -223,7 +225,7 @@ def _file(data: Any, path: str, pending: dict[str, dict[str, Any]], overlay: Ove
     pending[name] = base
 
 
-def _copy(table: knowledge.Table, name: str) -> dict[str, Any]:
+def _copy(table: Table, name: str) -> dict[str, Any]:
     """A bundled table back in file shape, to merge rows into."""
     sources = {
         s.id: {
@@ -262,11 +264,9 @@ def _sources(data: YamlMap, base: dict[str, Any], path: str, errors: list[InputE
         url = str(spec.get("url", ""))
         if url and not url.startswith("https://"):
             problems.append(InputError(f"source {source_id!r}: url must start with https://", spec.loc("url")))
-        if spec.get("grade") is not None and str(spec["grade"]) not in knowledge.GRADES:
+        if spec.get("grade") is not None and str(spec["grade"]) not in tables.GRADES:
             problems.append(
-                InputError(
-                    f"source {source_id!r}: grade must be one of {', '.join(knowledge.GRADES)}", spec.loc("grade")
-                )
+                InputError(f"source {source_id!r}: grade must be one of {', '.join(tables.GRADES)}", spec.loc("grade"))
             )
         if source_id in sources and sources[source_id]["url"] != url:
             problems.append(
@@ -307,10 +307,10 @@ def _conflicts(data: YamlMap, errors: list[InputError]) -> list[dict[str, Any]]:
 
 def _graded(row: YamlMap, sources: Mapping[str, Any], where: Location) -> list[InputError]:
     problems = []
-    if str(row.get("grade")) not in knowledge.GRADES:
+    if str(row.get("grade")) not in tables.GRADES:
         problems.append(
             InputError(
-                f"a row needs 'grade' (one of {', '.join(knowledge.GRADES)})",
+                f"a row needs 'grade' (one of {', '.join(tables.GRADES)})",
                 row.loc("grade") if "grade" in row else where,
             )
         )

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from auditor import knowledge, versions
+from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
+from auditor.knowledge import tables
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class TrtRelease:
 
     @property
     def cite(self) -> str:
-        return knowledge.table("tensorrt_releases").cite(self.row)
+        return tables.table("tensorrt_releases").cite(self.row)
 
     @property
     def cuda_majors(self) -> list[int]:
@@ -63,12 +64,12 @@ class TrtRelease:
         return floor.floor, "CUDA 10.2's minimum driver (no minor-version compatibility before 11)"
 
 
-@knowledge.memo
+@tables.memo
 def trt_release(version: str) -> TrtRelease | None:
     """The release line ``version`` belongs to ("8.6.1.6" -> 8.6; "10.13.3.9" -> 10.13.3), or None."""
     parsed = versions.parse(version).release
     best: Any = None
-    for row in knowledge.table("tensorrt_releases").rows:
+    for row in tables.table("tensorrt_releases").rows:
         key = versions.parse(row["release"]).release
         if parsed[: len(key)] == key and (best is None or len(key) > len(versions.parse(best["release"]).release)):
             best = row
@@ -76,7 +77,7 @@ def trt_release(version: str) -> TrtRelease | None:
         # 10.13.1 has no row: the newest row of the same minor below it stands in
         same = [
             r
-            for r in knowledge.table("tensorrt_releases").rows
+            for r in tables.table("tensorrt_releases").rows
             if versions.parse(r["release"]).release[:2] == parsed[:2]
             and versions.parse(r["release"]) <= versions.parse(version)
         ]
@@ -100,7 +101,7 @@ def trt_release(version: str) -> TrtRelease | None:
 
 def known_releases() -> list[str]:
     """Every release line with a row, oldest first."""
-    return [str(r["release"]) for r in knowledge.table("tensorrt_releases").rows]
+    return [str(r["release"]) for r in tables.table("tensorrt_releases").rows]
 
 
 def first_release_for_cc(compute_capability: str) -> tuple[str, Any] | None:
@@ -110,7 +111,7 @@ def first_release_for_cc(compute_capability: str) -> tuple[str, Any] | None:
     other in ``other`` (``conflict_note`` words it).
     """
     wanted = cuda_kb.cc_tuple(compute_capability)
-    for row in knowledge.table("tensorrt_releases").section("newer_gpus") or []:
+    for row in tables.table("tensorrt_releases").section("newer_gpus") or []:
         if cuda_kb.cc_tuple(row["cc"]) == wanted:
             return str(row["first_release"]), row
     return None
@@ -121,7 +122,7 @@ def conflict_note(row: Any) -> str | None:
     other = row.get("other") if row is not None else None
     if not other or not row.get("conflict"):
         return None
-    table = knowledge.table("tensorrt_releases")
+    table = tables.table("tensorrt_releases")
     return (
         f"sources disagree ({row['conflict']}): {table.url(row)} names {row['first_release']}, "
         f"{table.sources[other['source']].url} says {other['first_release']} works; the later one is taken"
@@ -131,7 +132,7 @@ def conflict_note(row: Any) -> str | None:
 def last_release_for_cc(compute_capability: str) -> str | None:
     """The newest release line whose architecture floor admits ``compute_capability``."""
     cc = cuda_kb.cc_tuple(compute_capability)
-    fitting = [r for r in knowledge.table("tensorrt_releases").rows if cuda_kb.cc_tuple(r["min_cc"]) <= cc]
+    fitting = [r for r in tables.table("tensorrt_releases").rows if cuda_kb.cc_tuple(r["min_cc"]) <= cc]
     return str(fitting[-1]["release"]) if fitting else None
 
 
@@ -182,7 +183,7 @@ class Container:
 
     @property
     def cite(self) -> str:
-        return knowledge.table(self.table).cite(self.row)
+        return tables.table(self.table).cite(self.row)
 
     @property
     def known(self) -> bool:
@@ -199,8 +200,8 @@ class Container:
 def known_images() -> dict[str, str]:
     """Repository -> table name, for every image the knowledge base has a table for."""
     found: dict[str, str] = {}
-    for name in knowledge.ngc_table_names():
-        image = knowledge.table(name).section("image")
+    for name in tables.ngc_table_names():
+        image = tables.table(name).section("image")
         if isinstance(image, str):
             found.setdefault(image.lower(), name)
     return found
@@ -222,7 +223,7 @@ def parse_image(ref: str) -> ImageRef:
     if month:
         return ImageRef(repo, tag, month.group("month"), month.group("suffix") or "")
     name = known_images().get(repo)
-    if name is not None and not knowledge.table(name).section("newest_month"):
+    if name is not None and not tables.table(name).section("newest_month"):
         return ImageRef(repo, tag)  # a site image whose table does not count NGC months
     raise BadImage(f"not an NGC image reference like nvcr.io/nvidia/tensorrt:23.09-py3 (a YY.MM tag): {ref!r}")
 
@@ -243,13 +244,13 @@ def lookup_image(ref: str) -> ImageLookup:
     return _lookup_image(ref.strip().lower())
 
 
-@knowledge.memo
+@tables.memo
 def _lookup_image(ref: str) -> ImageLookup:
     parsed = parse_image(ref)
     name = known_images().get(parsed.repo)
     if name is None:
         return ImageLookup(parsed, None, f"{parsed.repo} is not an image the knowledge base has a table for", False)
-    table = knowledge.table(name)
+    table = tables.table(name)
     suffix = str(table.section("tag_suffix") or "")
     if parsed.month is None:
         wanted_tag, variant = parsed.tag, None
@@ -283,7 +284,7 @@ def _months(entries: Any) -> list[str]:
 
 
 def _container(name: str, row: Any) -> Container:
-    table = knowledge.table(name)
+    table = tables.table(name)
     suffix = str(table.section("tag_suffix") or "")
     variant = row.get("variant") or None
     tag = f"{row['tag']}-{variant}" if variant else f"{row['tag']}{suffix}"
@@ -316,7 +317,7 @@ def container(ref: str) -> Container | None:
 def known_tags(image: str = DEFAULT_IMAGE) -> list[str]:
     """Every month (tag) the knowledge base has a row for, for ``image``, in table order."""
     name = known_images().get(image)
-    return [str(r["tag"]) for r in knowledge.table(name).rows if not r.get("variant")] if name else []
+    return [str(r["tag"]) for r in tables.table(name).rows if not r.get("variant")] if name else []
 
 
 # -- engine portability --------------------------------------------------------------------
@@ -335,13 +336,13 @@ class EngineOutcome:
 
     @property
     def cite(self) -> str:
-        return knowledge.table("engine_portability").cite(self.rule_row)
+        return tables.table("engine_portability").cite(self.rule_row)
 
 
-@knowledge.memo
+@tables.memo
 def engine_outcome(load: str) -> EngineOutcome | None:
     """The meaning of an ``engines[].load.status`` value ("version-mismatch" -> rebuild-engine)."""
-    table = knowledge.table("engine_portability")
+    table = tables.table("engine_portability")
     rules = {r["id"]: r for r in table.rows}
     for row in table.section("outcomes") or []:
         if row["load"] == load:
@@ -359,7 +360,7 @@ def engine_outcome(load: str) -> EngineOutcome | None:
 
 def portability_rule(rule_id: str) -> tuple[str, Any] | None:
     """The text and row of one portability rule ("version-compatible")."""
-    for row in knowledge.table("engine_portability").rows:
+    for row in tables.table("engine_portability").rows:
         if row["id"] == rule_id:
             return str(row["text"]), row
     return None
@@ -376,5 +377,5 @@ def version_compatible_load(plan: str, runtime: str) -> bool:
         return False
     if built[0] == run[0]:
         return True
-    pairs = knowledge.table("engine_portability").section("cross_major") or []
+    pairs = tables.table("engine_portability").section("cross_major") or []
     return [built[0], run[0]] in pairs

@@ -4,7 +4,7 @@ Steps come in a fixed order: driver, the reboot it needs, cuda-compat packages
 the new driver makes stale, CUDA toolkit, a cuda-compat package the result needs,
 cuDNN, TensorRT, then one rebuild per engine that will not load afterwards. The
 resulting stack (what changes plus what stays) is then judged by the same
-knowledge queries the audit uses (``auditor.compat``, ``auditor.compat_images``):
+knowledge queries the audit uses (``auditor.knowledge.compat``, ``auditor.knowledge.images``):
 
 * an architecture the target's driver branch, CUDA or TensorRT no longer supports,
   a combination only forward compatibility would run on a GPU that is not a
@@ -30,38 +30,41 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from auditor import compat, knowledge, versions
-from auditor.builtin import gpu_specs, state_cite, tensorrt_build_major
-from auditor.compat import Answer, GpuSpec, Mode
-from auditor.compat_images import image_on
-from auditor.container_checks import CHECK as CONTAINER_CHECK
-from auditor.container_checks import judge_container
+from auditor import versions
 from auditor.errors import Location
-from auditor.evaluate import bounds_findings
-from auditor.facts import DriverStatus, Facts
+from auditor.evaluate.check import gpu_specs
+from auditor.evaluate.checks.bounds import bounds_findings
+from auditor.evaluate.checks.containers import CHECK_ID as CONTAINER_CHECK
+from auditor.evaluate.checks.containers import judge_container
+from auditor.evaluate.checks.driver_state import state_cite
+from auditor.evaluate.checks.tensorrt import tensorrt_build_major
+from auditor.facts.model import DriverStatus, Facts
+from auditor.facts.stack import stack_of
 from auditor.findings import Action, Verdict
 from auditor.inventory import Host
+from auditor.knowledge import compat, compat_tensorrt, tables
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge import tensorrt as trt_kb
-from auditor.plan.engines import engine_steps
+from auditor.knowledge.answers import Answer, GpuSpec, Mode
+from auditor.knowledge.images import image_on
 from auditor.plan.model import (
+    COMPONENT_LABELS,
     COMPONENTS,
-    LABEL,
     Blocker,
     BlockerKind,
     ComponentTarget,
     EngineRecord,
     HostPlan,
     HostStatus,
+    PlanStep,
     PlanWarning,
     Rollback,
-    Step,
     StepAction,
     Target,
 )
-from auditor.policy import Disabled, Policy, Rule, Selector
-from auditor.report import HostReport
-from auditor.report.stack import stack_of
+from auditor.plan.rebuilds import engine_steps
+from auditor.policy.model import Disabled, Policy, Rule, Selector
+from auditor.report.model import HostReport
 
 
 @dataclass
@@ -69,7 +72,7 @@ class _Work:
     """What one host's plan collects while it is made."""
 
     disabled: dict[str, tuple[str, Disabled]]
-    steps: list[Step] = field(default_factory=list)
+    steps: list[PlanStep] = field(default_factory=list)
     blockers: list[Blocker] = field(default_factory=list)
     warnings: list[PlanWarning] = field(default_factory=list)
 
@@ -116,7 +119,7 @@ def plan_host(report: HostReport, host: Host, target: Target, policy: Policy) ->
     work = _Work(disabled)
     current = {c: _current(c, facts) for c in COMPONENTS}
     after = dict(current)
-    changes: dict[str, Step] = {}
+    changes: dict[str, PlanStep] = {}
     for component in COMPONENTS:
         wanted = target.component(component)
         if wanted is None:
@@ -188,9 +191,11 @@ def _current(component: str, facts: Facts) -> str | None:
     return value if value and versions.is_version(value) else None
 
 
-def _component_step(work: _Work, wanted: ComponentTarget, now: str | None, facts: Facts, target: Target) -> Step | None:
+def _component_step(
+    work: _Work, wanted: ComponentTarget, now: str | None, facts: Facts, target: Target
+) -> PlanStep | None:
     """The step moving one component onto the target, or None when it is on target (or cannot move)."""
-    component, label = wanted.component, LABEL[wanted.component]
+    component, label = wanted.component, COMPONENT_LABELS[wanted.component]
     if wanted.bounds is not None:
         rule = Rule(
             id=f"stack {target.name}", select=Selector(), bounds=(wanted.bounds,), gpu_count=None, location=Location("")
@@ -228,7 +233,7 @@ def _component_step(work: _Work, wanted: ComponentTarget, now: str | None, facts
         action = StepAction.UPGRADE
     else:
         action = StepAction.DOWNGRADE
-    return Step(action, component, now, to, f"{why}; target {to} ({wanted.source})", source=source)
+    return PlanStep(action, component, now, to, f"{why}; target {to} ({wanted.source})", source=source)
 
 
 def _installed(component: str, facts: Facts) -> list[str]:
@@ -238,20 +243,20 @@ def _installed(component: str, facts: Facts) -> list[str]:
     return [value] if value else []
 
 
-def _reboot(work: _Work, facts: Facts, driver_step: Step | None, driver_after: str | None) -> None:
+def _reboot(work: _Work, facts: Facts, driver_step: PlanStep | None, driver_after: str | None) -> None:
     module = facts.driver.kernel_module
     if driver_step is not None:
         reason = f"load the kernel module of driver {driver_after} (a new driver takes effect after a reboot)"
-        work.steps.append(Step(StepAction.REBOOT, "driver", module, driver_after, reason))
+        work.steps.append(PlanStep(StepAction.REBOOT, "driver", module, driver_after, reason))
     elif facts.driver.status is DriverStatus.MISMATCH or facts.driver.mismatch:
         reason = f"the loaded kernel module {module or '?'} differs from the installed driver {facts.driver.version or '?'} (NVML: Driver/library version mismatch)"
         work.steps.append(
-            Step(StepAction.REBOOT, "driver", module, facts.driver.version, reason, source=state_cite("mismatch"))
+            PlanStep(StepAction.REBOOT, "driver", module, facts.driver.version, reason, source=state_cite("mismatch"))
         )
     elif facts.driver.status is DriverStatus.NOT_LOADED:
         reason = "the installed driver's kernel module is not loaded"
         work.steps.append(
-            Step(StepAction.REBOOT, "driver", None, facts.driver.version, reason, source=state_cite("not-loaded"))
+            PlanStep(StepAction.REBOOT, "driver", None, facts.driver.version, reason, source=state_cite("not-loaded"))
         )
 
 
@@ -267,7 +272,7 @@ def _active_compat(facts: Facts) -> list[str]:
 def _stale_compat(work: _Work, facts: Facts, driver: str | None) -> list[str]:
     """Remove-compat steps for packages the new driver runs natively; returns the packages kept."""
     native = cuda_kb.driver_cuda_version(driver) if driver else None
-    table = knowledge.table("forward_compat")
+    table = tables.table("forward_compat")
     rule = next((r for r in table.section("rules") or [] if r["id"] == "remove-after-upgrade"), None)
     kept = []
     for package in facts.cuda.compat:
@@ -277,7 +282,7 @@ def _stale_compat(work: _Work, facts: Facts, driver: str | None) -> list[str]:
         if native and versions.parse(versions.major_minor(package.cuda)) <= versions.parse(native):
             reason = f"driver {driver} runs CUDA {native} natively; {rule['text'] if rule else 'remove it'}"
             work.steps.append(
-                Step(
+                PlanStep(
                     StepAction.REMOVE_COMPAT,
                     "cuda-compat",
                     package.cuda,
@@ -321,7 +326,7 @@ def _judge(
         if cuda and "cuda" in named:
             _gate(work, compat.cuda_on_gpu(cuda, gpu), "cuda", "cuda.arch")
         if trt and "tensorrt" in named:
-            _gate(work, compat.tensorrt_on(trt, gpu=gpu), "tensorrt", "tensorrt.arch")
+            _gate(work, compat_tensorrt.tensorrt_on(trt, gpu=gpu), "tensorrt", "tensorrt.arch")
     if driver:
         if cuda and named & {"cuda", "driver"}:
             _cuda_driver(work, cuda, driver, gpus, compat_kept)
@@ -362,7 +367,7 @@ def _cuda_driver(work: _Work, cuda: str, driver: str, gpus: list[GpuSpec], compa
         have = next((p for p in packages if p in compat_kept), None)
         if have is None and packages:
             work.steps.append(
-                Step(
+                PlanStep(
                     StepAction.INSTALL,
                     "cuda-compat",
                     None,
@@ -420,13 +425,13 @@ def _eol(work: _Work, driver: str, today: datetime.date, driver_changes: bool) -
 def _tensorrt(work: _Work, facts: Facts, trt: str, driver: str | None, cuda: str | None) -> None:
     if trt_kb.trt_release(trt) is None:
         work.unknown(
-            f"TensorRT {trt} is not in the knowledge base ({knowledge.as_of_text()}): "
+            f"TensorRT {trt} is not in the knowledge base ({tables.as_of_text()}): "
             "its CUDA, driver and cuDNN needs were not checked"
         )
         return
     if driver:
         build = None if cuda else tensorrt_build_major(facts)
-        answer = compat.tensorrt_on(trt, driver=driver, cuda=cuda, build_major=build)
+        answer = compat_tensorrt.tensorrt_on(trt, driver=driver, cuda=cuda, build_major=build)
         if answer.mode is Mode.INCOMPATIBLE or answer.mode is Mode.FORWARD_COMPAT:
             reason = f"TensorRT {trt}: " + "; ".join(answer.reasons[:2])
             work.block(
@@ -465,7 +470,7 @@ def _image(work: _Work, target: Target, driver: str | None, gpus: list[GpuSpec])
     box = found.container
     if box is None or not box.known:
         why = found.why or (box.row.get("note") if box else "") or "only user reports describe it"
-        work.unknown(f"{image}: {why}; what it needs was not checked ({knowledge.as_of_text()})", target.image_source)
+        work.unknown(f"{image}: {why}; what it needs was not checked ({tables.as_of_text()})", target.image_source)
         return
     for gpu in gpus:
         answer = image_on(image, gpu=gpu)

@@ -11,15 +11,15 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.policy import Bounds, RequiredEngine
-from auditor.report import KnowledgeStamp
+from auditor.policy.model import Bounds, RequiredEngine
+from auditor.report.model import KnowledgeStamp
 
 SCHEMA = "auditor.plan/1"
 COMPONENTS = ("driver", "cuda", "cudnn", "tensorrt")
 """Host components a plan changes, in the order their steps run."""
 SET_COMPONENTS = (*COMPONENTS, "image")
 """What ``--set component=version`` accepts."""
-LABEL = {
+COMPONENT_LABELS = {
     "driver": "driver",
     "cuda": "CUDA toolkit",
     "cudnn": "cuDNN",
@@ -28,6 +28,7 @@ LABEL = {
     "engine": "engine",
     "cuda-compat": "cuda-compat",
 }
+"""How a plan names each component it changes."""
 
 
 class StepAction(enum.Enum):
@@ -48,7 +49,7 @@ class StepAction(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Step:
+class PlanStep:
     """One change to one host: ``from_``/``to`` are versions (None: absent / not a version)."""
 
     action: StepAction
@@ -209,7 +210,7 @@ class HostPlan:
     groups: tuple[str, ...]
     status: HostStatus
     gpu: str | None = None
-    steps: tuple[Step, ...] = ()
+    steps: tuple[PlanStep, ...] = ()
     blockers: tuple[Blocker, ...] = ()
     warnings: tuple[PlanWarning, ...] = ()
     rollback: Rollback | None = None

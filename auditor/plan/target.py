@@ -19,7 +19,7 @@ from auditor import versions
 from auditor.errors import InputError, InputErrors
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.plan.model import COMPONENTS, SET_COMPONENTS, ComponentTarget, Target
-from auditor.policy import Bounds, Policy, Stack
+from auditor.policy.model import Bounds, Policy, Stack
 from auditor.yamlsrc import did_you_mean
 
 

@@ -21,8 +21,8 @@ from typing import Any
 from auditor import versions
 from auditor.errors import AuditorError
 from auditor.inventory import Host
-from auditor.outcome import Step
-from auditor.probe import MAX_PAYLOAD_BYTES, builder_program, encode_request, remote_command
+from auditor.probe.program import MAX_PAYLOAD_BYTES, builder_program, remote_command
+from auditor.probe.request import encode_request
 from auditor.reference.library import (
     TOLERANCE,
     Expected,
@@ -34,8 +34,10 @@ from auditor.reference.library import (
     output_values,
 )
 from auditor.reference.verify import read_header
-from auditor.runner import ConnectOptions, probe_host
 from auditor.text import clean
+from auditor.transport.options import SshOptions
+from auditor.transport.outcome import AuditStep
+from auditor.transport.runner import probe_host
 
 BUILD_SCHEMA = "auditor.reference-build/1"
 BUILD_OUTPUT_BYTES = MAX_PAYLOAD_BYTES * 2  # the plan in base64 (4/3) and the rest of the JSON
@@ -94,13 +96,13 @@ def default_name(precision: str, version_compatible: bool, hardware_compatible: 
     return name
 
 
-async def build_on(host: Host, options: ConnectOptions, request: BuildRequest) -> Built:
+async def build_on(host: Host, options: SshOptions, request: BuildRequest) -> Built:
     """Build ``request`` on ``host``; raises ``BuildFailed`` (``unreachable`` for connection trouble)."""
     command = remote_command(encode_request(build=request.to_json()))
     settings = replace(options, max_output=BUILD_OUTPUT_BYTES, probe_timeout=request.timeout + 120.0)
     outcome = await probe_host(host, settings, command, builder_program())
     if outcome.error is not None:
-        transport = outcome.error.step is not Step.PROBE or outcome.error.timed_out
+        transport = outcome.error.step is not AuditStep.PROBE or outcome.error.timed_out
         raise BuildFailed(f"{host.name}: {outcome.error.step.value}: {outcome.error.message}", unreachable=transport)
     if outcome.exit_status not in (0, None):
         lines = outcome.stderr.decode("utf-8", "replace").strip().splitlines()

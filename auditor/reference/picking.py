@@ -6,7 +6,7 @@ version-compatible (then any newer runtime of the same major, or of the cross-ma
 pairs the 11.4 support matrix names; the lean and dispatch runtimes may load it) or
 hardware-compatible (``ampere+``: any GPU of compute capability 8.0 or newer;
 ``same-cc``: the building GPU's capability). The rules and the cross-major pairs come
-from the ``engine_portability`` knowledge table (research tensorrt-compat 1.6, section 2).
+from the ``engine_portability`` knowledge table (docs/research/tensorrt-compat.md 1.6, section 2).
 
 The controller does not know a host's TensorRT or GPU before probing it, so it ships
 every plan of the required name with its ``Acceptance`` (as JSON) in preference order,
@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from auditor import knowledge, versions
+from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
+from auditor.knowledge import tables
 from auditor.reference.library import LibraryPlan, PlanMeta
 
 FULL: tuple[str, ...] = ("tensorrt",)
@@ -79,7 +80,7 @@ def acceptance(meta: PlanMeta) -> Acceptance:
     rules: list[str] = []
     if meta.version_compatible:
         major = versions.parse(meta.tensorrt).release[0]
-        pairs = knowledge.table("engine_portability").section("cross_major") or []
+        pairs = tables.table("engine_portability").section("cross_major") or []
         majors = (major, *sorted(int(run) for built, run in pairs if int(built) == major))
         exact_version, min_version, modules = None, meta.tensorrt, ANY_RUNTIME
         rules += ["version-compatible", "lean-runtime"]

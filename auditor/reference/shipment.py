@@ -19,8 +19,9 @@ from typing import Any
 
 from auditor.errors import InputError, InputErrors
 from auditor.inventory import Host
-from auditor.policy import Policy
-from auditor.probe import MAX_PAYLOAD_BYTES, PayloadTooLarge, ProbeCall, encode_request, probe_program
+from auditor.policy.model import Policy
+from auditor.probe.program import MAX_PAYLOAD_BYTES, PayloadTooLarge, ProbeCall, probe_program
+from auditor.probe.request import encode_request
 from auditor.reference.library import Library, LibraryError, LibraryPlan, load_library
 from auditor.reference.picking import acceptance, ordered
 

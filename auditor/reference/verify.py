@@ -2,7 +2,7 @@
 
 Per plan: the file exists, its size and sha256 are the recorded ones; its header has
 TensorRT's ``ftrt`` tag and, for plans from 8.6 on, the TensorRT version in bytes
-24-27 (research tensorrt-compat 1.8) equals the one recorded and the directory's; the
+24-27 (docs/research/tensorrt-compat.md 1.8) equals the one recorded and the directory's; the
 directory is ``<tensorrt>/<sm>/``; the recorded expected output is the one its
 checksum names; the flags are possible for that TensorRT (version compatibility and
 ampere+ from 8.6, same-cc from 10.9) and GPU (ampere+ built on 8.0 or newer); the plan
@@ -17,10 +17,14 @@ from dataclasses import dataclass
 
 from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
-from auditor.probe import MAX_PAYLOAD_BYTES
+from auditor.probe.program import MAX_PAYLOAD_BYTES
 from auditor.reference.library import Library, LibraryPlan
 
-FEATURE_SINCE = {"version-compatible": "8.6", "ampere+": "8.6", "same-cc": "10.9"}  # research 1.6
+FEATURE_SINCE = {
+    "version-compatible": "8.6",
+    "ampere+": "8.6",
+    "same-cc": "10.9",
+}  # docs/research/tensorrt-compat.md 1.6
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ unchanged, single findings that differ are *changed*, anything else is resolved/
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,10 +17,11 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from auditor.facts import FactsError, parse_facts
+from auditor.facts.model import FactsError
+from auditor.facts.reader import read_stored
+from auditor.facts.stack import StackSummary, stack_of
 from auditor.findings import Verdict
-from auditor.report.stack import Stack, stack_of
-from auditor.report.table_writer import VERDICT_STYLE
+from auditor.report.writers.terminal import VERDICT_STYLE
 from auditor.text import count
 
 COMPARED = ("severity", "action", "message", "expected", "actual", "waived", "inconclusive")
@@ -100,15 +100,15 @@ class Drift:
         }
 
 
-def host_stack(host: Doc) -> Stack:
+def host_stack(host: Doc) -> StackSummary:
     """The stack of a stored host entry (empty when it has no facts, or facts of another schema)."""
     raw = host.get("facts")
     if not raw:
-        return Stack()
+        return StackSummary()
     try:
-        return stack_of(parse_facts(json.dumps(raw)))
+        return stack_of(read_stored(raw))
     except FactsError:
-        return Stack()
+        return StackSummary()
 
 
 def _key(finding: Doc) -> tuple[Any, ...]:

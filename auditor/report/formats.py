@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Protocol
 
 from auditor.errors import InputError, InputErrors
-from auditor.report import Report
 from auditor.report.files import check_writable
+from auditor.report.model import Report
 
 PLACEHOLDERS = ("{timestamp}", "{inventory}")
 _BRACES = re.compile(r"\{[^{}]*\}|[{}]")
@@ -133,31 +133,31 @@ def check_specs(specs: Sequence[OutputSpec], inventory: str | None = None) -> No
 def renderer(name: str, color: bool = False, width: int | None = None) -> Callable[[Report], str]:
     """The function that renders ``name`` (writers are imported only when asked for)."""
     if name == "table":
-        from auditor.report.table_writer import render_table
+        from auditor.report.writers.table import render_table
 
         return lambda report: render_table(report, width=width, color=color)
     if name == "json":
-        from auditor.report.json_writer import render_json
+        from auditor.report.writers.json import render_json
 
         return render_json
     if name == "md":
-        from auditor.report.md_writer import render_md
+        from auditor.report.writers.md import render_md
 
         return render_md
     if name == "html":
-        from auditor.report.html_writer import render_html
+        from auditor.report.writers.html import render_html
 
         return render_html
     if name == "junit":
-        from auditor.report.junit_writer import render_junit
+        from auditor.report.writers.junit import render_junit
 
         return render_junit
     if name == "prom":
-        from auditor.report.prom_writer import render_prom
+        from auditor.report.writers.prom import render_prom
 
         return render_prom
     if name == "csv":
-        from auditor.report.csv_writer import render_csv
+        from auditor.report.writers.csv import render_csv
 
         return render_csv
     raise ValueError(name)

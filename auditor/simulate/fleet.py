@@ -49,9 +49,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor import knowledge, versions
+from auditor import versions
 from auditor.errors import InputError, InputErrors, Location
 from auditor.inventory import hostnames
+from auditor.knowledge import gpus as gpus_kb
 from auditor.yamlsrc import (
     YamlMap,
     as_text,
@@ -331,7 +332,7 @@ def _gpus(raw: Any, where: Location) -> tuple[GpuSpec, ...]:
             if "compute_capability" in node:
                 cc = as_text(node["compute_capability"], "'compute_capability'", node.loc("compute_capability"))
             else:
-                known = knowledge.gpu_model(model)
+                known = gpus_kb.gpu_model(model)
                 if known is None or known.compute_capability is None:
                     errors.append(
                         InputError(f"unknown GPU model {model!r}: give its compute_capability", node.loc("model"))

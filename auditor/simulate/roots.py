@@ -24,7 +24,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from auditor import knowledge, versions
+from auditor import versions
+from auditor.knowledge import cuda as cuda_kb
 from auditor.simulate.fleet import EngineSpec, SimHost
 
 LIBDIR = "usr/lib/x86_64-linux-gnu"
@@ -80,7 +81,7 @@ def build_root(host: SimHost, base: Path) -> Path:
 
 
 def plan_bytes(tensorrt: str, compute_capability: str, salt: str = "", engine: EngineSpec | None = None) -> bytes:
-    """An engine file with TensorRT's public header layout (research 1.8).
+    """An engine file with TensorRT's public header layout (docs/research/tensorrt-compat.md 1.8).
 
     Bytes 0-3 ``ftrt``; 4-7 uint32 0; 24-27 major, minor, patch, build of the
     TensorRT that built it. The rest is deterministic filler (the real layout of
@@ -136,7 +137,7 @@ def _driver(root: Path, host: SimHost, gpus: list[dict[str, Any]]) -> None:
         state = host.driver_state
     elif not gpus:
         state = "no-devices"
-    cuda = knowledge.driver_cuda_version(host.driver) or "?"
+    cuda = cuda_kb.driver_cuda_version(host.driver) or "?"
     _write(
         root,
         NVIDIA_SMI_STATE,
@@ -179,7 +180,7 @@ def _cuda_toolkit(root: Path, version: str) -> None:
         return
     _standin(root, f"{base}/bin/nvcc", "standin_nvcc.py", f'NVCC_VERSION = "{component}"')
     document: dict[str, dict[str, str]] = {}
-    if release >= (12, 2, 1):  # the top-level "cuda" key (research 1.9)
+    if release >= (12, 2, 1):  # the top-level "cuda" key (docs/research/nvidia-cuda-driver.md 1.9)
         document["cuda"] = {"name": "CUDA SDK", "version": version}
     document["cuda_cudart"] = {"name": "CUDA Runtime (cudart)", "version": component}
     document["cuda_nvcc"] = {"name": "CUDA NVCC", "version": component}
@@ -193,7 +194,7 @@ def _cuda_toolkit(root: Path, version: str) -> None:
 
 
 def _cuda_compat(root: Path, toolkit: str, driver: str) -> tuple[str, str]:
-    """``cuda-compat-X-Y``: the forward-compatibility libcuda in the toolkit's ``compat`` dir (research 1.6)."""
+    """``cuda-compat-X-Y``: the forward-compatibility libcuda in the toolkit's ``compat`` dir (docs/research/nvidia-cuda-driver.md 1.6)."""
     base = f"usr/local/cuda-{toolkit}/compat"
     _write_bytes(root, f"{base}/libcuda.so.{driver}", b"\x7fELF stand-in\n")
     _symlink(root, f"{base}/libcuda.so.1", f"libcuda.so.{driver}")
@@ -213,7 +214,7 @@ def _cudnn(root: Path, version: str, cuda: str) -> tuple[str, str]:
         f"#define CUDNN_MAJOR {major}\n#define CUDNN_MINOR {minor}\n#define CUDNN_PATCHLEVEL {patch}\n\n"
         f"#define CUDNN_VERSION ({formula})\n\n#endif /* CUDNN_VERSION_H */\n"
     )
-    if major < 8:  # cuDNN 7 kept the macros in cudnn.h (research nvidia-cuda-driver 1.9)
+    if major < 8:  # cuDNN 7 kept the macros in cudnn.h (docs/research/nvidia-cuda-driver.md 1.9)
         _write(root, "usr/include/cudnn.h", text.replace("CUDNN_VERSION_H", "CUDNN_H"))
     else:  # the Debian packages: a versioned header under the multiarch dir, linked as cudnn_version.h
         _write(root, f"{INCDIR}/cudnn_version_v{major}.h", text)

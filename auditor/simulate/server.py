@@ -30,12 +30,12 @@ from typing import Any
 
 import asyncssh
 
-from auditor.hostkeys import HostKeyTrust
 from auditor.inventory import Host
-from auditor.probe import interpreter_args, probe_source
-from auditor.runner import ConnectOptions
+from auditor.probe.program import interpreter_args, probe_source
 from auditor.simulate.fleet import Fleet, SimHost
 from auditor.simulate.roots import build_root
+from auditor.transport.hostkeys import HostKeyTrust
+from auditor.transport.options import SshOptions
 
 ADDRESSES = 16  # one listen address queues only 128 connections: spread hosts over 127.0.0.2-17
 INSTALLED_PROBE = "/opt/auditor/probe.py"  # where a simulated host keeps a copy of the probe (for bench/)
@@ -71,7 +71,7 @@ class SimulatedFleet:
         """The simulated hosts as inventory hosts (addresses and ports of their listeners)."""
         return tuple(s.host for s in self._served)
 
-    def options(self, **overrides: Any) -> ConnectOptions:
+    def options(self, **overrides: Any) -> SshOptions:
         """Connection settings for this fleet: its known_hosts and key, nothing of the user's."""
         settings: dict[str, Any] = {
             "host_keys": HostKeyTrust.from_text(self._known_hosts_text, str(self.known_hosts_path)),
@@ -81,7 +81,7 @@ class SimulatedFleet:
             "username": "auditor",
         }
         settings.update(overrides)
-        return ConnectOptions(**settings)
+        return SshOptions(**settings)
 
     async def __aenter__(self) -> SimulatedFleet:
         await self.start()

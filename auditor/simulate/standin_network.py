@@ -17,7 +17,6 @@ import ctypes
 import math
 import struct
 
-MARKER = b"AUDITOR-SIM-PLAN/1\n"
 ITEMSIZE = {"FLOAT": 4, "HALF": 2}
 CODE = {"FLOAT": "f", "HALF": "e"}
 

@@ -8,7 +8,7 @@ the banner (no arguments), ``-L`` and ``--query-gpu=... --format=csv[,noheader][
 
 The banner reproduces, character for character, the one a real H200 with driver
 580.159.04 printed (tests/fixtures/real/smi.txt); drivers from R610 print ``KMD
-Version``/``CUDA UMD Version`` in the same columns (research nvidia-cuda-driver 1.9).
+Version``/``CUDA UMD Version`` in the same columns (docs/research/nvidia-cuda-driver.md 1.9).
 R470 drivers do not know the ``compute_cap`` query field, as the real ones (seen with
 470.82.01 in NVIDIA/TensorRT-LLM#735 and 470.182.03 in huggingface/candle#733).
 """

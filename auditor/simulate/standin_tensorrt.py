@@ -9,20 +9,20 @@ compute capability it was built for and a forced outcome (``missing-plugin``, ``
 ``hang``).
 
 A load decides like TensorRT does, from the plan and the host: no ``ftrt`` tag or a
-truncated plan, another TensorRT version in the header (research tensorrt-compat 1.8),
+truncated plan, another TensorRT version in the header (docs/research/tensorrt-compat.md 1.8),
 another compute capability, a plugin that is not registered. The messages are the ones
-research tensorrt-compat 1.7 lists (E1, E2, E5, E7, E14), or the ones the real 11.4 lean
+docs/research/tensorrt-compat.md 1.7 lists (E1, E2, E5, E7, E14), or the ones the real 11.4 lean
 runtime logged on an H200 (tests/fixtures/real/raw.txt). It runs under the host's
 Python, so it keeps to Python 3.6.
 
 The full module also builds (``Builder``, ``create_network``, ``build_serialized_network``)
 with the Python API of its version: TensorRT 8.x weakly typed networks and numpy-only
 ``Weights``; 10.x strongly typed networks on request and ``Weights(type, pointer,
-count)``; 11.x strongly typed only, without the FP16 builder flag (research 1.12 and the
+count)``; 11.x strongly typed only, without the FP16 builder flag (docs/research/tensorrt-compat.md 1.12 and the
 bindings of each release branch). Its plans carry the network as JSON after the public
 header (``standin_network.py``), with the building GPU's compute capability and the
 version- and hardware-compatibility flags, so a load decides by NVIDIA's portability
-rules (research 1.6) and an execution context really computes the network. Installed
+rules (docs/research/tensorrt-compat.md 1.6) and an execution context really computes the network. Installed
 as ``tensorrt_lean`` (or ``tensorrt_dispatch``) the module has no builder and loads
 version-compatible plans only. ``AUDITOR_SIMULATED_LIBCUDA`` stands in for the CUDA
 driver library (libcuda.so.1) at the Python level: its functions take the same ctypes
@@ -249,7 +249,7 @@ def version_messages(runtime, plan):
 
 
 def _serialization_tag(version):
-    # a stand-in number: NVIDIA publishes no mapping from releases to tags (research 1.7)
+    # a stand-in number: NVIDIA publishes no mapping from releases to tags (docs/research/tensorrt-compat.md 1.7)
     release = (*_release(version), 0, 0, 0)[:3]
     return 200 + release[0] * 3 + release[1] + release[2]
 
@@ -374,7 +374,7 @@ SAME_CC_OTHER_MODEL = (
 
 
 def forward_problem(plan, runtime):
-    """Why a version-compatible plan from ``plan`` does not load in ``runtime`` (research 1.6, rule 4), or None."""
+    """Why a version-compatible plan from ``plan`` does not load in ``runtime`` (docs/research/tensorrt-compat.md 1.6, rule 4), or None."""
     built, run = _release(plan), _release(runtime)
     if run < built:  # E11
         return (
@@ -413,7 +413,7 @@ class ICudaEngine:
 
     def __init__(self, runtime_version, body=None):
         self.body = body
-        if _release(runtime_version) >= (8, 5):  # the name API (research 1.12)
+        if _release(runtime_version) >= (8, 5):  # the name API (docs/research/tensorrt-compat.md 1.12)
             self.num_io_tensors = len(self._tensors())
         if _release(runtime_version) < (10,):  # the binding API, removed in 10
             self.num_bindings = 2

@@ -2,8 +2,8 @@
 
 Copied into a fixture root as ``usr/src/tensorrt/bin/trtexec`` (where the ``libnvinfer-bin``
 package puts it). The load itself is decided by ``standin_tensorrt.py`` beside the state
-in ``usr/share/auditor-sim``, with the host's library version. Output follows research
-tensorrt-compat 1.11: ``&&&& RUNNING``/``PASSED``/``FAILED TensorRT.trtexec [TensorRT
+in ``usr/share/auditor-sim``, with the host's library version. Output follows
+docs/research/tensorrt-compat.md 1.11: ``&&&& RUNNING``/``PASSED``/``FAILED TensorRT.trtexec [TensorRT
 v<NV_TENSORRT_VERSION>]`` (a ``[b<build>]`` field from 10.4 on), ``[I]``/``[W]``/``[E]``
 log lines, exit 0 on success and 1 on any failure.
 """

@@ -27,14 +27,16 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from auditor.errors import InputError
-from auditor.exitcodes import ExitCode, decide
 from auditor.inventory import Host
-from auditor.report import Report
+from auditor.report.exitcodes import ExitCode
+from auditor.report.model import Report
+from auditor.report.thresholds import decide
 from auditor.tui.host_keys import accepted_keys_file, unknown_key_rows
 from auditor.tui.legend import VERDICT_LOOK
 from auditor.tui.model import FleetModel, HostRow, SortKey
 from auditor.tui.screens.main import MainScreen
 from auditor.tui.source import AuditSource, Session
+from auditor.tui.widgets.detail_pane import DetailPane
 from auditor.tui.widgets.host_table import HostTable
 
 
@@ -225,7 +227,13 @@ class AuditApp(App[int]):
         from auditor.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            owners = (
+                ("table", HostTable.BINDINGS),
+                ("fleet", MainScreen.BINDINGS),
+                ("app", AuditApp.BINDINGS),
+                ("detail pane", DetailPane.BINDINGS),
+            )
+            self.push_screen(HelpScreen(owners))
 
     def action_export(self) -> None:
         from auditor.tui.screens.export import ExportScreen

@@ -18,9 +18,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from auditor.facts import Facts
+from auditor.facts.model import Facts
 from auditor.findings import Finding
-from auditor.report import HostReport
+from auditor.report.model import HostReport
 from auditor.text import clean, count
 from auditor.tui.cells import format_age, safe
 from auditor.tui.legend import SEVERITY_STYLE, VERDICT_LOOK, state_text, verdict_text

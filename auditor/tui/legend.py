@@ -1,7 +1,7 @@
 """How verdicts and sweep states look: a glyph, a word and a colour, never colour alone.
 
 The glyph and the word carry the meaning on a monochrome terminal (htop's rule);
-the colours match the headless table (``auditor.report.table_writer``) so a host
+the colours match the headless table (``auditor.report.writers.table``) so a host
 looks the same in cron mail and on screen. The help screen prints this legend.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from auditor.findings import Severity, Verdict
-from auditor.outcome import HostState
-from auditor.report.table_writer import VERDICT_STYLE
+from auditor.report.writers.terminal import VERDICT_STYLE
+from auditor.transport.outcome import HostState
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from auditor.audit import AuditEvent
+from auditor.audit.events import AuditEvent
 from auditor.findings import Verdict
 from auditor.inventory import Host
-from auditor.isolation import failed_report, isolated
-from auditor.outcome import HostState, Step
-from auditor.report import HostReport
-from auditor.report.table_writer import host_columns
+from auditor.report.isolation import failed_report, isolated
+from auditor.report.model import HostReport, host_columns
+from auditor.transport.outcome import AuditStep, HostState
 
 
 @dataclass(frozen=True)
@@ -174,7 +173,7 @@ def shown(row: HostRow) -> HostRow:
     """``row`` with what the table derives from its report computed now, inside the per-host boundary.
 
     A report the table cannot show (an exception computing its columns) is replaced by an
-    ``error`` at step ``display`` (``auditor.isolation``): that host's row says so, the
+    ``error`` at step ``display`` (``auditor.report.isolation``): that host's row says so, the
     other rows and the app carry on.
     """
     report = row.report
@@ -186,7 +185,7 @@ def shown(row: HostRow) -> HostRow:
         return row
 
     return isolated(
-        Step.DISPLAY,
+        AuditStep.DISPLAY,
         row.name,
         derive,
         lambda error: dataclasses.replace(row, report=failed_report(report, error)),

@@ -23,13 +23,15 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from auditor.inventory import Host
-from auditor.isolation import render_isolated
-from auditor.outcome import Step
-from auditor.plan import Plan, PlanSource, Rollout, failed_plan, make_plan, plan_with_hosts, stack_target
-from auditor.policy import Policy
-from auditor.report import HostReport, utc_now
-from auditor.report.plan_table import plan_lines
+from auditor.plan.fleet import failed_plan, make_plan, plan_with_hosts
+from auditor.plan.model import Plan, PlanSource, Rollout
+from auditor.plan.target import stack_target
+from auditor.plan.writers.table import plan_lines
+from auditor.policy.model import Policy
+from auditor.report.isolation import render_isolated
+from auditor.report.model import HostReport, utc_now
 from auditor.text import count
+from auditor.transport.outcome import AuditStep
 
 
 class PlanScreen(Screen[None]):
@@ -97,7 +99,7 @@ class PlanScreen(Screen[None]):
             self.plan,
             "the plan view",
             lambda host, error: failed_plan(host.name, host.groups, error),
-            step=Step.DISPLAY,
+            step=AuditStep.DISPLAY,
             narrow=plan_with_hosts,
         )  # a host the view cannot show is an error line in it, not a crashed app
         self.query_one("#plan-body", Static).update(Group(*lines))

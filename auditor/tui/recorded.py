@@ -3,8 +3,7 @@
 What ``ReplaySource`` replays in the snapshot tests and the benchmark: a real demo
 audit saved once, so screens are built from real findings and real probe output
 but never change with timing. The facts are parsed again from the report's ``facts``
-(the probe's cleaned JSON) by the same strict parser a live audit uses; fields this
-version does not know are ignored, so a report from a newer auditor still loads.
+(the probe's cleaned JSON) by the one reader of facts (``auditor.facts.reader.read_stored``).
 """
 
 from __future__ import annotations
@@ -15,10 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from auditor.facts import parse_facts
+from auditor.facts.reader import read_stored
 from auditor.findings import Action, Finding, Severity, Verdict
-from auditor.outcome import HostError, Step, Timing
-from auditor.report import HostReport
+from auditor.inventory import Host
+from auditor.report.model import HostReport
+from auditor.transport.outcome import AuditStep, HostError, Timing
 
 _FINDING_FIELDS = {f.name for f in dataclasses.fields(Finding)}
 
@@ -37,14 +37,12 @@ def host_report(data: Mapping[str, Any]) -> HostReport:
     timing = data.get("timing") or {}
     facts = data.get("facts")
     return HostReport(
-        name=data["name"],
-        address=data.get("address", ""),
-        groups=tuple(data.get("groups", ())),
+        host=Host(data["name"], data.get("address", ""), groups=tuple(data.get("groups", ()))),
         verdict=Verdict(data["verdict"]),
         findings=tuple(_finding(f) for f in data.get("findings", ())),
         checks=tuple(data.get("checks", ())),
-        facts=parse_facts(json.dumps(facts)) if facts else None,
-        error=HostError(Step(error["step"]), error["message"], bool(error.get("timed_out")), error.get("host_key"))
+        facts=read_stored(facts) if facts else None,
+        error=HostError(AuditStep(error["step"]), error["message"], bool(error.get("timed_out")), error.get("host_key"))
         if error
         else None,
         timing=Timing(timing.get("connect_s"), timing.get("probe_s")),

@@ -22,13 +22,17 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from auditor.audit import AuditEvent, Targets, audit
-from auditor.consistency import apply_consistency
+from auditor.audit.events import AuditEvent
+from auditor.audit.run import audit
+from auditor.audit.targets import Targets
 from auditor.inventory import Host
-from auditor.outcome import HostState
-from auditor.policy import Policy
-from auditor.report import HostReport
-from auditor.tui.host_keys import OfferedKey, accepted_keys_file, fetch_offered_keys, write_accepted
+from auditor.policy.model import Policy
+from auditor.report.assess import apply_consistency
+from auditor.report.model import HostReport
+from auditor.transport.hostkeys import OfferedKey, write_accepted
+from auditor.transport.outcome import HostState
+from auditor.transport.runner import fetch_offered_keys
+from auditor.tui.host_keys import accepted_keys_file
 
 
 class Session(Protocol):
@@ -105,7 +109,7 @@ class LiveSession:
         return apply_consistency(self.policy, reports)
 
     async def offered_keys(self, hosts: Sequence[Host]) -> list[OfferedKey]:
-        return await fetch_offered_keys(hosts)
+        return await fetch_offered_keys(hosts, self.targets.options)
 
     def trust(self, keys: Sequence[OfferedKey]) -> str:
         trust = self.targets.options.host_keys
@@ -132,7 +136,7 @@ def live_source(
 
 def host_of(report: HostReport) -> Host:
     """The inventory host a report is about (what a replay needs to emit events)."""
-    return Host(name=report.name, address=report.address, groups=report.groups)
+    return report.host
 
 
 class ReplaySource:

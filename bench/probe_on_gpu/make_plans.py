@@ -12,7 +12,7 @@ GPU_SLUGS = ("nvidia-h100-80gb-hbm3", "nvidia-h200")
 
 
 def header(version: tuple[int, int, int, int]) -> bytes:
-    """research tensorrt-compat 1.8: "ftrt", uint32 0, 16 undocumented bytes, major minor patch build."""
+    """docs/research/tensorrt-compat.md 1.8: "ftrt", uint32 0, 16 undocumented bytes, major minor patch build."""
     return b"ftrt" + struct.pack("<I", 0) + bytes(16) + bytes(version)
 
 

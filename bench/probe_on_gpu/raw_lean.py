@@ -1,7 +1,7 @@
 """Raw evidence: what the real lean runtime logs for each plan, and NVML via ctypes, pynvml and nvidia-smi.
 
 Run on the GPU machine with the TensorRT lean wheels on PYTHONPATH; ``probe.py`` beside
-this file (or the repository's) is imported for its NVML queries.
+this file (the assembled probe, which record.sh copies there) is imported for its NVML queries.
 """
 
 from __future__ import annotations
@@ -43,9 +43,7 @@ def load(path: str, allowed: str, env: dict[str, str] | None = None) -> subproce
 
 
 def probe_module():  # type: ignore[no-untyped-def]
-    beside = os.path.join(HERE, "probe.py")
-    path = beside if os.path.exists(beside) else os.path.join(HERE, "..", "..", "auditor", "probe", "probe.py")
-    spec = importlib.util.spec_from_file_location("probe", path)
+    spec = importlib.util.spec_from_file_location("probe", os.path.join(HERE, "probe.py"))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -10,7 +10,8 @@
 set -u
 D=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$D/../.." && pwd)
-PROBE="$D/probe.py"; [ -f "$PROBE" ] || PROBE="$ROOT/auditor/probe/probe.py"
+PROBE="$D/probe.py"  # a copy beside this script, else the probe assembled from the repository
+[ -f "$PROBE" ] || { PROBE=/tmp/auditor-probe.py; PYTHONPATH="$ROOT" python3 -c 'import sys; from auditor.probe.program import probe_source; sys.stdout.buffer.write(probe_source())' > "$PROBE"; }
 WHEELS="$ROOT/.whl"; [ -d "$WHEELS" ] || WHEELS="$D/../.whl"
 export PYTHONUNBUFFERED=1
 command -v nvcc >/dev/null 2>&1 || export PATH=/usr/local/cuda/bin:$PATH

@@ -1,7 +1,7 @@
 """The reference run's CUDA path on a real GPU: the probe's own ctypes code, each library in a fresh process.
 
-``python3 cuda_check.py PROBE.py OUT.json`` takes ``REFERENCE_CODE`` out of the probe
-(the child program a reference run executes) and, per CUDA library the probe finds
+``python3 cuda_check.py PROBE.py OUT.json`` takes the ``trt_plan`` child out of the assembled
+probe (the child program a reference run executes) and, per CUDA library the probe finds
 (``cuda_libraries``), opens it with the probe's ``DriverApi``/``RuntimeApi``, reads the
 device's name and compute capability, allocates device memory, copies 4 MiB there and
 back through a stream, checks a second allocation does not disturb the first, and
@@ -13,7 +13,6 @@ GPU hidden to classify that failure with the probe's own ``finish_reference``.
 
 from __future__ import annotations
 
-import ast
 import ctypes
 import hashlib
 import importlib.util
@@ -36,14 +35,9 @@ def load_probe(path: str):
 
 
 def reference_namespace(path: str) -> dict:
-    tree = ast.parse(open(path).read())
-    code = next(
-        node.value.value
-        for node in tree.body
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "REFERENCE_CODE"
-    )
-    namespace = {"__name__": "reference_code"}
-    exec(compile(code, "REFERENCE_CODE", "exec"), namespace)  # noqa: S102 - the probe's own code, under test
+    code = load_probe(path).child_source("trt_plan")
+    namespace = {"__name__": "trt_plan"}
+    exec(compile(code, "auditor/probe/remote/children/trt_plan.py", "exec"), namespace)  # noqa: S102 - the probe's own code, under test
     return namespace
 
 
@@ -128,7 +122,10 @@ def hidden_gpu(probe, probe_path: str) -> dict:
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="-1")
     started = time.time()
     process = subprocess.Popen(
-        ctx.python_argv(probe.REFERENCE_CODE, [spec_path]), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        ctx.python_argv(probe.child_code("trt_plan"), ["run", spec_path]),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     result = probe.finish_reference(ctx, process, started, 60, {"outputs": []})
     return result

@@ -21,10 +21,10 @@ from textual.widgets.option_list import Option
 
 from auditor import crashlog
 from auditor.errors import ReportWriteError
-from auditor.isolation import render_isolated
-from auditor.report import Report
 from auditor.report.files import check_writable, write_atomic
 from auditor.report.formats import DESCRIPTIONS, FORMATS, OutputSpec, renderer
+from auditor.report.isolation import render_isolated
+from auditor.report.model import Report
 
 EXTENSIONS = {"table": "txt", "json": "json", "md": "md", "html": "html", "junit": "xml", "prom": "prom", "csv": "csv"}
 DEFAULT_NAME = "auditor-{inventory}-{timestamp}"
@@ -34,7 +34,7 @@ def write_report(report: Report, fmt: str, path: str) -> str:
     """Render ``report`` as ``fmt`` into ``path`` atomically; returns the absolute path written.
 
     Raises ``ReportWriteError`` when the directory is missing or not writable, the write fails,
-    or the writer fails as a whole (a host it fails on alone is an error row: ``auditor.isolation``).
+    or the writer fails as a whole (a host it fails on alone is an error row: ``auditor.report.isolation``).
     """
     target = Path(path).expanduser()
     problem = check_writable(target)

@@ -1,12 +1,13 @@
 """``?``: every key with what it does, and the legend of verdict and state glyphs and colours.
 
-The key list is generated from the bindings themselves (app, fleet screen, table,
-detail pane), so help cannot drift from what the keys do.
+The key list is generated from the bindings themselves, which the app hands over (its
+own, the fleet screen's, the table's, the detail pane's), so help cannot drift from what
+the keys do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from rich.console import Group, RenderableType
@@ -30,6 +31,10 @@ EXTRA_KEYS = (
 )
 
 
+KeyOwners = Sequence[tuple[str, Sequence[BindingType]]]
+"""The bindings help lists, by section: ``("table", HostTable.BINDINGS)``, in the order shown."""
+
+
 class HelpScreen(ModalScreen[None]):
     """Keys, then the legend; Esc, q or ? closes it."""
 
@@ -38,10 +43,14 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "dismiss", "Close", id="help.close", tooltip="Close help"),
     ]
 
+    def __init__(self, owners: KeyOwners) -> None:
+        super().__init__()
+        self.owners = owners
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
             with Grid(id="help-grid"):
-                yield Static(keys_content(), id="help-keys")
+                yield Static(keys_content(self.owners), id="help-keys")
                 yield Static(legend_content(), id="help-legend")
 
     def on_mount(self) -> None:
@@ -60,19 +69,9 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(result)
 
 
-def _bindings() -> Iterable[tuple[str, Binding]]:
-    from auditor.tui.app import AuditApp
-    from auditor.tui.screens.main import MainScreen
-    from auditor.tui.widgets.detail_pane import DetailPane
-    from auditor.tui.widgets.host_table import HostTable
-
-    for section, owner in (
-        ("table", HostTable),
-        ("fleet", MainScreen),
-        ("app", AuditApp),
-        ("detail pane", DetailPane),
-    ):
-        for binding in owner.BINDINGS:
+def _bindings(owners: KeyOwners) -> Iterable[tuple[str, Binding]]:
+    for section, bindings in owners:
+        for binding in bindings:
             if isinstance(binding, Binding) and binding.id != "app.plan":
                 yield section, binding
 
@@ -82,12 +81,12 @@ def _key_label(binding: Binding) -> str:
     return ", ".join(names.get(key, key) for key in binding.key.split(","))
 
 
-def keys_content() -> RenderableType:
-    """Every key, generated from the bindings, and the mouse and palette."""
+def keys_content(owners: KeyOwners) -> RenderableType:
+    """Every key, generated from the bindings of ``owners``, and the mouse and palette."""
     keys = Table.grid(padding=(0, 2))
     keys.add_column(style="bold cyan", no_wrap=True)
     keys.add_column()
-    for _, binding in _bindings():
+    for _, binding in _bindings(owners):
         keys.add_row(_key_label(binding), binding.tooltip or binding.description)
     for key, what in EXTRA_KEYS:
         keys.add_row(key, what)

@@ -19,8 +19,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
+from auditor.transport.hostkeys import OfferedKey
 from auditor.tui.cells import safe
-from auditor.tui.host_keys import OfferedKey
 
 ACCEPT, REJECT, UNDECIDED = "accept", "reject", "undecided"
 MARKS = {

@@ -7,8 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from auditor import knowledge
 from auditor.findings import Verdict
+from auditor.knowledge import tables
 from auditor.tui.legend import counts_text
 
 
@@ -25,7 +25,7 @@ class FleetHeader(Horizontal):
     def show(self, fleet: str, policy: str, sweep: str, counts: dict[Verdict, int]) -> None:
         width = self.size.width
         words, glyphs = counts_text(counts, words=True), counts_text(counts, words=False)
-        about = knowledge.about()
+        about = tables.about()
         known = f"knowledge {about.as_of.isoformat()}" + ("+site" if about.site is not None else "")
         # the knowledge date goes last: on a narrow terminal it is what gets cut, not the sweep
         full = Text.assemble(

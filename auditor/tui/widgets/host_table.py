@@ -9,7 +9,7 @@ content and cached as a ``Strip``; a repaint renders only rows that changed, and
 the visible ones are ever rendered.
 
 ``sync`` is called at most every ``FLUSH_INTERVAL`` while events stream in, never per
-event (Dolphie's keyed diff, research 1.5): only rows whose cells changed get new
+event (Dolphie's keyed diff, docs/research/anchors-tui-style.md 1.5): only rows whose cells changed get new
 strips, new hosts are appended, the order is recomputed once and applied only when
 it differs, and the cursor stays on its host (except on the top row, which stays
 the top row: someone who has not moved is looking at the most urgent hosts).

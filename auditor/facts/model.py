@@ -1,0 +1,436 @@
+"""What a probe reported, as typed values: one frozen record per section of ``auditor.facts/1``.
+
+Every value here was read by ``auditor.facts.reader`` (strictly, from untrusted bytes):
+strings are cleaned, numbers bounded. A section a collector could not fill carries its own
+``error``; that is a fact too ("could not tell"), never a parse failure.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from auditor import versions
+
+SCHEMA = "auditor.facts/1"
+
+
+class FactsError(ValueError):
+    """Probe output that cannot be used; the message names what and where."""
+
+
+class DriverStatus(enum.Enum):
+    """What the probe could tell about the NVIDIA driver."""
+
+    OK = "ok"
+    """User-space driver and kernel module loaded and answering."""
+    NOT_INSTALLED = "not-installed"
+    """No NVIDIA driver on the host."""
+    NOT_LOADED = "not-loaded"
+    """Driver files present, kernel module not loaded."""
+    PERMISSION_DENIED = "permission-denied"
+    """The driver is there but this user may not query it."""
+    MISMATCH = "mismatch"
+    """Kernel module and user-space library differ: the host needs a reboot."""
+    UNKNOWN = "unknown"
+    """The driver collector failed or timed out."""
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    """``boot_time`` is ISO 8601 UTC (from ``/proc/stat`` btime)."""
+
+    hostname: str | None = None
+    os_id: str | None = None
+    os_version: str | None = None
+    os_name: str | None = None
+    kernel: str | None = None
+    arch: str | None = None
+    python: str | None = None
+    boot_time: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class DriverFacts:
+    """``version`` is the user-space driver; ``cuda_version`` the newest CUDA it supports.
+
+    ``kernel_module`` is what /proc/driver/nvidia/version says; ``library_version`` the
+    version in the name of libnvidia-ml's file. ``notes`` says why better sources failed
+    when the facts came from a fallback (nvidia-smi, procfs); ``error`` is set only when
+    no source could tell.
+    """
+
+    status: DriverStatus = DriverStatus.UNKNOWN
+    version: str | None = None
+    source: str | None = None
+    cuda_version: str | None = None
+    kernel_module: str | None = None
+    mismatch: bool = False
+    nvml_version: str | None = None
+    error: str | None = None
+    library_version: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """One GPU as NVML (or nvidia-smi) describes it; modes are "enabled"/"disabled" or None."""
+
+    index: int | None = None
+    name: str | None = None
+    uuid: str | None = None
+    compute_capability: str | None = None
+    memory_total_mib: int | None = None
+    pci_bus_id: str | None = None
+    mig_mode: str | None = None
+    ecc_mode: str | None = None
+    persistence_mode: str | None = None
+    vbios_version: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class GpuFacts:
+    """``count`` is None when the probe could not count the GPUs."""
+
+    count: int | None = None
+    devices: tuple[Gpu, ...] = ()
+    source: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CudaToolkit:
+    """A toolkit directory; ``nvcc_version`` is what its ``bin/nvcc --version`` says."""
+
+    path: str
+    version: str | None = None
+    source: str | None = None
+    nvcc_version: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CompatPackage:
+    """A ``cuda-compat`` install: ``<toolkit>/compat/libcuda.so.<driver version>``.
+
+    ``version`` is the driver version its libcuda comes from; ``cuda`` the toolkit
+    (major.minor) whose tree holds it; ``active`` whether the dynamic linker's
+    ``libcuda.so.1`` is this package's (processes get it without LD_LIBRARY_PATH).
+    """
+
+    path: str
+    version: str | None = None
+    cuda: str | None = None
+    active: bool | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CudaFacts:
+    """Toolkits installed on disk (not what the driver supports: see ``DriverFacts``)."""
+
+    toolkits: tuple[CudaToolkit, ...] = ()
+    default: str | None = None
+    cudart_sonames: tuple[str, ...] = ()
+    compat: tuple[CompatPackage, ...] = ()
+    error: str | None = None
+
+    @property
+    def default_toolkit(self) -> CudaToolkit | None:
+        """The toolkit ``/usr/local/cuda`` points at, else the only or newest one."""
+        for toolkit in self.toolkits:
+            if toolkit.path == self.default:
+                return toolkit
+        known = [t for t in self.toolkits if t.version and versions.is_version(t.version)]
+        return max(known, key=lambda t: versions.parse(t.version or "0"), default=None)
+
+
+@dataclass(frozen=True)
+class CudnnInstall:
+    """One place cuDNN was found: ``source`` is header, library, dpkg, rpm or pip.
+
+    For a library, ``version`` is what ``cudnnGetVersion()`` returned, else what the
+    file name says (then ``error`` says why the call failed).
+    """
+
+    version: str | None
+    source: str
+    path: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CudnnFacts:
+    """cuDNN: the best version found and every installation seen."""
+
+    version: str | None = None
+    source: str | None = None
+    installs: tuple[CudnnInstall, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TensorRTLibrary:
+    name: str
+    path: str | None = None
+    version: str | None = None
+    source: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TensorRTModule:
+    """An importable Python module (``tensorrt``, ``tensorrt_lean``, ``tensorrt_dispatch``)."""
+
+    module: str
+    version: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TensorRTPackage:
+    """A package a package manager knows: ``manager`` is dpkg, rpm or pip."""
+
+    name: str
+    version: str | None
+    manager: str
+
+
+@dataclass(frozen=True)
+class TensorRTFacts:
+    """``version`` is the most precise version found (four parts when anything gives the build).
+
+    ``trtexec`` is the path of the host's trtexec, if any; ``header_path`` where
+    ``header_version`` (NvInferVersion.h) was read.
+    """
+
+    version: str | None = None
+    source: str | None = None
+    libraries: tuple[TensorRTLibrary, ...] = ()
+    header_version: str | None = None
+    modules: tuple[TensorRTModule, ...] = ()
+    packages: tuple[TensorRTPackage, ...] = ()
+    error: str | None = None
+    trtexec: str | None = None
+    header_path: str | None = None
+
+    def module(self, name: str = "tensorrt") -> TensorRTModule | None:
+        """The importable module called ``name``, if the probe found it."""
+        return next((m for m in self.modules if m.module == name), None)
+
+    @property
+    def python_version(self) -> str | None:
+        """The version of the importable ``tensorrt`` module."""
+        module = self.module("tensorrt")
+        return module.version if module else None
+
+
+class EngineLoad(enum.Enum):
+    """How a test-load of an engine ended (classified from TensorRT's log, docs/research/tensorrt-compat.md 1.7)."""
+
+    OK = "ok"
+    """Deserialized (and ran, when asked) without error."""
+    VERSION_MISMATCH = "version-mismatch"
+    """Built by another TensorRT version than the runtime."""
+    DEVICE_MISMATCH = "device-mismatch"
+    """Built for another compute capability (or a hardware-compatible plan on an older GPU)."""
+    CORRUPT = "corrupt"
+    """Not a TensorRT plan, truncated, or from another platform."""
+    MISSING_PLUGIN = "missing-plugin"
+    """Needs a plugin that is not registered."""
+    CUDA_INIT_FAILURE = "cuda-init-failure"
+    """CUDA could not initialize (driver too old, no device)."""
+    NO_RUNTIME = "no-runtime"
+    """No TensorRT runtime on the host to try with."""
+    TIMEOUT = "timeout"
+    """The test-load overran its time budget."""
+    CRASHED = "crashed"
+    """The loader process died (signal or unexpected exit)."""
+    NOT_FOUND = "not-found"
+    """No file at the path."""
+    SKIPPED = "skipped"
+    """Not attempted (only the header was checked)."""
+
+
+@dataclass(frozen=True)
+class EngineFacts:
+    """One engine file the controller asked about: header pre-check and test-load result.
+
+    ``template`` is the policy's path before ``{cc}``/``{sm}``/``{gpu}`` expansion.
+    ``header_version`` is the TensorRT version in bytes 24-27 (plans from 8.6 on);
+    ``header_wrapper`` names a prefix stripped before the plan (``ultralytics``).
+    ``runtime`` is what test-loaded it (``tensorrt``, ``tensorrt_lean``,
+    ``tensorrt_dispatch`` or ``trtexec``) and ``runtime_version`` its version;
+    ``load_gpu`` the GPU index it was loaded on; ``io_tensors`` how many inputs and
+    outputs the loaded engine has; ``log`` TensorRT's warnings and errors, in order.
+    """
+
+    path: str
+    template: str | None = None
+    exists: bool = False
+    size: int | None = None
+    sha256: str | None = None
+    header_magic: bool | None = None
+    header_version: str | None = None
+    load: EngineLoad | None = None
+    runtime: str | None = None
+    message: str | None = None
+    load_s: float | None = None
+    error: str | None = None
+    header_wrapper: str | None = None
+    runtime_version: str | None = None
+    load_gpu: int | None = None
+    io_tensors: int | None = None
+    log: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EnginesFacts:
+    items: tuple[EngineFacts, ...] = ()
+    error: str | None = None
+
+
+class ReferenceStatus(enum.Enum):
+    """How a reference engine run ended: the test-load outcomes, then the run's own."""
+
+    OK = "ok"
+    """Loaded, ran once, output within tolerance of the recorded one."""
+    WRONG_OUTPUT = "wrong-output"
+    """Loaded and ran, but the output is not the recorded one: the host computes wrong answers."""
+    RUN_FAILED = "run-failed"
+    """Loaded, but device memory, the copies or the execution failed."""
+    NO_PLAN = "no-plan"
+    """None of the shipped plans loads on this host's TensorRT and GPU (by the portability rules)."""
+    VERSION_MISMATCH = "version-mismatch"
+    """Built by another TensorRT version than the runtime."""
+    DEVICE_MISMATCH = "device-mismatch"
+    """Built for another compute capability."""
+    CORRUPT = "corrupt"
+    """Not a plan TensorRT accepts here (or damaged in transit)."""
+    MISSING_PLUGIN = "missing-plugin"
+    """Needs a plugin that is not registered."""
+    CUDA_INIT_FAILURE = "cuda-init-failure"
+    """CUDA could not initialize for TensorRT."""
+    NO_RUNTIME = "no-runtime"
+    """No TensorRT Python runtime here that may load the plan."""
+    TIMEOUT = "timeout"
+    """The load and run overran the ``engine_load`` budget."""
+    CRASHED = "crashed"
+    """The runner process died."""
+
+    @property
+    def load(self) -> EngineLoad | None:
+        """The test-load outcome this status is, if it is one (for the engine-portability table)."""
+        try:
+            return EngineLoad(self.value)
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class ReferenceRun:
+    """One reference engine run on one GPU model.
+
+    ``plan`` is the library id (``<tensorrt>/<sm>/<name>``) of the plan the probe chose
+    and ``rule`` the portability rule(s) that admitted it; ``runtime`` the Python module
+    that ran it; ``cuda_api`` the CUDA library that gave the device memory (``driver``,
+    ``runtime``, or ``driver (simulated)`` in the simulated fleet); ``load_s`` the
+    deserialization, ``run_s`` the inference (launch to stream synchronize);
+    ``max_abs_error`` against the recorded output, ``exact`` bit-for-bit equality;
+    ``cleanup`` ``removed`` when the private directory is gone, else what went wrong.
+    """
+
+    status: ReferenceStatus
+    gpu: int | None = None
+    gpu_name: str | None = None
+    compute_capability: str | None = None
+    plan: str | None = None
+    plan_sha256: str | None = None
+    rule: str | None = None
+    runtime: str | None = None
+    runtime_version: str | None = None
+    cuda_api: str | None = None
+    load_s: float | None = None
+    run_s: float | None = None
+    max_abs_error: float | None = None
+    exact: bool | None = None
+    output: tuple[float, ...] = ()
+    message: str | None = None
+    log: tuple[str, ...] = ()
+    cleanup: str | None = None
+
+
+@dataclass(frozen=True)
+class ReferenceItem:
+    """One required reference engine: how many plans were shipped and the run per GPU model."""
+
+    name: str
+    candidates: int = 0
+    runs: tuple[ReferenceRun, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ReferenceFacts:
+    """Reference engine runs; ``requested`` False when the controller asked for none (or an older probe)."""
+
+    requested: bool = False
+    items: tuple[ReferenceItem, ...] = ()
+    error: str | None = None
+
+    def item(self, name: str) -> ReferenceItem | None:
+        """The runs of the reference engine called ``name``, if the probe reported it."""
+        return next((i for i in self.items if i.name == name), None)
+
+
+@dataclass(frozen=True)
+class ContainerImage:
+    repository: str
+    tag: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class RunningContainer:
+    name: str
+    image: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class ContainerFacts:
+    """Images and running containers; ``runtime`` None when neither docker nor podman is usable."""
+
+    runtime: str | None = None
+    images: tuple[ContainerImage, ...] = ()
+    running: tuple[RunningContainer, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything one probe run reported, typed. ``raw`` is the cleaned JSON for reports."""
+
+    probe_version: str
+    collected_at: str | None
+    host: HostInfo
+    driver: DriverFacts
+    gpus: GpuFacts
+    cuda: CudaFacts
+    tensorrt: TensorRTFacts
+    raw: Mapping[str, Any]
+    cudnn: CudnnFacts = CudnnFacts()
+    engines: EnginesFacts = EnginesFacts()
+    containers: ContainerFacts = ContainerFacts()
+    truncated: bool = False
+    """The probe cut long lists to stay under its output cap (the cut lists' owners say ``truncated``)."""
+    reference: ReferenceFacts = ReferenceFacts()
+
+    def section_error(self, name: str) -> str | None:
+        """The error a collector reported for its section (``host``, ``driver``, ...), if any."""
+        section = getattr(self, name)
+        return section.error if isinstance(section.error, str) else None

@@ -1,0 +1,443 @@
+"""Probe output (``auditor.facts/1``) parsed strictly into typed facts: the one reader of facts.
+
+The bytes come from a host and are untrusted: size was capped by the runner, and
+here the JSON must be one object of the right schema, every field of the right
+type (a wrong type is a ``FactsError`` naming the JSON path), every number bounded
+anywhere in the document (integers within 64 bits, floats finite: ``1e400`` or a
+401-digit integer is a parse error, not an ``Infinity`` in a report or an
+``OverflowError`` later), fields the probe always writes as dotted numbers
+(compute capabilities, an engine header's TensorRT version) of that shape, and
+every string cleaned of control characters. Sections a collector could not fill carry their
+own ``error``; they are facts too ("could not tell"), not parse failures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from auditor.facts.model import (
+    SCHEMA,
+    CompatPackage,
+    ContainerFacts,
+    ContainerImage,
+    CudaFacts,
+    CudaToolkit,
+    CudnnFacts,
+    CudnnInstall,
+    DriverFacts,
+    DriverStatus,
+    EngineFacts,
+    EngineLoad,
+    EnginesFacts,
+    Facts,
+    FactsError,
+    Gpu,
+    GpuFacts,
+    HostInfo,
+    ReferenceFacts,
+    ReferenceItem,
+    ReferenceRun,
+    ReferenceStatus,
+    RunningContainer,
+    TensorRTFacts,
+    TensorRTLibrary,
+    TensorRTModule,
+    TensorRTPackage,
+)
+from auditor.text import clean
+
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what SQLite, JSON readers and Prometheus all hold exactly
+_COMPUTE_CAPABILITY = re.compile(r"^\d{1,3}\.\d{1,3}$")  # NVML's major.minor, "%d.%d" in the probe
+_HEADER_VERSION = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")  # four header bytes, "%d.%d.%d.%d" in the probe
+
+
+def parse_facts(data: bytes | str) -> Facts:
+    """Parse probe stdout. Raises ``FactsError`` for anything but valid ``auditor.facts/1``."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FactsError(f"probe output is not UTF-8 (byte {exc.start})") from None
+    text = data.strip()
+    if not text:
+        raise FactsError("probe printed nothing")
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except (RecursionError, MemoryError):
+        raise FactsError("probe output is nested too deeply") from None
+    except ValueError as exc:
+        raise FactsError(f"probe output is not JSON: {clean(str(exc), 200)}") from None
+    if not isinstance(document, dict):
+        raise FactsError(f"probe output must be a JSON object, got {type(document).__name__}")
+    document = _clean_tree(document)
+    if document.get("schema") != SCHEMA:
+        raise FactsError(f"unexpected schema {document.get('schema')!r}, expected {SCHEMA!r}")
+    if document.get("error"):
+        raise FactsError(f"probe failed: {document['error']}")
+    root = _Reader(document, "$")
+    return Facts(
+        probe_version=root.text("probe_version") or "?",
+        collected_at=root.text("collected_at"),
+        host=_host(root.section("host")),
+        driver=_driver(root.section("driver")),
+        gpus=_gpus(root.section("gpus")),
+        cuda=_cuda(root.section("cuda")),
+        tensorrt=_tensorrt(root.section("tensorrt")),
+        raw=document,
+        cudnn=_cudnn(root.section("cudnn")),
+        engines=_engines(root.section("engines")),
+        containers=_containers(root.section("containers")),
+        truncated=root.flag("truncated"),
+        reference=_reference(root.sub("reference")),
+    )
+
+
+def read_stored(raw: Any) -> Facts:
+    """Facts kept in a saved report or the history (a report's ``facts``: the cleaned probe JSON), read back.
+
+    The same strict reader as ``parse_facts``, so a stored document is trusted no more than
+    a host's output; fields this version does not know are ignored, so a report from a
+    newer auditor still loads. Raises ``FactsError`` as ``parse_facts`` does.
+    """
+    return parse_facts(json.dumps(raw))
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _clean_tree(node: Any, path: str = "$", depth: int = 0) -> Any:
+    """The document with strings cleaned and every number checked to be bounded (``FactsError`` naming the path)."""
+    if depth > 32:
+        raise FactsError("probe output is nested too deeply")
+    if isinstance(node, str):
+        return clean(node)
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        if not INT_MIN <= node <= INT_MAX:
+            raise FactsError(f"{path}: integer out of range ({len(str(abs(node)))} digits; at most 64 bits)")
+        return node
+    if isinstance(node, float):
+        if not math.isfinite(node):
+            raise FactsError(f"{path}: number out of range (not a finite float)")
+        return node
+    if isinstance(node, dict):
+        cleaned = {}
+        for key, value in node.items():
+            name = clean(str(key), 128)
+            cleaned[name] = _clean_tree(value, f"{path}.{name}", depth + 1)
+        return cleaned
+    if isinstance(node, list):
+        return [_clean_tree(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(node)]
+    raise FactsError(f"{path}: unexpected value of type {type(node).__name__}")  # pragma: no cover - json gives none
+
+
+class _Reader:
+    """Typed access to one JSON object; a wrong type raises FactsError with the JSON path."""
+
+    def __init__(self, data: Mapping[str, Any], path: str) -> None:
+        self.data, self.path = data, path
+
+    def _get(self, key: str, types: tuple[type, ...], what: str) -> Any:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) and bool not in types:
+            raise FactsError(f"{self.path}.{key} must be {what}, got a boolean")
+        if not isinstance(value, types):
+            raise FactsError(f"{self.path}.{key} must be {what}, got {type(value).__name__}")
+        return value
+
+    def text(self, key: str) -> str | None:
+        return self._get(key, (str,), "a string")
+
+    def shaped(self, key: str, shape: re.Pattern[str], what: str) -> str | None:
+        """A string the probe always writes in one shape (``9.0``); anything else is a ``FactsError``."""
+        value = self.text(key)
+        if value is not None and not shape.match(value):
+            raise FactsError(f"{self.path}.{key} must be {what}, got {clean(value, 40)!r}")
+        return value
+
+    def integer(self, key: str) -> int | None:
+        value = self._get(key, (int,), "an integer")
+        if value is not None and value < 0:
+            raise FactsError(f"{self.path}.{key} must not be negative")
+        return value
+
+    def number(self, key: str) -> float | None:
+        value = self._get(key, (int, float), "a number")
+        return None if value is None else float(value)
+
+    def flag(self, key: str) -> bool:
+        return bool(self._get(key, (bool,), "true or false"))
+
+    def optional_flag(self, key: str) -> bool | None:
+        return self._get(key, (bool,), "true or false")
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self._get(key, (list,), "a list")
+        for index, item in enumerate(value or []):
+            if not isinstance(item, str):
+                raise FactsError(f"{self.path}.{key}[{index}] must be a string")
+        return tuple(value or ())
+
+    def sub(self, key: str) -> _Reader:
+        """An optional nested object (empty when absent)."""
+        value = self._get(key, (dict,), "an object")
+        return _Reader(value or {}, f"{self.path}.{key}")
+
+    def section(self, key: str) -> _Reader:
+        value = self._get(key, (dict,), "an object")
+        if value is None:
+            return _Reader({"error": f"section {key!r} missing from probe output"}, f"{self.path}.{key}")
+        return _Reader(value, f"{self.path}.{key}")
+
+    def items(self, key: str) -> list[_Reader]:
+        value = self._get(key, (list,), "a list")
+        result = []
+        for index, item in enumerate(value or []):
+            if not isinstance(item, dict):
+                raise FactsError(f"{self.path}.{key}[{index}] must be an object")
+            result.append(_Reader(item, f"{self.path}.{key}[{index}]"))
+        return result
+
+    def error(self) -> str | None:
+        return self.text("error")
+
+
+def _host(r: _Reader) -> HostInfo:
+    os_info = r.section("os") if isinstance(r.data.get("os"), dict) else _Reader({}, r.path + ".os")
+    return HostInfo(
+        hostname=r.text("hostname"),
+        os_id=os_info.text("id"),
+        os_version=os_info.text("version_id"),
+        os_name=os_info.text("pretty_name"),
+        kernel=r.text("kernel"),
+        arch=r.text("arch"),
+        python=r.text("python"),
+        boot_time=r.text("boot_time"),
+        error=r.error(),
+    )
+
+
+def _driver(r: _Reader) -> DriverFacts:
+    status_text = r.text("status")
+    try:
+        status = DriverStatus(status_text) if status_text else DriverStatus.UNKNOWN
+    except ValueError:
+        raise FactsError(f"{r.path}.status: unknown driver status {status_text!r}") from None
+    return DriverFacts(
+        status=status,
+        version=r.text("version"),
+        source=r.text("source"),
+        cuda_version=r.text("cuda_version"),
+        kernel_module=r.text("kernel_module"),
+        mismatch=r.flag("mismatch"),
+        nvml_version=r.text("nvml_version"),
+        error=r.error(),
+        library_version=r.text("library_version"),
+        notes=r.text("notes"),
+    )
+
+
+def _gpus(r: _Reader) -> GpuFacts:
+    devices = tuple(
+        Gpu(
+            index=d.integer("index"),
+            name=d.text("name"),
+            uuid=d.text("uuid"),
+            compute_capability=d.shaped("compute_capability", _COMPUTE_CAPABILITY, "a compute capability like 9.0"),
+            memory_total_mib=d.integer("memory_total_mib"),
+            pci_bus_id=d.text("pci_bus_id"),
+            mig_mode=d.text("mig_mode"),
+            ecc_mode=d.text("ecc_mode"),
+            persistence_mode=d.text("persistence_mode"),
+            vbios_version=d.text("vbios_version"),
+            error=d.error(),
+        )
+        for d in r.items("devices")
+    )
+    count = r.integer("count")
+    if count is not None and count < len(devices):
+        raise FactsError(f"{r.path}.count is {count} but {len(devices)} devices are listed")
+    return GpuFacts(count=count, devices=devices, source=r.text("source"), error=r.error())
+
+
+def _cuda(r: _Reader) -> CudaFacts:
+    toolkits = []
+    for t in r.items("toolkits"):
+        path = t.text("path")
+        if not path:
+            raise FactsError(f"{t.path}.path is required")
+        toolkits.append(
+            CudaToolkit(
+                path=path,
+                version=t.text("version"),
+                source=t.text("source"),
+                nvcc_version=t.text("nvcc_version"),
+                error=t.error(),
+            )
+        )
+    compat = []
+    for c in r.items("compat"):
+        path = c.text("path")
+        if not path:
+            raise FactsError(f"{c.path}.path is required")
+        compat.append(
+            CompatPackage(
+                path=path,
+                version=c.text("version"),
+                cuda=c.text("cuda"),
+                active=c.optional_flag("active"),
+                error=c.error(),
+            )
+        )
+    return CudaFacts(
+        toolkits=tuple(toolkits),
+        default=r.text("default"),
+        cudart_sonames=r.texts("cudart_sonames"),
+        compat=tuple(compat),
+        error=r.error(),
+    )
+
+
+def _cudnn(r: _Reader) -> CudnnFacts:
+    installs = tuple(
+        CudnnInstall(version=i.text("version"), source=i.text("source") or "?", path=i.text("path"), error=i.error())
+        for i in r.items("installs")
+    )
+    return CudnnFacts(version=r.text("version"), source=r.text("source"), installs=installs, error=r.error())
+
+
+def _tensorrt(r: _Reader) -> TensorRTFacts:
+    libraries = tuple(
+        TensorRTLibrary(
+            name=lib.text("name") or "?",
+            path=lib.text("path"),
+            version=lib.text("version"),
+            source=lib.text("source"),
+            error=lib.error(),
+        )
+        for lib in r.items("libraries")
+    )
+    modules = tuple(
+        TensorRTModule(module=m.text("module") or "?", version=m.text("version"), error=m.error())
+        for m in r.items("modules")
+    )
+    packages = tuple(
+        TensorRTPackage(name=p.text("name") or "?", version=p.text("version"), manager=p.text("manager") or "?")
+        for p in r.items("packages")
+    )
+    return TensorRTFacts(
+        version=r.text("version"),
+        source=r.text("source"),
+        libraries=libraries,
+        header_version=r.text("header_version"),
+        modules=modules,
+        packages=packages,
+        error=r.error(),
+        trtexec=r.text("trtexec"),
+        header_path=r.text("header_path"),
+    )
+
+
+def _engines(r: _Reader) -> EnginesFacts:
+    items = []
+    for e in r.items("items"):
+        path = e.text("path")
+        if not path:
+            raise FactsError(f"{e.path}.path is required")
+        header, load = e.sub("header"), e.sub("load")
+        status = load.text("status")
+        try:
+            load_status = EngineLoad(status) if status else None
+        except ValueError:
+            raise FactsError(f"{load.path}.status: unknown load status {status!r}") from None
+        items.append(
+            EngineFacts(
+                path=path,
+                template=e.text("template"),
+                exists=e.flag("exists"),
+                size=e.integer("size"),
+                sha256=e.text("sha256"),
+                header_magic=header.optional_flag("magic"),
+                header_version=header.shaped("tensorrt_version", _HEADER_VERSION, "a version like 10.3.0.26"),
+                load=load_status,
+                runtime=load.text("runtime"),
+                message=load.text("message"),
+                load_s=load.number("seconds"),
+                error=e.error(),
+                header_wrapper=header.text("wrapper"),
+                runtime_version=load.text("runtime_version"),
+                load_gpu=load.integer("gpu"),
+                io_tensors=load.integer("io_tensors"),
+                log=load.texts("log"),
+            )
+        )
+    return EnginesFacts(items=tuple(items), error=r.error())
+
+
+def _reference(r: _Reader) -> ReferenceFacts:
+    """The optional ``reference`` section (probes before 0.3.0 have none: nothing requested)."""
+    items = []
+    for i in r.items("items"):
+        runs = []
+        for run in i.items("runs"):
+            text = run.text("status")
+            try:
+                status = ReferenceStatus(text)
+            except ValueError:
+                raise FactsError(f"{run.path}.status: unknown reference status {text!r}") from None
+            values: list[float] = []
+            for name, numbers in run.sub("output").data.items():
+                if not isinstance(numbers, list) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers
+                ):
+                    raise FactsError(f"{run.path}.output.{name} must be a list of numbers")
+                values.extend(float(v) for v in numbers)
+            runs.append(
+                ReferenceRun(
+                    status=status,
+                    gpu=run.integer("gpu"),
+                    gpu_name=run.text("gpu_name"),
+                    compute_capability=run.shaped(
+                        "compute_capability", _COMPUTE_CAPABILITY, "a compute capability like 9.0"
+                    ),
+                    plan=run.text("plan"),
+                    plan_sha256=run.text("plan_sha256"),
+                    rule=run.text("rule"),
+                    runtime=run.text("runtime"),
+                    runtime_version=run.text("runtime_version"),
+                    cuda_api=run.text("cuda_api"),
+                    load_s=run.number("load_s"),
+                    run_s=run.number("run_s"),
+                    max_abs_error=run.number("max_abs_error"),
+                    exact=run.optional_flag("exact"),
+                    output=tuple(values),
+                    message=run.text("message"),
+                    log=run.texts("log"),
+                    cleanup=run.text("cleanup"),
+                )
+            )
+        items.append(
+            ReferenceItem(
+                name=i.text("name") or "?", candidates=i.integer("candidates") or 0, runs=tuple(runs), error=i.error()
+            )
+        )
+    return ReferenceFacts(requested=r.flag("requested"), items=tuple(items), error=r.error())
+
+
+def _containers(r: _Reader) -> ContainerFacts:
+    images = tuple(
+        ContainerImage(repository=i.text("repository") or "?", tag=i.text("tag"), id=i.text("id"))
+        for i in r.items("images")
+    )
+    running = tuple(
+        RunningContainer(name=c.text("name") or "?", image=c.text("image"), id=c.text("id")) for c in r.items("running")
+    )
+    return ContainerFacts(runtime=r.text("runtime"), images=images, running=running, error=r.error())

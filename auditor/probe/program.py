@@ -1,0 +1,256 @@
+"""The probe program as the controller sends it, and how a host runs it.
+
+``probe_source()`` assembles ONE program from the files in ``remote/``: a short loader,
+the child programs of ``remote/children/`` as string constants (``CHILD_SOURCES``), and
+each module's text, compiled under its own file name (``auditor/probe/remote/<name>.py``)
+and executed into one shared namespace, dependencies first. Lines holding the modules'
+relative imports of each other are blanked (the names are already in that namespace), so
+every line keeps its number: a traceback from a host, and coverage measured where the
+files exist, point at the source line.
+
+It is shipped as bytes on the SSH channel's stdin and run by the host's own ``python3 -c
+BOOTSTRAP`` (which reads it whole); the request travels as one base64 argument, so nothing
+is written on the host and no shell quoting is involved (base64 needs none).
+
+Reference engines travel inside the program itself (``probe_program``): one first line
+``AUDITOR_PAYLOAD = "<base64>"`` before the probe, so a host still sees one exec and no
+file transfer. The reference-engine build is the same probe with the builder
+(``remote/children/builder.py``) prepended likewise (``builder_program``).
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import functools
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from auditor.probe.request import encode_request
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
+
+REMOTE = "remote"
+CHILDREN = "children"
+ENTRY = "main"
+SHIPPED_AS = "auditor/probe/remote"
+"""The directory each module is compiled under: its path in this repository."""
+LOADER_NAMES = ("CHILD_SOURCES", "MODULES", "_shipped_file", "_shipped_text")
+"""Names the loader itself binds in the program's namespace; no module may define them."""
+MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
+"""The most plan bytes one probe program may carry (base64 makes it a third more on the wire)."""
+
+
+class PayloadTooLarge(ValueError):
+    """A payload over ``MAX_PAYLOAD_BYTES``: the message says how large and what to do."""
+
+
+class AssemblyError(RuntimeError):
+    """The files in ``remote/`` break a rule the assembly relies on (a bug in this package, found by the tests)."""
+
+
+@dataclass(frozen=True)
+class ProbeCall:
+    """One host's probe invocation: the ``--request=`` value and the program for its stdin.
+
+    ``program`` None means the bundled probe as it is (``probe_source()``).
+    """
+
+    request: str
+    program: bytes | None = None
+
+    @property
+    def source(self) -> bytes:
+        """The bytes to send on stdin."""
+        return self.program if self.program is not None else probe_source()
+
+
+@dataclass(frozen=True)
+class Module:
+    """One file of the probe: its name (``engines``), its text with relative imports blanked, what it imports."""
+
+    name: str
+    text: str
+    imports: tuple[str, ...]
+    defines: tuple[str, ...]
+
+
+def _remote() -> Traversable:
+    return resources.files(__package__).joinpath(REMOTE)
+
+
+def read_module(name: str, source: str) -> Module:
+    """``source`` of module ``name`` with the lines of its relative imports blanked; ``AssemblyError`` on a broken rule."""
+    tree = ast.parse(source, f"{SHIPPED_AS}/{name}.py")
+    lines = source.splitlines(keepends=True)
+    imports: list[str] = []
+    defines: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level:
+            if node.level != 1 or not node.module or "." in node.module:
+                raise AssemblyError(f"{name}.py:{node.lineno}: only `from .module import name` is allowed")
+            imports.append(node.module)
+            for index in range(node.lineno - 1, node.end_lineno or node.lineno):
+                lines[index] = "\n"
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            if any(m == "auditor" or m.startswith("auditor.") for m in modules):
+                raise AssemblyError(f"{name}.py:{node.lineno}: the probe cannot import auditor (it is not on the host)")
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            defines.append(node.name)
+        elif isinstance(node, ast.Assign):
+            defines.extend(t.id for t in node.targets if isinstance(t, ast.Name))
+    return Module(name, "".join(lines), tuple(dict.fromkeys(imports)), tuple(defines))
+
+
+def modules() -> list[Module]:
+    """The probe's modules in the order they must run: each after those it imports, ``main`` last.
+
+    Raises ``AssemblyError`` on an import cycle or a top-level name two modules define.
+    """
+    found = {
+        entry.name[:-3]: read_module(entry.name[:-3], entry.read_text(encoding="utf-8"))
+        for entry in _remote().iterdir()
+        if entry.name.endswith(".py") and entry.name != "__init__.py"
+    }
+    ordered: list[Module] = []
+    placing: set[str] = set()
+
+    def place(name: str) -> None:
+        if any(m.name == name for m in ordered):
+            return
+        if name in placing:
+            raise AssemblyError(f"import cycle through {name}.py")
+        if name not in found:
+            raise AssemblyError(f"no module {name}.py in {SHIPPED_AS}")
+        placing.add(name)
+        for dependency in found[name].imports:
+            place(dependency)
+        placing.discard(name)
+        ordered.append(found[name])
+
+    for name in sorted(found):
+        if name != ENTRY:
+            place(name)
+    place(ENTRY)
+    owners: dict[str, str] = {name: "the loader" for name in LOADER_NAMES}
+    for module in ordered:
+        for name in module.defines:
+            if name in owners:
+                raise AssemblyError(f"{module.name}.py defines {name}, which {owners[name]} defines too")
+            owners[name] = f"{module.name}.py"
+    return ordered
+
+
+def child_sources() -> dict[str, str]:
+    """Every child program (``remote/children/NAME.py``) by name, as text."""
+    folder = _remote().joinpath(CHILDREN)
+    return {
+        entry.name[:-3]: entry.read_text(encoding="utf-8")
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".py") and entry.name != "__init__.py"
+    }
+
+
+@functools.cache
+def probe_source() -> bytes:
+    """The probe as one program (see the module docstring), assembled once per process."""
+    parts = [
+        "# auditor probe: read-only facts about one NVIDIA GPU node (auditor.facts/1).\n",
+        "# Assembled by auditor.probe.program from auditor/probe/remote/: the child programs, then each\n",
+        "# module compiled under its own file name into this one namespace. Python 3.6+, standard library.\n",
+        f"CHILD_SOURCES = {child_sources()!r}\n",
+        "MODULES = (\n",
+        *(f"    ({f'{SHIPPED_AS}/{m.name}.py'!r}, {m.text!r}),\n" for m in modules()),
+        ")\n",
+        "for _shipped_file, _shipped_text in MODULES:\n",
+        "    exec(compile(_shipped_text, _shipped_file, 'exec'))\n",
+    ]
+    return "".join(parts).encode("utf-8")
+
+
+@functools.cache
+def builder_source() -> bytes:
+    """The reference-engine builder that the probe's build mode runs in a child."""
+    return _remote().joinpath(CHILDREN).joinpath("builder.py").read_bytes()
+
+
+def probe_program(payload: bytes | None) -> bytes:
+    """The probe with ``payload`` (reference plans) in a first line ``AUDITOR_PAYLOAD = "<base64>"``.
+
+    None gives the probe unchanged. Raises ``PayloadTooLarge`` above ``MAX_PAYLOAD_BYTES``.
+    """
+    if payload is None:
+        return probe_source()
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLarge(
+            f"{len(payload) / 2**20:.1f} MiB of reference plans is more than the {MAX_PAYLOAD_BYTES // 2**20} MiB "
+            "a probe carries; fewer or smaller plans (version-compatible plans embed the lean runtime)"
+        )
+    return _prepend("AUDITOR_PAYLOAD", payload)
+
+
+def builder_program() -> bytes:
+    """The probe in build mode: ``AUDITOR_BUILDER = "<base64 of builder.py>"`` before its source."""
+    return _prepend("AUDITOR_BUILDER", builder_source())
+
+
+def _prepend(name: str, data: bytes) -> bytes:
+    # base64 has no quote or backslash: the literal needs no escaping
+    return f'{name} = "'.encode() + base64.b64encode(data) + b'"\n' + probe_source()
+
+
+BOOTSTRAP = 'import sys;exec(compile(sys.stdin.buffer.read(),"<auditor-probe>","exec"))'
+"""What ``python3 -c`` runs: the program from stdin, read in one go.
+
+``python3 -`` reads a program on stdin a character at a time (about 3 MB/s here): 40 ms
+of every probe run, and seconds once reference plans travel in the program. No quote
+or shell character needs escaping inside single quotes.
+"""
+
+
+def interpreter_args(request: str, root: str | None = None) -> list[str]:
+    """Arguments after the interpreter: ``-c BOOTSTRAP --request=... [--root DIR]``."""
+    return ["-c", BOOTSTRAP, *probe_args(request, root)]
+
+
+def probe_args(request: str, root: str | None = None) -> list[str]:
+    """The probe's own arguments."""
+    args = [f"--request={request}"]
+    if root is not None:
+        args += ["--root", root]
+    return args
+
+
+def remote_command(request: str) -> str:
+    """The command line sent over SSH: the host's python3 reading the probe from stdin.
+
+    RHEL 8 keeps its system Python as ``/usr/libexec/platform-python``; exit 127 with
+    a plain message when neither exists, so the report can say "no python3 on host".
+    """
+    args = f"-c '{BOOTSTRAP}' " + " ".join(probe_args(request))
+    return (
+        f"if command -v python3 >/dev/null 2>&1; then exec python3 {args}; "
+        f"elif [ -x /usr/libexec/platform-python ]; then exec /usr/libexec/platform-python {args}; "
+        "else echo 'auditor: no python3 on this host' >&2; exit 127; fi"
+    )
+
+
+def run_local(
+    root: str | None = None,
+    request: str | None = None,
+    python: str | None = None,
+    timeout: float = 120.0,
+    program: bytes | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the probe on this machine exactly as a host would: ``python3 -c BOOTSTRAP`` with it on stdin.
+
+    ``program`` replaces the bundled probe (``probe_program``, ``builder_program``).
+    """
+    argv = [python or sys.executable, *interpreter_args(request or encode_request(), root)]
+    source = program if program is not None else probe_source()
+    return subprocess.run(argv, input=source, capture_output=True, timeout=timeout, check=False)

@@ -1,0 +1,222 @@
+"""The probe run's context: the audited root, the controller's request, and queries computed once.
+
+``ProbeContext`` maps host paths under ``--root``, runs host commands and child
+interpreters with timeouts, and caches expensive answers several collectors need.
+``parse_args`` reads the probe's command line.
+"""
+
+import base64
+import glob
+import json
+import os
+import subprocess
+import sys
+import threading
+
+from .common import BIN_DIRS, MAX_FILE_BYTES, ProbeTimeout, decode, remaining
+from .system import site_dirs
+
+
+class ProbeContext:
+    """What collectors share: the root, the request, the payload, and cached expensive queries.
+
+    ``payload`` is the bytes the controller shipped inside the program (reference plans), or None.
+    """
+
+    def __init__(self, root, request, payload=None):
+        self.root = os.path.abspath(root) if root else "/"
+        self.rooted = self.root != "/"
+        self.request = request
+        self.payload = payload
+        self._lock = threading.Lock()
+        self._cache = {}
+        self._cache_locks = {}
+
+    # -- files ---------------------------------------------------------------------------
+    def path(self, path):
+        """The path as seen under the audited root."""
+        if not self.rooted:
+            return path
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def host_path(self, real):
+        """The inverse of ``path``: a real path under the root as the host sees it."""
+        if not self.rooted:
+            return real
+        relative = os.path.relpath(real, self.root)
+        return "/" if relative == "." else "/" + relative
+
+    def resolve(self, path):
+        """Follow symlinks without leaving the root (absolute targets are re-rooted)."""
+        current = path
+        for _ in range(16):
+            real = self.path(current)
+            if not os.path.islink(real):
+                return current
+            target = os.readlink(real)
+            current = (
+                target if target.startswith("/") else os.path.normpath(os.path.join(os.path.dirname(current), target))
+            )
+        return current
+
+    def realpath(self, path):
+        """Every symlink in ``path`` followed, staying under the root (absolute targets re-rooted)."""
+        parts = [p for p in path.split("/") if p]
+        current, hops = "/", 0
+        while parts:
+            part = parts.pop(0)
+            if part == "..":
+                current = os.path.dirname(current)
+                continue
+            candidate = os.path.join(current, part)
+            real = self.path(candidate)
+            if os.path.islink(real) and hops < 32:
+                hops += 1
+                target = os.readlink(real)
+                parts = [p for p in target.split("/") if p] + parts
+                current = "/" if target.startswith("/") else current
+                continue
+            current = candidate
+        return current
+
+    def read_text(self, path, limit=MAX_FILE_BYTES):
+        """File contents as text (at most ``limit`` bytes), or None when absent or unreadable."""
+        try:
+            with open(self.path(path), "rb") as handle:
+                return decode(handle.read(limit))
+        except OSError:
+            return None
+
+    def glob(self, pattern):
+        """Glob under the root; results are host paths (without the root prefix)."""
+        found = sorted(glob.glob(self.path(pattern)))
+        if not self.rooted:
+            return found
+        return [self.host_path(p) for p in found]
+
+    def exists(self, path):
+        return os.path.exists(self.path(path))
+
+    def isdir(self, path):
+        return os.path.isdir(self.path(path))
+
+    # -- commands ------------------------------------------------------------------------
+    def which(self, name, extra_dirs=()):
+        """Host path of an executable named ``name``, or None."""
+        dirs = list(BIN_DIRS) + list(extra_dirs)
+        if not self.rooted:
+            dirs = os.environ.get("PATH", "").split(os.pathsep) + dirs
+        for directory in dirs:
+            if not directory:
+                continue
+            candidate = os.path.join(directory, name)
+            real = self.path(candidate)
+            if os.path.isfile(real) and os.access(real, os.X_OK):
+                return candidate
+        return None
+
+    def start(self, argv, env=None):
+        """Start a host command (argv[0] a host path) with output captured; raises OSError."""
+        full_env = dict(os.environ)
+        full_env["LC_ALL"] = "C"
+        full_env.update(env or {})
+        argv = [self.path(argv[0]), *argv[1:]]
+        return subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, close_fds=True
+        )
+
+    def finish(self, process, timeout, what):
+        """Wait for a started process; (status, stdout, stderr) as text, or ProbeTimeout."""
+        limit = remaining(timeout)
+        try:
+            out, err = process.communicate(timeout=limit)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise ProbeTimeout("%s did not finish within %.1fs" % (what, limit)) from None
+        return process.returncode, decode(out[:MAX_FILE_BYTES]), decode(err[:MAX_FILE_BYTES])
+
+    def run(self, argv, timeout, env=None):
+        """Run a host command; returns (status, stdout, stderr) as text.
+
+        Raises OSError when it cannot start, and ProbeTimeout when it overruns.
+        """
+        return self.finish(self.start(argv, env), timeout, os.path.basename(argv[0]))
+
+    def python_argv(self, code, args, bare=False):
+        """A child interpreter running ``code``; ``bare`` skips site (and PYTHON* variables).
+
+        Under ``--root`` the child sees only the root's site-packages, never ours.
+        """
+        argv = [sys.executable]
+        if bare:
+            argv += ["-S", "-E"]
+        elif self.rooted:
+            argv += ["-S"]
+        return [*argv, "-c", code, *args]
+
+    def python_env(self):
+        if self.rooted:
+            return {"PYTHONPATH": os.pathsep.join(self.path(p) for p in site_dirs(self))}
+        return {}
+
+    def run_python(self, code, args, timeout, bare=False, env=None):
+        """Run a small Python snippet in a child interpreter (isolates crashes and hangs)."""
+        full_env = dict(os.environ)
+        full_env["LC_ALL"] = "C"
+        full_env.update(self.python_env())
+        full_env.update(env or {})
+        process = subprocess.Popen(
+            self.python_argv(code, args, bare),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            close_fds=True,
+        )
+        return self.finish(process, timeout, "child python")
+
+    # -- shared, computed once -------------------------------------------------------------
+    def once(self, key, compute, wait=None):
+        """``compute()`` once per probe run, even when several collectors ask at once.
+
+        ``wait`` bounds how long a caller waits for another thread's computation
+        (ProbeTimeout when it is still running).
+        """
+        with self._lock:
+            lock = self._cache_locks.setdefault(key, threading.Lock())
+        if not lock.acquire(True, -1 if wait is None else max(0.0, wait)):
+            raise ProbeTimeout("%s still being collected" % key)
+        try:
+            if key not in self._cache:
+                try:
+                    self._cache[key] = (compute(), None)
+                except Exception as exc:  # reported by every caller
+                    self._cache[key] = (None, exc)
+            value, error = self._cache[key]
+        finally:
+            lock.release()
+        if error is not None:
+            raise error
+        return value
+
+
+def parse_args(argv):
+    root, request = None, {}
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == "--root" and index + 1 < len(argv):
+            root, index = argv[index + 1], index + 1
+        elif arg.startswith("--root="):
+            root = arg.split("=", 1)[1]
+        elif arg.startswith("--request="):
+            request = json.loads(base64.b64decode(arg.split("=", 1)[1]).decode("utf-8"))
+            if not isinstance(request, dict):
+                raise ValueError("request must be a JSON object")
+        elif arg in ("-", "--pretty"):
+            pass
+        else:
+            raise ValueError("unknown argument %r" % arg)
+        index += 1
+    return root, request

@@ -1,0 +1,239 @@
+"""Queries several collectors share: shared libraries, Python package directories and
+distributions, system packages (dpkg, rpm), and a library's own version number.
+"""
+
+import json
+import os
+import re
+import sys
+
+from .child import child_code
+from .common import LIB_DIRS, MAX_DPKG_STATUS_BYTES, SITE_PATTERNS, ProbeTimeout, clip, describe_exit, first_line, log
+
+# Python distributions worth reporting (normalized names, PEP 503).
+DIST_INTEREST = re.compile(r"^(tensorrt|nvidia-tensorrt|nvidia-cudnn|nvidia-ml-py|pynvml|nvidia-cuda-runtime)")
+
+
+# Packages (dpkg/rpm) worth reporting: TensorRT (docs/research/tensorrt-compat.md 1.10), cuDNN, cuda-compat.
+PACKAGE_INTEREST = re.compile(
+    r"^(libnvinfer|libnvonnxparser|libnvparsers|python3-libnvinfer|tensorrt|uff-converter|graphsurgeon"
+    r"|onnx-graphsurgeon|libcudnn|cudnn|cuda-compat)"
+)
+
+
+TRT_PACKAGE = re.compile(
+    r"^(libnvinfer|libnvonnxparser|libnvparsers|python3-libnvinfer|tensorrt|uff-converter"
+    r"|graphsurgeon|onnx-graphsurgeon)"
+)
+
+
+CUDNN_PACKAGE = re.compile(r"^(libcudnn|cudnn)")
+
+
+def list_libraries(ctx):
+    """Shared libraries the dynamic linker knows: [{name, path}] like ``ldconfig -p``.
+
+    Under ``--root`` (or when ldconfig is missing) the usual directories and
+    ``/etc/ld.so.conf.d`` are scanned instead.
+    """
+    entries: list = []
+    if not ctx.rooted:
+        ldconfig = ctx.which("ldconfig")
+        if ldconfig:
+            try:
+                status, out, _ = ctx.run([ldconfig, "-p"], timeout=5)
+                if status == 0:
+                    entries = parse_ldconfig(out)
+            except (OSError, ProbeTimeout) as exc:
+                log("ldconfig -p failed: %s" % exc)
+    if not entries:
+        entries = scan_library_dirs(ctx)
+    return entries
+
+
+def parse_ldconfig(text):
+    """Lines like ``\\tlibnvinfer.so.8 (libc6,x86-64) => /usr/lib/.../libnvinfer.so.8``."""
+    entries: list = []
+    index: dict = {}
+    for line in text.splitlines():
+        match = re.match(r"^\s+(\S+)\s+\(([^)]*)\)\s+=>\s+(\S+)\s*$", line)
+        if not match:
+            continue
+        entry = {"name": match.group(1), "path": match.group(3)}
+        wide = "64" in match.group(2)  # x86-64, AArch64: prefer them to 32-bit copies of a library
+        if match.group(1) not in index:
+            index[match.group(1)] = (len(entries), wide)
+            entries.append(entry)
+        elif wide and not index[match.group(1)][1]:
+            entries[index[match.group(1)][0]] = entry
+            index[match.group(1)] = (index[match.group(1)][0], True)
+    return entries
+
+
+def scan_library_dirs(ctx):
+    """What ``ldconfig -p`` would list, found by looking in the usual library directories."""
+    dirs = list(LIB_DIRS)
+    for conf in ctx.glob("/etc/ld.so.conf.d/*.conf"):
+        for line in (ctx.read_text(conf) or "").splitlines():
+            line = line.strip()
+            if line.startswith("/"):
+                dirs.append(line)
+    seen, entries = set(), []
+    for directory in dirs:
+        paths = ctx.glob(os.path.join(directory, "lib*.so.*"))
+        # a soname is a link to the real file (libcudart.so.12 -> libcudart.so.12.2.140): list the link
+        targets = set(os.readlink(ctx.path(p)) for p in paths if os.path.islink(ctx.path(p)))
+        for path in paths:
+            name = os.path.basename(path)
+            if name not in seen and name not in targets and re.match(r"^lib[\w+-]+\.so(\.\d+)+$", name):
+                seen.add(name)
+                entries.append({"name": name, "path": path})
+    return entries
+
+
+def libraries(ctx):
+    return ctx.once("libraries", lambda: list_libraries(ctx))
+
+
+def find_library(ctx, soname):
+    """Host path of a library by soname, or None."""
+    for entry in libraries(ctx):
+        if entry["name"] == soname:
+            return entry["path"]
+    return None
+
+
+def site_dirs(ctx):
+    """The host's Python package directories (host paths), without importing anything."""
+
+    def compute():
+        found = []
+        candidates = []
+        if not ctx.rooted:
+            candidates += [p for p in sys.path if p and os.path.isabs(p)]
+        for pattern in SITE_PATTERNS:
+            candidates += ctx.glob(pattern)
+        for path in candidates:
+            if path not in found and ctx.isdir(path) and not path.endswith(".zip"):
+                found.append(path)
+        return found
+
+    return ctx.once("site_dirs", compute)
+
+
+def python_dists(ctx):
+    """Interesting installed Python distributions: [{name, version, path}] from *.dist-info names."""
+
+    def compute():
+        found, seen = [], set()
+        for directory in site_dirs(ctx):
+            try:
+                names = os.listdir(ctx.path(directory))
+            except OSError:
+                continue
+            for entry in names:
+                match = re.match(r"^([A-Za-z0-9_.]+)-([^-]+?)\.(dist-info|egg-info)$", entry)
+                if not match:
+                    continue
+                name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
+                if not DIST_INTEREST.match(name) or (name, directory) in seen:
+                    continue
+                seen.add((name, directory))
+                found.append({"name": name, "version": clip(match.group(2), 64), "path": directory})
+        return found
+
+    return ctx.once("dists", compute)
+
+
+def find_module(ctx, name):
+    """Host path of an importable top-level module ``name`` in the site dirs, or None (no import)."""
+    for directory in site_dirs(ctx):
+        base = os.path.join(directory, name)
+        if os.path.isfile(ctx.path(os.path.join(base, "__init__.py"))) or os.path.isfile(ctx.path(base + ".py")):
+            return base
+    return None
+
+
+def dpkg_packages(ctx):
+    """Installed dpkg packages of interest, read straight from ``/var/lib/dpkg/status``."""
+
+    def compute():
+        text = ctx.read_text("/var/lib/dpkg/status", MAX_DPKG_STATUS_BYTES)
+        if text is None:
+            return None
+        found = []
+        for paragraph in text.split("\n\n"):
+            match = re.match(r"Package: (\S+)", paragraph)
+            if not match or not PACKAGE_INTEREST.match(match.group(1)):
+                continue
+            status = re.search(r"^Status: (.*)$", paragraph, re.M)
+            version = re.search(r"^Version: (\S+)", paragraph, re.M)
+            if status and status.group(1).strip().endswith(" installed"):
+                found.append(
+                    {
+                        "name": clip(match.group(1), 128),
+                        "version": clip(version.group(1), 128) if version else None,
+                        "manager": "dpkg",
+                    }
+                )
+        return found
+
+    return ctx.once("dpkg", compute)
+
+
+def rpm_packages(ctx):
+    """Installed rpm packages of interest (``rpm -qa``), or None when the host has no rpm database."""
+
+    def compute():
+        rpm = ctx.which("rpm")
+        if rpm is None or not any(ctx.isdir(d) for d in ("/var/lib/rpm", "/usr/lib/sysimage/rpm")):
+            return None
+        argv = [rpm, "-qa", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\n"]
+        if ctx.rooted:
+            argv[1:1] = ["--root", ctx.root]
+        argv += ["libnvinfer*", "python3-libnvinfer*", "tensorrt*", "libcudnn*", "cudnn*", "cuda-compat*"]
+        status, out, err = ctx.run(argv, timeout=10)
+        if status != 0:
+            raise ValueError("rpm -qa: %s" % (first_line(err) or "exit status %d" % status))
+        found = []
+        for line in out.splitlines():
+            parts = line.split("\t")
+            if len(parts) == 2 and PACKAGE_INTEREST.match(parts[0]):
+                found.append({"name": clip(parts[0], 128), "version": clip(parts[1], 128), "manager": "rpm"})
+        return found
+
+    return ctx.once("rpm", compute)
+
+
+def system_packages(ctx):
+    """dpkg and rpm packages of interest; errors of either become ``(packages, errors)``."""
+    packages: list = []
+    errors: list = []
+    for reader in (dpkg_packages, rpm_packages):
+        try:
+            packages += reader(ctx) or []
+        except (OSError, ProbeTimeout, ValueError) as exc:
+            errors.append(clip(str(exc), 300))
+    return packages, errors
+
+
+def library_version(ctx, kind, path):
+    """Call the version function of a library in a child (a broken library cannot hurt us).
+
+    ``kind`` "trt": ``getInferLibVersion()`` (+ ``getInferLibBuildVersion()`` on 10+);
+    "cudnn": ``cudnnGetVersion()``. Returns {"int", "build"} or {"error"}.
+    """
+
+    def compute():
+        try:
+            status, out, err = ctx.run_python(child_code("libversion"), [kind, ctx.path(path)], timeout=10, bare=True)
+        except (OSError, ProbeTimeout) as exc:
+            return {"error": clip(str(exc), 300)}
+        if status != 0:
+            return {"error": clip(describe_exit(status, err), 300)}
+        try:
+            return json.loads(out)
+        except ValueError:
+            return {"error": "unreadable answer: %s" % clip(first_line(out), 200)}
+
+    return ctx.once("libversion:" + path, compute)

@@ -1,0 +1,175 @@
+"""Probe output is untrusted: strict parsing, located type errors, cleaned strings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.facts.model import DriverStatus, EngineLoad, FactsError
+from auditor.facts.reader import parse_facts, read_stored
+from tests.support.documents import document, facts
+
+
+def test_valid_document_becomes_typed_facts() -> None:
+    """Every section is parsed into its typed value."""
+    parsed = facts()
+    assert parsed.driver.status is DriverStatus.OK and parsed.driver.cuda_version == "12.2"
+    assert parsed.gpus.devices[0].compute_capability == "8.0"
+    assert parsed.cuda.default_toolkit is not None and parsed.cuda.default_toolkit.version == "12.2.2"
+    assert parsed.tensorrt.python_version == "8.6.1.6"
+
+
+@pytest.mark.parametrize(
+    ("payload", "fragment"),
+    [
+        (b"", "printed nothing"),
+        (b"Segmentation fault", "not JSON"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b'{"schema": "other/1"}', "unexpected schema"),
+        (b'{"schema": "auditor.facts/1", "error": "bad arguments"}', "probe failed: bad arguments"),
+        (b'{"schema": "auditor.facts/1", "driver": {"version": 535}}', "$.driver.version must be a string"),
+        (b'{"schema": "auditor.facts/1", "gpus": {"count": -1}}', "$.gpus.count must not be negative"),
+        (b'{"schema": "auditor.facts/1", "gpus": {"count": 1, "devices": [1]}}', "$.gpus.devices[0] must be an object"),
+        (b'{"schema": "auditor.facts/1", "driver": {"status": "fine"}}', "unknown driver status"),
+        (b'{"schema": "auditor.facts/1", "driver": {"mismatch": "yes"}}', "must be true or false"),
+        (b'{"schema": "auditor.facts/1", "gpus": {"count": 0, "devices": [{}]}}', "count is 0 but 1 devices"),
+        (b'{"schema": "auditor.facts/1", "x": NaN}', "not JSON"),
+        (b"[" * 100000, "nested too deeply"),
+    ],
+)
+def test_unusable_output_is_a_located_facts_error(payload: bytes, fragment: str) -> None:
+    """Lies, garbage and floods of nesting raise FactsError naming the problem."""
+    with pytest.raises(FactsError) as info:
+        parse_facts(payload)
+    assert fragment in str(info.value)
+
+
+def test_missing_sections_are_facts_with_an_error_not_a_failure() -> None:
+    """An old or partial probe output still parses; the missing section says so."""
+    parsed = parse_facts(json.dumps({"schema": "auditor.facts/1"}))
+    assert parsed.driver.status is DriverStatus.UNKNOWN
+    assert parsed.section_error("tensorrt") == "section 'tensorrt' missing from probe output"
+
+
+def test_control_characters_and_bidi_overrides_are_stripped() -> None:
+    """ANSI escapes, NULs and bidi overrides never survive into facts."""
+    hostile = "\x1b[31mNVIDIA\x00 A100\u202e[bold red]x[/]\x07"
+    parsed = facts(gpus={"devices": [{"index": 0, "name": hostile}]})
+    name = parsed.gpus.devices[0].name
+    assert name == "[31mNVIDIA A100[bold red]x[/]"
+    assert "\x1b" not in json.dumps(parsed.raw) and "\\u001b" not in json.dumps(parsed.raw)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "driver",
+                "gpus",
+                "cuda",
+                "cudnn",
+                "tensorrt",
+                "engines",
+                "containers",
+                "host",
+                "schema",
+                "error",
+                "truncated",
+            ]
+        ),
+        json_values,
+    )
+)
+def test_arbitrary_json_parses_or_raises_facts_error(sections: dict[str, object]) -> None:
+    """Whatever a lying host sends, parsing ends in Facts or FactsError, never a crash."""
+    doc = document()
+    doc.update(sections)
+    try:
+        parse_facts(json.dumps(doc))
+    except FactsError:
+        pass
+
+
+def test_optional_fields_added_by_probe_0_2_parse() -> None:
+    """Engine logs, wrappers and GPUs, compat activity, library errors and the truncation flag become typed."""
+    parsed = facts(
+        truncated=True,
+        driver={"library_version": "535.104.05", "notes": "NVML: file too short"},
+        cuda={
+            "compat": [{"path": "/usr/local/cuda-12.8/compat", "version": "570.124.06", "cuda": "12.8", "active": True}]
+        },
+        cudnn={"installs": [{"version": "9.1.0", "source": "library", "path": "/lib/libcudnn.so.9", "error": "x"}]},
+        tensorrt={"trtexec": "/usr/src/tensorrt/bin/trtexec", "header_path": "/usr/include/NvInferVersion.h"},
+        engines={
+            "items": [
+                {
+                    "path": "/m/sm80.plan",
+                    "template": "/m/{sm}.plan",
+                    "exists": True,
+                    "header": {"magic": True, "tensorrt_version": "10.3.0.26", "wrapper": "ultralytics"},
+                    "load": {
+                        "status": "version-mismatch",
+                        "runtime": "tensorrt",
+                        "runtime_version": "10.3.0.26",
+                        "gpu": 0,
+                        "io_tensors": 2,
+                        "log": ["Version tag does not match"],
+                        "seconds": 0.5,
+                    },
+                }
+            ]
+        },
+    )
+    assert parsed.truncated and parsed.driver.library_version == "535.104.05" and parsed.driver.notes
+    assert parsed.cuda.compat[0].active is True and parsed.cudnn.installs[0].error == "x"
+    assert parsed.tensorrt.trtexec == "/usr/src/tensorrt/bin/trtexec"
+    (engine,) = parsed.engines.items
+    assert (engine.load, engine.runtime_version, engine.load_gpu, engine.io_tensors) == (
+        EngineLoad.VERSION_MISMATCH,
+        "10.3.0.26",
+        0,
+        2,
+    )
+    assert engine.header_wrapper == "ultralytics" and engine.log == ("Version tag does not match",)
+
+
+@pytest.mark.parametrize(
+    ("sections", "fragment"),
+    [
+        (
+            {"engines": {"items": [{"path": "/a", "load": {"log": "oops"}}]}},
+            "$.engines.items[0].load.log must be a list",
+        ),
+        ({"engines": {"items": [{"path": "/a", "load": {"gpu": "0"}}]}}, "load.gpu must be an integer"),
+        ({"cuda": {"compat": [{"path": "/c", "active": "yes"}]}}, "$.cuda.compat[0].active must be true or false"),
+        ({"truncated": "yes"}, "$.truncated must be true or false"),
+    ],
+)
+def test_new_fields_of_the_wrong_type_are_located(sections: dict[str, object], fragment: str) -> None:
+    """The optional fields are checked as strictly as the old ones."""
+    with pytest.raises(FactsError) as info:
+        parse_facts(json.dumps(document(**sections)))
+    assert fragment in str(info.value)
+
+
+def test_stored_facts_are_read_back_by_the_same_strict_reader() -> None:
+    """A report's stored ``facts`` read back equal the facts parsed from the probe; a damaged copy is a FactsError."""
+    parsed = parse_facts(json.dumps(document()))
+    assert read_stored(parsed.raw) == parsed
+    damaged = dict(parsed.raw, gpus={"count": "eight"})
+    with pytest.raises(FactsError, match=r"\$\.gpus\.count"):
+        read_stored(damaged)
+    with pytest.raises(FactsError, match="unexpected schema"):
+        read_stored({"schema": "auditor.report/1"})

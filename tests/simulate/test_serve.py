@@ -1,0 +1,83 @@
+"""A simulated fleet served from its own process, audited through its inventory as users would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from auditor.__main__ import main
+from tests.support.paths import ROOT
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`python -m auditor.simulate.serve --hosts 3` running until the module ends."""
+    out = tmp_path_factory.mktemp("served")
+    log = out.parent / f"{out.name}.log"
+    with open(log, "wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "auditor.simulate.serve", "--hosts", "3", "--out", str(out)],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        for _ in range(600):
+            if (out / "ready").exists() or process.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert (out / "ready").exists(), log.read_text()
+        yield out
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_served_fleet_describes_itself(served: Path) -> None:
+    """The served directory holds an inventory, known_hosts, a private key (0600) and the host list."""
+    hosts = json.loads((served / "hosts.json").read_text())
+    assert [name for name, _, _ in hosts] == ["sim-00001", "sim-00002", "sim-00003"]
+    assert (served / "client_key").stat().st_mode & 0o777 == 0o600
+    assert len((served / "known_hosts").read_text().splitlines()) == 3
+
+
+def test_audit_through_the_served_inventory(served: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`auditor report -i inventory.yaml --known-hosts ...` audits every served host: all ok."""
+    code = main(
+        [
+            *("report", "-i", str(served / "inventory.yaml"), "--known-hosts", str(served / "known_hosts")),
+            *("-F", "none", "--format", "json", "--probe-timeout", "60"),
+        ]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["summary"]["ok"] == 3
+
+
+def test_unknown_served_host_key_without_known_hosts_file(served: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without the fleet's known_hosts every host is unreachable at step host-key (exit 3), none prompts."""
+    empty = served.parent / "empty_known_hosts"
+    empty.write_text("")
+    code = main(
+        ["report", "-i", str(served / "inventory.yaml"), "--known-hosts", str(empty), "-F", "none", "--format", "json"]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 3 and {h["error"]["step"] for h in report["hosts"]} == {"host-key"}
+    assert all(h["error"]["host_key"].startswith("ssh-ed25519 SHA256:") for h in report["hosts"])
+
+
+def test_floor_client_reaches_every_served_host(served: Path) -> None:
+    """bench/floor.py, the benchmark's baseline, audits the same hosts with bare asyncssh."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "floor.py"), str(served), "--forks", "3"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert json.loads(out.stdout) == {"hosts": 3, "ok": 3}
