@@ -217,7 +217,7 @@ def _auditor_ok(output: str, hosts: int) -> bool:
 
 
 def render(results: dict[str, Any]) -> str:
-    """A Markdown table (it goes into the README as is)."""
+    """A Markdown table (it goes into docs/contributing.md as is)."""
     n, ratios = results["hosts"], results["ratios"]
     lines = [
         f"N={n} hosts, forks={results['forks']}, median of {results['repeat']} run(s)",
