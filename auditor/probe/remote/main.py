@@ -41,10 +41,13 @@ A program that starts with ``AUDITOR_BUILDER = "..."`` (base64 of ``children/bui
 is the reference-engine build instead (``build.build_main``): it builds the reference network
 with the host's TensorRT, runs it once, and prints ``auditor.reference-build/1``.
 
-Collectors that wait on other processes (ldconfig, nvcc, child interpreters importing
-TensorRT, docker) run side by side in threads; expensive queries that several need are
-computed once (``context.ProbeContext.once``). Engine test-loads run in a child interpreter with
-a timeout, so a TensorRT that crashes or hangs cannot take the probe down.
+Collectors run side by side, each in its own thread under its own budget (``COLLECTORS``:
+a new collector is one module and one line there); expensive queries that several need are
+computed once (``context.ProbeContext.once``). What may crash or hang (a library's version
+call, a TensorRT import, an engine test-load) runs as a child program (``children/``) in a
+process of its own with a timeout, so it cannot take the probe down. Those processes are
+forked from a copy of the probe made before any thread starts and before anything loads
+NVML, CUDA or TensorRT (``forkserver``): a child costs a fork, not a second interpreter start.
 """
 
 import base64
@@ -63,6 +66,7 @@ from .cuda import collect_cuda
 from .cudnn import collect_cudnn
 from .driver import collect_driver
 from .engines import collect_engines
+from .forkserver import ForkServer
 from .gpus import collect_gpus
 from .host import collect_host
 from .reference import collect_reference, remove_all_private
@@ -163,11 +167,15 @@ def main(argv):
             json.dumps({"schema": SCHEMA, "probe_version": PROBE_VERSION, "error": "bad arguments: %s" % exc}) + "\n"
         )
         return 0
-    ctx = ProbeContext(root, request, payload)
+    # first, while this is the only thread and nothing has loaded NVML, CUDA or TensorRT
+    forks = ForkServer.start()
+    ctx = ProbeContext(root, request, payload, forks)
     if payload is not None:  # the one thing the probe writes must not outlive it
         for signum in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, remove_all_private)
     sections, stuck = run_collectors(ctx)
+    if forks is not None:
+        forks.close()
     remove_all_private()
     document = {
         "schema": SCHEMA,
