@@ -66,6 +66,7 @@ FAST_EXIT = (
     "except SystemExit:\n pass\nsys.stdout.flush()\nos._exit(0)"
 )
 SECTIONS = ("host", "driver", "gpus", "cuda", "cudnn", "tensorrt", "containers", "engines")
+RUN_TIMEOUT = 120.0
 TIMINGS = frozenset({"elapsed_s", "duration_s", "collected_at", "seconds"})
 
 
@@ -93,8 +94,10 @@ class Samples:
 def run_once(variant: Variant, env: dict[str, str], samples: Samples) -> dict[str, Any] | None:
     started = time.perf_counter()
     try:
-        result = subprocess.run(variant.argv, input=variant.stdin, capture_output=True, env=env, check=False)
-    except OSError as exc:  # a tool this machine lacks: counted as a failure, the rest still runs
+        result = subprocess.run(
+            variant.argv, input=variant.stdin, capture_output=True, env=env, check=False, timeout=RUN_TIMEOUT
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:  # a tool this machine lacks, a hang: a failure, the rest runs
         samples.failures += 1
         samples.first_output = samples.first_output or str(exc)
         return None
