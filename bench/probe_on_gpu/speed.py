@@ -16,9 +16,8 @@ Variants (wall time of the whole command, interpreter start-up included):
 * ``after``: the probe of this checkout (``--after``), the same way;
 * where the time goes: ``python3 -c pass``, ``python3 -S -E -c pass``, the check's TensorRT
   import alone, nvidia-smi alone, nvcc alone, each probe compiled and loaded but not run
-  (``*-load``), ``after`` with ``os.fork`` removed so its children start interpreters as
-  before (``after-spawn``: what the fork server saves), and ``after`` leaving through
-  ``os._exit`` (``after-fast-exit``: what the interpreter's tear-down costs).
+  (``*-load``: start-up, compilation, imports, tear-down), and ``after`` with ``os.fork``
+  removed (``after-spawn``: its children start interpreters, as on a host without fork).
 
 Engine test-loads (``before-engine``, ``after-engine``: the probe asked to load ``--plan``) run
 ``--engine-rounds`` times, interleaved too.
@@ -61,10 +60,6 @@ CHECK = (
 CHECK_SEED = "nvidia-smi --query-gpu=driver_version --format=csv,noheader; nvcc --version; python3 -c 'import tensorrt'"
 LOAD_ONLY = 'import sys;exec(compile(sys.stdin.buffer.read(),"<auditor-probe>","exec"),{"__name__":"load-only"})'
 SPAWN = 'import os,sys;del os.fork;exec(compile(sys.stdin.buffer.read(),"<auditor-probe>","exec"))'
-FAST_EXIT = (
-    "import os,sys\ntry:\n exec(compile(sys.stdin.buffer.read(),'<auditor-probe>','exec'))\n"
-    "except SystemExit:\n pass\nsys.stdout.flush()\nos._exit(0)"
-)
 SECTIONS = ("host", "driver", "gpus", "cuda", "cudnn", "tensorrt", "containers", "engines")
 RUN_TIMEOUT = 120.0
 TIMINGS = frozenset({"elapsed_s", "duration_s", "collected_at", "seconds"})
@@ -224,7 +219,6 @@ def main() -> None:
         Variant("before-load", (*python, LOAD_ONLY), before),
         Variant("after-load", (*python, LOAD_ONLY), after),
         Variant("after-spawn", (*python, SPAWN, plain), after, probe=True),
-        Variant("after-fast-exit", (*python, FAST_EXIT, plain), after, probe=True),
     ]
     engine_variants = [
         Variant("before-engine", (*python, BOOTSTRAP, engine), before, probe=True),

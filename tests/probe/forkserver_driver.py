@@ -76,6 +76,27 @@ def main(root: str) -> dict[str, Any]:
     status, out, err = ctx.run_child("floods", [], timeout=20)
     seen["floods"] = {"status": status, "kept": len(out), "cap": probe["MAX_CHILD_OUTPUT"]}
 
+    early = probe["begin"](["--root", root])  # what startup does in the shipped probe
+    started_early = sorted([key[0], list(key[1])] for key in early._early)
+    trt, cudnn = probe["collect_tensorrt"](early), probe["collect_cudnn"](early)
+    seen["prefetch"] = {
+        "started": started_early,
+        "left_over": len(early._early),
+        "modules": trt["modules"],
+        "libraries": [(lib["name"], lib["version"]) for lib in trt["libraries"]],
+        "cudnn_libraries": [i["path"] for i in cudnn["installs"] if i["source"] == "library"],
+    }
+    early.forks.close()
+
+    ctx.start_early("hangs", [])
+    (unclaimed,) = ctx._early.values()
+    ctx.drop_early()
+    try:
+        os.kill(unclaimed.pid, 0)
+        seen["dropped"] = {"alive": True}
+    except ProcessLookupError:
+        seen["dropped"] = {"alive": False, "returncode": unclaimed.returncode}
+
     answers: dict[int, Any] = {}
 
     def ask(index: int) -> None:

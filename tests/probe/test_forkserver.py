@@ -29,7 +29,14 @@ SPAWNING = b"import os\ndel os.fork  # a host without fork: every child starts a
 def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """What the driver saw, run once in an interpreter of its own (a test process cannot safely fork itself)."""
     root = tmp_path_factory.mktemp("root")
-    (root / "usr/lib/python3/dist-packages").mkdir(parents=True)
+    site = root / "usr/lib/python3/dist-packages"
+    for relative, text in (
+        ("tensorrt_lean/__init__.py", '__version__ = "10.13.3.9"\n'),
+        ("tensorrt_lean_libs/libnvinfer_lean.so.10", "a stand-in, not loadable\n"),
+        ("nvidia/cudnn/lib/libcudnn.so.9", "a stand-in, not loadable\n"),
+    ):
+        (site / relative).parent.mkdir(parents=True, exist_ok=True)
+        (site / relative).write_text(text)
     done = subprocess.run(
         [sys.executable, str(DRIVER), str(root)],
         capture_output=True,
@@ -73,6 +80,25 @@ def test_a_forked_child_gets_its_arguments_environment_and_path(seen: dict[str, 
     assert rooted["path"] == rooted["expected_path"]
     assert rooted["path"][:2] == ["", seen["root"] + "/usr/lib/python3/dist-packages"]
     assert not any("-packages" in p for p in rooted["path"][2:])  # none of the probe's own site-packages
+
+
+def test_startup_prefetches_are_taken_over_by_the_collectors(seen: dict[str, Any]) -> None:
+    """The children startup starts (TensorRT imports, pip's libraries' versions) are the collectors' own: none left over."""
+    site = seen["root"] + "/usr/lib/python3/dist-packages"
+    assert seen["prefetch"]["started"] == [
+        ["libversion", ["cudnn", site + "/nvidia/cudnn/lib/libcudnn.so.9"]],
+        ["libversion", ["trt", site + "/tensorrt_lean_libs/libnvinfer_lean.so.10"]],
+        ["module_import", ["tensorrt_lean"]],
+    ]
+    assert seen["prefetch"]["left_over"] == 0
+    assert seen["prefetch"]["modules"] == [{"module": "tensorrt_lean", "version": "10.13.3.9", "error": None}]
+    assert seen["prefetch"]["libraries"] == [["libnvinfer_lean.so.10", None]]  # not loadable, no version in its name
+    assert seen["prefetch"]["cudnn_libraries"] == ["/usr/lib/python3/dist-packages/nvidia/cudnn/lib/libcudnn.so.9"]
+
+
+def test_a_started_child_no_collector_claims_is_killed(seen: dict[str, Any]) -> None:
+    """A child started early that no collector took over is killed at the end, not left running."""
+    assert seen["dropped"] == {"alive": False, "returncode": -9}
 
 
 def test_a_hung_forked_child_is_killed_and_reaped(seen: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 from .child import child_code
 from .common import BIN_DIRS, MAX_FILE_BYTES, ProbeTimeout, decode, remaining
@@ -24,7 +25,7 @@ class ProbeContext:
 
     ``payload`` is the bytes the controller shipped inside the program (reference plans), or None.
     ``forks`` is the ``forkserver.ForkServer`` child programs start from, or None (they start
-    in fresh interpreters).
+    in fresh interpreters). ``started`` is when the probe began its work (``duration_s``).
     """
 
     def __init__(self, root, request, payload=None, forks=None):
@@ -33,6 +34,8 @@ class ProbeContext:
         self.request = request
         self.payload = payload
         self.forks = forks
+        self.started = time.time()
+        self._early = {}
         self._lock = threading.Lock()
         self._cache = {}
         self._cache_locks = {}
@@ -194,11 +197,15 @@ class ProbeContext:
         Forked from the fork server when the probe has one (no second interpreter start),
         else a fresh interpreter (``python_argv``); either way its own process, with the
         environment ``child_env(env)`` and, under ``--root``, only the root's site-packages
-        on its path. Returns what ``finish`` takes (``communicate``, ``kill``, ``returncode``).
+        on its path. A child ``start_early`` started with the same arguments is handed over
+        instead. Returns what ``finish`` takes (``communicate``, ``kill``, ``returncode``).
         """
+        with self._lock:
+            early = self._early.pop(self._child_key(name, args, bare, env), None)
+        if early is not None:
+            return early
         if self.forks is not None:
-            changes = dict(self.child_env(env))
-            changes = dict((k, v) for k, v in changes.items() if os.environ.get(k) != v)
+            changes = dict((k, v) for k, v in self.child_env(env).items() if os.environ.get(k) != v)
             try:
                 return self.forks.start_child(name, args, changes, self.child_path())
             except OSError:  # the server is gone or out of processes: an interpreter still works
@@ -211,6 +218,36 @@ class ProbeContext:
             env=self.child_env(env),
             close_fds=True,
         )
+
+    def start_early(self, name, args, bare=False, env=None):
+        """Start child ``name`` now, for the collector that will ask ``start_child`` for the same later
+        (``startup``: while the rest of the probe compiles). One that cannot start is left to that call."""
+        key = self._child_key(name, args, bare, env)
+        with self._lock:
+            if key in self._early:
+                return
+        try:
+            process = self.start_child(name, args, bare, env)
+        except OSError:
+            return
+        with self._lock:
+            self._early[key] = process
+
+    def drop_early(self):
+        """Kill the children ``start_early`` started that no collector took over (one that failed first)."""
+        with self._lock:
+            left = list(self._early.values())
+            self._early.clear()
+        for process in left:
+            process.kill()
+            try:
+                process.communicate(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass  # a process that outlives SIGKILL for now: the kernel's to reap
+
+    @staticmethod
+    def _child_key(name, args, bare, env):
+        return (name, tuple(args), bool(bare), tuple(sorted((env or {}).items())))
 
     def run_child(self, name, args, timeout, bare=False, env=None):
         """``start_child`` and ``finish``: (status, stdout, stderr) as text; OSError, ProbeTimeout."""

@@ -236,3 +236,8 @@ def library_version(ctx, kind, path):
             return {"error": "unreadable answer: %s" % clip(first_line(out), 200)}
 
     return ctx.once("libversion:" + path, compute)
+
+
+def prefetch_library_version(ctx, kind, path):
+    """Start ``library_version``'s child for ``path`` now; the call later takes it over (``startup``)."""
+    ctx.start_early("libversion", [kind, ctx.path(path)], bare=True)

@@ -5,7 +5,16 @@ import os
 import re
 
 from .common import INCLUDE_DIRS, MAX_LIST, ProbeTimeout, clip, describe_exit, parallel, version_key
-from .system import TRT_PACKAGE, find_module, libraries, library_version, python_dists, site_dirs, system_packages
+from .system import (
+    TRT_PACKAGE,
+    find_module,
+    libraries,
+    library_version,
+    prefetch_library_version,
+    python_dists,
+    site_dirs,
+    system_packages,
+)
 
 TRTEXEC_DIRS = ("/usr/src/tensorrt/bin", "/opt/tensorrt/bin", "/usr/local/tensorrt/bin")
 
@@ -38,12 +47,7 @@ def trt_modules(ctx, wait=None):
     """
 
     def compute():
-        names = []
-        for name in TRT_MODULES:
-            if find_module(ctx, name):
-                names.append(name)
-            elif find_module(ctx, name + "_bindings"):
-                names.append(name + "_bindings")
+        names = trt_module_names(ctx)
         results = parallel([lambda n=n: import_module(ctx, n) for n in names])
         return [
             r if isinstance(r, dict) else {"module": n, "version": None, "error": clip(str(r), 300)}
@@ -51,6 +55,27 @@ def trt_modules(ctx, wait=None):
         ]
 
     return ctx.once("trt_modules", compute, wait)
+
+
+def trt_module_names(ctx):
+    """The TensorRT modules to import: each of ``TRT_MODULES`` found in the site dirs, else its ``_bindings``."""
+    names = []
+    for name in TRT_MODULES:
+        if find_module(ctx, name):
+            names.append(name)
+        elif find_module(ctx, name + "_bindings"):
+            names.append(name + "_bindings")
+    return names
+
+
+def prefetch_tensorrt(ctx):
+    """Start the children ``collect_tensorrt`` will wait for and can name without ldconfig (``startup``):
+    the modules' imports (the slowest facts: 40 ms for the lean runtime on an H200 host) and
+    the version calls of the libraries in pip's ``tensorrt*_libs``."""
+    for name in trt_module_names(ctx):
+        ctx.start_early("module_import", [name])
+    for entry in trt_site_libraries(ctx):
+        prefetch_library_version(ctx, "trt", entry["path"])
 
 
 def trtexec_path(ctx):
@@ -70,6 +95,12 @@ def parse_nvinfer_version_header(text):
 def trt_libraries(ctx):
     """``libnvinfer`` (lean, dispatch) as the dynamic linker knows it, and in pip's ``tensorrt*_libs``: [{name, path}]."""
     entries = [e for e in libraries(ctx) if re.match(r"^libnvinfer(_lean|_dispatch)?\.so\.\d+$", e["name"])]
+    return entries + trt_site_libraries(ctx)
+
+
+def trt_site_libraries(ctx):
+    """``libnvinfer`` (lean, dispatch) in pip's ``tensorrt*_libs`` packages: [{name, path}]."""
+    entries: list = []
     for directory in site_dirs(ctx):
         for sub in ("tensorrt_libs", "tensorrt_lean_libs", "tensorrt_dispatch_libs"):
             entries += [
