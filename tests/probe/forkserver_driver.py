@@ -88,7 +88,9 @@ def main(root: str) -> dict[str, Any]:
     }
     early.forks.close()
 
-    ctx.start_early("hangs", [])
+    ctx.start_early("hangs", [])  # a collector has started this one itself already: not again
+    seen["early_after_claim"] = len(ctx._early)
+    ctx.start_early("hangs", ["never claimed"])
     (unclaimed,) = ctx._early.values()
     ctx.drop_early()
     try:

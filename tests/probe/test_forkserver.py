@@ -34,6 +34,7 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ("tensorrt_lean/__init__.py", '__version__ = "10.13.3.9"\n'),
         ("tensorrt_lean_libs/libnvinfer_lean.so.10", "a stand-in, not loadable\n"),
         ("nvidia/cudnn/lib/libcudnn.so.9", "a stand-in, not loadable\n"),
+        ("../../x86_64-linux-gnu/libcudnn.so.8", "a stand-in the linker lists, not loadable\n"),
     ):
         (site / relative).parent.mkdir(parents=True, exist_ok=True)
         (site / relative).write_text(text)
@@ -83,22 +84,29 @@ def test_a_forked_child_gets_its_arguments_environment_and_path(seen: dict[str, 
 
 
 def test_startup_prefetches_are_taken_over_by_the_collectors(seen: dict[str, Any]) -> None:
-    """The children startup starts (TensorRT imports, pip's libraries' versions) are the collectors' own: none left over."""
+    """The children startup starts (TensorRT imports, the libraries' versions) are the collectors' own: none left over."""
     site = seen["root"] + "/usr/lib/python3/dist-packages"
-    assert seen["prefetch"]["started"] == [
-        ["libversion", ["cudnn", site + "/nvidia/cudnn/lib/libcudnn.so.9"]],
-        ["libversion", ["trt", site + "/tensorrt_lean_libs/libnvinfer_lean.so.10"]],
-        ["module_import", ["tensorrt_lean"]],
-    ]
+    started = seen["prefetch"]["started"]  # at once; the linker's libraries follow from a thread, after ldconfig
+    assert ["module_import", ["tensorrt_lean"]] in started
+    assert ["libversion", ["trt", site + "/tensorrt_lean_libs/libnvinfer_lean.so.10"]] in started
+    assert ["libversion", ["cudnn", site + "/nvidia/cudnn/lib/libcudnn.so.9"]] in started
     assert seen["prefetch"]["left_over"] == 0
     assert seen["prefetch"]["modules"] == [{"module": "tensorrt_lean", "version": "10.13.3.9", "error": None}]
     assert seen["prefetch"]["libraries"] == [["libnvinfer_lean.so.10", None]]  # not loadable, no version in its name
-    assert seen["prefetch"]["cudnn_libraries"] == ["/usr/lib/python3/dist-packages/nvidia/cudnn/lib/libcudnn.so.9"]
+    assert seen["prefetch"]["cudnn_libraries"] == [
+        "/usr/lib/x86_64-linux-gnu/libcudnn.so.8",
+        "/usr/lib/python3/dist-packages/nvidia/cudnn/lib/libcudnn.so.9",
+    ]
 
 
 def test_a_started_child_no_collector_claims_is_killed(seen: dict[str, Any]) -> None:
     """A child started early that no collector took over is killed at the end, not left running."""
     assert seen["dropped"] == {"alive": False, "returncode": -9}
+
+
+def test_nothing_starts_early_that_a_collector_started_itself(seen: dict[str, Any]) -> None:
+    """A head start asked for after a collector has started the same child starts nothing (no twin to kill)."""
+    assert seen["early_after_claim"] == 0
 
 
 def test_a_hung_forked_child_is_killed_and_reaped(seen: dict[str, Any]) -> None:

@@ -36,6 +36,8 @@ class ProbeContext:
         self.forks = forks
         self.started = time.time()
         self._early = {}
+        self._claimed = set()
+        self._children_lock = threading.Lock()
         self._lock = threading.Lock()
         self._cache = {}
         self._cache_locks = {}
@@ -200,10 +202,27 @@ class ProbeContext:
         on its path. A child ``start_early`` started with the same arguments is handed over
         instead. Returns what ``finish`` takes (``communicate``, ``kill``, ``returncode``).
         """
-        with self._lock:
-            early = self._early.pop(self._child_key(name, args, bare, env), None)
-        if early is not None:
-            return early
+        key = self._child_key(name, args, bare, env)
+        with self._children_lock:
+            early = self._early.pop(key, None)
+            if early is None:
+                self._claimed.add(key)  # too late for start_early: it leaves this one alone
+        return early if early is not None else self._start_child(name, args, bare, env)
+
+    def start_early(self, name, args, bare=False, env=None):
+        """Start child ``name`` now, for the collector that will ask ``start_child`` for the same later
+        (``startup``: while the rest of the probe compiles). Nothing happens when a collector has
+        asked already; a child that cannot start is left to that call."""
+        key = self._child_key(name, args, bare, env)
+        with self._children_lock:  # held while it starts: a collector asking meanwhile gets this child
+            if key in self._early or key in self._claimed:
+                return
+            try:
+                self._early[key] = self._start_child(name, args, bare, env)
+            except OSError:
+                pass
+
+    def _start_child(self, name, args, bare, env):
         if self.forks is not None:
             changes = dict((k, v) for k, v in self.child_env(env).items() if os.environ.get(k) != v)
             try:
@@ -219,23 +238,9 @@ class ProbeContext:
             close_fds=True,
         )
 
-    def start_early(self, name, args, bare=False, env=None):
-        """Start child ``name`` now, for the collector that will ask ``start_child`` for the same later
-        (``startup``: while the rest of the probe compiles). One that cannot start is left to that call."""
-        key = self._child_key(name, args, bare, env)
-        with self._lock:
-            if key in self._early:
-                return
-        try:
-            process = self.start_child(name, args, bare, env)
-        except OSError:
-            return
-        with self._lock:
-            self._early[key] = process
-
     def drop_early(self):
         """Kill the children ``start_early`` started that no collector took over (one that failed first)."""
-        with self._lock:
+        with self._children_lock:
             left = list(self._early.values())
             self._early.clear()
         for process in left:

@@ -33,6 +33,11 @@ def decode_cudnn_int(value):
     return "%d.%d.%d" % (value // 1000, value // 100 % 10, value % 100)
 
 
+def cudnn_linked_libraries(ctx):
+    """``libcudnn.so.N`` as the dynamic linker knows it (``ldconfig -p``): [{name, path}]."""
+    return [e for e in libraries(ctx) if re.match(r"^libcudnn\.so\.\d+$", e["name"])]
+
+
 def cudnn_site_libraries(ctx):
     """``libcudnn.so.N`` of pip's ``nvidia-cudnn-cu*`` wheels: [{name, path}]."""
     entries: list = []
@@ -48,6 +53,12 @@ def cudnn_site_libraries(ctx):
 def prefetch_cudnn(ctx):
     """Start the version calls of the wheels' cuDNN libraries now, for ``collect_cudnn`` (``startup``)."""
     for entry in cudnn_site_libraries(ctx):
+        prefetch_library_version(ctx, "cudnn", entry["path"])
+
+
+def prefetch_linked_cudnn(ctx):
+    """Start the version calls of the linker's cuDNN libraries: waits for ``ldconfig -p`` (a ``startup`` thread)."""
+    for entry in cudnn_linked_libraries(ctx):
         prefetch_library_version(ctx, "cudnn", entry["path"])
 
 
@@ -74,8 +85,7 @@ def collect_cudnn(ctx):
                     found = True
                     source = "pip" if "/nvidia/cudnn/" in path else "header"
                     installs.append({"version": version, "source": source, "path": path})
-    lib_entries = [e for e in libraries(ctx) if re.match(r"^libcudnn\.so\.\d+$", e["name"])]
-    lib_entries += cudnn_site_libraries(ctx)
+    lib_entries = cudnn_linked_libraries(ctx) + cudnn_site_libraries(ctx)
     answers = parallel([lambda e=e: library_version(ctx, "cudnn", e["path"]) for e in lib_entries])
     errors = []
     for entry, answer in zip(lib_entries, answers):

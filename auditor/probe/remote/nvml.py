@@ -7,7 +7,6 @@ initialize says why (not loaded, no permission, driver/library version mismatch)
 
 import ctypes
 import json
-import threading
 
 from .common import ProbeTimeout, clip, decode, describe_exit
 from .system import find_library, find_module
@@ -190,19 +189,3 @@ def nvml(ctx):
         return result
 
     return ctx.once("nvml", compute)
-
-
-def prefetch_nvml(ctx):
-    """Ask NVML in a thread of its own now, for the ``driver`` and ``gpus`` collectors (``startup``):
-    its initialization (25 ms on an H200 host) then runs while the rest of the probe compiles.
-    Call it after the fork server exists (nothing may load NVML before the fork)."""
-
-    def ask():
-        try:
-            nvml(ctx)
-        except Exception:  # noqa: S110 - kept by ctx.once, and reported by the collectors that ask
-            pass
-
-    thread = threading.Thread(target=ask, name="nvml")
-    thread.daemon = True
-    thread.start()

@@ -78,6 +78,12 @@ def prefetch_tensorrt(ctx):
         prefetch_library_version(ctx, "trt", entry["path"])
 
 
+def prefetch_linked_tensorrt(ctx):
+    """Start the version calls of the linker's TensorRT libraries: waits for ``ldconfig -p`` (a ``startup`` thread)."""
+    for entry in trt_linked_libraries(ctx):
+        prefetch_library_version(ctx, "trt", entry["path"])
+
+
 def trtexec_path(ctx):
     return ctx.which("trtexec", TRTEXEC_DIRS)
 
@@ -94,8 +100,12 @@ def parse_nvinfer_version_header(text):
 
 def trt_libraries(ctx):
     """``libnvinfer`` (lean, dispatch) as the dynamic linker knows it, and in pip's ``tensorrt*_libs``: [{name, path}]."""
-    entries = [e for e in libraries(ctx) if re.match(r"^libnvinfer(_lean|_dispatch)?\.so\.\d+$", e["name"])]
-    return entries + trt_site_libraries(ctx)
+    return trt_linked_libraries(ctx) + trt_site_libraries(ctx)
+
+
+def trt_linked_libraries(ctx):
+    """``libnvinfer`` (lean, dispatch) as the dynamic linker knows it (``ldconfig -p``): [{name, path}]."""
+    return [e for e in libraries(ctx) if re.match(r"^libnvinfer(_lean|_dispatch)?\.so\.\d+$", e["name"])]
 
 
 def trt_site_libraries(ctx):
