@@ -4,8 +4,11 @@
 #   bash bench/probe_on_gpu/speed.sh OUTDIR
 #
 # Needs the TensorRT lean wheels (tensorrt-lean-cu13-libs, -bindings and the tensorrt-lean-cu13
-# frontend, 11.4.0.106, cp312: tests/fixtures/real/README.md says how to fetch them) in $WHEELS
-# (default: .whl/ at the repository root). "before" is probe-before.txt beside this script (the probe
+# frontend, 11.4.0.106, cp312) in $WHEELS (default: .whl/ at the repository root). Fetched here, once:
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp #     --platform manylinux_2_28_x86_64 -d .whl tensorrt-lean-cu13-libs==11.4.0.106 tensorrt-lean-cu13-bindings==11.4.0.106
+#   python3 -m pip download --no-deps --no-binary=:all: -d /tmp/sdist tensorrt-lean-cu13==11.4.0.106
+#   (unpack it; in a venv with setuptools and wheel) pip wheel --no-deps --no-build-isolation -w .whl /tmp/sdist/tensorrt_lean_cu13-11.4.0.106
+# The device tool carries .whl/ when `carry` names it. "before" is probe-before.txt beside this script (the probe
 # main shipped before issue 16, commit db96760, assembled); "after" is assembled from this checkout.
 # Writes under OUTDIR: speed.json, speed.txt (the table), facts-before.json, facts-after.json,
 # engines-before.json, engines-after.json, and check.txt (every fact of "after" checked against
