@@ -76,7 +76,7 @@ def main(root: str) -> dict[str, Any]:
     status, out, err = ctx.run_child("floods", [], timeout=20)
     seen["floods"] = {"status": status, "kept": len(out), "cap": probe["MAX_CHILD_OUTPUT"]}
 
-    early = probe["begin"](["--root", root])  # what startup does in the shipped probe
+    early = probe["begin_probe"](["--root", root])  # what startup does in the shipped probe
     started_early = sorted([key[0], list(key[1])] for key in early._early)
     trt, cudnn = probe["collect_tensorrt"](early), probe["collect_cudnn"](early)
     seen["prefetch"] = {

@@ -83,7 +83,7 @@ class ForkServer:
             return None
         if pid == 0:
             ours.close()
-            serve(theirs)  # never returns
+            serve_forks(theirs)  # never returns
         theirs.close()
         return cls(pid, ours)
 
@@ -215,7 +215,7 @@ class ForkedChild:
         self._open.clear()
 
 
-def serve(sock):
+def serve_forks(sock):
     """The server's loop, in the forked copy: one watcher per request, until the probe closes its end."""
     try:
         null = os.open(os.devnull, os.O_RDWR)
@@ -224,12 +224,12 @@ def serve(sock):
         os.close(null)
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the watchers
         while True:
-            data, fds = receive(sock)
+            data, fds = receive_request(sock)
             if not data:
                 break
             try:
                 if len(fds) == PIPES and os.fork() == 0:
-                    watch(sock, data, fds)  # never returns
+                    watch_runner(sock, data, fds)  # never returns
             except OSError:
                 pass  # no process for it: closing its pipes tells the caller, who starts an interpreter
             finally:
@@ -239,7 +239,7 @@ def serve(sock):
         os._exit(0)
 
 
-def receive(sock):
+def receive_request(sock):
     """One request: (its bytes, the file descriptors attached); empty bytes when the probe closed its end."""
     size = array.array("i").itemsize
     try:
@@ -253,7 +253,7 @@ def receive(sock):
     return data, list(fds)
 
 
-def watch(sock, data, fds):
+def watch_runner(sock, data, fds):
     """The watcher: fork the runner, name it on the status pipe, wait for it, report how it ended."""
     code = 1
     try:
@@ -263,7 +263,7 @@ def watch(sock, data, fds):
         pid = os.fork()
         if pid == 0:
             os.close(status)
-            run(data, out, err)  # never returns
+            run_forked_child(data, out, err)  # never returns
         os.close(out)
         os.close(err)
         os.write(status, ("%d\n" % pid).encode("ascii"))
@@ -275,7 +275,7 @@ def watch(sock, data, fds):
         os._exit(code)
 
 
-def run(data, out, err):
+def run_forked_child(data, out, err):
     """The runner: the child program as ``python3 -c`` would run it, in this already started interpreter."""
     status = 1
     try:
@@ -288,7 +288,7 @@ def run(data, out, err):
         if request["path"] is not None:
             sys.path[:] = request["path"]
         sys.argv[:] = ["-c", *request["args"]]
-        status = run_main(child_code(request["child"]))
+        status = run_as_main(child_code(request["child"]))
     except BaseException:  # the runner must never return into the server's loop
         print_traceback()
     finally:
@@ -300,7 +300,7 @@ def run(data, out, err):
         os._exit(status)
 
 
-def run_main(code):
+def run_as_main(code):
     """Execute ``code`` as ``__main__``; the exit status the interpreter would have returned."""
     try:
         exec(compile(code, "<string>", "exec"), {"__name__": "__main__"})  # noqa: S102 - the probe's own child program

@@ -190,11 +190,11 @@ def main(argv):
     document.update(sections)
     sys.stdout.write(cap_output(document) + "\n")
     if stuck:  # a collector thread is blocked in a library call: do not wait for it
-        leave(0)
+        leave_probe(0)
     return 0
 
 
-def leave(status):
+def leave_probe(status):
     """End the probe now that its document is out: flush, then ``os._exit``, skipping the interpreter's
     tear-down (18 ms on an H200 host, for nothing the document needs) and any thread still blocked
     in a library call."""
@@ -207,4 +207,4 @@ def leave(status):
 
 
 if __name__ == "__main__":
-    leave(main(sys.argv[1:]))
+    leave_probe(main(sys.argv[1:]))

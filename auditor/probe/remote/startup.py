@@ -42,7 +42,7 @@ PREFETCH = (prefetch_tensorrt, prefetch_cudnn)
 BACKGROUND = (nvml, prefetch_linked_tensorrt, prefetch_linked_cudnn, system_packages)
 
 
-def begin(argv):
+def begin_probe(argv):
     """The probe's context with the fork server started and the prefetches under way, or None (see above)."""
     if globals().get("AUDITOR_BUILDER") is not None:  # the build mode runs its own children, later
         return None
@@ -68,4 +68,4 @@ def head_start(prefetch, ctx):
         pass
 
 
-EARLY = begin(sys.argv[1:]) if __name__ == "__main__" else None
+EARLY = begin_probe(sys.argv[1:]) if __name__ == "__main__" else None
