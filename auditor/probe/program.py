@@ -3,7 +3,8 @@
 ``probe_source()`` assembles ONE program from the files in ``remote/``: a short loader,
 the child programs of ``remote/children/`` as string constants (``CHILD_SOURCES``), and
 each module's text, compiled under its own file name (``auditor/probe/remote/<name>.py``)
-and executed into one shared namespace, dependencies first. Lines holding the modules'
+and executed into one shared namespace, dependencies first, ``startup`` as early as its own
+dependencies allow (it starts the slow work that can start before the rest is compiled). Lines holding the modules'
 relative imports of each other are blanked (the names are already in that namespace), so
 every line keeps its number: a traceback from a host, and coverage measured where the
 files exist, point at the source line.
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 REMOTE = "remote"
 CHILDREN = "children"
 ENTRY = "main"
+FIRST = "startup"
+"""Placed first (after only what it imports): it starts slow work while the rest compiles (``remote/startup.py``)."""
 SHIPPED_AS = "auditor/probe/remote"
 """The directory each module is compiled under: its path in this repository."""
 LOADER_NAMES = ("CHILD_SOURCES", "MODULES", "_shipped_file", "_shipped_text")
@@ -108,7 +111,8 @@ def read_module(name: str, source: str) -> Module:
 
 
 def modules() -> list[Module]:
-    """The probe's modules in the order they must run: each after those it imports, ``main`` last.
+    """The probe's modules in the order they must run: each after those it imports, ``startup`` as early
+    as that allows, ``main`` last.
 
     Raises ``AssemblyError`` on an import cycle or a top-level name two modules define.
     """
@@ -133,6 +137,7 @@ def modules() -> list[Module]:
         placing.discard(name)
         ordered.append(found[name])
 
+    place(FIRST)
     for name in sorted(found):
         if name != ENTRY:
             place(name)

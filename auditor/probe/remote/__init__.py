@@ -6,7 +6,9 @@ into ONE program (each compiled under its own file name, in one namespace, in th
 their relative imports give) and embeds the child programs of ``children/``; the
 controller sends that program on stdin. One collector per module (``host``, ``driver``,
 ``gpus``, ``cuda``, ``cudnn``, ``tensorrt``, ``containers``, ``engines``, ``reference``),
-listed in ``main.COLLECTORS``; ``build`` is the reference-engine build mode.
+listed in ``main.COLLECTORS``; ``build`` is the reference-engine build mode. ``startup``
+runs first and starts slow work while the rest compiles; ``forkserver`` runs the child
+programs in forked processes instead of fresh interpreters.
 
 Rules the assembly relies on (``auditor.probe.program`` checks them): modules import
 each other only with relative imports (the assembly blanks those lines), never import

@@ -5,7 +5,6 @@ Runs the builder (``children/builder.py``) in a child, then the new plan once in
 """
 
 import base64
-import hashlib
 import json
 import os
 import struct
@@ -14,7 +13,7 @@ import sys
 import time
 
 from .child import child_code
-from .common import DEFAULT_ENGINE_LOAD, MAX_LOG_LINES, PROBE_VERSION, ProbeTimeout, clip, describe_exit
+from .common import DEFAULT_ENGINE_LOAD, MAX_LOG_LINES, PROBE_VERSION, ProbeTimeout, clip, describe_exit, sha256
 from .context import ProbeContext, parse_args
 from .driver import collect_driver
 from .engines import read_plan_header
@@ -107,7 +106,7 @@ def run_build(ctx, spec, builder):
         outputs = result.get("outputs") or {}
         return {
             "plan": base64.b64encode(plan).decode("ascii"),
-            "plan_sha256": hashlib.sha256(plan).hexdigest(),
+            "plan_sha256": sha256(plan).hexdigest(),
             "header": header,
             "tensorrt": {"module": "tensorrt", "version": (events.get("runtime") or {}).get("version")},
             "gpu": dict((k, gpu.get(k)) for k in ("index", "name", "uuid", "compute_capability")),

@@ -12,8 +12,11 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
+from .child import child_code
 from .common import BIN_DIRS, MAX_FILE_BYTES, ProbeTimeout, decode, remaining
+from .forkserver import interpreter_path
 from .system import site_dirs
 
 
@@ -21,13 +24,20 @@ class ProbeContext:
     """What collectors share: the root, the request, the payload, and cached expensive queries.
 
     ``payload`` is the bytes the controller shipped inside the program (reference plans), or None.
+    ``forks`` is the ``forkserver.ForkServer`` child programs start from, or None (they start
+    in fresh interpreters). ``started`` is when the probe began its work (``duration_s``).
     """
 
-    def __init__(self, root, request, payload=None):
+    def __init__(self, root, request, payload=None, forks=None):
         self.root = os.path.abspath(root) if root else "/"
         self.rooted = self.root != "/"
         self.request = request
         self.payload = payload
+        self.forks = forks
+        self.started = time.time()
+        self._early = {}
+        self._claimed = set()
+        self._children_lock = threading.Lock()
         self._lock = threading.Lock()
         self._cache = {}
         self._cache_locks = {}
@@ -161,20 +171,100 @@ class ProbeContext:
         return {}
 
     def run_python(self, code, args, timeout, bare=False, env=None):
-        """Run a small Python snippet in a child interpreter (isolates crashes and hangs)."""
-        full_env = dict(os.environ)
-        full_env["LC_ALL"] = "C"
-        full_env.update(self.python_env())
-        full_env.update(env or {})
+        """Run Python ``code`` in a fresh child interpreter (isolates crashes and hangs).
+
+        For code that is not one of ``children/`` as shipped (the reference builder); those run with ``run_child``.
+        """
         process = subprocess.Popen(
             self.python_argv(code, args, bare),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=full_env,
+            env=self.child_env(env),
             close_fds=True,
         )
         return self.finish(process, timeout, "child python")
+
+    def child_env(self, env=None):
+        """The environment of a child interpreter: ours, ``LC_ALL=C``, ``python_env()``, then ``env``."""
+        full_env = dict(os.environ)
+        full_env["LC_ALL"] = "C"
+        full_env.update(self.python_env())
+        full_env.update(env or {})
+        return full_env
+
+    def start_child(self, name, args, bare=False, env=None):
+        """Start child program ``name`` (``children/NAME.py``) with ``args``; raises OSError.
+
+        Forked from the fork server when the probe has one (no second interpreter start),
+        else a fresh interpreter (``python_argv``); either way its own process, with the
+        environment ``child_env(env)`` and, under ``--root``, only the root's site-packages
+        on its path. A child ``start_early`` started with the same arguments is handed over
+        instead. Returns what ``finish`` takes (``communicate``, ``kill``, ``returncode``).
+        """
+        key = self._child_key(name, args, bare, env)
+        with self._children_lock:
+            early = self._early.pop(key, None)
+            if early is None:
+                self._claimed.add(key)  # too late for start_early: it leaves this one alone
+        return early if early is not None else self._start_child(name, args, bare, env)
+
+    def start_early(self, name, args, bare=False, env=None):
+        """Start child ``name`` now, for the collector that will ask ``start_child`` for the same later
+        (``startup``: while the rest of the probe compiles). Nothing happens when a collector has
+        asked already; a child that cannot start is left to that call."""
+        key = self._child_key(name, args, bare, env)
+        with self._children_lock:  # held while it starts: a collector asking meanwhile gets this child
+            if key in self._early or key in self._claimed:
+                return
+            try:
+                self._early[key] = self._start_child(name, args, bare, env)
+            except OSError:
+                pass
+
+    def _start_child(self, name, args, bare, env):
+        if self.forks is not None:
+            changes = dict((k, v) for k, v in self.child_env(env).items() if os.environ.get(k) != v)
+            try:
+                return self.forks.start_child(name, args, changes, self.child_path())
+            except OSError:  # the server is gone or out of processes: an interpreter still works
+                pass
+        return subprocess.Popen(
+            self.python_argv(child_code(name), args, bare),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.child_env(env),
+            close_fds=True,
+        )
+
+    def drop_early(self):
+        """Kill the children ``start_early`` started that no collector took over (one that failed first)."""
+        with self._children_lock:
+            left = list(self._early.values())
+            self._early.clear()
+        for process in left:
+            process.kill()
+            try:
+                process.communicate(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass  # a process that outlives SIGKILL for now: the kernel's to reap
+
+    @staticmethod
+    def _child_key(name, args, bare, env):
+        return (name, tuple(args), bool(bare), tuple(sorted((env or {}).items())))
+
+    def run_child(self, name, args, timeout, bare=False, env=None):
+        """``start_child`` and ``finish``: (status, stdout, stderr) as text; OSError, ProbeTimeout."""
+        return self.finish(self.start_child(name, args, bare, env), timeout, "child python")
+
+    def child_path(self):
+        """``sys.path`` of a forked child: under ``--root`` what ``python3 -S`` with ``python_env()``
+        would have (the interpreter's library and the root's site-packages); else None (ours)."""
+        if not self.rooted:
+            return None
+        path = interpreter_path()
+        return path[:1] + [self.path(p) for p in site_dirs(self)] + path[1:]
 
     # -- shared, computed once -------------------------------------------------------------
     def once(self, key, compute, wait=None):

@@ -4,7 +4,15 @@ import os
 import re
 
 from .common import INCLUDE_DIRS, MAX_LIST, clip, parallel
-from .system import CUDNN_PACKAGE, libraries, library_version, python_dists, site_dirs, system_packages
+from .system import (
+    CUDNN_PACKAGE,
+    libraries,
+    library_version,
+    prefetch_library_version,
+    python_dists,
+    site_dirs,
+    system_packages,
+)
 
 
 def parse_cudnn_header(text):
@@ -23,6 +31,35 @@ def decode_cudnn_int(value):
     if value >= 90000:
         return "%d.%d.%d" % (value // 10000, value // 100 % 100, value % 100)
     return "%d.%d.%d" % (value // 1000, value // 100 % 10, value % 100)
+
+
+def cudnn_linked_libraries(ctx):
+    """``libcudnn.so.N`` as the dynamic linker knows it (``ldconfig -p``): [{name, path}]."""
+    return [e for e in libraries(ctx) if re.match(r"^libcudnn\.so\.\d+$", e["name"])]
+
+
+def cudnn_site_libraries(ctx):
+    """``libcudnn.so.N`` of pip's ``nvidia-cudnn-cu*`` wheels: [{name, path}]."""
+    entries: list = []
+    for directory in site_dirs(ctx):
+        entries += [
+            {"name": os.path.basename(p), "path": p}
+            for p in ctx.glob(directory + "/nvidia/cudnn/lib/libcudnn.so.*")
+            if re.match(r"^libcudnn\.so\.\d+$", os.path.basename(p))
+        ]
+    return entries
+
+
+def prefetch_cudnn(ctx):
+    """Start the version calls of the wheels' cuDNN libraries now, for ``collect_cudnn`` (``startup``)."""
+    for entry in cudnn_site_libraries(ctx):
+        prefetch_library_version(ctx, "cudnn", entry["path"])
+
+
+def prefetch_linked_cudnn(ctx):
+    """Start the version calls of the linker's cuDNN libraries: waits for ``ldconfig -p`` (a ``startup`` thread)."""
+    for entry in cudnn_linked_libraries(ctx):
+        prefetch_library_version(ctx, "cudnn", entry["path"])
 
 
 def collect_cudnn(ctx):
@@ -48,13 +85,7 @@ def collect_cudnn(ctx):
                     found = True
                     source = "pip" if "/nvidia/cudnn/" in path else "header"
                     installs.append({"version": version, "source": source, "path": path})
-    lib_entries = [e for e in libraries(ctx) if re.match(r"^libcudnn\.so\.\d+$", e["name"])]
-    for directory in site_dirs(ctx):
-        lib_entries += [
-            {"name": os.path.basename(p), "path": p}
-            for p in ctx.glob(directory + "/nvidia/cudnn/lib/libcudnn.so.*")
-            if re.match(r"^libcudnn\.so\.\d+$", os.path.basename(p))
-        ]
+    lib_entries = cudnn_linked_libraries(ctx) + cudnn_site_libraries(ctx)
     answers = parallel([lambda e=e: library_version(ctx, "cudnn", e["path"]) for e in lib_entries])
     errors = []
     for entry, answer in zip(lib_entries, answers):

@@ -4,7 +4,6 @@ Each test-load runs in a child (``children/trt_plan.py load``, else ``trtexec``)
 the ``engine_load`` budget; TensorRT's log decides why a plan did not load (``classify``).
 """
 
-import hashlib
 import json
 import os
 import re
@@ -12,7 +11,6 @@ import struct
 import subprocess
 import time
 
-from .child import child_code
 from .common import (
     DEFAULT_BUDGETS,
     DEFAULT_ENGINE_LOAD,
@@ -25,6 +23,7 @@ from .common import (
     describe_exit,
     first_line,
     remaining,
+    sha256,
 )
 from .gpus import gpu_list
 from .tensorrt import TRT_MODULES, decode_trt_int, trt_modules, trtexec_path
@@ -174,20 +173,11 @@ def classify(messages):
 
 def load_with_python(ctx, module, path, offset, gpu):
     """Start deserializing ``path`` (from byte ``offset``) with the Python module ``module`` in a child."""
-    env = ctx.python_env()
+    env = {}
     if gpu is not None and gpu.get("uuid"):
         env["CUDA_VISIBLE_DEVICES"] = gpu["uuid"]
-    full_env = dict(os.environ)
-    full_env.update(env)
     started = time.time()
-    process = subprocess.Popen(
-        ctx.python_argv(child_code("trt_plan"), ["load", module, ctx.path(path), str(offset)]),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=full_env,
-        close_fds=True,
-    )
+    process = ctx.start_child("trt_plan", ["load", module, ctx.path(path), str(offset)], env=env)
     return process, started
 
 
@@ -291,7 +281,7 @@ def load_with_trtexec(ctx, trtexec, path, gpu, timeout):
 
 
 def sha256_of(handle, deadline):
-    digest = hashlib.sha256()
+    digest = sha256()
     handle.seek(0)
     while True:
         chunk = handle.read(4 * 1024 * 1024)

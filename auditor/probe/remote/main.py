@@ -41,10 +41,13 @@ A program that starts with ``AUDITOR_BUILDER = "..."`` (base64 of ``children/bui
 is the reference-engine build instead (``build.build_main``): it builds the reference network
 with the host's TensorRT, runs it once, and prints ``auditor.reference-build/1``.
 
-Collectors that wait on other processes (ldconfig, nvcc, child interpreters importing
-TensorRT, docker) run side by side in threads; expensive queries that several need are
-computed once (``context.ProbeContext.once``). Engine test-loads run in a child interpreter with
-a timeout, so a TensorRT that crashes or hangs cannot take the probe down.
+Collectors run side by side, each in its own thread under its own budget (``COLLECTORS``:
+a new collector is one module and one line there); expensive queries that several need are
+computed once (``context.ProbeContext.once``). What may crash or hang (a library's version
+call, a TensorRT import, an engine test-load) runs as a child program (``children/``) in a
+process of its own with a timeout, so it cannot take the probe down. Those processes are
+forked from a copy of the probe made before any thread starts and before anything loads
+NVML, CUDA or TensorRT (``forkserver``): a child costs a fork, not a second interpreter start.
 """
 
 import base64
@@ -63,9 +66,11 @@ from .cuda import collect_cuda
 from .cudnn import collect_cudnn
 from .driver import collect_driver
 from .engines import collect_engines
+from .forkserver import ForkServer
 from .gpus import collect_gpus
 from .host import collect_host
 from .reference import collect_reference, remove_all_private
+from .startup import EARLY
 from .tensorrt import collect_tensorrt
 
 COLLECTORS = (
@@ -151,7 +156,7 @@ def shipped(name):
 
 
 def main(argv):
-    started = time.time()
+    started = EARLY.started if EARLY is not None else time.time()
     builder = shipped("AUDITOR_BUILDER")
     if builder is not None:
         return build_main(argv, builder.decode("utf-8"))
@@ -163,11 +168,17 @@ def main(argv):
             json.dumps({"schema": SCHEMA, "probe_version": PROBE_VERSION, "error": "bad arguments: %s" % exc}) + "\n"
         )
         return 0
-    ctx = ProbeContext(root, request, payload)
+    # the context startup began with, else a fresh one whose fork server starts first, while
+    # this is the only thread and nothing has loaded NVML, CUDA or TensorRT
+    ctx = EARLY if EARLY is not None else ProbeContext(root, request, None, ForkServer.start())
+    ctx.payload = payload
     if payload is not None:  # the one thing the probe writes must not outlive it
         for signum in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, remove_all_private)
     sections, stuck = run_collectors(ctx)
+    ctx.drop_early()
+    if ctx.forks is not None:
+        ctx.forks.close()
     remove_all_private()
     document = {
         "schema": SCHEMA,
@@ -178,12 +189,22 @@ def main(argv):
     }
     document.update(sections)
     sys.stdout.write(cap_output(document) + "\n")
-    sys.stdout.flush()
     if stuck:  # a collector thread is blocked in a library call: do not wait for it
-        sys.stderr.flush()
-        os._exit(0)
+        leave_probe(0)
     return 0
 
 
+def leave_probe(status):
+    """End the probe now that its document is out: flush, then ``os._exit``, skipping the interpreter's
+    tear-down (18 ms on an H200 host, for nothing the document needs) and any thread still blocked
+    in a library call."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: S110 - the reader has gone: nothing left to tell it
+            pass
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    leave_probe(main(sys.argv[1:]))

@@ -8,7 +8,6 @@ initialize says why (not loaded, no permission, driver/library version mismatch)
 import ctypes
 import json
 
-from .child import child_code
 from .common import ProbeTimeout, clip, decode, describe_exit
 from .system import find_library, find_module
 
@@ -161,7 +160,7 @@ def query_pynvml(ctx):
     """
     if find_module(ctx, "pynvml") is None:
         return {"status": "not-installed", "error": "pynvml is not installed"}
-    status, out, err = ctx.run_python(child_code("pynvml_query"), [], timeout=10)
+    status, out, err = ctx.run_child("pynvml_query", [], timeout=10)
     if status != 0:
         return {"status": "load-failed", "error": clip(describe_exit(status, err), 512)}
     try:

@@ -5,14 +5,11 @@ The chosen plan is the probe's only write: into a private temporary directory (m
 """
 
 import base64
-import hashlib
 import json
 import os
 import re
-import shutil
 import struct
 import subprocess
-import tempfile
 import threading
 import time
 
@@ -27,6 +24,7 @@ from .common import (
     decode,
     describe_exit,
     remaining,
+    sha256,
 )
 from .engines import classify, gpu_models
 from .system import find_library, libraries, library_version, site_dirs
@@ -46,6 +44,11 @@ PRIVATE: dict = {"dirs": set(), "children": set(), "lock": threading.Lock()}
 
 def private_dir():
     """A fresh directory only this user can read (mkdtemp: mode 0700), removed by ``remove_private``."""
+    # imported here, not at the top: 4 ms of every probe's start-up that only reference runs need;
+    # shutil is then loaded before any directory exists for remove_private (and its signal handler) to remove
+    import shutil  # noqa: F401
+    import tempfile
+
     path = tempfile.mkdtemp(prefix=REFERENCE_PREFIX)
     with PRIVATE["lock"]:
         PRIVATE["dirs"].add(path)
@@ -54,6 +57,8 @@ def private_dir():
 
 def remove_private(path):
     """Remove one private directory; returns an error text, or None when it is gone."""
+    import shutil  # loaded by private_dir, which made the directory
+
     shutil.rmtree(path, ignore_errors=True)
     with PRIVATE["lock"]:
         PRIVATE["dirs"].discard(path)
@@ -204,7 +209,7 @@ def compare_outputs(candidate, outputs):
         data = outputs.get(name)
         if not isinstance(data, bytes):
             return "wrong-output", dict(facts, message="output %s missing" % name)
-        facts["exact"] = facts["exact"] and hashlib.sha256(data).hexdigest() == expected.get("sha256")
+        facts["exact"] = facts["exact"] and sha256(data).hexdigest() == expected.get("sha256")
         if tensor.get("dtype") != "FLOAT" or len(data) % 4:
             if not facts["exact"]:
                 status, message = "wrong-output", "output %s differs from the recorded bytes" % name
@@ -251,7 +256,7 @@ def run_reference(ctx, candidate, module, model, timeout):
     }
     start, size = candidate.get("offset"), candidate.get("size")
     blob = ctx.payload[start : start + size] if isinstance(start, int) and isinstance(size, int) else b""
-    if len(blob) != size or hashlib.sha256(blob).hexdigest() != candidate.get("sha256"):
+    if len(blob) != size or sha256(blob).hexdigest() != candidate.get("sha256"):
         run.update(status="corrupt", message="the shipped plan does not match its sha256 (damaged in transit)")
         return run
     directory = private_dir()

@@ -7,7 +7,6 @@ import os
 import re
 import sys
 
-from .child import child_code
 from .common import LIB_DIRS, MAX_DPKG_STATUS_BYTES, SITE_PATTERNS, ProbeTimeout, clip, describe_exit, first_line, log
 
 # Python distributions worth reporting (normalized names, PEP 503).
@@ -226,7 +225,7 @@ def library_version(ctx, kind, path):
 
     def compute():
         try:
-            status, out, err = ctx.run_python(child_code("libversion"), [kind, ctx.path(path)], timeout=10, bare=True)
+            status, out, err = ctx.run_child("libversion", [kind, ctx.path(path)], timeout=10, bare=True)
         except (OSError, ProbeTimeout) as exc:
             return {"error": clip(str(exc), 300)}
         if status != 0:
@@ -237,3 +236,8 @@ def library_version(ctx, kind, path):
             return {"error": "unreadable answer: %s" % clip(first_line(out), 200)}
 
     return ctx.once("libversion:" + path, compute)
+
+
+def prefetch_library_version(ctx, kind, path):
+    """Start ``library_version``'s child for ``path`` now; the call later takes it over (``startup``)."""
+    ctx.start_early("libversion", [kind, ctx.path(path)], bare=True)

@@ -4,9 +4,17 @@ import json
 import os
 import re
 
-from .child import child_code
 from .common import INCLUDE_DIRS, MAX_LIST, ProbeTimeout, clip, describe_exit, parallel, version_key
-from .system import TRT_PACKAGE, find_module, libraries, library_version, python_dists, site_dirs, system_packages
+from .system import (
+    TRT_PACKAGE,
+    find_module,
+    libraries,
+    library_version,
+    prefetch_library_version,
+    python_dists,
+    site_dirs,
+    system_packages,
+)
 
 TRTEXEC_DIRS = ("/usr/src/tensorrt/bin", "/opt/tensorrt/bin", "/usr/local/tensorrt/bin")
 
@@ -24,7 +32,7 @@ def decode_trt_int(value):
 def import_module(ctx, name):
     """Import ``name`` in a child with a timeout: {"module", "version", "error"} (hangs and crashes included)."""
     try:
-        status, out, err = ctx.run_python(child_code("module_import"), [name], timeout=10)
+        status, out, err = ctx.run_child("module_import", [name], timeout=10)
         result = json.loads(out) if status == 0 and out.strip() else {"error": describe_exit(status, err)}
     except (OSError, ProbeTimeout, ValueError) as exc:
         result = {"error": str(exc)}
@@ -39,12 +47,7 @@ def trt_modules(ctx, wait=None):
     """
 
     def compute():
-        names = []
-        for name in TRT_MODULES:
-            if find_module(ctx, name):
-                names.append(name)
-            elif find_module(ctx, name + "_bindings"):
-                names.append(name + "_bindings")
+        names = trt_module_names(ctx)
         results = parallel([lambda n=n: import_module(ctx, n) for n in names])
         return [
             r if isinstance(r, dict) else {"module": n, "version": None, "error": clip(str(r), 300)}
@@ -52,6 +55,33 @@ def trt_modules(ctx, wait=None):
         ]
 
     return ctx.once("trt_modules", compute, wait)
+
+
+def trt_module_names(ctx):
+    """The TensorRT modules to import: each of ``TRT_MODULES`` found in the site dirs, else its ``_bindings``."""
+    names = []
+    for name in TRT_MODULES:
+        if find_module(ctx, name):
+            names.append(name)
+        elif find_module(ctx, name + "_bindings"):
+            names.append(name + "_bindings")
+    return names
+
+
+def prefetch_tensorrt(ctx):
+    """Start the children ``collect_tensorrt`` will wait for and can name without ldconfig (``startup``):
+    the modules' imports (the slowest facts: 40 ms for the lean runtime on an H200 host) and
+    the version calls of the libraries in pip's ``tensorrt*_libs``."""
+    for name in trt_module_names(ctx):
+        ctx.start_early("module_import", [name])
+    for entry in trt_site_libraries(ctx):
+        prefetch_library_version(ctx, "trt", entry["path"])
+
+
+def prefetch_linked_tensorrt(ctx):
+    """Start the version calls of the linker's TensorRT libraries: waits for ``ldconfig -p`` (a ``startup`` thread)."""
+    for entry in trt_linked_libraries(ctx):
+        prefetch_library_version(ctx, "trt", entry["path"])
 
 
 def trtexec_path(ctx):
@@ -68,14 +98,19 @@ def parse_nvinfer_version_header(text):
     return ".".join(parts)
 
 
-def collect_tensorrt(ctx):
-    """TensorRT as the host has it: libraries (``ldconfig -p``, pip ``tensorrt*_libs``) with
-    ``getInferLibVersion()``, ``NvInferVersion.h``, dpkg/rpm/pip packages, and the modules
-    ``tensorrt``/``tensorrt_lean``/``tensorrt_dispatch`` imported in children.
+def trt_libraries(ctx):
+    """``libnvinfer`` (lean, dispatch) as the dynamic linker knows it, and in pip's ``tensorrt*_libs``: [{name, path}]."""
+    return trt_linked_libraries(ctx) + trt_site_libraries(ctx)
 
-    ``version`` is the most precise version found (four parts when anything gives the build).
-    """
-    entries = [e for e in libraries(ctx) if re.match(r"^libnvinfer(_lean|_dispatch)?\.so\.\d+$", e["name"])]
+
+def trt_linked_libraries(ctx):
+    """``libnvinfer`` (lean, dispatch) as the dynamic linker knows it (``ldconfig -p``): [{name, path}]."""
+    return [e for e in libraries(ctx) if re.match(r"^libnvinfer(_lean|_dispatch)?\.so\.\d+$", e["name"])]
+
+
+def trt_site_libraries(ctx):
+    """``libnvinfer`` (lean, dispatch) in pip's ``tensorrt*_libs`` packages: [{name, path}]."""
+    entries: list = []
     for directory in site_dirs(ctx):
         for sub in ("tensorrt_libs", "tensorrt_lean_libs", "tensorrt_dispatch_libs"):
             entries += [
@@ -83,9 +118,26 @@ def collect_tensorrt(ctx):
                 for p in ctx.glob("%s/%s/libnvinfer*.so.*" % (directory, sub))
                 if re.match(r"^libnvinfer(_lean|_dispatch)?\.so\.\d+$", os.path.basename(p))
             ]
-    work: list = [lambda e=e: library_version(ctx, "trt", e["path"]) for e in entries]
-    work.append(lambda: trt_modules(ctx))
-    results = parallel(work)
+    return entries
+
+
+def collect_tensorrt(ctx):
+    """TensorRT as the host has it: libraries (``ldconfig -p``, pip ``tensorrt*_libs``) with
+    ``getInferLibVersion()``, ``NvInferVersion.h``, dpkg/rpm/pip packages, and the modules
+    ``tensorrt``/``tensorrt_lean``/``tensorrt_dispatch`` imported in children.
+
+    ``version`` is the most precise version found (four parts when anything gives the build).
+    """
+
+    def library_versions():
+        entries = trt_libraries(ctx)
+        return entries, parallel([lambda e=e: library_version(ctx, "trt", e["path"]) for e in entries])
+
+    # the modules' imports need no ldconfig: they start at once, beside the library search
+    modules, found = parallel([lambda: trt_modules(ctx), library_versions])
+    if isinstance(found, Exception):
+        raise found
+    entries, answers = found
     facts = {
         "version": None,
         "source": None,
@@ -95,7 +147,7 @@ def collect_tensorrt(ctx):
         "packages": [],
         "trtexec": trtexec_path(ctx),
     }
-    for entry, answer in zip(entries, results[:-1]):
+    for entry, answer in zip(entries, answers):
         library = {"name": entry["name"], "path": entry["path"], "version": None, "source": None}
         if isinstance(answer, dict) and isinstance(answer.get("int"), int) and answer["int"] > 0:
             library.update(version=decode_trt_int(answer["int"]), source="libnvinfer")
@@ -107,7 +159,6 @@ def collect_tensorrt(ctx):
             if match:
                 library.update(version=match.group(1), source="filename")
         facts["libraries"].append(library)
-    modules = results[-1]
     if isinstance(modules, Exception):
         facts["error"] = "modules: %s" % clip(str(modules), 300)
         modules = []

@@ -1,0 +1,71 @@
+"""The probe's first moves, made while the interpreter is still compiling the rest of it.
+
+The shipped program compiles and runs its modules one at a time, this one first with only
+what it needs before it (``auditor.probe.program.FIRST``); compiling the others takes about
+30 ms on a real H200 host. Run as the probe (``__name__ == "__main__"``), and not in the
+reference-build mode, it reads the arguments and then, in this order:
+
+1. forks the fork server (``forkserver``), while this is the only thread and nothing has
+   loaded NVML, CUDA or TensorRT;
+2. starts the children whose arguments need nothing but the site directories
+   (``PREFETCH``): TensorRT's Python imports, the slowest facts (40 ms for the lean
+   runtime), and the version calls of the libraries pip installed;
+3. starts one thread for each query that waits on something else (``BACKGROUND``): NVML's
+   initialization (25 ms), ``ldconfig -p`` and then the version calls of the libraries it
+   lists, the dpkg/rpm package lists.
+
+The collectors later ask for the same as if nothing had been started: a started child is
+handed over by ``ProbeContext.start_child``, a query's answer waits in
+``ProbeContext.once``'s cache (or is still being computed, and they wait for it). ``EARLY``
+is the context all this went into, which ``main`` carries on with; None when the
+arguments are bad (``main`` reports them), in the build mode, and when the modules are
+imported as a package (the tests).
+
+A collector whose slow work can start this early adds its ``prefetch_*`` function to
+``PREFETCH`` (quick, in this thread) or ``BACKGROUND`` (may wait); nothing else depends
+on it, and a prefetch that fails costs only its head start.
+"""
+
+import sys
+import threading
+
+from .context import ProbeContext, parse_args
+from .cudnn import prefetch_cudnn, prefetch_linked_cudnn
+from .forkserver import ForkServer
+from .nvml import nvml
+from .system import system_packages
+from .tensorrt import prefetch_linked_tensorrt, prefetch_tensorrt
+
+PREFETCH = (prefetch_tensorrt, prefetch_cudnn)
+
+
+BACKGROUND = (nvml, prefetch_linked_tensorrt, prefetch_linked_cudnn, system_packages)
+
+
+def begin_probe(argv):
+    """The probe's context with the fork server started and the prefetches under way, or None (see above)."""
+    if globals().get("AUDITOR_BUILDER") is not None:  # the build mode runs its own children, later
+        return None
+    try:
+        root, request = parse_args(argv)
+    except (ValueError, TypeError):
+        return None
+    ctx = ProbeContext(root, request, None, ForkServer.start())
+    for prefetch in PREFETCH:
+        head_start(prefetch, ctx)
+    for prefetch in BACKGROUND:
+        thread = threading.Thread(target=head_start, args=(prefetch, ctx), name=prefetch.__name__)
+        thread.daemon = True  # a query wedged in a library call must not keep the probe alive
+        thread.start()
+    return ctx
+
+
+def head_start(prefetch, ctx):
+    """Run one prefetch; what it raises is the collector's to meet again and report, not ours."""
+    try:
+        prefetch(ctx)
+    except Exception:  # noqa: S110 - ctx.once keeps the error for the collector that asks
+        pass
+
+
+EARLY = begin_probe(sys.argv[1:]) if __name__ == "__main__" else None
