@@ -127,11 +127,11 @@ def plan_lines(plan: Plan) -> list[RenderableType]:
     out.append(target_line(plan))
     if plan.target.description:
         out.append(Text(plan.target.description, style="dim"))
-    hosts = count(summary["total"], "host")
+    size = count(summary["total"], "host")
     if summary["not_targeted"]:
-        hosts += f" ({summary['total'] - summary['not_targeted']} the stack applies to)"
+        size += f" ({summary['total'] - summary['not_targeted']} the stack applies to)"
     rollout = (
-        f"from {plan.source.describe()} · {hosts} · waves of up to {plan.batch_size} "
+        f"from {plan.source.describe()} · {size} · waves of up to {plan.batch_size} "
         f"(max unavailable {plan.rollout.max_unavailable}, max parallel {plan.rollout.max_parallel or 'no cap'})"
     )
     if plan.rollout.skip:
