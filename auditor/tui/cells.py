@@ -56,9 +56,9 @@ NARROW_LEAD = ("mark", "host", "verdict")
 FLEX_MIN = 30  # Why is never squeezed below this: columns that would squeeze it move after it
 PADDING = 1  # blank cells either side of every cell
 MARK = "●"
-SORT_ARROWS = ("▲", "▼")
-"""The header's arrow: ▲ the column's natural order (most urgent verdict, A, the oldest version or data first),
-▼ that order reversed."""
+SORT_ARROWS = ("▴", "▾")
+"""The header's arrow: ▴ the column's natural order (most urgent verdict, A, the oldest version or data first),
+▾ that order reversed. Small triangles: the WARN verdict's glyph is ▲."""
 
 
 def label_width(column: Column) -> int:

@@ -223,21 +223,21 @@ def header(app: AuditApp) -> str:
 
 
 async def test_s_cycles_the_sort_and_capital_s_reverses_it() -> None:
-    """Verdict order puts the most urgent first (▲, the column's natural order); s moves to the next column;
-    S reverses it (▼), in the header and the border title alike."""
+    """Verdict order puts the most urgent first (▴, the column's natural order); s moves to the next column;
+    S reverses it (▾), in the header and the border title alike."""
     app = replay_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         ranks = [verdict_of(app, n).rank for n in names(app)]
         assert ranks == sorted(ranks)
-        assert "Verdict▲" in header(app) and "sort verdict ▲" in str(app.main.table.border_title)
+        assert "Verdict▴" in header(app) and "sort verdict ▴" in str(app.main.table.border_title)
         await pilot.press("s")
         await settle(pilot)
-        assert app.model.sort is SortKey.DRIVER and "Driver▲" in header(app) and "Verdict " in header(app)
+        assert app.model.sort is SortKey.DRIVER and "Driver▴" in header(app) and "Verdict " in header(app)
         await pilot.press("S")
         await settle(pilot)
-        assert app.model.reverse and "sort driver ▼" in str(app.main.table.border_title)
-        assert "Driver▼" in header(app)
+        assert app.model.reverse and "sort driver ▾" in str(app.main.table.border_title)
+        assert "Driver▾" in header(app)
         drivers = [app.model.rows[n].report.facts.driver.version for n in names(app) if app.model.rows[n].report.facts]  # type: ignore[union-attr]
         assert drivers[0] == "590.48.01" and drivers[-1] == "470.82.01"
 

@@ -70,7 +70,7 @@ async def test_at_80x24_host_verdict_and_why_are_on_screen() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         table = app.main.table
-        assert header(app).split() == ["Host", "Verdict▲", "Why"]
+        assert header(app).split() == ["Host", "Verdict▴", "Why"]
         top = table.render_line(1).text
         assert "t4-lab-01" in top and "ERROR" in top and "parse: probe output is not" in top
 

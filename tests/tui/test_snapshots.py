@@ -50,7 +50,7 @@ def check(snap_compare: Compare, size: tuple[int, int], keys: Sequence[str] = ()
 
 @pytest.mark.parametrize("size", [*SIZES, WIDE])
 def test_mixed_verdicts(snap_compare: Compare, size: tuple[int, int]) -> None:
-    """The demo fleet after a sweep: every verdict, most urgent first (Verdict▲), counts in the header; host,
+    """The demo fleet after a sweep: every verdict, most urgent first (Verdict▴), counts in the header; host,
     verdict and why on screen at 80x24, every column at 200x50, Why cut to the room left."""
     check(snap_compare, size)
 
