@@ -466,8 +466,8 @@ async def test_p_opens_the_plan_view_over_the_sweeps_reports() -> None:
 
 
 async def test_the_plan_view_says_when_the_sweep_it_plans_from_ended_and_has_no_stray_icon() -> None:
-    """The plan names the end of the last sweep (the frozen clock's 06:00:00), not the time p was pressed;
-    its header line is auditor's own (no Textual header with its ⭘ icon)."""
+    """The plan names the end of the last sweep (the frozen clock's 06:00:00), not the time p was pressed, and
+    lists the hosts the stack does not apply to as skipped; its header line is auditor's own (no ⭘ icon)."""
     from textual.widgets import Header
 
     from auditor.tui.command import plan_screen_for
@@ -485,6 +485,8 @@ async def test_the_plan_view_says_when_the_sweep_it_plans_from_ended_and_has_no_
         body = shown(screen.query_one("#plan-body"), width=300)
         assert "from the interactive audit (last sweep ended 2026-11-21 06:00:00 UTC)" in body
         assert "fresh audit" not in body
+        assert "Skipped: stack serving-2026 does not apply, not planned" in body
+        assert "t4-edge-01  SKIPPED · pinned to stack trt8-2023 by rule trt8 (" in body
         assert not screen.query(Header)
         assert shown(screen.query_one("#plan-header")).strip() == (
             f"auditor · plan · demo-fleet (recorded) · {TOTAL} hosts with a result"

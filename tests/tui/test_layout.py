@@ -120,3 +120,19 @@ async def test_a_long_reason_never_pushes_the_table_wider_than_the_screen(size: 
         why = [c.key for c in placed.columns].index("why")
         assert sum(w + 2 * PADDING for w in placed.widths[: why + 1]) <= table.scrollable_content_region.width
         assert any(line.endswith("…") for line in (table.render_line(y).text.rstrip() for y in range(1, 10)))
+
+
+async def test_the_columns_follow_a_resized_terminal() -> None:
+    """Widening the terminal from 80 to 200 columns brings every column on screen; narrowing it brings Why back."""
+    app = replay_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.main.table
+        assert header(app).split()[:3] == ["Host", "Verdict▴", "Why"]
+        await pilot.resize_terminal(200, 50)
+        await settle(pilot)
+        assert header(app).split()[-2:] == ["Groups", "Why"] and table.virtual_size.width == table.columns().total
+        assert table.columns().total <= table.scrollable_content_region.width
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert header(app).split() == ["Host", "Verdict▴", "Why"]
