@@ -19,8 +19,8 @@ It draws a header (click a label to sort by it, again to reverse; the arrow is
 rest scrolls sideways, zebra stripes and a row cursor. Column widths follow the
 widest cell of the rows shown, each capped (``cells.Column.max_width``), and Why
 takes the width the terminal leaves (``cells.layout``): on a narrow terminal it
-follows the verdict, so host, verdict and why are on screen. Bare-letter keys are bound here, on the focused table, so
-they never fire while the filter input has focus.
+follows the verdict, so host, verdict and why are on screen. Bare-letter keys are
+bound here, on the focused table, so they never fire while the filter input has focus.
 """
 
 from __future__ import annotations
