@@ -48,6 +48,25 @@ def clean_bytes(data: bytes, limit: int = 65536) -> str:
     return clean(data[:limit].decode("utf-8", "replace"), limit=limit, keep_newlines=True)
 
 
+# What ``escape_bytes`` shows as an escape: every control but newline and tab, line
+# breaks other than newline, and the bidirectional controls.
+_ESCAPED = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
+
+
+def escape_bytes(data: bytes, limit: int = 2048) -> str:
+    """The first ``limit`` bytes of raw host output as they were sent, safe to show anywhere.
+
+    Valid UTF-8 stays as text, newlines and tabs too; a byte that is not UTF-8 shows as
+    ``\\xff`` and a control, line-break or bidi character as its Python escape (``\\x1b``,
+    ``\\u202e``), so a reader sees what the host sent where ``clean`` would drop it. Output
+    beyond ``limit`` is cut, and the cut says how many bytes there were. Still run the
+    medium's own escaping (Rich ``Text``, HTML...) on the result.
+    """
+    text = data[:limit].decode("utf-8", "backslashreplace")
+    text = _ESCAPED.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return text if len(data) <= limit else f"{text}… (cut: {len(data):,} bytes in all)"
+
+
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """``"1 host"``, ``"2 hosts"``: a number and its noun, singular only for exactly one.
 

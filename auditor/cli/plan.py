@@ -66,8 +66,10 @@ examples:
   auditor plan --demo --set driver=580.95.05 --set cuda=13.0.2 --set tensorrt=10.13.3.9
   auditor plan --demo --set image=nvcr.io/nvidia/tensorrt:23.08-py3 --from-history
 
-targets: --to STACK takes a stack of the policy (its bounds decide who is compliant; a host
-outside them moves to the stack's target:, else its pin, else its newest allowed version);
+targets: --to STACK takes a stack of the policy and plans the hosts the policy gives it (rules
+with `stack: STACK`); hosts pinned to another stack, or that no rule using it selects, are
+listed as skipped with the reason, never planned. Its bounds decide who is compliant; a host
+outside them moves to the stack's target:, else its pin, else its newest allowed version;
 --set {"|".join(SET_COMPONENTS)}=V names exact versions and overrides the stack's component.
 image names an NGC TensorRT container: the host needs only a driver that runs it, and engines
 are judged against the TensorRT inside it. Components the target leaves out never change.
@@ -99,7 +101,11 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     parser.error = _usage_error(parser)  # type: ignore[method-assign]
     add_target_options(parser)
     target = parser.add_argument_group("target (one of --to and --set at least)")
-    target.add_argument("--to", metavar="STACK", help="a stack named in the policy")
+    target.add_argument(
+        "--to",
+        metavar="STACK",
+        help="a stack named in the policy; only the hosts its rules select are planned, the rest skipped with why",
+    )
     target.add_argument(
         "--set",
         action="append",

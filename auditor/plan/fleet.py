@@ -15,6 +15,7 @@ from functools import partial
 from auditor.inventory import Host
 from auditor.plan.host import plan_host
 from auditor.plan.model import HostPlan, HostStatus, Plan, PlanSource, Rollout, Target
+from auditor.plan.scope import skip_reason
 from auditor.plan.waves import apply_skips, assign_waves
 from auditor.policy.model import Policy
 from auditor.report.isolation import isolated
@@ -35,7 +36,8 @@ def make_plan(
 ) -> Plan:
     """The plan for ``reports`` (in their order); ``hosts`` gives each host's inventory entry (vars, groups).
 
-    Each host is planned inside the per-host boundary: one whose planning raises is an
+    With a stack target, hosts the stack does not apply to are skipped unplanned, with the
+    reason (``auditor.plan.scope``). Each host is planned inside the per-host boundary: one whose planning raises is an
     ``error`` in the plan (step ``plan``, traceback in the crash log), left out of the waves.
     """
     plans = []
@@ -45,7 +47,7 @@ def make_plan(
             isolated(
                 AuditStep.PLAN,
                 report.name,
-                partial(plan_host, report, host, target, policy),
+                partial(_plan_targeted, report, host, target, policy),
                 partial(failed_plan, report.name, report.groups),
             )
         )
@@ -63,6 +65,16 @@ def make_plan(
         notes=(*notes, *wave_notes),
         unreachable=unreachable,
     )
+
+
+def _plan_targeted(report: HostReport, host: Host, target: Target, policy: Policy) -> HostPlan:
+    """The host's plan, or a skipped host when the target's stack does not apply to it."""
+    if target.stack is not None:
+        gpus = [g.name for g in report.facts.gpus.devices if g.name] if report.facts is not None else None
+        why = skip_reason(policy, target.stack, host, gpus)
+        if why is not None:
+            return HostPlan(report.name, report.groups, HostStatus.SKIPPED, note=why, targeted=False)
+    return plan_host(report, host, target, policy)
 
 
 def failed_plan(name: str, groups: Sequence[str], error: HostError) -> HostPlan:

@@ -217,6 +217,9 @@ class HostPlan:
     wave: int | None = None
     note: str | None = None
     """Why a host is skipped, unreachable or errored."""
+    targeted: bool = True
+    """False when the target's stack does not apply to the host (``auditor.plan.scope``): it is skipped
+    without being planned, ``note`` says why, and it counts for neither the batch size nor the exit code."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -230,6 +233,7 @@ class HostPlan:
             "rollback": self.rollback.to_json() if self.rollback else None,
             "wave": self.wave,
             "note": self.note,
+            "targeted": self.targeted,
         }
 
 
@@ -277,6 +281,9 @@ class Target:
     image_source: str | None = None
     engines: tuple[RequiredEngine, ...] = ()
     description: str | None = None
+    stack: str | None = None
+    """The policy stack the target starts from (``--to``; None: ``--set`` alone): only the hosts it applies to
+    are planned (``auditor.plan.scope``)."""
 
     def component(self, name: str) -> ComponentTarget | None:
         """The target for ``name`` (driver, cuda, cudnn, tensorrt), if it names one."""
@@ -289,6 +296,7 @@ class Target:
             "components": {c.component: c.to_json() for c in self.components},
             "image": self.image,
             "engines": [e.template for e in self.engines],
+            "stack": self.stack,
         }
 
 
@@ -362,7 +370,12 @@ class PlanExit(enum.IntEnum):
 
 @dataclass(frozen=True)
 class PlanSource:
-    """Where the facts came from: a fresh audit, or a stored run (``run_id``) and its age."""
+    """Where the facts came from: a fresh audit, a stored run (``run_id``) and its age, or the interactive audit.
+
+    ``kind`` is ``audit``, ``history`` or ``live`` (the TUI's latest result of every host:
+    ``generated_at`` is when its last sweep ended, "" before any ended; ``complete`` false
+    while a sweep still runs).
+    """
 
     kind: str
     generated_at: str
@@ -371,8 +384,11 @@ class PlanSource:
     complete: bool = True
 
     def describe(self) -> str:
-        """``fresh audit at ...`` or ``run #12 of ... (3h 4m old)``."""
+        """``fresh audit at ...``, ``run #12 of ... (3h 4m old)`` or ``the interactive audit, last sweep ...``."""
         when = self.generated_at.replace("T", " ").replace("Z", " UTC")
+        if self.kind == "live":
+            swept = f"last sweep ended {when}" if when else "no sweep ended yet"
+            return f"the interactive audit ({swept}{'; a sweep is running' if not self.complete else ''})"
         if self.kind == "history":
             partial = "; incomplete (interrupted)" if not self.complete else ""
             return f"stored run #{self.run_id} from {when} ({self.age} old{partial})"
@@ -408,13 +424,27 @@ class Plan:
     def by_status(self, status: HostStatus) -> tuple[HostPlan, ...]:
         return tuple(h for h in self.hosts if h.status is status)
 
+    @property
+    def not_targeted(self) -> tuple[HostPlan, ...]:
+        """The hosts the target's stack does not apply to (skipped, never planned)."""
+        return tuple(h for h in self.hosts if not h.targeted)
+
+    @property
+    def batch_size(self) -> int:
+        """Hosts per wave: ``--max-unavailable`` counts the targeted hosts only."""
+        return self.rollout.batch_size(sum(1 for h in self.hosts if h.targeted))
+
     def summary(self) -> dict[str, int]:
-        """``{"total": N, "<status>": count, ..., "waves": W}``, zeros included."""
+        """``{"total": N, "<status>": count, ..., "waves": W, "not_targeted": S}``, zeros included.
+
+        ``not_targeted`` counts the skipped hosts the target's stack does not apply to (they are in ``skipped`` too).
+        """
         counts = {"total": len(self.hosts)}
         counts.update({s.value: 0 for s in HostStatus})
         for host in self.hosts:
             counts[host.status.value] += 1
         counts["waves"] = len(self.waves)
+        counts["not_targeted"] = len(self.not_targeted)
         return counts
 
     @property
@@ -449,6 +479,12 @@ class Plan:
             return f"nothing to do among the hosts audited, but {_n(missing, 'host')} could not be audited"
         if missing:
             return f"nothing to do; {_n(missing, 'host')} could not be audited (--unreachable warn)"
+        if s["not_targeted"]:
+            targeted = s["total"] - s["not_targeted"]
+            return (
+                f"nothing to do: all {_n(targeted, 'targeted host')} on the target "
+                f"({s['not_targeted']} skipped: the stack does not apply to them)"
+            )
         return f"nothing to do: all {_n(s['total'], 'host')} on the target"
 
     def to_json(self) -> dict[str, Any]:
@@ -466,7 +502,7 @@ class Plan:
             "rollout": {
                 "max_unavailable": self.rollout.max_unavailable,
                 "max_parallel": self.rollout.max_parallel,
-                "batch_size": self.rollout.batch_size(len(self.hosts)),
+                "batch_size": self.batch_size,
                 "skip": list(self.rollout.skip),
             },
             "summary": self.summary(),

@@ -39,6 +39,7 @@ def stack_target(policy: Policy, name: str) -> Target:
         image_source=str(stack.image_location or stack.location) if stack.image else None,
         engines=stack.engines,
         description=stack.description,
+        stack=stack.name,
     )
 
 

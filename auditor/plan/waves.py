@@ -6,7 +6,8 @@
 * **Batch size**: ``--max-unavailable`` (a count, or a percentage of every host
   targeted, rounded up, at least 1) capped by ``--max-parallel`` (0: no cap). Hosts
   that are already unreachable are not counted against it (gpu-operator#2820 asks
-  the same of cordoned nodes), so a dead host never stalls a rollout.
+  the same of cordoned nodes), so a dead host never stalls a rollout. Hosts the
+  target's stack does not apply to (``scope``) are not targeted and not counted.
 * **Canary** (wave 0): one host per GPU model and group, chosen greedily (the host
   covering most uncovered model/group pairs first, inventory order on ties), never
   more than the batch size; pairs left without a canary are named in a note. A host
@@ -56,7 +57,7 @@ def assign_waves(plans: Sequence[HostPlan], rollout: Rollout) -> tuple[list[Host
     eligible = [p for p in plans if p.status is HostStatus.PLANNED]
     if not eligible:
         return list(plans), [], []
-    size = rollout.batch_size(len(plans))
+    size = rollout.batch_size(sum(1 for p in plans if p.targeted))
     # A canary stands for a GPU model: a host whose GPUs could not be listed represents none.
     pairs = {p.name: _pairs(p) if p.gpu else set() for p in eligible}
     uncovered: set[tuple[str, str]] = set().union(*pairs.values())

@@ -22,10 +22,11 @@ from auditor.policy.model import Policy
 from auditor.policy.waivers import apply_waivers
 from auditor.report.isolation import assessed, attempt, failed_report
 from auditor.report.model import HostReport
-from auditor.text import clean, clean_bytes
+from auditor.text import clean, clean_bytes, escape_bytes
 from auditor.transport.outcome import AuditStep, HostError, ProbeOutcome
 
 NO_PYTHON_STATUS = 127
+OUTPUT_EXCERPT = 2048  # bytes of unusable probe output a failed host's report keeps, to show what came back
 
 
 def assess(host: Host, outcome: ProbeOutcome, policy: Policy) -> HostReport:
@@ -44,6 +45,7 @@ def assess(host: Host, outcome: ProbeOutcome, policy: Policy) -> HostReport:
             error=error,
             timing=outcome.timing,
             stderr=stderr,
+            output=escape_bytes(outcome.stdout, OUTPUT_EXCERPT) if outcome.stdout else "",
         )
 
     if outcome.error is not None:

@@ -41,6 +41,9 @@ class HostReport:
     """When the host's current streak of not-ok verdicts began (ISO 8601 UTC, from history)."""
     not_applicable: tuple[tuple[str, str], ...] = ()
     """Checks that did not apply to this host, each with why: ``(check id, reason)``."""
+    output: str = ""
+    """When the probe ran but its output could not be used (step ``probe``, ``parse``, ``evaluate``): the start of
+    what it printed, escaped (``auditor.text.escape_bytes``), so a reader sees what went wrong; "" otherwise."""
 
     @property
     def name(self) -> str:
@@ -82,6 +85,7 @@ class HostReport:
             "stderr": self.stderr or None,
             "failing_since": self.failing_since,
             "not_applicable": [{"check": check, "reason": reason} for check, reason in self.not_applicable],
+            "output": self.output or None,
         }
 
 

@@ -63,8 +63,8 @@ class AuditApp(App[int]):
         Binding("R", "reprobe_all", "Re-probe all", id="app.reprobe_all", tooltip="Sweep every host again"),
         Binding("ctrl+s", "export", "Export", id="app.export", tooltip="Write a report (any headless format)"),
         Binding("K", "host_keys", "Host keys", id="app.host_keys", tooltip="Review unknown host keys"),
-        # A plan view lands with the plan issue; until then the key is hidden and does nothing.
-        Binding("p", "plan", "Plan", id="app.plan", tooltip="The upgrade plan for the fleet"),
+        # Shown once the app has a plan view (``plan_screen``: `auditor tui` and `auditor demo` always do).
+        Binding("p", "plan", "Plan", id="app.plan", tooltip="The upgrade plan towards a stack of the policy"),
     ]
 
     def __init__(
@@ -86,7 +86,7 @@ class AuditApp(App[int]):
         """Hosts whose offered key was rejected in this session: not offered for review again."""
         self.keys_file = accepted_keys_file()
         self.plan_screen: Callable[[AuditApp], Screen[None]] | None = None
-        """Set by the plan view when it lands: builds the screen ``p`` opens (until then ``p`` is hidden)."""
+        """Builds the screen ``p`` opens (``tui.command.plan_screen_for``); without one ``p`` is hidden."""
         self._leaving = asyncio.Event()
         self._main: MainScreen | None = None
 
@@ -147,7 +147,7 @@ class AuditApp(App[int]):
                 main.schedule_flush()
             model.complete(self.session.finish(model.finished_reports()))
         finally:
-            model.end_sweep(monotonic(), self.clock.wall().strftime("%H:%M:%S UTC"))
+            model.end_sweep(monotonic(), self.clock.wall().strftime("%Y-%m-%dT%H:%M:%SZ"))
             main.sweep_ended(self.clock.wall().strftime("%H:%M:%S UTC"))
             self.refresh_bindings()
             # The table freezes what each batch brings (screens/main.py) to keep full

@@ -106,9 +106,12 @@ def plan_screen_for(policy: Policy) -> Callable[[AuditApp], Screen[None]]:
     """What ``p`` opens: the plan view over the latest report of every host, towards the policy's stacks."""
 
     def build(app: AuditApp) -> Screen[None]:
+        from auditor.plan.model import PlanSource
         from auditor.tui.plan_view import PlanScreen
 
         hosts = {row.name: row.host for row in app.model.rows.values()}
-        return PlanScreen(app.model.reports(), hosts, policy, app.session.name if app.session else "")
+        # The plan rests on the sweeps' results: it says when the last one ended, not when p was pressed.
+        source = PlanSource("live", app.model.sweep.ended_wall or "", complete=not app.sweeping)
+        return PlanScreen(app.model.reports(), hosts, policy, app.session.name if app.session else "", source=source)
 
     return build

@@ -5,7 +5,10 @@ Everything that came from the host goes into ``Text`` objects built from the val
 print literally. The layout reads top-down in the order an operator asks: what is
 wrong and what to do (findings with severity, action, remediation and where the rule
 came from), then the evidence (facts grouped driver, GPUs, CUDA, cuDNN, TensorRT,
-engines, containers, host), then the raw material (stderr, the probe's JSON).
+engines, containers, host), then the raw material (stderr, the probe's JSON). A host
+whose probe ran but whose output was unusable (not UTF-8, not JSON, a crash) shows
+the start of that output as received, escaped (``auditor.text.escape_bytes``), and its
+stderr, or says they were empty: the raw material is what explains its error.
 """
 
 from __future__ import annotations
@@ -97,9 +100,14 @@ def render_detail(row: HostRow, now: float) -> RenderableType:
     lines += list(_outcome(report))
     if report.facts is not None:
         lines += list(_facts(report.facts))
-    if report.stderr.strip():
+    # A host whose probe ran but whose output could not be used: what came back explains the error.
+    unusable = report.error is not None and not report.error.step.transport
+    if unusable:
+        lines.append(section("Probe output (as received; bytes that are not text escaped)"))
+        lines.append(Text(report.output or "(nothing)", style="dim"))
+    if report.stderr.strip() or unusable:
         lines.append(section("Probe stderr"))
-        lines.append(Text(_tail(report.stderr, STDERR_LIMIT), style="dim"))
+        lines.append(Text(_tail(report.stderr, STDERR_LIMIT) if report.stderr.strip() else "(empty)", style="dim"))
     if report.facts is not None:
         lines.append(section("Probe output (auditor.facts/1)"))
         raw = json.dumps(dict(report.facts.raw), indent=2, ensure_ascii=False)

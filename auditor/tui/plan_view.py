@@ -5,7 +5,8 @@ a list of the policy's stacks on the left, the plan for the highlighted one on t
 right, rendered by the same ``plan_lines`` as ``auditor plan``'s table, so the two
 cannot disagree. Planning is pure and fast (no host is contacted), so it is redone
 on every highlight. Hosts still being audited when the view opened are not in it:
-the subtitle says how many reports the plan rests on.
+the header line says how many reports the plan rests on, and the plan when the sweep
+they come from ended (``PlanSource`` kind ``live``), never the time the view opened.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from auditor.inventory import Host
@@ -29,7 +30,7 @@ from auditor.plan.target import stack_target
 from auditor.plan.writers.table import plan_lines
 from auditor.policy.model import Policy
 from auditor.report.isolation import render_isolated
-from auditor.report.model import HostReport, utc_now
+from auditor.report.model import HostReport
 from auditor.text import count
 from auditor.transport.outcome import AuditStep
 
@@ -38,7 +39,9 @@ class PlanScreen(Screen[None]):
     """The plan for ``reports`` towards a stack of ``policy``; Escape goes back."""
 
     DEFAULT_CSS = """
-    PlanScreen #plan-stacks { width: 32; border: round $primary; }
+    PlanScreen #plan-header { dock: top; height: 1; padding: 0 1; background: $panel; text-wrap: nowrap;
+        text-overflow: ellipsis; }
+    PlanScreen #plan-stacks { width: 26; border: round $primary; }
     PlanScreen #plan-scroll { border: round $primary; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -52,6 +55,7 @@ class PlanScreen(Screen[None]):
         policy: Policy,
         inventory: str,
         rollout: Rollout | None = None,
+        source: PlanSource | None = None,
     ) -> None:
         super().__init__()
         self.reports = tuple(reports)
@@ -60,10 +64,11 @@ class PlanScreen(Screen[None]):
         self.inventory = inventory
         self.rollout = rollout or Rollout()
         self.plan: Plan | None = None
-        self.source = PlanSource("audit", utc_now())
+        self.source = source or PlanSource("live", "")
+        """Where the reports come from: the interactive audit, with the time its last sweep ended."""
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Static(id="plan-header")
         with Horizontal():
             yield OptionList(*(Option(s.name, id=s.name) for s in self.policy.stacks), id="plan-stacks")
             with VerticalScroll(id="plan-scroll"):
@@ -74,7 +79,12 @@ class PlanScreen(Screen[None]):
         stacks = self.query_one("#plan-stacks", OptionList)
         stacks.border_title = "target stack"
         self.query_one("#plan-scroll", VerticalScroll).border_title = "plan"
-        self.sub_title = f"plan for {len(self.reports)} audited hosts"
+        self.query_one("#plan-header", Static).update(
+            Text.assemble(
+                ("auditor · plan", "bold"),
+                f" · {self.inventory} · {count(len(self.reports), 'host')} with a result",
+            )
+        )
         if not self.policy.stacks:
             self.query_one("#plan-body", Static).update(
                 Text(

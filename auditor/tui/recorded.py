@@ -49,6 +49,7 @@ def host_report(data: Mapping[str, Any]) -> HostReport:
         stderr=data.get("stderr") or "",
         failing_since=data.get("failing_since"),
         not_applicable=tuple((n["check"], n["reason"]) for n in data.get("not_applicable", ())),
+        output=data.get("output") or "",
     )
 
 

@@ -148,17 +148,36 @@ def test_from_history_plans_from_the_newest_stored_run_without_auditing(
 
 
 def test_demo_plan_to_the_serving_stack(capsys: pytest.CaptureFixture[str]) -> None:
-    """The demo: Volta blocked with sources, unreachable hosts left out, canary first, exit 2."""
+    """The demo towards serving-2026: only the serving hosts are planned, canary first, exit 2; the others are
+    skipped with the reason (t4-edge-01 is pinned to trt8-2023), so no edge box lands in the canary wave."""
     args = ["plan", "--demo", "--to", "serving-2026", "--as-of", "2026-11-21", "--format", "json"]
     assert main([*args, "--probe-timeout", str(FAST_PROBE_TIMEOUT)]) == 2
     document = json.loads(capsys.readouterr().out)
     hosts = {h["name"]: h for h in document["hosts"]}
+    targeted = {name for name, h in hosts.items() if h["targeted"]}
+    assert targeted == {name for name, h in hosts.items() if "serving" in h["groups"]}
+    assert document["left_out"]["unreachable"] == ["h100-serve-03"]
+    assert hosts["h100-serve-01"]["status"] == "compliant"
+    edge = hosts["t4-edge-01"]
+    assert edge["status"] == "skipped" and edge["steps"] == [] and edge["wave"] is None
+    assert edge["note"].startswith("pinned to stack trt8-2023 by rule trt8 (")
+    assert hosts["v100-legacy-01"]["note"].startswith("no rule using stack serving-2026 selects it (serving at ")
+    waves = [name for wave in document["waves"] for name in wave["hosts"]]
+    assert waves and set(waves) <= targeted and document["waves"][0]["name"] == "wave_0_canary"
+    a10 = hosts["a10-infer-01"]
+    assert a10["wave"] == 0 and [s["action"] for s in a10["steps"]] == ["upgrade", "reboot"]
+
+
+def test_demo_plan_with_set_versions_plans_every_host(capsys: pytest.CaptureFixture[str]) -> None:
+    """--set names no stack: the edge box is planned towards the versions, and Volta is blocked with sources."""
+    args = ["plan", "--demo", "--limit", "t4-edge-01,v100-legacy-01", "--as-of", "2026-11-21", "--format", "json"]
+    versions = ["--set", "driver=580.95.05", "--set", "cuda=13.0.2", "--set", "tensorrt=10.13.3.9"]
+    assert main([*args, *versions, "--probe-timeout", str(FAST_PROBE_TIMEOUT)]) == 2
+    document = json.loads(capsys.readouterr().out)
+    hosts = {h["name"]: h for h in document["hosts"]}
     v100 = hosts["v100-legacy-01"]
     assert v100["status"] == "blocked" and {b["component"] for b in v100["blockers"]} == {"cuda", "tensorrt"}
-    assert document["left_out"]["unreachable"] == ["h100-serve-03", "l4-batch-01"]
-    assert document["left_out"]["error"] == ["t4-lab-01"]
-    assert hosts["h100-serve-01"]["status"] == "compliant"
-    canary = document["waves"][0]
-    assert canary["name"] == "wave_0_canary" and "t4-edge-01" in canary["hosts"]
+    assert all(b["source"] for b in v100["blockers"])
+    assert document["waves"][0]["hosts"] == ["t4-edge-01"]
     t4 = hosts["t4-edge-01"]["steps"]
     assert [s["action"] for s in t4] == ["upgrade", "reboot", "upgrade", "upgrade", "rebuild-engine"]

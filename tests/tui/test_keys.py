@@ -50,7 +50,7 @@ async def test_q_quits() -> None:
 
 
 async def test_question_mark_opens_help_with_the_legend_and_esc_closes_it() -> None:
-    """? shows every key and every verdict's glyph and meaning; Esc goes back to the table."""
+    """? shows every key (p, the plan, among them) and every verdict's glyph and meaning; Esc goes back."""
     app = replay_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -60,6 +60,7 @@ async def test_question_mark_opens_help_with_the_legend_and_esc_closes_it() -> N
         text = shown(app.screen.query_one("#help-keys")) + shown(app.screen.query_one("#help-legend"))
         for word in ("ROLLBACK", "UNREACHABLE", "needing action", "Filter", "probing", "!ok"):
             assert word in text
+        assert "\np  " in text and "The upgrade plan towards a stack of the policy" in text  # p is listed too
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
@@ -154,6 +155,22 @@ async def test_detail_shows_findings_facts_by_component_and_probe_output() -> No
         assert "Probe output (auditor.facts/1)" in text and '"schema": "auditor.facts/1"' in text
 
 
+async def test_an_error_hosts_detail_shows_the_raw_output_and_stderr_that_explain_it() -> None:
+    """The ERROR host (output not UTF-8): its detail shows what the probe printed, escaped, and its empty stderr."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.main.table.move_cursor(row=names(app).index("t4-lab-01"))
+        await pilot.press("enter")
+        await pilot.pause()
+        text = shown(app.main.query_one("#detail-body"), width=200)
+        assert "step            parse" in text and "probe output is not UTF-8 (byte 24)" in text
+        output = text.index("Probe output (as received; bytes that are not text escaped)")
+        assert text.index("\\x1b[31mSegmentation fault\\x00\\xff{not json at all") > output
+        assert "\x1b" not in text  # the escape character itself never reaches the terminal
+        assert text.index("Probe stderr\n(empty)") > output
+
+
 async def test_space_marks_and_r_reprobes_the_marked_hosts() -> None:
     """Space marks a host and moves down; r then sweeps exactly the marked hosts and clears the marks."""
     app = replay_app()
@@ -200,19 +217,27 @@ async def test_capital_r_reprobes_all_and_is_greyed_out_while_a_sweep_runs() -> 
         assert app.model.sweep.hosts == TOTAL
 
 
+def header(app: AuditApp) -> str:
+    """The host table's header line as drawn."""
+    return app.main.table.render_line(0).text
+
+
 async def test_s_cycles_the_sort_and_capital_s_reverses_it() -> None:
-    """Verdict order puts the most urgent first; s moves to the next column; S reverses."""
+    """Verdict order puts the most urgent first (▴, the column's natural order); s moves to the next column;
+    S reverses it (▾), in the header and the border title alike."""
     app = replay_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         ranks = [verdict_of(app, n).rank for n in names(app)]
         assert ranks == sorted(ranks)
+        assert "Verdict▴" in header(app) and "sort verdict ▴" in str(app.main.table.border_title)
         await pilot.press("s")
         await settle(pilot)
-        assert app.model.sort is SortKey.DRIVER
+        assert app.model.sort is SortKey.DRIVER and "Driver▴" in header(app) and "Verdict " in header(app)
         await pilot.press("S")
         await settle(pilot)
-        assert app.model.reverse and "sort driver ↑" in str(app.main.table.border_title)
+        assert app.model.reverse and "sort driver ▾" in str(app.main.table.border_title)
+        assert "Driver▾" in header(app)
         drivers = [app.model.rows[n].report.facts.driver.version for n in names(app) if app.model.rows[n].report.facts]  # type: ignore[union-attr]
         assert drivers[0] == "590.48.01" and drivers[-1] == "470.82.01"
 
@@ -248,7 +273,7 @@ async def test_ctrl_z_shows_only_hosts_needing_action() -> None:
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 async def test_ctrl_s_exports_a_report_in_a_headless_format(tmp_path: Path, fmt: str) -> None:
-    """ctrl+s, a format, a path, Enter: the file is the headless writer's output for the hosts shown."""
+    """ctrl+s, a format, one Enter: the file named below the list is the headless writer's output for the hosts."""
     app = replay_app()
     target = tmp_path / f"out.{fmt}"
     async with app.run_test(size=SIZE) as pilot:
@@ -261,13 +286,11 @@ async def test_ctrl_s_exports_a_report_in_a_headless_format(tmp_path: Path, fmt:
         while screen.format != fmt:
             await pilot.press("down")
             await pilot.pause()
-        assert options.highlighted is not None
-        await pilot.press("enter")
-        await pilot.pause()
         path = screen.query_one(Input)
-        assert path.has_focus and path.value.endswith(f".{'json' if fmt == 'json' else 'csv'}")
+        assert path.value.endswith(f".{fmt}")  # the suggested name follows the format
         path.value = str(target)
-        await pilot.press("enter")
+        assert options.has_focus and options.highlighted is not None
+        await pilot.press("enter")  # once, on the format list
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
     text = target.read_text()
@@ -440,6 +463,34 @@ async def test_p_opens_the_plan_view_over_the_sweeps_reports() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_the_plan_view_says_when_the_sweep_it_plans_from_ended_and_has_no_stray_icon() -> None:
+    """The plan names the end of the last sweep (the frozen clock's 06:00:00), not the time p was pressed, and
+    lists the hosts the stack does not apply to as skipped; its header line is auditor's own (no ⭘ icon)."""
+    from textual.widgets import Header
+
+    from auditor.tui.command import plan_screen_for
+    from auditor.tui.plan_view import PlanScreen
+    from tests.support.demo import demo_policy
+
+    app = replay_app()
+    app.plan_screen = plan_screen_for(demo_policy())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, PlanScreen) and screen.plan is not None
+        body = shown(screen.query_one("#plan-body"), width=300)
+        assert "from the interactive audit (last sweep ended 2026-11-21 06:00:00 UTC)" in body
+        assert "fresh audit" not in body
+        assert "Skipped: stack serving-2026 does not apply, not planned" in body
+        assert "t4-edge-01  SKIPPED · pinned to stack trt8-2023 by rule trt8 (" in body
+        assert not screen.query(Header)
+        assert shown(screen.query_one("#plan-header")).strip() == (
+            f"auditor · plan · demo-fleet (recorded) · {TOTAL} hosts with a result"
+        )
 
 
 async def test_frozen_garbage_is_reclaimed_when_a_sweep_ends() -> None:

@@ -25,6 +25,7 @@ from auditor.tui.source import ReplaySource
 from tests.support.tui import POLICY, frozen_clock, recorded_reports, replay_app, settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
+WIDE = pytest.param((200, 50), id="200x50")  # wide enough for every column, Why last
 Compare = Callable[..., bool]
 
 
@@ -47,9 +48,10 @@ def check(snap_compare: Compare, size: tuple[int, int], keys: Sequence[str] = ()
     assert snap_compare(replay_app(), terminal_size=size, run_before=after(*keys))
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", [*SIZES, WIDE])
 def test_mixed_verdicts(snap_compare: Compare, size: tuple[int, int]) -> None:
-    """The demo fleet after a sweep: every verdict, most urgent first, counts in the header."""
+    """The demo fleet after a sweep: every verdict, most urgent first (Verdict▴), counts in the header; host,
+    verdict and why on screen at 80x24, every column at 200x50, Why cut to the room left."""
     check(snap_compare, size)
 
 
@@ -69,6 +71,35 @@ def test_needs_action_only(snap_compare: Compare, size: tuple[int, int]) -> None
 def test_detail_view(snap_compare: Compare, size: tuple[int, int]) -> None:
     """Enter on the rollback host: its findings with severity, action, remediation and source, then facts."""
     check(snap_compare, size, ["j", "j", "j", "enter"])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_error_detail(snap_compare: Compare, size: tuple[int, int]) -> None:
+    """Enter on the ERROR host: why it was not audited, then the raw output (escaped) and stderr that explain it."""
+    check(snap_compare, size, ["enter"])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_filter_cleared(snap_compare: Compare, size: tuple[int, int]) -> None:
+    """/a100 then Esc: every host back, in columns as wide as before the filter."""
+    check(snap_compare, size, ["slash", *"a100", "escape"])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_plan_view(snap_compare: Compare, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """p: the stacks, the plan towards the first with its hosts skipped for another stack, from the sweep's time."""
+    from auditor.evaluate.registry import CHECK_IDS
+    from auditor.policy.files import load_policies
+    from auditor.tui.command import plan_screen_for
+    from tests.support.demo import DEMO_AS_OF, DEMO_POLICIES, DEMO_WAIVERS
+    from tests.support.paths import ROOT
+
+    monkeypatch.chdir(ROOT)  # policy lines are cited by the path given: relative, so the SVG is the same anywhere
+    relative = [path.relative_to(ROOT) for path in DEMO_POLICIES]
+    policy = load_policies(relative, waivers=DEMO_WAIVERS.relative_to(ROOT), as_of=DEMO_AS_OF, checks=CHECK_IDS)
+    app = replay_app()
+    app.plan_screen = plan_screen_for(policy)
+    assert snap_compare(app, terminal_size=size, run_before=after("p"))
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -1,8 +1,9 @@
 """An upgrade plan as Markdown, for the change ticket.
 
 The same sections as the terminal table: target and source, waves, planned hosts
-with a steps table each, blocked hosts with reasons, sources and fixes, skipped,
-unaudited and compliant hosts, then the exit code. Every dynamic string is escaped
+with a steps table each, blocked hosts with reasons, sources and fixes, skipped
+hosts (those the target's stack does not apply to in a list of their own, with the
+reason), unaudited and compliant hosts, then the exit code. Every dynamic string is escaped
 with the report writer's ``md`` (no links, HTML or table structure from a host).
 """
 
@@ -37,9 +38,8 @@ def render_plan_md(plan: Plan) -> str:
     for engine in plan.target.engines:
         out.append(f"| engine | {md(engine.template)} | {md(str(engine.location))} |")
     out.append("")
-    batch = plan.rollout.batch_size(len(plan.hosts))
     rollout = (
-        f"Waves of up to {batch} hosts (max unavailable {md(plan.rollout.max_unavailable)}, "
+        f"Waves of up to {plan.batch_size} hosts (max unavailable {md(plan.rollout.max_unavailable)}, "
         f"max parallel {plan.rollout.max_parallel or 'no cap'})"
     )
     if plan.rollout.skip:
@@ -59,13 +59,18 @@ def render_plan_md(plan: Plan) -> str:
     for heading, hosts in (
         ("Planned hosts", planned),
         ("Blocked hosts (left out)", list(plan.by_status(HostStatus.BLOCKED))),
-        ("Skipped hosts (left out)", list(plan.by_status(HostStatus.SKIPPED))),
+        ("Skipped hosts (left out)", [h for h in plan.by_status(HostStatus.SKIPPED) if h.targeted]),
         ("Inconclusive hosts (no steps, but the plan could not tell)", list(plan.by_status(HostStatus.INCONCLUSIVE))),
     ):
         if hosts:
             out += [f"## {heading}", ""]
             for host in hosts:
                 out += _host(host)
+    other = plan.not_targeted
+    if other:
+        out += [f"## Skipped: stack {md(plan.target.stack)} does not apply, not planned ({len(other)})", ""]
+        out += [f"- **{md(h.name)}**: {md(h.note)}" for h in other]
+        out.append("")
     missing = [h for h in plan.hosts if h.status in (HostStatus.UNREACHABLE, HostStatus.ERROR)]
     if missing:
         out += ["## Not audited (left out)", ""]

@@ -3,7 +3,8 @@
 Order follows what a reviewer asks: what is the target and where do the facts come
 from; which waves, canary first; per planned host its numbered steps, warnings and
 rollback versions; then the blocked hosts with each blocker's reason, source and
-fix; then the skipped, unaudited and compliant ones; then the exit code. Every
+fix; then the skipped ones (those the target's stack does not apply to apart, one
+line each with the reason), the unaudited and the compliant ones; then the exit code. Every
 string goes into a Rich ``Text``, never markup, so a host cannot inject styles.
 ``plan_lines`` is shared with the TUI's plan view.
 """
@@ -126,9 +127,11 @@ def plan_lines(plan: Plan) -> list[RenderableType]:
     out.append(target_line(plan))
     if plan.target.description:
         out.append(Text(plan.target.description, style="dim"))
-    batch = plan.rollout.batch_size(len(plan.hosts))
+    size = count(summary["total"], "host")
+    if summary["not_targeted"]:
+        size += f" ({summary['total'] - summary['not_targeted']} the stack applies to)"
     rollout = (
-        f"from {plan.source.describe()} · {count(summary['total'], 'host')} · waves of up to {batch} "
+        f"from {plan.source.describe()} · {size} · waves of up to {plan.batch_size} "
         f"(max unavailable {plan.rollout.max_unavailable}, max parallel {plan.rollout.max_parallel or 'no cap'})"
     )
     if plan.rollout.skip:
@@ -153,7 +156,7 @@ def plan_lines(plan: Plan) -> list[RenderableType]:
     sections = (
         ("Planned", [h for h in plan.hosts if h.status is HostStatus.PLANNED]),
         ("Blocked: left out of the waves", list(plan.by_status(HostStatus.BLOCKED))),
-        ("Skipped: left out of the waves", list(plan.by_status(HostStatus.SKIPPED))),
+        ("Skipped: left out of the waves", [h for h in plan.by_status(HostStatus.SKIPPED) if h.targeted]),
         ("Inconclusive: no steps, but the plan could not tell", list(plan.by_status(HostStatus.INCONCLUSIVE))),
     )
     for heading, hosts in sections:
@@ -165,6 +168,15 @@ def plan_lines(plan: Plan) -> list[RenderableType]:
         out.append(Text(f"{heading} ({len(hosts)})", style="bold"))
         for host in hosts:
             out.extend(host_block(host))
+    other = plan.not_targeted
+    if other:
+        out.append(Text(""))
+        out.append(Text(f"Skipped: stack {plan.target.stack} does not apply, not planned ({len(other)})", style="bold"))
+        for host in other:
+            line = Text(f"  {host.name}  ")
+            line.append("SKIPPED", style=STATUS_STYLE[HostStatus.SKIPPED])
+            line.append(f" · {host.note or ''}")
+            out.append(line)
     missing = [h for h in plan.hosts if h.status in (HostStatus.UNREACHABLE, HostStatus.ERROR)]
     if missing:
         out.append(Text(""))

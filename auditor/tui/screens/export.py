@@ -1,5 +1,9 @@
 """``ctrl+s``: write the current result as a report, in any format the headless mode writes.
 
+One Enter writes: on the format list it writes the highlighted format to the file
+name shown (which follows the format), in the file name field it writes what was
+typed. A click on a format only picks it.
+
 The report is the same ``Report`` value ``auditor report`` renders (latest result of
 every host; ``complete`` false while a sweep runs or hosts have no result), rendered
 by the same writers and written atomically by the same ``write_atomic``, so a file
@@ -15,6 +19,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
@@ -51,6 +56,20 @@ def write_report(report: Report, fmt: str, path: str) -> str:
     return str(target.resolve())
 
 
+class FormatList(OptionList):
+    """The formats; Enter writes the report in the highlighted one (a click only highlights)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "write", "Write", id="export.write", tooltip="Write the report in this format"),
+    ]
+
+    class Write(Message):
+        """Enter on the list: write the highlighted format to the file name shown."""
+
+    def action_write(self) -> None:
+        self.post_message(self.Write())
+
+
 class ExportScreen(ModalScreen[str | None]):
     """Pick a format, adjust the path, Enter writes; Esc cancels. Dismisses with the path written."""
 
@@ -67,17 +86,17 @@ class ExportScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="export-box"):
             yield Label("Format", classes="heading")
-            yield OptionList(
+            yield FormatList(
                 *(Option(f"{name:<6} {DESCRIPTIONS[name]}", id=name) for name in FORMATS), id="export-formats"
             )
-            yield Label("File (Enter writes it; an existing file is replaced atomically)", classes="heading")
+            yield Label("File (Tab to edit it; an existing file is replaced atomically)", classes="heading")
             yield Input(id="export-path")
             yield Label("", id="export-error")
 
     def on_mount(self) -> None:
         box = self.query_one("#export-box")
         box.border_title = "Export a report"
-        box.border_subtitle = "Enter writes · Esc cancels"
+        box.border_subtitle = "Enter writes · Tab edits the file name · Esc cancels"
         formats = self.query_one(OptionList)
         formats.highlighted = FORMATS.index(self.format)
         self._suggest_path()
@@ -95,12 +114,16 @@ class ExportScreen(ModalScreen[str | None]):
             if field.value.endswith(old_ext):
                 field.value = field.value[: -len(old_ext)] + f".{EXTENSIONS[self.format]}"
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.query_one("#export-path", Input).focus()
+    def on_format_list_write(self, event: FormatList.Write) -> None:
+        self.write(self.query_one("#export-path", Input).value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        path = event.value.strip()
+        self.write(event.value)
+
+    def write(self, path: str) -> None:
+        """Write the report to ``path`` and close; a problem is shown on the dialog, which stays open."""
+        path = path.strip()
         if not path:
             self.query_one("#export-error", Label).update("Give a file name.")
             return

@@ -72,7 +72,7 @@ class HelpScreen(ModalScreen[None]):
 def _bindings(owners: KeyOwners) -> Iterable[tuple[str, Binding]]:
     for section, bindings in owners:
         for binding in bindings:
-            if isinstance(binding, Binding) and binding.id != "app.plan":
+            if isinstance(binding, Binding):
                 yield section, binding
 
 

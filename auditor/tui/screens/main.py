@@ -20,7 +20,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from auditor.text import count
-from auditor.tui.cells import format_age
+from auditor.tui.cells import SORT_ARROWS, format_age
 from auditor.tui.model import FleetModel
 from auditor.tui.widgets.detail_pane import DetailPane
 from auditor.tui.widgets.filter_input import FilterInput
@@ -122,7 +122,7 @@ class MainScreen(Screen[None]):
             title += " · needs action"
         if model.filter.active:
             title += f" · filter {'not ' if model.filter.inverted else ''}'{model.filter.needle}'"
-        title += f" · sort {model.sort.value}{' ↑' if model.reverse else ''}"
+        title += f" · sort {model.sort.value} {SORT_ARROWS[model.reverse]}"
         if model.marked:
             title += f" · {len(model.marked)} marked"
         table.border_title = title

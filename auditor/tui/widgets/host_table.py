@@ -14,10 +14,13 @@ strips, new hosts are appended, the order is recomputed once and applied only wh
 it differs, and the cursor stays on its host (except on the top row, which stays
 the top row: someone who has not moved is looking at the most urgent hosts).
 
-It draws a header (click a label to sort by it, again to reverse), two fixed
-columns (mark and host) that stay put while the rest scrolls sideways, zebra
-stripes and a row cursor. Bare-letter keys are bound here, on the focused table, so
-they never fire while the filter input has focus.
+It draws a header (click a label to sort by it, again to reverse; the arrow is
+``cells.SORT_ARROWS``), two fixed columns (mark and host) that stay put while the
+rest scrolls sideways, zebra stripes and a row cursor. Column widths follow the
+widest cell of the rows shown, each capped (``cells.Column.max_width``), and Why
+takes the width the terminal leaves (``cells.layout``): on a narrow terminal it
+follows the verdict, so host, verdict and why are on screen. Bare-letter keys are
+bound here, on the focused table, so they never fire while the filter input has focus.
 """
 
 from __future__ import annotations
@@ -36,10 +39,19 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from auditor.tui.cells import COLUMNS, FIXED_COLUMNS, age_cell, format_age, row_cells
+from auditor.tui.cells import (
+    COLUMNS,
+    FIXED_COLUMNS,
+    PADDING,
+    SORT_ARROWS,
+    Layout,
+    age_cell,
+    format_age,
+    label_width,
+    layout,
+    row_cells,
+)
 from auditor.tui.model import FleetModel, SortKey
-
-PADDING = 1  # blank cells either side of every cell
 
 
 class HostTable(ScrollView, can_focus=True):
@@ -77,6 +89,7 @@ class HostTable(ScrollView, can_focus=True):
     }
     DEFAULT_CSS = """
     HostTable {
+        scrollbar-gutter: stable;  /* the room Why gets does not change when the vertical scrollbar comes */
         background: $surface;
         color: $foreground;
         & > .host-table--header { background: $panel; color: $foreground; text-style: bold; }
@@ -120,8 +133,10 @@ class HostTable(ScrollView, can_focus=True):
         self._cells: dict[str, dict[str, Text]] = {}
         self._version: dict[str, int] = {}
         self._cell_widths: dict[str, list[int]] = {}
-        self.widths: dict[str, int] = {c.key: Text(c.label).cell_len for c in COLUMNS}
-        """Each column's content width (cells grow it; a rebuild can shrink it)."""
+        """Each host's cell widths, in ``COLUMNS`` order."""
+        self.widths: dict[str, int] = {c.key: label_width(c) for c in COLUMNS}
+        """Each column's natural width: its widest cell among the rows shown (cells grow it; a rebuild can shrink it)."""
+        self._placed: tuple[tuple[object, ...], Layout] | None = None
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._highlighted: str | None = None
 
@@ -145,15 +160,23 @@ class HostTable(ScrollView, can_focus=True):
 
     def column_at(self, x: int) -> str | None:
         """The column under offset ``x`` of the widget's content (the header's click target)."""
-        fixed = self._fixed_width()
-        position = x if x < fixed else x + int(self.scroll_x)
+        placed = self.columns()
+        position = x if x < placed.fixed else x + int(self.scroll_x)
         start = 0
-        for column in COLUMNS:
-            end = start + self.widths[column.key] + 2 * PADDING
+        for column, width in zip(placed.columns, placed.widths, strict=True):
+            end = start + width + 2 * PADDING
             if start <= position < end:
                 return column.key
             start = end
         return None
+
+    def columns(self) -> Layout:
+        """The columns' order and widths for the width the table has now (``cells.layout``)."""
+        room = self.scrollable_content_region.width
+        key = (room, *self.widths.values())
+        if self._placed is None or self._placed[0] != key:
+            self._placed = (key, layout(self.widths, room))
+        return self._placed[1]
 
     # --- keeping up with the model ------------------------------------------------------
 
@@ -177,11 +200,15 @@ class HostTable(ScrollView, can_focus=True):
             self._cells.pop(name, None)  # changed while hidden: built again when shown
 
         if visible != self.rows:
-            shrunk = not set(self.rows) <= wanted
+            before = set(self.rows)
+            shrunk = not before <= wanted
             self.rows = visible
             self._index = {name: index for index, name in enumerate(visible)}
             if shrunk:
                 grown |= self._measure()
+            else:  # rows shown again (a filter cleared) kept their cells: their widths count again
+                for name in wanted - before:
+                    grown |= self._grow_to(self._cell_widths[name])
             self.virtual_size = Size(self._total_width(), len(visible) + 1)
         elif grown:
             self.virtual_size = Size(self._total_width(), len(visible) + 1)
@@ -195,7 +222,7 @@ class HostTable(ScrollView, can_focus=True):
 
     def _set_cells(self, name: str, cells: dict[str, Text]) -> None:
         self._cells[name] = cells
-        self._cell_widths[name] = [cell.cell_len for cell in cells.values()]
+        self._cell_widths[name] = [cells[c.key].cell_len for c in COLUMNS]
         self._version[name] = self._version.get(name, 0) + 1
 
     def refresh_ages(self, now: float) -> None:
@@ -223,20 +250,29 @@ class HostTable(ScrollView, can_focus=True):
                 grown = True
         return grown
 
+    def _grow_to(self, widths: list[int]) -> bool:
+        grown = False
+        for column, width in zip(COLUMNS, widths, strict=True):
+            if width > self.widths[column.key]:
+                self.widths[column.key] = width
+                grown = True
+        return grown
+
     def _measure(self) -> bool:
         """Fit every column to the rows shown now (after a filter, say); True if a width changed."""
-        labels = [Text(c.label).cell_len for c in COLUMNS]
+        labels = [label_width(c) for c in COLUMNS]
         shown = [self._cell_widths[name] for name in self.rows]
         widths = {c.key: max([labels[i], *(w[i] for w in shown)]) for i, c in enumerate(COLUMNS)}
         changed = widths != self.widths
         self.widths = widths
         return changed
 
-    def _fixed_width(self) -> int:
-        return sum(self.widths[c.key] + 2 * PADDING for c in COLUMNS[:FIXED_COLUMNS])
-
     def _total_width(self) -> int:
-        return sum(width + 2 * PADDING for width in self.widths.values())
+        return self.columns().total
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self._total_width(), len(self.rows) + 1)
+        self.refresh()
 
     # --- drawing ------------------------------------------------------------------------
 
@@ -272,7 +308,7 @@ class HostTable(ScrollView, can_focus=True):
         for column in COLUMNS:
             label = Text(column.label)
             if column.sort is not None and column.sort is model.sort:
-                label = Text(f"{column.label}{'▲' if model.reverse else '▼'}", style=sorted_style)
+                label = Text(f"{column.label}{SORT_ARROWS[model.reverse]}", style=sorted_style)
             labels[column.key] = label
         return self._line(labels, width, scroll_x, self.get_component_rich_style("host-table--header"), header=True)
 
@@ -295,12 +331,16 @@ class HostTable(ScrollView, can_focus=True):
         post = style if cursor else None
         fixed_style = base if header or cursor else base + self.get_component_rich_style("host-table--fixed")
         fixed, rest = Text(), Text()
-        for position, column in enumerate(COLUMNS):
+        placed = self.columns()
+        for position, (column, room) in enumerate(zip(placed.columns, placed.widths, strict=True)):
             target = fixed if position < FIXED_COLUMNS else rest
             cell = cells.get(column.key) or Text()
-            pad = self.widths[column.key] - cell.cell_len
+            pad = room - cell.cell_len
+            if pad < 0:  # wider than its column (Why on a narrow terminal): elided, the detail has it all
+                cell = cell.copy()
+                cell.truncate(room, overflow="ellipsis")
             target.append(" " * PADDING)
-            target.append_text(cell if pad >= 0 else cell[: self.widths[column.key]])
+            target.append_text(cell)
             target.append(" " * (max(0, pad) + PADDING))
         console = self.app.console
         segments = list(Segment.apply_style(fixed.render(console, end=""), fixed_style, post))
