@@ -152,15 +152,14 @@ def write_apt_view(root: Path, host: SimHost, others: list[tuple[str, str]]) -> 
         if package.component in spec.cached:
             quoted = package.version.replace(":", "%3a")
             _write(root, f"var/cache/apt/archives/{package.name}_{quoted}_{ARCH}.deb", "simulated: not a package\n")
-    state: dict[str, dict[str, object]] = {}
-    for package in installed:
-        state.setdefault(package.name, {"installed": package.version, "versions": []})
-    for package in offered:
-        entry = state.setdefault(package.name, {"installed": None, "versions": []})
+    installed_versions = {p.name: p.version for p in installed}
+    offers: dict[str, list[dict[str, object]]] = {name: [] for name in installed_versions}
+    for package in sorted(offered, key=lambda p: _order(p.version), reverse=True):
         priority = 1000 if (package.name, package.version) in pinned else 500
-        entry["versions"].append({"version": package.version, "priority": priority, "sources": [REPOSITORY]})  # type: ignore[attr-defined]
-    for entry in state.values():
-        entry["versions"] = sorted(entry["versions"], key=lambda r: _order(r["version"]), reverse=True)  # type: ignore[arg-type,index]
+        offers.setdefault(package.name, []).append(
+            {"version": package.version, "priority": priority, "sources": [REPOSITORY]}
+        )
+    state = {name: {"installed": installed_versions.get(name), "versions": rows} for name, rows in offers.items()}
     _write(root, "usr/share/auditor-sim/apt.json", json.dumps({"packages": state}, indent=1, sort_keys=True))
     return installed
 

@@ -71,7 +71,7 @@ def collect_packages(ctx):
     ``rpm`` (no dnf or yum), or None (no package database). ``availability`` is None when the
     controller did not ask; else ``{"source", "names", "lists", "versions", "error"}``.
     """
-    facts = {"manager": None, "installed": [], "locks": [], "cached": [], "availability": None}
+    facts: dict = {"manager": None, "installed": [], "locks": [], "cached": [], "availability": None}
     errors = []
     dpkg_text = ctx.read_text(DPKG_STATUS, MAX_DPKG_STATUS)
     rpm = ctx.which("rpm") if any(ctx.isdir(d) for d in ("/var/lib/rpm", "/usr/lib/sysimage/rpm")) else None
@@ -343,7 +343,7 @@ def dnf_repoquery(ctx, names):
 
 def parse_repoquery(text):
     """``NAME\\tEPOCH:VERSION-RELEASE\\tARCH\\tREPO`` lines -> [{name, version, arch, sources}]; other lines skipped."""
-    merged = {}
+    merged: dict = {}
     for line in text.splitlines():
         parts = line.split("\t")
         if len(parts) != 4 or not NAME_SHAPE.match(parts[0]) or not re.match(r"^\d+:\S+-\S+$", parts[1]):
