@@ -98,8 +98,9 @@ def collect_packages(ctx):
     asked = ctx.request.get("packages")
     if isinstance(asked, dict) and facts["manager"] is not None:
         names = [p["name"] for p in facts["installed"]]
-        extra = asked.get("names") if isinstance(asked.get("names"), list) else []
-        names += [n for n in extra[:MAX_ASKED] if isinstance(n, str) and NAME_SHAPE.match(n)]
+        extra = asked.get("names")
+        if isinstance(extra, list):
+            names += [n for n in extra[:MAX_ASKED] if isinstance(n, str) and NAME_SHAPE.match(n)]
         facts["availability"] = availability(ctx, facts["manager"], sorted(set(names)))
     for key in ("installed", "locks", "cached"):
         if len(facts[key]) > MAX_LIST:
