@@ -34,6 +34,7 @@ from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.plan.fleet import failed_plan, make_plan, plan_with_hosts
 from auditor.plan.model import SET_COMPONENTS, HostPlan, Plan, PlanExit, PlanSource, Rollout, Target
+from auditor.plan.packages import request_names
 from auditor.plan.target import build_target
 from auditor.plan.waves import SKIP_VAR
 from auditor.policy.model import Policy
@@ -206,13 +207,15 @@ async def _audit(args: argparse.Namespace, policy: Policy, target: Target) -> tu
 
 
 def plan_request(policy: Policy, target: Target) -> Callable[[Host], str]:
-    """Per-host probe requests: the policy's engine templates for the host, plus the target's."""
+    """Per-host probe requests: the policy's engine templates for the host, plus the target's; and the package
+    names that may carry the target, so the probe says which versions the host's repositories offer."""
     cache: dict[tuple[str, ...], str] = {}
+    names = request_names([(c.component, c.version) for c in target.components if c.version])
 
     def request(host: Host) -> str:
         engines = tuple(dict.fromkeys([*policy.engine_templates_for(host), *(e.template for e in target.engines)]))
         if engines not in cache:
-            cache[engines] = encode_request(engines=engines)
+            cache[engines] = encode_request(engines=engines, packages=names)
         return cache[engines]
 
     return request

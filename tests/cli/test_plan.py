@@ -14,6 +14,7 @@ from tests.support.demo import FAST_PROBE_TIMEOUT
 FLEET = """\
 schema: auditor.fleet/1
 name: plan-fleet
+repository: {tensorrt: ["10.13.3.9"]}
 hosts:
   a100-1:
     groups: [serving]
