@@ -183,12 +183,43 @@ class TensorRTLibrary:
 
 
 @dataclass(frozen=True)
+class PluginCreator:
+    """A plugin creator in TensorRT's registry: the plugin's registered name, version and namespace."""
+
+    name: str
+    version: str = ""
+    namespace: str = ""
+
+
+@dataclass(frozen=True)
+class PluginRegistry:
+    """A TensorRT module's plugin registry after loading the standard plugin library where the module can.
+
+    ``library`` is what ``init_libnvinfer_plugins`` returned (None: the module has none, as the
+    lean and dispatch runtimes); ``error`` what stopped the listing.
+    """
+
+    creators: tuple[PluginCreator, ...] = ()
+    library: bool | None = None
+    error: str | None = None
+
+    def has(self, name: str) -> bool:
+        """True when a creator of that name is registered (any version, any namespace)."""
+        return any(c.name == name for c in self.creators)
+
+
+@dataclass(frozen=True)
 class TensorRTModule:
-    """An importable Python module (``tensorrt``, ``tensorrt_lean``, ``tensorrt_dispatch``)."""
+    """An importable Python module (``tensorrt``, ``tensorrt_lean``, ``tensorrt_dispatch``).
+
+    ``plugins`` is its plugin registry (None when the probe did not list it: an older probe, or the
+    import failed).
+    """
 
     module: str
     version: str | None = None
     error: str | None = None
+    plugins: PluginRegistry | None = None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ from auditor.facts.model import (
     PackageAvailability,
     PackageFacts,
     PackageManager,
+    PluginCreator,
+    PluginRegistry,
     ReferenceFacts,
     ReferenceItem,
     ReferenceRun,
@@ -339,7 +341,7 @@ def _tensorrt(r: _Reader) -> TensorRTFacts:
         for lib in r.items("libraries")
     )
     modules = tuple(
-        TensorRTModule(module=m.text("module") or "?", version=m.text("version"), error=m.error())
+        TensorRTModule(module=m.text("module") or "?", version=m.text("version"), error=m.error(), plugins=_plugins(m))
         for m in r.items("modules")
     )
     packages = tuple(
@@ -540,3 +542,20 @@ def _required(r: _Reader, key: str, shape: re.Pattern[str], what: str) -> str:
     if value is None:
         raise FactsError(f"{r.path}.{key} is required")
     return value
+
+
+def _plugins(m: _Reader) -> PluginRegistry | None:
+    """A module's plugin registry (``modules[i].plugins``), or None when the probe did not list it."""
+    if m.data.get("plugins") is None:
+        return None
+    p = m.sub("plugins")
+    creators = []
+    for c in p.items("creators"):
+        name = c.text("name")
+        if not name or len(name) > 256:
+            raise FactsError(f"{c.path}.name must be a plugin name (1 to 256 characters)")
+        version, namespace = c.text("version") or "", c.text("namespace") or ""
+        if len(version) > 64 or len(namespace) > 256:
+            raise FactsError(f"{c.path}: version or namespace longer than TensorRT's")
+        creators.append(PluginCreator(name, version, namespace))
+    return PluginRegistry(creators=tuple(creators), library=p.optional_flag("library"), error=p.error())

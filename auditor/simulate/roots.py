@@ -26,6 +26,7 @@ from typing import Any
 
 from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
+from auditor.knowledge.plugins import STANDARD as STANDARD_PLUGINS
 from auditor.simulate.aptview import write_apt_view
 from auditor.simulate.fleet import EngineSpec, SimHost
 
@@ -262,6 +263,7 @@ def _tensorrt_state(root: Path, host: SimHost, gpus: list[dict[str, Any]]) -> No
         "driver_state": "ok" if healthy else "failed",
         "gpus": [{"index": g["index"], "uuid": g["uuid"], "cc": g["cc"], "name": g["name"]} for g in gpus],
         "engines": engines,
+        "standard_plugins": [[name, v] for name, found in STANDARD_PLUGINS.items() for v in found],
     }
     _write(root, f"{SIM}/tensorrt.json", json.dumps(state, indent=1))
     module = resources.files("auditor.simulate").joinpath("standin_tensorrt.py").read_text("utf-8")

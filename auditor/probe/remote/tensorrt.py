@@ -22,13 +22,37 @@ def decode_trt_int(value):
 
 
 def import_module(ctx, name):
-    """Import ``name`` in a child with a timeout: {"module", "version", "error"} (hangs and crashes included)."""
+    """Import ``name`` in a child with a timeout: {"module", "version", "error", "plugins"} (hangs and crashes
+    included); ``plugins`` is the module's plugin registry (``children/module_import.list_plugins``), or None."""
+    plugins = None
     try:
-        status, out, err = ctx.run_python(child_code("module_import"), [name], timeout=10)
-        result = json.loads(out) if status == 0 and out.strip() else {"error": describe_exit(status, err)}
+        status, out, err = ctx.run_python(child_code("module_import"), [name, "--plugins"], timeout=10)
+        lines = [line for line in out.splitlines() if line.strip()]
+        result = json.loads(lines[0]) if lines else None
+        if result is None:
+            result = {"error": describe_exit(status, err)}
+        elif "error" not in result:
+            plugins = plugin_registry(lines[1:], status, err)
     except (OSError, ProbeTimeout, ValueError) as exc:
         result = {"error": str(exc)}
-    return {"module": name, "version": clip(result.get("version"), 64), "error": clip(result.get("error"), 512)}
+    return {
+        "module": name,
+        "version": clip(result.get("version"), 64),
+        "error": clip(result.get("error"), 512),
+        "plugins": plugins,
+    }
+
+
+def plugin_registry(lines, status, err):
+    """The child's second line (the plugin registry), or what stopped it (a crash after the import)."""
+    if lines:
+        try:
+            answer = json.loads(lines[0]).get("plugins")
+        except (ValueError, AttributeError):
+            answer = None
+        if isinstance(answer, dict):
+            return answer
+    return {"creators": [], "library": None, "error": clip(describe_exit(status, err) if status else "no answer", 300)}
 
 
 def trt_modules(ctx, wait=None):
