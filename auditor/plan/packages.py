@@ -228,14 +228,18 @@ def _installs(
             )
         )
         return
-    missing = []
+    missing, pins = [], []
     for name in wanted:
         choice = _pick(availability.offered(name), to, cuda_after)
         if choice is None:
             missing.append(name)
             continue
         result.installs.append(PackageVersion(step.component, name, choice.version, manager, choice.arch))
-        _pinned(result, availability.offered(name), choice, step.component)
+        pin = _pin(availability.offered(name), choice)
+        if pin is not None:
+            pins.append((pin, choice.version))
+    if pins:
+        _pinned(result, pins, step.component)
     if missing:
         have = sorted(
             {v.version for n in missing for v in availability.offered(n)}, key=lambda v: names_kb.upstream(v) or v
@@ -287,21 +291,29 @@ def _pick(offered: Sequence[OfferedVersion], to: str, cuda_after: str | None) ->
     return max(fitting, key=lambda v: (versions.parse(names_kb.upstream(v.version) or "0"), v.version))
 
 
-def _pinned(result: PackagePlan, offered: Sequence[OfferedVersion], choice: OfferedVersion, component: str) -> None:
+def _pin(offered: Sequence[OfferedVersion], choice: OfferedVersion) -> OfferedVersion | None:
+    """The apt pin (priority 1000 or more) on another version that would keep ``choice`` from being installed."""
     pins = [v for v in offered if v.priority is not None and v.priority >= PIN_PRIORITY and v.version != choice.version]
     if pins and (choice.priority or 0) < PIN_PRIORITY:
-        pin = max(pins, key=lambda v: v.priority or 0)
-        result.blockers.append(
-            Blocker(
-                BlockerKind.PINNED,
-                component,
-                f"an apt pin (priority {pin.priority}) holds {pin.name} at {pin.version}: Ansible's apt module "
-                f"refuses to install {choice.version} while it is there (docs/research/workflows.md D)",
-                names_kb.HOLD_SOURCE,
-                "remove or widen the pin in /etc/apt/preferences.d before the rollout; the playbook holds the "
-                "new versions afterwards",
-            )
+        return max(pins, key=lambda v: v.priority or 0)
+    return None
+
+
+def _pinned(result: PackagePlan, pins: list[tuple[OfferedVersion, str]], component: str) -> None:
+    """One blocker for the component's pinned packages: ``pins`` are (the pinned version, the version wanted)."""
+    held = ", ".join(f"{pin.name} at {pin.version} (priority {pin.priority})" for pin, _ in pins)
+    wanted = ", ".join(sorted({want for _, want in pins}))
+    result.blockers.append(
+        Blocker(
+            BlockerKind.PINNED,
+            component,
+            f"apt pins hold {held}: Ansible's apt module refuses to install {wanted} while they are there "
+            "(docs/research/workflows.md D)",
+            names_kb.HOLD_SOURCE,
+            "remove or widen the pins in /etc/apt/preferences.d before the rollout; the playbook holds the "
+            "new versions afterwards",
         )
+    )
 
 
 def _holds(result: PackagePlan, packages: PackageFacts) -> None:

@@ -8,7 +8,6 @@ recorded dpkg status stanzas, cache listings and version lock file in place.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,9 @@ from auditor.probe.program import run_local
 from auditor.probe.remote import packages as P
 from auditor.probe.request import encode_request
 from tests.support.paths import REAL
+from tests.support.replay import debian_root as replay_debian
+from tests.support.replay import replay
+from tests.support.replay import rhel_root as replay_rhel
 
 WORKFLOWS = REAL / "workflows"
 APT = WORKFLOWS / "apt"
@@ -128,14 +130,6 @@ def test_rpm_query_versionlocks_and_repoquery() -> None:
     assert len(offered) == len(text(RPM / "dnf-repoquery.out").splitlines())
 
 
-def replay(root: Path, name: str, output: Path, status: int = 0) -> None:
-    """An executable ``usr/bin/NAME`` under ``root`` that prints ``output`` (a real recording) and exits ``status``."""
-    path = root / "usr" / "bin" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"#!/bin/sh\ncat '{output}'\nexit {status}\n")
-    path.chmod(0o755)
-
-
 def run_probe(root: Path, names: list[str] | None) -> dict:
     result = run_local(root=str(root), request=encode_request(packages=names))
     assert result.returncode == 0, result.stderr.decode()
@@ -144,19 +138,8 @@ def run_probe(root: Path, names: list[str] | None) -> dict:
 
 @pytest.fixture
 def debian_root(tmp_path: Path) -> Path:
-    """The recorded Debian chroot's dpkg status, apt cache and lists, with apt-cache replaying its real answer."""
-    root = tmp_path / "debian"
-    (root / "var/lib/dpkg").mkdir(parents=True)
-    (root / "var/lib/dpkg/status").write_text(text(APT / "dpkg-status-stanzas.out"))
-    for directory, listing in (
-        ("var/cache/apt/archives", "apt-cache-archives.out"),
-        ("var/lib/apt/lists", "apt-lists.out"),
-    ):
-        (root / directory).mkdir(parents=True)
-        for name in text(APT / listing).split():
-            (root / directory / name).write_text("")
-    replay(root, "apt-cache", APT / "apt-cache-policy.out")
-    return root
+    """The recorded Debian chroot (tests/support/replay.py)."""
+    return replay_debian(tmp_path / "debian")
 
 
 def test_collector_on_the_recorded_debian_host(debian_root: Path) -> None:
@@ -201,19 +184,8 @@ def test_collector_without_lists_cannot_tell(tmp_path: Path) -> None:
 
 @pytest.fixture
 def rhel_root(tmp_path: Path) -> Path:
-    """The recorded dnf install root: rpm and dnf replaying their real output, the real version lock list."""
-    root = tmp_path / "rhel"
-    (root / "var/lib/rpm").mkdir(parents=True)
-    (root / "etc/dnf/plugins").mkdir(parents=True)
-    (root / "etc/dnf/plugins/versionlock.list").write_text(text(RPM / "versionlock-list-file.out"))
-    cache = root / "var/cache/dnf/cuda-rhel9-x86_64-746a5c5d36b91ffa/packages"
-    cache.mkdir(parents=True)
-    for name in text(RPM / "dnf-cache-packages.out").split():
-        (cache / name).write_text("")
-    replay(root, "rpm", RPM / "rpm-qa-qf.out")
-    replay(root, "dnf-3", RPM / "dnf-repoquery.out")
-    os.symlink("dnf-3", root / "usr/bin/dnf")
-    return root
+    """The recorded dnf install root (tests/support/replay.py)."""
+    return replay_rhel(tmp_path / "rhel")
 
 
 def test_collector_on_the_recorded_rhel_host(rhel_root: Path) -> None:
