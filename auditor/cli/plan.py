@@ -71,6 +71,12 @@ examples:
   auditor plan -i prod.yaml -p prod.yaml --to serving-2026 --format md:change.md --format ansible:waves.yaml
   auditor plan --demo --set driver=580.95.05 --set cuda=13.0.2 --set tensorrt=10.13.3.9
   auditor plan --demo --set image=nvcr.io/nvidia/tensorrt:23.08-py3 --from-history
+  auditor plan -i prod.yaml -p prod.yaml --to serving-2026 --format ansible-playbook:rollout.yml --drain-hook drain.yml
+  ansible-playbook -i prod.yaml rollout.yml --check        # what it would do; then without --check
+
+packages: a fresh audit asks each host's package manager (read-only) which versions its
+repositories offer; a rollback version no repository or local cache has, a target none offers,
+or an apt pin on another version blocks the host; an unheld driver package is a warning.
 
 targets: --to STACK takes a stack of the policy (its bounds decide who is compliant; a host
 outside them moves to the stack's target:, else its pin, else its newest allowed version);
