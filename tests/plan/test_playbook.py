@@ -302,3 +302,33 @@ def test_check_run_over_ssh_rolls_back_when_the_gate_fails(planned: Path, fleet_
     assert all(summary[h]["failed"] == 1 for h in canary)
     assert all(h not in summary for h in later)  # the rollout stopped after the canary
     assert "restore" not in output.replace("Put the node back in service (--restore-hook)", "")
+
+
+def test_the_gate_carries_the_plans_connection_options_with_absolute_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inventory, policy, known_hosts and key paths become absolute (the playbook runs from anywhere); the user,
+    timeouts and trust options are replayed as given; the gate never writes the plan's retry file."""
+    from auditor.__main__ import build_parser
+    from auditor.cli.plan import gate_command
+
+    for name in ("site.yaml", "policy.yaml", "known_hosts", "id_ed25519"):
+        (tmp_path / name).write_text("")
+    monkeypatch.chdir(tmp_path)
+    args = build_parser().parse_args(
+        ["plan", "-i", "site.yaml", "-i", "extra-host,", "-p", "policy.yaml", "--known-hosts", "known_hosts"]
+        + ["--private-key", "id_ed25519", "-u", "ops", "--timeout", "3.5", "--forks", "8", "--to", "serving"]
+    )
+    argv = gate_command(args)
+    assert argv[argv.index("-i") + 1] == str(tmp_path / "site.yaml")
+    assert "extra-host," in argv and argv[argv.index("-p") + 1] == str(tmp_path / "policy.yaml")
+    assert argv[argv.index("--known-hosts") + 1] == str(tmp_path / "known_hosts")
+    assert argv[argv.index("--private-key") + 1] == str(tmp_path / "id_ed25519")
+    assert argv[argv.index("-u") + 1] == "ops" and argv[argv.index("--timeout") + 1] == "3.5"
+    assert argv[argv.index("--forks") + 1] == "8" and argv[-1] == "--no-retry-file"
+
+
+def test_a_bad_gate_level_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """--gate-fail-on takes report's --fail-on levels; anything else is refused before any host is contacted."""
+    assert main(["plan", "-i", "unreachable-host,", "--set", "driver=580.95.05", "--gate-fail-on", "sometimes"]) == 1
+    assert "--gate-fail-on" in capsys.readouterr().err
