@@ -315,10 +315,9 @@ def test_the_gate_carries_the_plans_connection_options_with_absolute_paths(
     for name in ("site.yaml", "policy.yaml", "known_hosts", "id_ed25519"):
         (tmp_path / name).write_text("")
     monkeypatch.chdir(tmp_path)
-    args = build_parser().parse_args(
-        ["plan", "-i", "site.yaml", "-i", "extra-host,", "-p", "policy.yaml", "--known-hosts", "known_hosts"]
-        + ["--private-key", "id_ed25519", "-u", "ops", "--timeout", "3.5", "--forks", "8", "--to", "serving"]
-    )
+    targets = ["-i", "site.yaml", "-i", "extra-host,", "-p", "policy.yaml", "--known-hosts", "known_hosts"]
+    connection = ["--private-key", "id_ed25519", "-u", "ops", "--timeout", "3.5", "--forks", "8"]
+    args = build_parser().parse_args(["plan", *targets, *connection, "--to", "serving"])
     argv = gate_command(args)
     assert argv[argv.index("-i") + 1] == str(tmp_path / "site.yaml")
     assert "extra-host," in argv and argv[argv.index("-p") + 1] == str(tmp_path / "policy.yaml")
