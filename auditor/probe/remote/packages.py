@@ -15,11 +15,13 @@ What it reads, cheapest first (timings measured on real hosts: docs/research/wor
   ``auditor plan`` sends): **availability**, the versions the configured repositories
   offer for the installed NVIDIA packages and for the names asked, from the metadata the
   host already has: ``apt-cache policy NAMES`` (30-140 ms; it also gives each version's
-  pin priority), or ``dnf -C repoquery --showduplicates`` (170-250 ms; ``-C`` so that dnf
-  never refreshes metadata). A version only in the local cache is not in this list: apt and
-  dnf install it only from its file, never by ``NAME=VERSION`` (recorded).
+  pin priority; apt's package cache kept in memory), or ``dnf -C repoquery --showduplicates``
+  (170-250 ms; ``-C`` so that dnf never refreshes metadata; run as root, dnf still appends to its
+  own log, ``/var/log/dnf.log``: the probe needs no root). A version only in the local cache
+  is not in this list: apt and dnf install it only from its file, never by ``NAME=VERSION``
+  (recorded).
 
-Nothing here writes, needs root or uses the network. Names are checked against
+Nothing here writes (but dnf's own log, run as root), needs root or uses the network. Names are checked against
 ``NAME_SHAPE`` before they reach an argv (never a shell).
 """
 
@@ -171,7 +173,9 @@ def parse_deb_filename(name):
 
 def apt_policy(ctx, names):
     """``apt-cache policy NAMES``: the versions each name has in the configured repositories."""
-    argv = [ctx.which("apt-cache"), "policy"]
+    # empty cache file names keep apt's package cache in memory: run as root, apt-cache would otherwise
+    # rewrite /var/cache/apt/pkgcache.bin when it is stale, and the probe writes nothing on the host
+    argv = [ctx.which("apt-cache"), "-o", "Dir::Cache::pkgcache=", "-o", "Dir::Cache::srcpkgcache=", "policy"]
     if ctx.rooted:  # the audited image's apt configuration, lists and dpkg status, not this machine's
         argv[1:1] = ["-o", "Dir=%s/" % ctx.root]
     status, out, err = ctx.run(argv + names, timeout=remaining(8.0))
