@@ -148,3 +148,44 @@ def test_a_component_not_from_a_package_cannot_be_rolled_back(tmp_path: Path, po
     hp = planned(policy, packages_of(root, None), ["driver=580.159.04"])
     assert kinds(hp) == {"rollback": {"driver"}}
     assert "not installed from a package" in hp.blockers[0].reason
+
+
+def test_a_dnf_host_becomes_dnf_tasks_that_ansible_core_accepts(tmp_path: Path, policy: Policy) -> None:
+    """The recorded dnf host's plan as a playbook: NEVRAs with the epoch, the versionlock plugin off for the
+    transaction, locks lifted on every package of the component and set on the new versions; syntax-checked."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from auditor.plan.writers.playbook import PlaybookOptions, render_playbook
+    from tests.support.plans import plan
+
+    section = packages_of(rhel_root(tmp_path / "rhel"), request_names([("driver", "580.105.08")]))
+    sections = {"driver": driver("580.95.05"), "gpus": A100, "cuda": toolkit("12.8.1"), "tensorrt": trt("10.13.3.9")}
+    report = host(**sections, packages=section)
+    result = plan([report], build_target(policy, None, ["driver=580.105.08"]), policy)
+    text = render_playbook(result, PlaybookOptions(gate=("auditor", "report", "-i", "site.yaml"), fail_on="critical"))
+    (play,) = yaml.safe_load(text)
+    data = play["vars"]["auditor_plan"]["gpu-01"]
+    assert data["manager"] == "dnf" and "nvidia-driver-3:580.105.08-1.el9" in data["install"]
+    assert "cuda-drivers-580.105.08-1" in data["install"]  # epoch 0 is left out, as dnf prints it
+    assert set(data["unlock"]) >= {"nvidia-driver", "kmod-nvidia-open-dkms", "nvidia-driver-cuda-libs", "cuda-drivers"}
+    assert "nvidia-driver-3:580.95.05-1.el9" in data["rollback"] and data["lock"] == data["install"]
+    dnf = next(t for t in play["tasks"][0]["block"] if t["name"] == "Install the plan's exact versions (dnf)")
+    assert dnf["ansible.builtin.dnf"]["disable_plugin"] == ["versionlock"]
+    (tmp_path / "pb.yml").write_text(text)
+    checked = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("ansible-playbook")),
+            "--syntax-check",
+            "-i",
+            "gpu-01,",
+            str(tmp_path / "pb.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ANSIBLE_LOCAL_TEMP": str(tmp_path / "tmp")},
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -7,9 +7,9 @@ plan's batch size (``--max-unavailable``, capped by ``--max-parallel``) and
 1. the drain hook (``--drain-hook FILE``: a task file, included as it is);
 2. the plan's exact package versions (``ansible.builtin.apt`` with ``NAME=VERSION``, downgrades
    and held packages allowed; ``ansible.builtin.dnf`` with ``NAME-[EPOCH:]VERSION-RELEASE``,
-   the versionlock plugin disabled for the transaction), stale ``cuda-compat`` packages removed,
-   then the new versions held (``dpkg_selections: hold``; dnf: ``dnf versionlock add``: ansible-core
-   has no versionlock module);
+   the versionlock plugin disabled for the transaction, the component's old locks deleted first),
+   stale ``cuda-compat`` packages removed, then the new versions held (``dpkg_selections: hold``;
+   dnf: ``dnf versionlock add NEVRA``: ansible-core has no versionlock module);
 3. the reboot, when the plan has one; then the rebuild hook (``--rebuild-hook FILE``) where the
    plan rebuilds engines (the host's ``engines`` list them);
 4. the health gate: ``auditor report --limit <the wave's hosts still standing> --fail-on LEVEL``
@@ -152,6 +152,7 @@ def _host_data(host: HostPlan) -> dict[str, Any]:
         "install": installs,
         "hold": sorted({p.name for p in host.packages}),
         "lock": [_spec(p) for p in host.packages] if manager == "dnf" else [],
+        "unlock": sorted({p.name for p in (*host.packages, *rollback)}) if manager == "dnf" else [],
         "remove": [
             name
             for step in host.steps
@@ -296,8 +297,8 @@ def _upgrade_tasks() -> list[dict[str, Any]]:
         },
         {
             "name": "Lift the version locks on the packages the plan changes (dnf)",
-            "ansible.builtin.command": {"argv": f"{{{{ ['dnf', 'versionlock', 'delete'] + {HOST}.hold }}}}"},
-            "when": _when(dnf, f"{HOST}.hold | length > 0"),
+            "ansible.builtin.command": {"argv": f"{{{{ ['dnf', 'versionlock', 'delete'] + {HOST}.unlock }}}}"},
+            "when": _when(dnf, f"{HOST}.unlock | length > 0"),
             "register": "auditor_unlocked",
             "changed_when": "auditor_unlocked.rc == 0",
             "failed_when": False,
@@ -368,6 +369,15 @@ def _rollback_tasks() -> list[dict[str, Any]]:
             "ansible.builtin.dpkg_selections": {"name": "{{ item }}", "selection": "hold"},
             "loop": f"{{{{ {HOST}.rollback_hold }}}}",
             "when": _when(apt),
+            "ignore_unreachable": True,
+        },
+        {
+            "name": "Lift the version locks the upgrade set (dnf)",
+            "ansible.builtin.command": {"argv": f"{{{{ ['dnf', 'versionlock', 'delete'] + {HOST}.unlock }}}}"},
+            "when": _when(dnf, f"{HOST}.unlock | length > 0"),
+            "register": "auditor_relocked",
+            "changed_when": "auditor_relocked.rc == 0",
+            "failed_when": False,
             "ignore_unreachable": True,
         },
         {
