@@ -420,8 +420,9 @@ def renderer(
         from auditor.plan.writers.data import render_plan_ansible
 
         return render_plan_ansible
-    if name == "ansible-playbook" and playbook is not None:
-        return lambda plan: render_playbook(plan, playbook)
+    if name == "ansible-playbook":
+        options = playbook or PlaybookOptions((sys.executable, "-m", "auditor", "report"), DEFAULT_FAIL_ON)
+        return lambda plan: render_playbook(plan, options)
     raise ValueError(name)
 
 
