@@ -255,14 +255,15 @@ async def _audit(args: argparse.Namespace, policy: Policy, target: Target) -> tu
 def plan_request(policy: Policy, target: Target) -> Callable[[Host], str]:
     """Per-host probe requests: the policy's engine templates for the host, plus the target's; and the package
     names that may carry the target, so the probe says which versions the host's repositories offer."""
-    cache: dict[tuple[str, ...], str] = {}
+    cache: dict[tuple[tuple[str, ...], bool], str] = {}
     names = request_names([(c.component, c.version) for c in target.components if c.version])
 
     def request(host: Host) -> str:
         engines = tuple(dict.fromkeys([*policy.engine_templates_for(host), *(e.template for e in target.engines)]))
-        if engines not in cache:
-            cache[engines] = encode_request(engines=engines, packages=names)
-        return cache[engines]
+        key = (engines, policy.plugins_for(host))
+        if key not in cache:
+            cache[key] = encode_request(engines=engines, packages=names, plugins=key[1])
+        return cache[key]
 
     return request
 

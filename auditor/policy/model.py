@@ -206,6 +206,11 @@ class Policy:
                     seen.setdefault(engine.template)
         return list(seen)
 
+    def plugins_for(self, host: Host) -> bool:
+        """True when a rule that may apply to ``host`` requires TensorRT plugins (GPU selectors are judged after
+        probing): the probe then lists the plugin registries."""
+        return any(rule.plugins and rule.select.matches_host(host) for rule in self.rules)
+
     def references_for(self, host: Host) -> list[str]:
         """Reference engine names of every rule that may apply to ``host`` (GPU selectors are judged after probing)."""
         seen: dict[str, None] = {}

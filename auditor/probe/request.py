@@ -15,6 +15,7 @@ def encode_request(
     build: Mapping[str, Any] | None = None,
     cuda_api: str | None = None,
     packages: Sequence[str] | None = None,
+    plugins: bool = False,
 ) -> str:
     """The controller's request to the probe, as the ``--request=`` argument's value (base64 of JSON).
 
@@ -23,7 +24,8 @@ def encode_request(
     (``auditor.reference``); ``build`` asks the build mode for a reference engine;
     ``cuda_api`` (driver, runtime) forces the CUDA library a reference run allocates with;
     ``packages`` asks which versions the host's repositories offer for its installed NVIDIA
-    packages and these names besides (``auditor plan`` asks; ``remote/packages.py``).
+    packages and these names besides (``auditor plan`` asks; ``remote/packages.py``); ``plugins``
+    asks each TensorRT module's plugin registry (a policy that requires plugins asks).
     """
     request: dict[str, Any] = {"engines": list(engines)}
     if budgets:
@@ -36,4 +38,6 @@ def encode_request(
         request["cuda_api"] = cuda_api
     if packages is not None:
         request["packages"] = {"names": sorted(set(packages))}
+    if plugins:
+        request["plugins"] = True
     return base64.b64encode(json.dumps(request, sort_keys=True).encode()).decode("ascii")

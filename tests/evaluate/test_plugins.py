@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import re
@@ -154,7 +155,7 @@ def sim_roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def listed(root: Path) -> dict[str, Any]:
-    result = run_local(root=str(root), request=encode_request())
+    result = run_local(root=str(root), request=encode_request(plugins=True))
     document = json.loads(result.stdout)
     parsed = parse_facts(result.stdout)
     return {"raw": document["tensorrt"]["modules"], "facts": parsed.tensorrt.modules}
@@ -192,3 +193,18 @@ def test_a_registry_that_kills_the_child_keeps_the_modules_version() -> None:
     assert crashed["error"] == "killed by SIGSEGV" and crashed["creators"] == []
     answered = plugin_registry(['{"plugins": {"creators": [], "library": null, "error": null}}'], 0, "")
     assert answered == {"creators": [], "library": None, "error": None}
+
+
+def test_the_registry_is_listed_only_when_a_policy_asks(sim_roots: dict[str, Path], tmp_path: Path) -> None:
+    """Without plugins in the request no registry is loaded (the probe stays as fast as before); a policy with
+    plugins: asks for the hosts its rules may select, and facts without a listing are inconclusive, never a pass."""
+    result = run_local(root=str(sim_roots["full-01"]), request=encode_request())
+    (module_facts,) = parse_facts(result.stdout).tensorrt.modules
+    assert module_facts.plugins is None and module_facts.version == "10.13.3.9"
+    from auditor.audit.run import policy_request
+
+    request = policy_request(policy(tmp_path))
+    assert '"plugins": true' in base64.b64decode(str(request(HOST))).decode()
+    assert '"plugins"' not in base64.b64decode(str(request(Host("other", "10.0.0.2")))).decode()
+    found = findings(tmp_path, {"module": "tensorrt", "version": "10.13.3.9", "error": None})
+    assert found and all(f.inconclusive and "did not list it" in f.message for f in found)

@@ -29,11 +29,12 @@ def plugins(run: Run) -> None:
     major = _major(facts.tensorrt.version)
     run.checks.extend(f"{name}:{plugin.name}" for plugin in rule.plugins)
     if not listed:
-        why = (
-            "; ".join(f"{m.module}: {m.plugins.error}" for m in failed if m.plugins)
-            if failed
-            else "no TensorRT Python module was imported on the host (the registry is listed through one)"
-        )
+        if failed:
+            why = "; ".join(f"{m.module}: {m.plugins.error}" for m in failed if m.plugins)
+        elif any(m.error is None for m in facts.tensorrt.modules):
+            why = "the probe did not list it (facts from a probe or a run that did not ask)"
+        else:
+            why = "no TensorRT Python module was imported on the host (the registry is listed through one)"
         wanted = ", ".join(p.name for p in rule.plugins)
         run.findings.append(
             inconclusive(

@@ -23,6 +23,7 @@ Contract:
         {"budgets": {collector: seconds, "engine_load": seconds},
          "engines": ["/srv/models/resnet50/{sm}.plan", ...]}
 
+    ``"plugins": true`` asks each TensorRT module's plugin registry (``tensorrt.import_module``).
     ``"packages": {"names": [...]}`` asks which versions the repositories offer for the installed
     NVIDIA packages and those names (``packages.collect_packages``).
 

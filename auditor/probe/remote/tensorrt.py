@@ -23,15 +23,17 @@ def decode_trt_int(value):
 
 def import_module(ctx, name):
     """Import ``name`` in a child with a timeout: {"module", "version", "error", "plugins"} (hangs and crashes
-    included); ``plugins`` is the module's plugin registry (``children/module_import.list_plugins``), or None."""
+    included); ``plugins`` is the module's plugin registry (``children/module_import.list_plugins``) when the
+    request asks for it (``"plugins": true``: a policy requires plugins), else None."""
     plugins = None
+    args = [name, "--plugins"] if ctx.request.get("plugins") is True else [name]
     try:
-        status, out, err = ctx.run_python(child_code("module_import"), [name, "--plugins"], timeout=10)
+        status, out, err = ctx.run_python(child_code("module_import"), args, timeout=10)
         lines = [line for line in out.splitlines() if line.strip()]
         result = json.loads(lines[0]) if lines else None
         if result is None:
             result = {"error": describe_exit(status, err)}
-        elif "error" not in result:
+        elif "error" not in result and len(args) > 1:
             plugins = plugin_registry(lines[1:], status, err)
     except (OSError, ProbeTimeout, ValueError) as exc:
         result = {"error": str(exc)}
