@@ -212,8 +212,8 @@ class PluginRegistry:
 class TensorRTModule:
     """An importable Python module (``tensorrt``, ``tensorrt_lean``, ``tensorrt_dispatch``).
 
-    ``plugins`` is its plugin registry (None when the probe did not list it: an older probe, or the
-    import failed).
+    ``plugins`` is its plugin registry (None when the probe did not list it: no policy asked, an
+    older probe, or the import failed).
     """
 
     module: str
