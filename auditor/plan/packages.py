@@ -212,11 +212,12 @@ def _installs(
         )
         return
     wanted = _wanted_names(step, installed, cuda_after)
-    if not wanted:  # nothing installed to follow: the first candidate the repositories offer at the target
+    if not wanted:  # nothing installed to follow: what the repositories offer at the target, most usual first
         offered = [
             n for n in names_kb.candidate_names(step.component, to) if _pick(availability.offered(n), to, cuda_after)
         ]
-        wanted = offered[:1]
+        # one driver flavour, one toolkit, one cuDNN build; TensorRT is its libraries and bindings together
+        wanted = offered if step.component == "tensorrt" else offered[:1]
     if not wanted:
         result.blockers.append(
             Blocker(
