@@ -41,13 +41,13 @@ def policy_request(policy: Policy) -> Callable[[Host], str | ProbeCall]:
         from auditor.reference.shipment import reference_calls
 
         return reference_calls(policy, load_library(policy.engine_library))
-    cache: dict[tuple[str, ...], str] = {}
+    cache: dict[tuple[tuple[str, ...], bool], str] = {}
 
     def request(host: Host) -> str:
-        engines = tuple(policy.engine_templates_for(host))
-        if engines not in cache:
-            cache[engines] = encode_request(engines=engines)
-        return cache[engines]
+        key = (tuple(policy.engine_templates_for(host)), policy.plugins_for(host))
+        if key not in cache:
+            cache[key] = encode_request(engines=key[0], plugins=key[1])
+        return cache[key]
 
     return request
 

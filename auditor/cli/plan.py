@@ -34,29 +34,35 @@ from auditor.findings import Verdict
 from auditor.inventory import Host
 from auditor.plan.fleet import failed_plan, make_plan, plan_with_hosts
 from auditor.plan.model import SET_COMPONENTS, HostPlan, Plan, PlanExit, PlanSource, Rollout, Target
+from auditor.plan.packages import request_names
 from auditor.plan.target import build_target
 from auditor.plan.waves import SKIP_VAR
+from auditor.plan.writers.playbook import PlaybookOptions, hook_problem, render_playbook
 from auditor.policy.model import Policy
 from auditor.probe.request import encode_request
-from auditor.report.exitcodes import UNREACHABLE_CHOICES
+from auditor.report.exitcodes import DEFAULT_FAIL_ON, UNREACHABLE_CHOICES
 from auditor.report.files import write_atomic
 from auditor.report.formats import OutputSpec, check_specs, parse_spec
 from auditor.report.history import History, HistoryError
 from auditor.report.isolation import render_isolated
 from auditor.report.model import HostReport, Report, age, utc_now
+from auditor.report.thresholds import thresholds
 from auditor.simulate.fleet import load_fleet
 from auditor.text import clean
 from auditor.transport.outcome import AuditStep, HostError
 
 log = logging.getLogger(__name__)
 
-PLAN_FORMATS = ("table", "md", "json", "ansible")
+PLAN_FORMATS = ("table", "md", "json", "ansible", "ansible-playbook")
 DESCRIPTIONS = {
     "table": "readable plan: target, waves, steps per host, blockers, rollback (the default)",
     "md": "Markdown for the change ticket",
     "json": "auditor.plan/1, the machine contract",
     "ansible": "Ansible YAML inventory: one group per wave (wave_0_canary, wave_1, ...) with each host's plan as vars",
+    "ansible-playbook": "an Ansible playbook running the waves: hooks, exact package versions (held), reboot, "
+    "the health gate (auditor report --limit WAVE), rollback on failure",
 }
+HOOKS = ("drain", "rebuild", "restore")
 _UNAVAILABLE = re.compile(r"^\s*(\d+)\s*(%?)\s*$")
 
 EPILOG = f"""\
@@ -65,6 +71,12 @@ examples:
   auditor plan -i prod.yaml -p prod.yaml --to serving-2026 --format md:change.md --format ansible:waves.yaml
   auditor plan --demo --set driver=580.95.05 --set cuda=13.0.2 --set tensorrt=10.13.3.9
   auditor plan --demo --set image=nvcr.io/nvidia/tensorrt:23.08-py3 --from-history
+  auditor plan -i prod.yaml -p prod.yaml --to serving-2026 --format ansible-playbook:rollout.yml --drain-hook drain.yml
+  ansible-playbook -i prod.yaml rollout.yml --check        # what it would do; then without --check
+
+packages: a fresh audit asks each host's package manager (read-only) which versions its
+repositories offer; a rollback version no repository or local cache has, a target none offers,
+or an apt pin on another version blocks the host; an unheld driver package is a warning.
 
 targets: --to STACK takes a stack of the policy and plans the hosts the policy gives it (rules
 with `stack: STACK`); hosts pinned to another stack, or that no rule using it selects, are
@@ -136,6 +148,30 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
         metavar="PATTERN",
         help=f"leave out hosts whose name or group matches this glob; repeatable (also: host variable {SKIP_VAR}: true)",
     )
+    playbook = parser.add_argument_group("playbook (--format ansible-playbook)")
+    playbook.add_argument(
+        "--drain-hook",
+        metavar="FILE",
+        help="Ansible task file run on each host before its upgrade (cordon and drain it, say)",
+    )
+    playbook.add_argument(
+        "--rebuild-hook",
+        metavar="FILE",
+        help="Ansible task file run after the reboot on hosts whose engines the plan rebuilds "
+        "(auditor_engines lists them: path, compute_capability, tensorrt)",
+    )
+    playbook.add_argument(
+        "--restore-hook",
+        metavar="FILE",
+        help="Ansible task file run on each host that passed its wave's health gate (uncordon it, say)",
+    )
+    playbook.add_argument(
+        "--gate-fail-on",
+        type=_gate_fail_on,
+        default=DEFAULT_FAIL_ON,
+        metavar="LEVEL",
+        help=f"the health gate's auditor report --fail-on after each wave (default {DEFAULT_FAIL_ON})",
+    )
     facts = parser.add_argument_group("facts")
     facts.add_argument(
         "--from-history",
@@ -176,6 +212,16 @@ def _spec(text: str) -> OutputSpec:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _gate_fail_on(text: str) -> str:
+    try:
+        levels = thresholds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not levels:
+        raise argparse.ArgumentTypeError(f"{text!r} names no level")
+    return ",".join(level.level for level in levels)
+
+
 def _max_unavailable(text: str) -> str:
     match = _UNAVAILABLE.match(text)
     if not match or int(match.group(1)) < 1 or (match.group(2) and int(match.group(1)) > 100):
@@ -186,6 +232,7 @@ def _max_unavailable(text: str) -> str:
 def run(args: argparse.Namespace) -> int:
     specs: list[OutputSpec] = args.format or [OutputSpec("table")]
     check_specs(specs)
+    playbook = playbook_options(args, specs)
     policy = resolve_policy(args)
     target = build_target(policy, args.to, args.set)
     rollout = Rollout(max_unavailable=args.max_unavailable, max_parallel=args.max_parallel, skip=tuple(args.skip))
@@ -199,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
         missing = [h.name for h in plan.hosts if h.status.left_out]
         if missing:
             print(f"auditor: warning: not audited: {', '.join(missing)}", file=sys.stderr)
-    errors = write_outputs(plan, specs)
+    errors = write_outputs(plan, specs, playbook)
     for error in errors:
         print(f"auditor: {error}", file=sys.stderr)
     return int(PlanExit.ERROR) if errors else int(plan.exit_code)
@@ -212,14 +259,17 @@ async def _audit(args: argparse.Namespace, policy: Policy, target: Target) -> tu
 
 
 def plan_request(policy: Policy, target: Target) -> Callable[[Host], str]:
-    """Per-host probe requests: the policy's engine templates for the host, plus the target's."""
-    cache: dict[tuple[str, ...], str] = {}
+    """Per-host probe requests: the policy's engine templates for the host, plus the target's; and the package
+    names that may carry the target, so the probe says which versions the host's repositories offer."""
+    cache: dict[tuple[tuple[str, ...], bool], str] = {}
+    names = request_names([(c.component, c.version) for c in target.components if c.version])
 
     def request(host: Host) -> str:
         engines = tuple(dict.fromkeys([*policy.engine_templates_for(host), *(e.template for e in target.engines)]))
-        if engines not in cache:
-            cache[engines] = encode_request(engines=engines)
-        return cache[engines]
+        key = (engines, policy.plugins_for(host))
+        if key not in cache:
+            cache[key] = encode_request(engines=engines, packages=names, plugins=key[1])
+        return cache[key]
 
     return request
 
@@ -293,7 +343,73 @@ def _absent(host: Host, run_id: int) -> HostReport:
     )
 
 
-def renderer(name: str, color: bool = False, width: int | None = None) -> Callable[[Plan], str]:
+def playbook_options(args: argparse.Namespace, specs: Sequence[OutputSpec]) -> PlaybookOptions | None:
+    """The playbook's gate and hooks, checked before any host is contacted (``InputError`` naming the flag)."""
+    hooks = {name: getattr(args, f"{name}_hook", None) for name in HOOKS}
+    if not any(s.format == "ansible-playbook" for s in specs):
+        given = [f"--{name}-hook" for name, path in hooks.items() if path]
+        if given:
+            raise InputError(f"{', '.join(given)}: only the playbook runs hooks (--format ansible-playbook:FILE)")
+        return None
+    for name, path in hooks.items():
+        if path is not None:
+            problem = hook_problem(path)
+            if problem:
+                raise InputError(f"--{name}-hook {path}: {problem}")
+            hooks[name] = os.path.abspath(path)
+    return PlaybookOptions(gate_command(args), args.gate_fail_on, hooks["drain"], hooks["rebuild"], hooks["restore"])
+
+
+def gate_command(args: argparse.Namespace) -> tuple[str, ...]:
+    """``auditor report`` with the plan's targets, policy, knowledge and connection options, paths made absolute
+    (the playbook runs from anywhere); ``--limit`` and ``--fail-on`` are the playbook's to add."""
+
+    def path(value: str) -> str:
+        return os.path.abspath(value) if os.path.exists(value) else value
+
+    argv = [sys.executable, "-m", "auditor", "report"]
+    if args.demo:
+        argv.append("--demo")
+    elif args.simulate:
+        argv += ["--simulate", path(args.simulate)]
+    else:
+        for inventory in args.inventory or []:
+            argv += ["-i", path(inventory)]
+    for policy in args.policy or []:
+        argv += ["-p", path(policy)]
+    for flag, value in (("--waivers", args.waivers), ("--library", args.library), ("--knowledge", args.knowledge)):
+        if value:
+            argv += [flag, path(value)]
+    if args.as_of:
+        argv += ["--as-of", args.as_of.isoformat()]
+    for flag, name in (("-u", "user"), ("--private-key", "private_key"), ("-F", "ssh_config")):
+        value = getattr(args, name, None)
+        if value:
+            argv += [flag, path(value) if name != "user" and value != "none" else value]
+    for known in args.known_hosts or []:
+        argv += ["--known-hosts", path(known)]
+    if args.accept_new:
+        argv.append("--accept-new")
+    if args.accept_new_file:
+        argv += ["--accept-new-file", path(args.accept_new_file)]
+    for flag, name in (
+        ("--forks", "forks"),
+        ("--timeout", "timeout"),
+        ("--probe-timeout", "probe_timeout"),
+        ("--auth-timeout", "auth_timeout"),
+        ("--max-startups", "max_startups"),
+        ("--retries", "retries"),
+        ("--max-output", "max_output"),
+    ):
+        value = getattr(args, name, None)
+        if value is not None:
+            argv += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    return (*argv, "--no-retry-file")
+
+
+def renderer(
+    name: str, color: bool = False, width: int | None = None, playbook: PlaybookOptions | None = None
+) -> Callable[[Plan], str]:
     """The function rendering a plan as ``name`` (writers are imported only when asked for)."""
     if name == "table":
         from auditor.plan.writers.table import render_plan_table
@@ -311,10 +427,13 @@ def renderer(name: str, color: bool = False, width: int | None = None) -> Callab
         from auditor.plan.writers.data import render_plan_ansible
 
         return render_plan_ansible
+    if name == "ansible-playbook":
+        options = playbook or PlaybookOptions((sys.executable, "-m", "auditor", "report"), DEFAULT_FAIL_ON)
+        return lambda plan: render_playbook(plan, options)
     raise ValueError(name)
 
 
-def write_outputs(plan: Plan, specs: Sequence[OutputSpec]) -> list[str]:
+def write_outputs(plan: Plan, specs: Sequence[OutputSpec], playbook: PlaybookOptions | None = None) -> list[str]:
     """Every requested rendering: files first (atomically), stdout last. Returns the failures.
 
     A host a writer cannot render becomes an error in that rendering (``auditor.report.isolation``).
@@ -323,7 +442,7 @@ def write_outputs(plan: Plan, specs: Sequence[OutputSpec]) -> list[str]:
     for spec in sorted(specs, key=lambda s: s.path is None):
         tty = spec.path is None and sys.stdout.isatty()
         width = shutil.get_terminal_size((120, 24)).columns if tty else 120
-        render = renderer(spec.format, color=tty and not os.environ.get("NO_COLOR"), width=width)
+        render = renderer(spec.format, color=tty and not os.environ.get("NO_COLOR"), width=width, playbook=playbook)
         try:
             text = render_isolated(render, plan, spec.format, _failed_host_plan, narrow=plan_with_hosts)
         except Exception as exc:

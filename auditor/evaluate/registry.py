@@ -21,6 +21,7 @@ from auditor.evaluate.checks import (
     engine_loads,
     gpu_count,
     image,
+    plugins,
     reference,
     tensorrt,
 )
@@ -40,6 +41,7 @@ RULE_CHECKS: tuple[Check, ...] = (
     image.CHECK,
     engine_loads.CHECK,
     reference.CHECK,
+    plugins.CHECK,
 )
 CHECK_IDS: dict[str, str] = {name: what for check in BUILTIN_CHECKS for name, what in check.switches.items()}
 """Every built-in check id a policy's ``disable:`` may name, with what it checks."""

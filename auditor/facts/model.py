@@ -183,12 +183,43 @@ class TensorRTLibrary:
 
 
 @dataclass(frozen=True)
+class PluginCreator:
+    """A plugin creator in TensorRT's registry: the plugin's registered name, version and namespace."""
+
+    name: str
+    version: str = ""
+    namespace: str = ""
+
+
+@dataclass(frozen=True)
+class PluginRegistry:
+    """A TensorRT module's plugin registry after loading the standard plugin library where the module can.
+
+    ``library`` is what ``init_libnvinfer_plugins`` returned (None: the module has none, as the
+    lean and dispatch runtimes); ``error`` what stopped the listing.
+    """
+
+    creators: tuple[PluginCreator, ...] = ()
+    library: bool | None = None
+    error: str | None = None
+
+    def has(self, name: str) -> bool:
+        """True when a creator of that name is registered (any version, any namespace)."""
+        return any(c.name == name for c in self.creators)
+
+
+@dataclass(frozen=True)
 class TensorRTModule:
-    """An importable Python module (``tensorrt``, ``tensorrt_lean``, ``tensorrt_dispatch``)."""
+    """An importable Python module (``tensorrt``, ``tensorrt_lean``, ``tensorrt_dispatch``).
+
+    ``plugins`` is its plugin registry (None when the probe did not list it: no policy asked, an
+    older probe, or the import failed).
+    """
 
     module: str
     version: str | None = None
     error: str | None = None
+    plugins: PluginRegistry | None = None
 
 
 @dataclass(frozen=True)
@@ -411,6 +442,122 @@ class ContainerFacts:
     error: str | None = None
 
 
+class PackageManager(enum.Enum):
+    """What installs packages on a host (``packages.manager``)."""
+
+    APT = "apt"
+    """dpkg with apt (Debian, Ubuntu)."""
+    DPKG = "dpkg"
+    """dpkg without apt: installed packages are known, repositories are not."""
+    DNF = "dnf"
+    """rpm with dnf 4 (RHEL 8-10, Rocky, Amazon Linux 2023)."""
+    DNF5 = "dnf5"
+    """rpm with dnf 5 (Fedora 41+): its version locks are not read."""
+    YUM = "yum"
+    """rpm with yum (RHEL 7): repositories are not read."""
+    RPM = "rpm"
+    """rpm without dnf or yum."""
+
+    @property
+    def debian(self) -> bool:
+        """True for dpkg-based managers (versions ``[EPOCH:]UPSTREAM-REVISION``)."""
+        return self in (PackageManager.APT, PackageManager.DPKG)
+
+
+@dataclass(frozen=True)
+class InstalledPackage:
+    """An installed NVIDIA package: ``version`` in the manager's own form (dpkg ``[EPOCH:]UPSTREAM-REVISION``,
+    rpm ``EPOCH:VERSION-RELEASE``); ``held`` for an apt hold, or a dnf version lock on this very version."""
+
+    name: str
+    version: str
+    arch: str | None = None
+    held: bool = False
+
+
+@dataclass(frozen=True)
+class VersionLock:
+    """One entry of dnf's version lock list: a glob over ``NAME-EPOCH:VERSION-RELEASE.ARCH``; ``exclude``
+    for a ``!`` entry (that version may not be installed)."""
+
+    pattern: str
+    exclude: bool = False
+
+
+@dataclass(frozen=True)
+class CachedPackage:
+    """A package file in the local cache: installable from ``path`` only, never by name and version.
+
+    An RPM file name carries no epoch, so ``version`` is ``VERSION-RELEASE`` there.
+    """
+
+    name: str
+    version: str
+    path: str
+    arch: str | None = None
+
+
+@dataclass(frozen=True)
+class OfferedVersion:
+    """A version a configured repository offers (from the host's metadata, as of its last refresh).
+
+    ``priority`` is apt's pin priority for it (apt only); ``sources`` where it comes from.
+    """
+
+    name: str
+    version: str
+    arch: str | None = None
+    priority: int | None = None
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PackageAvailability:
+    """What the repositories offer for ``names`` (the installed NVIDIA packages and the names asked).
+
+    ``lists`` False means the host has no repository metadata at all (``apt-get update`` never
+    ran, or the lists were cleaned as container images do): then nothing can be told about
+    what is installable, which is not the same as "nothing is". ``error`` when the query failed.
+    """
+
+    source: str | None = None
+    names: tuple[str, ...] = ()
+    lists: bool | None = None
+    versions: tuple[OfferedVersion, ...] = ()
+    error: str | None = None
+
+    @property
+    def known(self) -> bool:
+        """True when the answer can be relied on (the query ran, over repository metadata)."""
+        return self.error is None and self.lists is not False and self.source is not None
+
+    def offered(self, name: str) -> tuple[OfferedVersion, ...]:
+        """The versions offered for ``name`` (empty: none, or ``name`` was not asked about)."""
+        return tuple(v for v in self.versions if v.name == name)
+
+
+@dataclass(frozen=True)
+class PackageFacts:
+    """The package manager's view of NVIDIA's packages (``packages`` section, read-only).
+
+    ``availability`` is None when the controller did not ask (``auditor report`` does not;
+    ``auditor plan`` does). ``collected`` is False for facts from a probe without the section.
+    """
+
+    manager: PackageManager | None = None
+    installed: tuple[InstalledPackage, ...] = ()
+    locks: tuple[VersionLock, ...] = ()
+    cached: tuple[CachedPackage, ...] = ()
+    availability: PackageAvailability | None = None
+    error: str | None = None
+    truncated: bool = False
+    collected: bool = True
+
+    def package(self, name: str) -> InstalledPackage | None:
+        """The installed package called ``name``, if any."""
+        return next((p for p in self.installed if p.name == name), None)
+
+
 @dataclass(frozen=True)
 class Facts:
     """Everything one probe run reported, typed. ``raw`` is the cleaned JSON for reports."""
@@ -429,6 +576,7 @@ class Facts:
     truncated: bool = False
     """The probe cut long lists to stay under its output cap (the cut lists' owners say ``truncated``)."""
     reference: ReferenceFacts = ReferenceFacts()
+    packages: PackageFacts = PackageFacts(collected=False)
 
     def section_error(self, name: str) -> str | None:
         """The error a collector reported for its section (``host``, ``driver``, ...), if any."""

@@ -21,6 +21,7 @@ from typing import Any
 
 from auditor.facts.model import (
     SCHEMA,
+    CachedPackage,
     CompatPackage,
     ContainerFacts,
     ContainerImage,
@@ -38,6 +39,13 @@ from auditor.facts.model import (
     Gpu,
     GpuFacts,
     HostInfo,
+    InstalledPackage,
+    OfferedVersion,
+    PackageAvailability,
+    PackageFacts,
+    PackageManager,
+    PluginCreator,
+    PluginRegistry,
     ReferenceFacts,
     ReferenceItem,
     ReferenceRun,
@@ -47,12 +55,18 @@ from auditor.facts.model import (
     TensorRTLibrary,
     TensorRTModule,
     TensorRTPackage,
+    VersionLock,
 )
 from auditor.text import clean
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # what SQLite, JSON readers and Prometheus all hold exactly
 _COMPUTE_CAPABILITY = re.compile(r"^\d{1,3}\.\d{1,3}$")  # NVML's major.minor, "%d.%d" in the probe
 _HEADER_VERSION = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")  # four header bytes, "%d.%d.%d.%d" in the probe
+_PACKAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._-]{0,127}$")  # what dpkg and rpm allow; the probe checks too
+_PACKAGE_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+~:_-]{0,127}$")  # dpkg [epoch:]upstream-revision, rpm E:V-R
+_PACKAGE_ARCH = re.compile(r"^[A-Za-z0-9_]{1,32}$")
+_LOCK_PATTERN = re.compile(r"^[A-Za-z0-9+._:*?\[\]-]{1,256}$")  # a NEVRA glob of dnf's versionlock list
+_PIN_PRIORITY = 100_000  # apt pin priorities are small integers (100, 500, 990, 1000, 1001); bound them
 
 
 def parse_facts(data: bytes | str) -> Facts:
@@ -93,6 +107,7 @@ def parse_facts(data: bytes | str) -> Facts:
         containers=_containers(root.section("containers")),
         truncated=root.flag("truncated"),
         reference=_reference(root.sub("reference")),
+        packages=_packages(root.sub("packages"), "packages" in document),
     )
 
 
@@ -326,7 +341,7 @@ def _tensorrt(r: _Reader) -> TensorRTFacts:
         for lib in r.items("libraries")
     )
     modules = tuple(
-        TensorRTModule(module=m.text("module") or "?", version=m.text("version"), error=m.error())
+        TensorRTModule(module=m.text("module") or "?", version=m.text("version"), error=m.error(), plugins=_plugins(m))
         for m in r.items("modules")
     )
     packages = tuple(
@@ -441,3 +456,106 @@ def _containers(r: _Reader) -> ContainerFacts:
         RunningContainer(name=c.text("name") or "?", image=c.text("image"), id=c.text("id")) for c in r.items("running")
     )
     return ContainerFacts(runtime=r.text("runtime"), images=images, running=running, error=r.error())
+
+
+def _packages(r: _Reader, present: bool) -> PackageFacts:
+    """The ``packages`` section: names, versions, architectures and lock patterns of their known shapes only
+    (a package name or version from a host is later written into a playbook: nothing else may pass)."""
+    if not present:
+        return PackageFacts(error="section 'packages' missing from probe output", collected=False)
+    text = r.text("manager")
+    try:
+        manager = PackageManager(text) if text else None
+    except ValueError:
+        raise FactsError(f"{r.path}.manager: unknown package manager {text!r}") from None
+    installed = tuple(
+        InstalledPackage(
+            name=_required(p, "name", _PACKAGE_NAME, "a package name"),
+            version=_required(p, "version", _PACKAGE_VERSION, "a package version"),
+            arch=p.shaped("arch", _PACKAGE_ARCH, "an architecture"),
+            held=p.flag("held"),
+        )
+        for p in r.items("installed")
+    )
+    locks = tuple(
+        VersionLock(
+            pattern=_required(lock, "pattern", _LOCK_PATTERN, "a version lock pattern"), exclude=lock.flag("exclude")
+        )
+        for lock in r.items("locks")
+    )
+    cached = []
+    for c in r.items("cached"):
+        path = c.text("path")
+        if not path:
+            raise FactsError(f"{c.path}.path is required")
+        cached.append(
+            CachedPackage(
+                name=_required(c, "name", _PACKAGE_NAME, "a package name"),
+                version=_required(c, "version", _PACKAGE_VERSION, "a package version"),
+                path=path,
+                arch=c.shaped("arch", _PACKAGE_ARCH, "an architecture"),
+            )
+        )
+    availability = None
+    if isinstance(r.data.get("availability"), dict):
+        a = r.sub("availability")
+        offered = []
+        for v in a.items("versions"):
+            priority = v._get("priority", (int,), "an integer")
+            if priority is not None and not -_PIN_PRIORITY <= priority <= _PIN_PRIORITY:
+                raise FactsError(f"{v.path}.priority is out of range ({priority})")
+            offered.append(
+                OfferedVersion(
+                    name=_required(v, "name", _PACKAGE_NAME, "a package name"),
+                    version=_required(v, "version", _PACKAGE_VERSION, "a package version"),
+                    arch=v.shaped("arch", _PACKAGE_ARCH, "an architecture"),
+                    priority=priority,
+                    sources=v.texts("sources"),
+                )
+            )
+        names = a.texts("names")
+        for index, name in enumerate(names):
+            if not _PACKAGE_NAME.match(name):
+                raise FactsError(f"{a.path}.names[{index}] must be a package name, got {clean(name, 40)!r}")
+        availability = PackageAvailability(
+            source=a.text("source"),
+            names=names,
+            lists=a.optional_flag("lists"),
+            versions=tuple(offered),
+            error=a.error(),
+        )
+    elif r.data.get("availability") is not None:
+        raise FactsError(f"{r.path}.availability must be an object")
+    return PackageFacts(
+        manager=manager,
+        installed=installed,
+        locks=locks,
+        cached=tuple(cached),
+        availability=availability,
+        error=r.error(),
+        truncated=r.flag("truncated"),
+    )
+
+
+def _required(r: _Reader, key: str, shape: re.Pattern[str], what: str) -> str:
+    value = r.shaped(key, shape, what)
+    if value is None:
+        raise FactsError(f"{r.path}.{key} is required")
+    return value
+
+
+def _plugins(m: _Reader) -> PluginRegistry | None:
+    """A module's plugin registry (``modules[i].plugins``), or None when the probe did not list it."""
+    if m.data.get("plugins") is None:
+        return None
+    p = m.sub("plugins")
+    creators = []
+    for c in p.items("creators"):
+        name = c.text("name")
+        if not name or len(name) > 256:
+            raise FactsError(f"{c.path}.name must be a plugin name (1 to 256 characters)")
+        version, namespace = c.text("version") or "", c.text("namespace") or ""
+        if len(version) > 64 or len(namespace) > 256:
+            raise FactsError(f"{c.path}: version or namespace longer than TensorRT's")
+        creators.append(PluginCreator(name, version, namespace))
+    return PluginRegistry(creators=tuple(creators), library=p.optional_flag("library"), error=p.error())

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from auditor import versions
 from auditor.errors import Location
@@ -62,6 +62,7 @@ from auditor.plan.model import (
     StepAction,
     Target,
 )
+from auditor.plan.packages import package_plan
 from auditor.plan.rebuilds import engine_steps
 from auditor.policy.model import Disabled, Policy, Rule, Selector
 from auditor.report.model import HostReport
@@ -144,6 +145,10 @@ def plan_host(report: HostReport, host: Host, target: Target, policy: Policy) ->
     if "driver" in changes:
         _containers(work, facts, gpus, current["driver"], after["driver"])
     work.steps.sort(key=lambda s: _ORDER[s.action if s.action in _ORDER else s.component])
+    packaged = package_plan(facts, work.steps, after["cuda"], target.component("driver") is not None)
+    for blocker in packaged.blockers:
+        work.block(blocker, None)
+    work.warnings.extend(w for w in packaged.warnings if w not in work.warnings)
     if work.blockers:
         status = HostStatus.BLOCKED
     elif work.steps:
@@ -160,7 +165,8 @@ def plan_host(report: HostReport, host: Host, target: Target, policy: Policy) ->
         steps=tuple(work.steps),
         blockers=tuple(work.blockers),
         warnings=tuple(work.warnings),
-        rollback=_rollback(facts),
+        rollback=replace(_rollback(facts), packages=tuple(packaged.rollback)),
+        packages=tuple(packaged.installs),
     )
 
 

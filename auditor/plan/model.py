@@ -91,6 +91,13 @@ class BlockerKind(enum.Enum):
     """The host must change a component the target names no version for."""
     CONTAINER = "container"
     """A running container's image would not run on the target driver."""
+    ROLLBACK = "rollback"
+    """The host's current version of a component the plan changes could not be installed again: no configured
+    repository offers it and no package file of it is in the local cache (or it is not from a package at all)."""
+    UNAVAILABLE = "unavailable"
+    """No configured repository offers the package version the target needs."""
+    PINNED = "pinned"
+    """An apt pin (priority 1000 or more) holds a package the plan installs at another version."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,47 @@ class EngineRecord:
         return {"path": self.path, "tensorrt": self.tensorrt, "sha256": self.sha256}
 
 
+class PackageSource(enum.Enum):
+    """Where a package version the rollback needs can be installed from."""
+
+    REPOSITORY = "repository"
+    """A configured repository offers it (as of the host's last metadata refresh): ``NAME=VERSION`` installs it."""
+    CACHE = "cache"
+    """Only its package file in the local cache: installable from that file (``path``), not by version."""
+    NONE = "none"
+    """Neither: it cannot be installed again (the plan is blocked)."""
+    UNKNOWN = "unknown"
+    """Could not tell: the probe was not asked, or the host has no repository metadata."""
+
+
+@dataclass(frozen=True)
+class PackageVersion:
+    """One package at one version, as its package manager names them (``manager``: apt, dnf...).
+
+    In a rollback record ``source`` says where that version can be installed from (``path``: the
+    cached file); in a host's ``packages`` (what the plan installs) it is None.
+    """
+
+    component: str
+    name: str
+    version: str
+    manager: str
+    arch: str | None = None
+    source: PackageSource | None = None
+    path: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "component": self.component,
+            "name": self.name,
+            "version": self.version,
+            "manager": self.manager,
+            "arch": self.arch,
+            "source": self.source.value if self.source else None,
+            "path": self.path,
+        }
+
+
 @dataclass(frozen=True)
 class Rollback:
     """The host's versions before the plan runs: the state to return to."""
@@ -152,6 +200,9 @@ class Rollback:
     tensorrt: str | None = None
     cuda_compat: tuple[str, ...] = ()
     engines: tuple[EngineRecord, ...] = ()
+    packages: tuple[PackageVersion, ...] = ()
+    """The installed packages of every component the plan changes, at their current versions, with where
+    each can be installed from again: what the rollback reinstalls."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -163,6 +214,7 @@ class Rollback:
             "tensorrt": self.tensorrt,
             "cuda_compat": list(self.cuda_compat),
             "engines": [e.to_json() for e in self.engines],
+            "packages": [p.to_json() for p in self.packages],
         }
 
     def versions(self) -> dict[str, str]:
@@ -220,6 +272,8 @@ class HostPlan:
     targeted: bool = True
     """False when the target's stack does not apply to the host (``auditor.plan.scope``): it is skipped
     without being planned, ``note`` says why, and it counts for neither the batch size nor the exit code."""
+    packages: tuple[PackageVersion, ...] = ()
+    """The exact package versions the plan installs (resolved from what the host's repositories offer)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -234,6 +288,7 @@ class HostPlan:
             "wave": self.wave,
             "note": self.note,
             "targeted": self.targeted,
+            "packages": [p.to_json() for p in self.packages],
         }
 
 

@@ -30,6 +30,7 @@ from auditor.policy.model import (
     Disabled,
     Policy,
     RequiredEngine,
+    RequiredPlugin,
     RequiredReference,
     Rule,
     Selector,
@@ -52,7 +53,7 @@ from auditor.yamlsrc import (
 TOP_KEYS = ("schema", "name", "description", "stacks", "rules")
 BOUND_KEYS = ("min", "max", "deny", "allow", "version", "target", "required")
 SELECT_KEYS = ("groups", "hosts", "gpus")
-STACK_KEYS = ("description", "image", *COMPONENTS, "engines", "reference")
+STACK_KEYS = ("description", "image", *COMPONENTS, "engines", "reference", "plugins")
 RULE_KEYS = (
     "id",
     "description",
@@ -68,10 +69,12 @@ RULE_KEYS = (
     "action",
     "remediation",
     "reference",
+    "plugins",
 )
 PLACEHOLDERS = ("cc", "sm", "gpu")
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _REFERENCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
+_PLUGIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,127}$")  # a registered creator name (EfficientNMS_TRT)
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,7 @@ def _stack(name: str, raw: Any, where: Location) -> Stack:
     image = errors.attempt(_image, node["image"], node.loc("image")) if "image" in node else None
     engines = errors.attempt(_engines, node["engines"], node.loc("engines")) if "engines" in node else ()
     reference = errors.attempt(_reference, node["reference"], node.loc("reference")) if "reference" in node else None
+    plugins = errors.attempt(_plugins, node["plugins"], node.loc("plugins")) if "plugins" in node else ()
     if errors:
         raise InputErrors(errors)
     return Stack(
@@ -160,6 +164,7 @@ def _stack(name: str, raw: Any, where: Location) -> Stack:
         engines=engines or (),
         description=str(node["description"]) if node.get("description") else None,
         reference=reference,
+        plugins=plugins or (),
     )
 
 
@@ -181,6 +186,7 @@ def _rule(raw: Any, where: Location, index: int, checks: Collection[str]) -> Rul
     image = errors.attempt(_image, node["image"], node.loc("image")) if "image" in node else None
     engines = errors.attempt(_engines, node["engines"], node.loc("engines")) if "engines" in node else ()
     reference = errors.attempt(_reference, node["reference"], node.loc("reference")) if "reference" in node else None
+    plugins = errors.attempt(_plugins, node["plugins"], node.loc("plugins")) if "plugins" in node else ()
     gpu_count, count_loc = None, None
     if "gpus" in node:
         gpus = errors.attempt(require_map, node["gpus"], "'gpus'", node.loc("gpus"))
@@ -227,6 +233,7 @@ def _rule(raw: Any, where: Location, index: int, checks: Collection[str]) -> Rul
         action=action,
         remediation=remediation,
         reference=reference,
+        plugins=plugins or (),
     )
 
 
@@ -345,6 +352,32 @@ def _reference(raw: Any, where: Location) -> RequiredReference:
             f"'reference' must be an engine name (letters, digits, '.', '_', '+' or '-'), got {text!r}", where
         )
     return RequiredReference(text, where)
+
+
+def _plugins(raw: Any, where: Location) -> tuple[RequiredPlugin, ...]:
+    """``plugins: [EfficientNMS_TRT, ...]``: the creator names a host's TensorRT plugin registry must hold."""
+    items = require_list(raw, "'plugins'", where)
+    errors, result = _Errors(), []
+    seen: dict[str, Location] = {}
+    for index, item in enumerate(items):
+        loc = items.loc(index)
+        text = errors.attempt(as_text, item, "a plugin name", loc)
+        if text is None:
+            continue
+        if not _PLUGIN_NAME.match(text):
+            errors.append(
+                InputError(f"'plugins': {text!r} is not a plugin name (letters, digits, '_', '.', ':', '+', '-')", loc)
+            )
+        elif text in seen:
+            errors.append(InputError(f"'plugins': {text!r} is listed twice (also at {seen[text]})", loc))
+        else:
+            seen[text] = loc
+            result.append(RequiredPlugin(text, loc))
+    if not items:
+        errors.append(InputError("'plugins' names no plugin (leave it out instead)", where))
+    if errors:
+        raise InputErrors(errors)
+    return tuple(result)
 
 
 def _consistent(raw: Any, where: Location) -> tuple[str, ...]:
@@ -499,6 +532,7 @@ def _resolve_stacks(rules: list[Rule], stacks: Mapping[str, Stack]) -> list[Rule
                 image_location=rule.image_location or stack.image_location,
                 engines=rule.engines or stack.engines,
                 reference=rule.reference or stack.reference,
+                plugins=rule.plugins or stack.plugins,
             )
         )
     if errors:

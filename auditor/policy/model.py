@@ -87,6 +87,14 @@ def engine_path(template: str, gpu_name: str, compute_capability: str) -> str:
 
 
 @dataclass(frozen=True)
+class RequiredPlugin:
+    """A TensorRT plugin (its registered creator name) a host's TensorRT registry must hold."""
+
+    name: str
+    location: Location
+
+
+@dataclass(frozen=True)
 class RequiredReference:
     """A reference engine (by library name) every selected host must load and run correctly."""
 
@@ -115,6 +123,7 @@ class Stack:
     engines: tuple[RequiredEngine, ...] = ()
     description: str | None = None
     reference: RequiredReference | None = None
+    plugins: tuple[RequiredPlugin, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,6 +149,7 @@ class Rule:
     action: Action | None = None
     remediation: str | None = None
     reference: RequiredReference | None = None
+    plugins: tuple[RequiredPlugin, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,6 +205,11 @@ class Policy:
                 for engine in rule.engines:
                     seen.setdefault(engine.template)
         return list(seen)
+
+    def plugins_for(self, host: Host) -> bool:
+        """True when a rule that may apply to ``host`` requires TensorRT plugins (GPU selectors are judged after
+        probing): the probe then lists the plugin registries."""
+        return any(rule.plugins and rule.select.matches_host(host) for rule in self.rules)
 
     def references_for(self, host: Host) -> list[str]:
         """Reference engine names of every rule that may apply to ``host`` (GPU selectors are judged after probing)."""

@@ -139,19 +139,20 @@ def reference_calls(
     One program per distinct set of names (usually one for the whole fleet), built on
     first use. Call ``check_library`` first to turn a broken library into exit 2.
     """
-    cache: dict[tuple[tuple[str, ...], tuple[str, ...]], ProbeCall] = {}
+    cache: dict[tuple[tuple[str, ...], tuple[str, ...], bool], ProbeCall] = {}
 
     def call(host: Host) -> ProbeCall:
         engines = tuple(policy.engine_templates_for(host))
         names = tuple(policy.references_for(host))
-        key = (engines, names)
+        plugins = policy.plugins_for(host)
+        key = (engines, names, plugins)
         if key not in cache:
             if names:
                 shipped = shipment(library, names)
-                request = encode_request(budgets, engines=engines, reference=shipped.references)
+                request = encode_request(budgets, engines=engines, reference=shipped.references, plugins=plugins)
                 cache[key] = ProbeCall(request, probe_program(shipped.payload))
             else:
-                cache[key] = ProbeCall(encode_request(budgets, engines=engines))
+                cache[key] = ProbeCall(encode_request(budgets, engines=engines, plugins=plugins))
         return cache[key]
 
     return call

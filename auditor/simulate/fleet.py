@@ -31,6 +31,15 @@ Shape (DESIGN.md)::
     python_tensorrt_lean: "10.3.0.26"     # an importable tensorrt_lean (runs version-compatible plans only)
     gpu_fault: wrong-output               # or out-of-memory: what a reference engine run meets
     probe_output: forged-facts.json       # answer the probe with this file's bytes (relative to the fleet file)
+    packages: {held: [driver], gone: [cudnn], cached: [cudnn], lists: true, pinned: {driver: "580.95.05"}}
+
+``packages`` shapes the host's apt view of its NVIDIA packages (driver, cuda, cudnn, tensorrt:
+every installed component is a dpkg package): ``held`` components are held (``apt-mark
+hold``), ``gone`` ones are no longer offered by the repository at their installed version,
+``cached`` ones have that version's file in ``/var/cache/apt/archives``, ``lists: false`` is a
+host without repository metadata, ``pinned`` an apt pin (priority 1000) on a version. The
+fleet's top-level ``repository: {driver: [...], cuda: [...], cudnn: [...], tensorrt: [...]}``
+lists the versions its one package repository offers besides each host's installed ones.
 
 Faults beyond DESIGN.md's: ``drop`` (the connection drops in the middle of the probe's
 output), ``killed`` (the probe dies of SIGKILL), ``host-key-type`` (the server offers
@@ -45,7 +54,7 @@ An engine's ``outcome`` forces what a test-load meets beyond version and device:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,11 +109,14 @@ HOST_KEYS = (
     "python_tensorrt_lean",
     "gpu_fault",
     "probe_output",
+    "packages",
 )
 GPU_FAULTS = ("wrong-output", "out-of-memory")
 DRIVER_STATES = ("loaded", "not-loaded", "permission-denied")
 ENGINE_OUTCOMES = ("missing-plugin", "crash", "hang", "corrupt")
 PROBE_OUTPUT_LIMIT = 16 * 1024 * 1024  # a forged document beyond any --max-output still fits
+PACKAGE_COMPONENTS = ("driver", "cuda", "cudnn", "tensorrt")
+"""The components ``packages:`` and ``repository:`` name (a simulated host's dpkg packages belong to one each)."""
 VERSION_KEYS = ("driver", "kernel_module", "cudnn", "tensorrt", "python_tensorrt", "python_tensorrt_lean")
 
 
@@ -135,6 +147,17 @@ class ContainerSpec:
 
 
 @dataclass(frozen=True)
+class PackageSpec:
+    """A simulated host's apt view of its NVIDIA packages (see the module docstring)."""
+
+    held: tuple[str, ...] = ()
+    gone: tuple[str, ...] = ()
+    cached: tuple[str, ...] = ()
+    lists: bool = True
+    pinned: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
 class SimHost:
     """One simulated host's profile."""
 
@@ -161,6 +184,9 @@ class SimHost:
     gpu_fault: str | None = None
     probe_output: bytes | None = field(default=None, compare=False, repr=False)
     """What the host prints instead of running the probe (``probe_output:`` file's bytes)."""
+    packages: PackageSpec = field(default_factory=PackageSpec, compare=False)
+    repository: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
+    """The fleet's repository: versions offered per component besides the installed ones."""
 
     @property
     def gpu_count(self) -> int:
@@ -185,7 +211,15 @@ def load_fleet(path: str | Path) -> Fleet:
 
 def parse_fleet(data: YamlMap, source: str) -> Fleet:
     """A fleet from its parsed YAML; ``probe_output`` files are read relative to ``source``'s directory."""
-    errors = check_keys(data, ("schema", "name", "defaults", "hosts"), "the fleet", required=("schema", "hosts"))
+    errors = check_keys(
+        data, ("schema", "name", "defaults", "hosts", "repository"), "the fleet", required=("schema", "hosts")
+    )
+    repository: dict[str, tuple[str, ...]] = {}
+    if "repository" in data:
+        try:
+            repository = _repository(data["repository"], data.loc("repository"))
+        except InputError as exc:
+            errors.extend(exc.problems)
     if data.get("schema") not in (None, SCHEMA):
         errors.append(InputError(f"schema must be {SCHEMA!r}, got {data['schema']!r}", data.loc("schema")))
     defaults: YamlMap | None = None
@@ -205,7 +239,7 @@ def parse_fleet(data: YamlMap, source: str) -> Fleet:
         for name, spec in (host_map or {}).items():
             where = host_map.loc(name) if host_map is not None else data.loc("hosts")
             try:
-                hosts.append(_host(name, spec, defaults, where, Path(source).parent))
+                hosts.append(replace(_host(name, spec, defaults, where, Path(source).parent), repository=repository))
             except InputError as exc:
                 errors.extend(exc.problems)
     if not errors and not hosts:
@@ -271,6 +305,8 @@ def _host(name: str, spec: Any, defaults: YamlMap | None, where: Location, base:
             fields["containers"] = _containers(merged["containers"], loc("containers"))
         if merged.get("probe_output") is not None:
             fields["probe_output"] = _probe_output(merged["probe_output"], base, loc("probe_output"))
+        if merged.get("packages") is not None:
+            fields["packages"] = _packages(merged["packages"], loc("packages"))
     except InputError as exc:
         errors.extend(exc.problems)
     gpu_fault = merged.get("gpu_fault")
@@ -420,3 +456,56 @@ def _containers(raw: Any, where: Location) -> ContainerSpec:
                 )
             )
     return ContainerSpec(runtime=runtime, access=access, images=images, running=tuple(running))
+
+
+def _components(raw: Any, what: str, where: Location) -> tuple[str, ...]:
+    items = require_list(raw, what, where)
+    names = tuple(as_text(item, "a component", items.loc(i)) for i, item in enumerate(items))
+    unknown = [n for n in names if n not in PACKAGE_COMPONENTS]
+    if unknown:
+        raise InputError(f"{what}: unknown component {unknown[0]!r} (one of {', '.join(PACKAGE_COMPONENTS)})", where)
+    return names
+
+
+def _packages(raw: Any, where: Location) -> PackageSpec:
+    node = require_map(raw, "'packages'", where)
+    errors = check_keys(node, ("held", "gone", "cached", "lists", "pinned"), "'packages'")
+    if errors:
+        raise InputErrors(errors)
+    lists = node.get("lists", True)
+    if not isinstance(lists, bool):
+        raise InputError(f"'lists' must be true or false, got {type_name(lists)}", node.loc("lists"))
+    pinned: dict[str, str] = {}
+    if node.get("pinned") is not None:
+        pinned = _version_map(node["pinned"], "'pinned'", node.loc("pinned"))
+        _components(list(pinned), "'pinned'", node.loc("pinned"))
+    return PackageSpec(
+        held=_components(node["held"], "'held'", node.loc("held")) if node.get("held") is not None else (),
+        gone=_components(node["gone"], "'gone'", node.loc("gone")) if node.get("gone") is not None else (),
+        cached=_components(node["cached"], "'cached'", node.loc("cached")) if node.get("cached") is not None else (),
+        lists=lists,
+        pinned=pinned,
+    )
+
+
+def _repository(raw: Any, where: Location) -> dict[str, tuple[str, ...]]:
+    node = require_map(raw, "'repository'", where)
+    result: dict[str, tuple[str, ...]] = {}
+    errors: list[InputError] = []
+    for component, offered in node.items():
+        if component not in PACKAGE_COMPONENTS:
+            errors.append(
+                InputError(
+                    f"'repository': unknown component {component!r} (one of {', '.join(PACKAGE_COMPONENTS)})",
+                    node.loc(component),
+                )
+            )
+            continue
+        try:
+            items = require_list(offered, f"'repository.{component}'", node.loc(component))
+            result[component] = tuple(_version(v, f"a {component} version", items.loc(i)) for i, v in enumerate(items))
+        except InputError as exc:
+            errors.extend(exc.problems)
+    if errors:
+        raise InputErrors(errors)
+    return result

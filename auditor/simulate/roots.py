@@ -5,9 +5,9 @@ Files are laid out as on real nodes so the probe takes the same code paths:
 and ``libnvinfer.so.N`` symlinked to versioned files, ``/usr/local/cuda-X.Y/version.json``
 (``version.txt`` before 11.1) with ``bin/nvcc``, ``compat/libcuda.so.<driver>``, cuDNN
 headers where the Debian packages put them (``cudnn.h`` for 7.x), ``NvInferVersion.h``,
-``/var/lib/dpkg/status``, pip wheels' ``*.dist-info``, an importable ``tensorrt`` module,
+``/var/lib/dpkg/status`` with apt's repository, holds, pins and cache (``aptview``), pip wheels' ``*.dist-info``, an importable ``tensorrt`` module,
 engine files with a real plan header, and stand-in ``nvidia-smi``, ``nvcc``, ``trtexec``
-and ``docker`` that print what the real ones print (the ``standin_*.py`` files).
+``docker`` and ``apt-cache`` that print what the real ones print (the ``standin_*.py`` files).
 The libraries are not loadable ELF objects: the probe's ctypes path fails on them as
 it does on a broken install, and it falls back to what the files say.
 """
@@ -26,6 +26,8 @@ from typing import Any
 
 from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
+from auditor.knowledge.plugins import STANDARD as STANDARD_PLUGINS
+from auditor.simulate.aptview import write_apt_view
 from auditor.simulate.fleet import EngineSpec, SimHost
 
 LIBDIR = "usr/lib/x86_64-linux-gnu"
@@ -73,8 +75,8 @@ def build_root(host: SimHost, base: Path) -> Path:
     _tensorrt_state(root, host, gpus)
     if host.containers is not None:
         _containers(root, host)
-    if packages:
-        _write(root, "var/lib/dpkg/status", "".join(_dpkg_paragraph(name, version) for name, version in packages))
+    if write_apt_view(root, host, packages):
+        _standin(root, "usr/bin/apt-cache", "standin_apt_cache.py")
     for path, engine in host.engines.items():
         _write_bytes(root, path.lstrip("/"), plan_bytes(engine.tensorrt, engine.compute_capability, path, engine))
     return root
@@ -261,6 +263,7 @@ def _tensorrt_state(root: Path, host: SimHost, gpus: list[dict[str, Any]]) -> No
         "driver_state": "ok" if healthy else "failed",
         "gpus": [{"index": g["index"], "uuid": g["uuid"], "cc": g["cc"], "name": g["name"]} for g in gpus],
         "engines": engines,
+        "standard_plugins": [[name, v] for name, found in STANDARD_PLUGINS.items() for v in found],
     }
     _write(root, f"{SIM}/tensorrt.json", json.dumps(state, indent=1))
     module = resources.files("auditor.simulate").joinpath("standin_tensorrt.py").read_text("utf-8")
@@ -307,14 +310,6 @@ def _containers(root: Path, host: SimHost) -> None:
     ]
     _write(root, f"{SIM}/containers.json", json.dumps({"access": spec.access, "images": images, "running": running}))
     _standin(root, f"usr/bin/{spec.runtime}", "standin_docker.py")
-
-
-def _dpkg_paragraph(name: str, version: str) -> str:
-    return (
-        f"Package: {name}\nStatus: install ok installed\nPriority: optional\nSection: multiverse/libs\n"
-        f"Maintainer: cudatools <cudatools@nvidia.com>\nArchitecture: amd64\nVersion: {version}\n"
-        "Description: stand-in package of the simulated fleet\n\n"
-    )
 
 
 def _standin(root: Path, relative: str, module: str, preamble: str = "") -> None:

@@ -192,7 +192,66 @@ class Logger(ILogger):
             sys.stderr.write(f"[TRT] [{severity.name[0]}] {msg}\n")
 
 
+# -- the plugin registry (tests/fixtures/real/workflows/tensorrt/plugins-h200-lean-11.4-cp312.txt) ---------------
+
+# The creators the 11.4 lean runtime registers by itself, as recorded on an H200.
+BUILTIN_CREATORS = (
+    ("MyelinWeightsTransformPlugin", "1"),
+    ("CaskDeconvV2RunnerWeightsTransformerPlugin", "1"),
+    ("CaskDeconvV1RunnerWeightsTransformerPlugin", "1"),
+    ("CaskConvolutionRunnerWeightsTransformerPlugin", "1"),
+    ("CaskFlattenConvolutionRunnerWeightsTransformerPlugin", "1"),
+    ("CaskConvActPoolWeightsTransformerPlugin", "1"),
+    ("CaskDepSepConvWeightsTransformerPlugin", "1"),
+)
+
+
+class IPluginCreator:
+    """A registered creator: what ``all_creators`` hands out (name, version, namespace)."""
+
+    def __init__(self, name, version, namespace=""):
+        self.name, self.plugin_version, self.plugin_namespace = name, version, namespace
+
+    @property
+    def field_names(self):  # the real internal creators print errors here (recorded): never read it
+        sys.stdout.write("Unexpected Internal Error: [caskWtsTransformers.cpp::onlyUsedInParser::32] Error Code 1\n")
+        sys.stdout.flush()
+        return None
+
+
+class IPluginRegistry:
+    """The process's registry: TensorRT 10 on lists ``all_creators``; 8.x had ``plugin_creator_list`` only."""
+
+    def __init__(self):
+        self._creators = [IPluginCreator(n, v) for n, v in BUILTIN_CREATORS] if _release(__version__) >= (11,) else []
+
+    def _register(self, name, version, namespace=""):
+        if not any(c.name == name and c.plugin_version == version for c in self._creators):
+            self._creators.append(IPluginCreator(name, version, namespace))
+
+    def get_creator(self, name, version, namespace=""):
+        found = [
+            c for c in self._creators if (c.name, c.plugin_version, c.plugin_namespace) == (name, version, namespace)
+        ]
+        return found[0] if found else None
+
+
+if _release(__version__) >= (10,):
+    IPluginRegistry.all_creators = property(lambda self: list(self._creators))  # type: ignore[attr-defined]
+else:
+    IPluginRegistry.plugin_creator_list = property(lambda self: list(self._creators))  # type: ignore[attr-defined]
+
+_REGISTRY = IPluginRegistry()
+
+
+def get_plugin_registry():
+    return _REGISTRY
+
+
 def init_libnvinfer_plugins(logger, namespace):
+    """Load libnvinfer_plugin: register the standard plugins (the list roots writes into the state)."""
+    for name, version in STATE.get("standard_plugins") or []:
+        _REGISTRY._register(name, version, namespace)
     return True
 
 
@@ -578,8 +637,8 @@ class Builder:
         return header + b"AUDITOR-SIM-PLAN/1\n" + json.dumps(body).encode("utf-8")
 
 
-if LEAN:  # the lean and dispatch runtimes deserialize and run; they cannot build
-    del Builder, IBuilderConfig
+if LEAN:  # the lean and dispatch runtimes deserialize and run; they cannot build, nor load libnvinfer_plugin
+    del Builder, IBuilderConfig, init_libnvinfer_plugins
 
 
 # -- the CUDA driver library, at the Python level ----------------------------------------------

@@ -14,6 +14,7 @@ from tests.support.demo import FAST_PROBE_TIMEOUT
 FLEET = """\
 schema: auditor.fleet/1
 name: plan-fleet
+repository: {tensorrt: ["10.13.3.9"]}
 hosts:
   a100-1:
     groups: [serving]
@@ -164,8 +165,11 @@ def test_demo_plan_to_the_serving_stack(capsys: pytest.CaptureFixture[str]) -> N
     assert hosts["v100-legacy-01"]["note"].startswith("no rule using stack serving-2026 selects it (serving at ")
     waves = [name for wave in document["waves"] for name in wave["hosts"]]
     assert waves and set(waves) <= targeted and document["waves"][0]["name"] == "wave_0_canary"
-    a10 = hosts["a10-infer-01"]
-    assert a10["wave"] == 0 and [s["action"] for s in a10["steps"]] == ["upgrade", "reboot"]
+    a10 = hosts["a10-infer-01"]  # its rollback driver is gone from the repositories: blocked, in no wave
+    assert a10["status"] == "blocked" and a10["wave"] is None and a10["targeted"]
+    assert [s["action"] for s in a10["steps"]] == ["upgrade", "reboot"]
+    assert [b["kind"] for b in a10["blockers"]] == ["rollback"]
+    assert hosts["a10-infer-03"]["wave"] == 0
 
 
 def test_demo_plan_with_set_versions_plans_every_host(capsys: pytest.CaptureFixture[str]) -> None:

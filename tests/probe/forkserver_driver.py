@@ -9,6 +9,7 @@ and asserts; a test process cannot fork itself safely (pytest may hold threads).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -85,6 +86,18 @@ def main(root: str) -> dict[str, Any]:
         "modules": trt["modules"],
         "libraries": [(lib["name"], lib["version"]) for lib in trt["libraries"]],
         "cudnn_libraries": [i["path"] for i in cudnn["installs"] if i["source"] == "library"],
+    }
+    early.forks.close()
+
+    asks = base64.b64encode(json.dumps({"plugins": True}).encode()).decode()
+    early = probe["begin_probe"](["--root", root, "--request=" + asks])  # a policy requires plugins
+    started_early = sorted([key[0], list(key[1])] for key in early._early)
+    modules = probe["collect_tensorrt"](early)["modules"]
+    probe["collect_cudnn"](early)
+    seen["prefetch_plugins"] = {
+        "started": started_early,
+        "left_over": sorted([key[0], list(key[1])] for key in early._early),
+        "asked": [sorted(m) for m in modules],
     }
     early.forks.close()
 

@@ -64,6 +64,13 @@ def without_timings(value: Any) -> Any:
     return value
 
 
+def test_a_prefetched_import_asks_for_plugins_when_the_request_does(seen: dict[str, Any]) -> None:
+    """With plugins requested, startup starts the import with ``--plugins`` and the collector takes that child over."""
+    assert ["module_import", ["tensorrt_lean", "--plugins"]] in seen["prefetch_plugins"]["started"]
+    assert ["module_import", ["tensorrt_lean"]] not in seen["prefetch_plugins"]["started"]
+    assert seen["prefetch_plugins"]["left_over"] == []
+
+
 def test_forked_children_end_as_interpreters_do(seen: dict[str, Any]) -> None:
     """A forked child's exit status, uncaught exception and fatal signal read as a fresh interpreter's would."""
     assert (seen["exits_3"]["status"], seen["exits_3"]["described"]) == (3, "exit status 3")
@@ -91,7 +98,9 @@ def test_startup_prefetches_are_taken_over_by_the_collectors(seen: dict[str, Any
     assert ["libversion", ["trt", site + "/tensorrt_lean_libs/libnvinfer_lean.so.10"]] in started
     assert ["libversion", ["cudnn", site + "/nvidia/cudnn/lib/libcudnn.so.9"]] in started
     assert seen["prefetch"]["left_over"] == 0
-    assert seen["prefetch"]["modules"] == [{"module": "tensorrt_lean", "version": "10.13.3.9", "error": None}]
+    assert seen["prefetch"]["modules"] == [
+        {"module": "tensorrt_lean", "version": "10.13.3.9", "error": None, "plugins": None}
+    ]
     assert seen["prefetch"]["libraries"] == [["libnvinfer_lean.so.10", None]]  # not loadable, no version in its name
     assert seen["prefetch"]["cudnn_libraries"] == [
         "/usr/lib/x86_64-linux-gnu/libcudnn.so.8",

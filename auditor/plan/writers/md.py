@@ -10,7 +10,7 @@ with the report writer's ``md`` (no links, HTML or table structure from a host).
 from __future__ import annotations
 
 from auditor.plan.model import COMPONENT_LABELS, HostPlan, HostStatus, Plan
-from auditor.plan.writers.table import change, what
+from auditor.plan.writers.table import change, package_list, what
 from auditor.report.writers.md import code, md
 
 
@@ -119,5 +119,9 @@ def _host(host: HostPlan) -> list[str]:
         versions = host.rollback.versions()
         text = ", ".join(f"{COMPONENT_LABELS[k]} {v}" for k, v in versions.items()) or "nothing recorded"
         lines.append(f"- rollback to: {md(text)}")
+    if host.packages:
+        lines.append(f"- installs: {md(package_list(host.packages))}")
+    if host.rollback is not None and host.rollback.packages:
+        lines.append(f"- rollback installs: {md(package_list(host.rollback.packages))}")
     lines.append("")
     return lines

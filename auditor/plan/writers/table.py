@@ -11,11 +11,22 @@ string goes into a Rich ``Text``, never markup, so a host cannot inject styles.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from auditor.plan.model import COMPONENT_LABELS, HostPlan, HostStatus, Plan, PlanStep, StepAction
+from auditor.plan.model import (
+    COMPONENT_LABELS,
+    HostPlan,
+    HostStatus,
+    PackageSource,
+    PackageVersion,
+    Plan,
+    PlanStep,
+    StepAction,
+)
 from auditor.report.writers.terminal import clean_text, console_text
 from auditor.text import count
 
@@ -114,6 +125,10 @@ def host_block(host: HostPlan) -> list[RenderableType]:
         versions = host.rollback.versions()
         text = " · ".join(f"{COMPONENT_LABELS[k]} {v}" for k, v in versions.items()) or "nothing recorded"
         out.append(Text(f"  rollback to: {text}", style="dim"))
+    if host.packages:
+        out.append(Text(f"  installs: {package_list(host.packages)}", style="dim"))
+    if host.rollback is not None and host.rollback.packages and (host.steps or host.blockers):
+        out.append(Text(f"  rollback installs: {package_list(host.rollback.packages)}", style="dim"))
     return [clean_text(item) if isinstance(item, Text) else item for item in out]
 
 
@@ -208,3 +223,9 @@ def plan_lines(plan: Plan) -> list[RenderableType]:
 def render_plan_table(plan: Plan, width: int | None = None, color: bool = False) -> str:
     """The plan as plain (or ANSI-coloured) text, trailing blanks trimmed, ending with a newline."""
     return console_text(lambda console: console.print(Group(*plan_lines(plan))), width, color)
+
+
+def package_list(packages: Sequence[PackageVersion]) -> str:
+    """``name=version`` per package, with where a rollback version comes from when it is not a repository."""
+    marks = {PackageSource.CACHE: " (from the cache)", PackageSource.NONE: " (gone)", PackageSource.UNKNOWN: " (?)"}
+    return ", ".join(f"{p.name}={p.version}{marks.get(p.source, '') if p.source else ''}" for p in packages)

@@ -48,6 +48,7 @@ DEFAULT_BUDGETS = {
     "containers": 8.0,
     "engines": 50.0,
     "reference": 50.0,
+    "packages": 10.0,
 }
 
 

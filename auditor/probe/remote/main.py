@@ -23,6 +23,10 @@ Contract:
         {"budgets": {collector: seconds, "engine_load": seconds},
          "engines": ["/srv/models/resnet50/{sm}.plan", ...]}
 
+    ``"plugins": true`` asks each TensorRT module's plugin registry (``tensorrt.import_module``).
+    ``"packages": {"names": [...]}`` asks which versions the repositories offer for the installed
+    NVIDIA packages and those names (``packages.collect_packages``).
+
     Engine paths may hold ``{cc}`` ("8.0"), ``{sm}`` ("sm80") and ``{gpu}`` (the GPU
     name as a slug, "nvidia-a100-sxm4-80gb"); each is expanded once per distinct GPU
     model on the host and test-loaded on a GPU of that model. Unknown keys are
@@ -69,6 +73,7 @@ from .engines import collect_engines
 from .forkserver import ForkServer
 from .gpus import collect_gpus
 from .host import collect_host
+from .packages import collect_packages
 from .reference import collect_reference, remove_all_private
 from .startup import EARLY
 from .tensorrt import collect_tensorrt
@@ -83,6 +88,7 @@ COLLECTORS = (
     ("containers", collect_containers),
     ("engines", collect_engines),
     ("reference", collect_reference),
+    ("packages", collect_packages),
 )
 
 

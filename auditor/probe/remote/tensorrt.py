@@ -30,13 +30,44 @@ def decode_trt_int(value):
 
 
 def import_module(ctx, name):
-    """Import ``name`` in a child with a timeout: {"module", "version", "error"} (hangs and crashes included)."""
+    """Import ``name`` in a child with a timeout: {"module", "version", "error", "plugins"} (hangs and crashes
+    included); ``plugins`` is the module's plugin registry (``children/module_import.list_plugins``) when the
+    request asks for it (``"plugins": true``: a policy requires plugins), else None."""
+    plugins = None
+    args = module_import_args(ctx, name)
     try:
-        status, out, err = ctx.run_child("module_import", [name], timeout=10)
-        result = json.loads(out) if status == 0 and out.strip() else {"error": describe_exit(status, err)}
+        status, out, err = ctx.run_child("module_import", args, timeout=10)
+        lines = [line for line in out.splitlines() if line.strip()]
+        result = json.loads(lines[0]) if lines else None
+        if result is None:
+            result = {"error": describe_exit(status, err)}
+        elif "error" not in result and len(args) > 1:
+            plugins = plugin_registry(lines[1:], status, err)
     except (OSError, ProbeTimeout, ValueError) as exc:
         result = {"error": str(exc)}
-    return {"module": name, "version": clip(result.get("version"), 64), "error": clip(result.get("error"), 512)}
+    return {
+        "module": name,
+        "version": clip(result.get("version"), 64),
+        "error": clip(result.get("error"), 512),
+        "plugins": plugins,
+    }
+
+
+def module_import_args(ctx, name):
+    """The ``module_import`` child's arguments for ``name`` (the same for ``prefetch_tensorrt``'s early start)."""
+    return [name, "--plugins"] if ctx.request.get("plugins") is True else [name]
+
+
+def plugin_registry(lines, status, err):
+    """The child's second line (the plugin registry), or what stopped it (a crash after the import)."""
+    if lines:
+        try:
+            answer = json.loads(lines[0]).get("plugins")
+        except (ValueError, AttributeError):
+            answer = None
+        if isinstance(answer, dict):
+            return answer
+    return {"creators": [], "library": None, "error": clip(describe_exit(status, err) if status else "no answer", 300)}
 
 
 def trt_modules(ctx, wait=None):
@@ -73,7 +104,7 @@ def prefetch_tensorrt(ctx):
     the modules' imports (the slowest facts: 40 ms for the lean runtime on an H200 host) and
     the version calls of the libraries in pip's ``tensorrt*_libs``."""
     for name in trt_module_names(ctx):
-        ctx.start_early("module_import", [name])
+        ctx.start_early("module_import", module_import_args(ctx, name))
     for entry in trt_site_libraries(ctx):
         prefetch_library_version(ctx, "trt", entry["path"])
 
