@@ -141,6 +141,19 @@ class EngineRecord:
 
 
 @dataclass(frozen=True)
+class ImageRecord:
+    """A running container's image as it is now: what rolling back redeploys (by digest, not by tag)."""
+
+    container: str
+    image: str | None
+    digest: str | None
+    """``REPO@sha256:...`` the image has in a registry; None when it has none (built here) or was not inspected."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"container": self.container, "image": self.image, "digest": self.digest}
+
+
+@dataclass(frozen=True)
 class Rollback:
     """The host's versions before the plan runs: the state to return to."""
 
@@ -152,9 +165,12 @@ class Rollback:
     tensorrt: str | None = None
     cuda_compat: tuple[str, ...] = ()
     engines: tuple[EngineRecord, ...] = ()
+    images: tuple[ImageRecord, ...] = ()
+    """The running containers' images by registry digest (``auditor.facts`` ``containers``)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "images": [i.to_json() for i in self.images],
             "driver": self.driver,
             "kernel_module": self.kernel_module,
             "cuda": self.cuda,
