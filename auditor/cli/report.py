@@ -67,7 +67,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
-    formats = "\n".join(f"  {name:<6} {DESCRIPTIONS[name]}" for name in FORMATS)
+    width = max(len(name) for name in FORMATS)
+    formats = "\n".join(f"  {name:<{width}} {DESCRIPTIONS[name]}" for name in FORMATS)
     parser = subparsers.add_parser(
         "report",
         help="audit hosts and write reports (headless: cron, CI)",

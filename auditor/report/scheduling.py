@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from auditor import versions
 from auditor.facts.model import Facts
 from auditor.knowledge import gpus as gpus_kb
-from auditor.report.model import HostReport, parse_time
+from auditor.report.model import HostReport, Report, parse_time
+from auditor.text import clean
 
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 MAX_LABEL_VALUE = 63
@@ -41,6 +42,16 @@ class Key:
 
     label: str
     value: str
+
+
+def run_notes(report: Report) -> list[str]:
+    """What a labels script or an inventory says in comments: an interrupted run's missing hosts, the run's notes."""
+    lines = []
+    if not report.complete:
+        missing = ", ".join(clean(n, 200) for n in report.not_audited) or "none listed"
+        lines.append(f"INCOMPLETE: the run was interrupted; not audited: {missing}")
+    lines += [clean(note, 500) for note in report.notes]
+    return lines
 
 
 def valid_label_value(value: str) -> bool:

@@ -88,9 +88,20 @@ def inspect(rows, names, template, find):
 
 def image_by_id(images, name):
     for image in images:
-        if name in (image["Id"], image["ID"]) or name in image.get("RepoTags", []):
+        if name in (image["Id"], image.get("ID")) or name in image.get("RepoTags", []) + image.get("RepoDigests", []):
             return image
     return None
+
+
+def shown_image(container, images):
+    """What ``docker ps`` shows as the image: the reference as typed while it still names the image the
+    container runs, else that image's ID (recorded after a tag moved: docker-ps-table.out)."""
+    typed = container["Config"]["Image"]
+    image = image_by_id(images, container["Image"])
+    names = set(image.get("RepoTags", []) + image.get("RepoDigests", [])) if image else set()
+    if image is None or {typed, typed + ":latest"} & names:
+        return typed
+    return container["Image"]
 
 
 def main(argv):
@@ -117,11 +128,11 @@ def main(argv):
     else:
         every = "-a" in argv or "--all" in argv
         rows = []
-        for container in containers:
+        for container in reversed(containers):  # newest first, as docker lists them
             if not every and container["State"]["Status"] != "running":
                 continue
             cid = container["Id"] if "--no-trunc" in argv else container["Id"][:12]
-            image = container["Config"]["Image"]
+            image = shown_image(container, images)
             rows.append(
                 {
                     "ID": cid,

@@ -102,10 +102,7 @@ def list_gpu_instances():
     for index, instance in rows:
         name = "MIG %s" % instance["profile"]
         placement = "%d:%d" % (instance["start"], instance["size"])
-        print(
-            "| %3d  %-13s %4d     %4d          %-5s   |"
-            % (index, name, instance["profile_id"], instance["instance_id"], placement)
-        )
+        print("|%4d  %-15s%4d%9d%13s     |" % (index, name, instance["profile_id"], instance["instance_id"], placement))
         print(rule)
 
 

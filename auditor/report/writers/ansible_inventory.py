@@ -20,7 +20,7 @@ import yaml
 
 from auditor.facts.stack import stack_of
 from auditor.report.model import HostReport, Report
-from auditor.report.scheduling import host_groups
+from auditor.report.scheduling import host_groups, run_notes
 from auditor.text import clean
 
 SAFE_VALUE = re.compile(r"^[A-Za-z0-9 ._+:/()-]{1,200}$")
@@ -72,6 +72,6 @@ def render_ansible_inventory(report: Report) -> str:
         f"# Ansible inventory from auditor's audit of {clean(report.inventory, 200)} at {report.generated_at}\n"
         f"# policy {clean(report.policy, 200)}; {report.knowledge.line()}\n"
         "# groups: verdict_*, gpu_*, cc_*, driver_*, cuda_*, cuda_driver_*, mig_*; host variables auditor_*\n"
-    )
+    ) + "".join(f"# {line}\n" for line in run_notes(report))
     document = {"all": {"hosts": hosts, "children": dict(sorted(groups.items()))}}
     return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=False)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import shlex
 
 from auditor.report.model import Report
-from auditor.report.scheduling import node_labels, valid_node_name
+from auditor.report.scheduling import node_labels, run_notes, valid_node_name
 from auditor.text import clean
 
 
@@ -26,8 +26,9 @@ def render_k8s_labels(report: Report) -> str:
         f"# policy {clean(report.policy, 200)}; {report.knowledge.line()}",
         "# GPU Feature Discovery's label names (nvidia.com/...), the auditor's own under auditor/.",
         "# Run it with kubectl configured for the cluster; KUBECTL=... replaces the command.",
-        "status=0",
     ]
+    lines += [f"# {line}" for line in run_notes(report)]
+    lines.append("status=0")
     for host in report.hosts:
         name = clean(host.name, 300)
         if not valid_node_name(host.name):
