@@ -91,7 +91,7 @@ def test_every_format_works_locally(gpu_root: Path, tmp_path: Path, capsys: pyte
     for fmt in FORMATS:
         assert (tmp_path / f"report.{fmt}").stat().st_size > 0, fmt
     labels = tmp_path / "report.k8s-labels"
-    assert subprocess.run(["sh", "-n", str(labels)], check=False).returncode == 0
+    assert subprocess.run(["/bin/sh", "-n", str(labels)], check=False).returncode == 0
     assert "label node h200-node-07 --overwrite" in labels.read_text()
     assert "h200-node-07:" in (tmp_path / "report.ansible-inventory").read_text()
 

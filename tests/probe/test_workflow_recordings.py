@@ -101,15 +101,15 @@ def engine(tmp_path: Path) -> Path:
     state = {
         "access": "ok",
         "containers": json.loads(recorded("docker-inspect-containers.out")),
-        "images": json.loads(recorded("docker-image-inspect.out"))
-        + [
+        "images": [
+            *json.loads(recorded("docker-image-inspect.out")),
             {
                 "Id": "sha256:39390d471bec443875c900b1cee19be428bb4fd7a7c15d9568e3a77c52491d6c",
                 "RepoTags": ["127.0.0.1:35123/nvidia/tritonserver:latest"],
                 "RepoDigests": [
                     "127.0.0.1:35123/nvidia/tritonserver@sha256:2546e0af18e0bf580a710a8c654e95e24d0130beef50333d8b9db19f35f376f8"
                 ],
-            }
+            },
         ],
         "runtimes": json.loads(recorded("docker-info-runtimes.out")),
         "default_runtime": recorded("docker-info-default-runtime.out").strip(),

@@ -61,7 +61,7 @@ def run_script(tmp_path: Path, text: str, fail_on: str = "") -> tuple[int, dict[
     path = tmp_path / "labels.sh"
     path.write_text(text)
     done = subprocess.run(
-        ["sh", str(path)], env={"KUBECTL": str(tmp_path / "kubectl"), "PATH": "/usr/bin:/bin"}, check=False
+        ["/bin/sh", str(path)], env={"KUBECTL": str(tmp_path / "kubectl"), "PATH": "/usr/bin:/bin"}, check=False
     )
     labelled = {}
     for line in log.read_text().splitlines():
@@ -114,7 +114,7 @@ def test_values_kubernetes_refuses_are_left_out_and_said(tmp_path: Path) -> None
     assert "# GPU_02: not labelled: not a valid Kubernetes node name" in text
     good, bad = node_labels(odd, "2026-11-21T06:00:00Z")
     assert [k.label for k in bad] == ["auditor/tensorrt"] and all(valid_label_value(k.value) for k in good)
-    assert subprocess.run(["sh", "-n"], input=text, text=True, check=False).returncode == 0
+    assert subprocess.run(["/bin/sh", "-n"], input=text, text=True, check=False).returncode == 0
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed (its rules are recorded)")
@@ -125,7 +125,9 @@ def test_kubectl_itself_accepts_the_labels(demo_report: Report, tmp_path: Path) 
     labels, _ = node_labels(next(h for h in demo_report.hosts if h.name == "h200-mig-01"), demo_report.generated_at)
     pairs = [f"{k.label}={k.value}" for k in labels]
     done = subprocess.run(
-        ["kubectl", "label", "--local", "-f", str(node), "-o", "yaml", *pairs], capture_output=True, text=True
+        [shutil.which("kubectl") or "kubectl", "label", "--local", "-f", str(node), "-o", "yaml", *pairs],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
 
