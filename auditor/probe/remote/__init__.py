@@ -5,7 +5,8 @@ Everything here runs on the host, not on the controller: standard library only, 
 into ONE program (each compiled under its own file name, in one namespace, in the order
 their relative imports give) and embeds the child programs of ``children/``; the
 controller sends that program on stdin. One collector per module (``host``, ``driver``,
-``gpus``, ``cuda``, ``cudnn``, ``tensorrt``, ``containers``, ``engines``, ``reference``),
+``gpus``, ``cuda``, ``cudnn``, ``tensorrt``, ``containers``, ``container_toolkit``, ``mig``,
+``engines``, ``reference``),
 listed in ``main.COLLECTORS``; ``build`` is the reference-engine build mode.
 
 Rules the assembly relies on (``auditor.probe.program`` checks them): modules import
