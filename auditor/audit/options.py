@@ -39,10 +39,17 @@ from auditor.transport.options import (
 DEMO_PROBE_TIMEOUT = 8.0  # the demo's hanging host should not hold the demo for a minute
 
 
-def add_target_options(parser: argparse.ArgumentParser) -> None:
-    """``-i INV | --simulate FLEET | --demo``, ``-p POLICY`` and the connection knobs."""
+def add_target_options(parser: argparse.ArgumentParser, local: bool = False) -> None:
+    """``-i INV | --simulate FLEET | --demo`` (and ``--local`` when ``local``), ``-p POLICY`` and the connection knobs."""
     group = parser.add_argument_group("targets")
     source = group.add_mutually_exclusive_group(required=True)
+    if local:
+        source.add_argument(
+            "--local",
+            action="store_true",
+            help="audit this machine, without SSH: the same checks, findings, reports and exit codes as a fleet "
+            "run, for one host named after this machine (see 'local run'; no history unless --history is given)",
+        )
     source.add_argument(
         "-i",
         "--inventory",

@@ -324,6 +324,11 @@ def _describe_rule(rule: Rule) -> list[str]:
         )
     if rule.image:
         items.append(f"image {rule.image} ({rule.image_location})")
+    if rule.image_pin is not None:
+        items.append(f"image pinned {rule.image_pin.reference} ({rule.image_pin.location})")
+    if rule.mig is not None:
+        profiles = f", profiles {' '.join(rule.mig.profiles)}" if rule.mig.profiles else ""
+        items.append(f"mig {rule.mig.mode}{profiles} ({rule.mig.location})")
     if rule.gpu_count is not None:
         items.append(f"gpus.count {rule.gpu_count} ({rule.gpu_count_location})")
     for engine in rule.engines:

@@ -23,6 +23,12 @@ def preflight(args: argparse.Namespace) -> int | None:
     Keeps the selection on ``args`` for ``targets_from``; answers ``--list-hosts``
     itself (the exit code), else returns None and the command runs.
     """
+    from auditor.cli.local import preflight_local
+
+    label = preflight_local(args)
+    if label is not None:  # --local: one host, this machine; nothing to resolve
+        check_outputs(args, label)
+        return None
     fleet = str(DEMO_FLEET) if args.demo else args.simulate
     args.selection = list_targets(inventory=args.inventory, fleet=fleet, limit=getattr(args, "limit", None))
     warn_unmatched(args.selection.unmatched)

@@ -67,7 +67,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
-    formats = "\n".join(f"  {name:<6} {DESCRIPTIONS[name]}" for name in FORMATS)
+    width = max(len(name) for name in FORMATS)
+    formats = "\n".join(f"  {name:<{width}} {DESCRIPTIONS[name]}" for name in FORMATS)
     parser = subparsers.add_parser(
         "report",
         help="audit hosts and write reports (headless: cron, CI)",
@@ -81,7 +82,8 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
         + epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_target_options(parser)
+    add_target_options(parser, local=True)
+    add_local_options(parser)
     out = parser.add_argument_group("output")
     out.add_argument(
         "--format",
@@ -122,6 +124,35 @@ def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
     parser.set_defaults(run=run, records_history=True)
 
 
+def add_local_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``--local`` (``auditor.cli.local``: checked before the probe runs, exit 2)."""
+    local = parser.add_argument_group(
+        "local run (--local)",
+        "Judge this machine as a fleet run judges a host: for a Kubernetes initContainer, a systemd ExecStartPre= "
+        "or a CI step. The probe runs here as it would over SSH; nothing is written but the reports you ask for.",
+    )
+    local.add_argument(
+        "--root", metavar="DIR", help="read files under DIR instead of / (a mounted image); it must exist"
+    )
+    local.add_argument(
+        "--python",
+        metavar="PATH",
+        help="interpreter to run the probe with: a path or a name on PATH (default: this one)",
+    )
+    local.add_argument(
+        "--name",
+        metavar="NAME",
+        help="the host's name in the report (default: this machine's hostname; with --root, the root's "
+        "/etc/hostname): in a pod, the node's name (spec.nodeName)",
+    )
+    local.add_argument(
+        "--group",
+        metavar="GROUP",
+        action="append",
+        help="put the host in this inventory group, so the policy rules that select it apply (repeatable)",
+    )
+
+
 def _spec(text: str) -> OutputSpec:
     try:
         return parse_spec(text)
@@ -144,7 +175,9 @@ def run(args: argparse.Namespace) -> int:
     check_specs(specs)
     policy = resolve_policy(args)
     with _StopSignals() as signals:
-        if args.no_history:
+        if args.no_history or (
+            getattr(args, "local", False) and not args.history
+        ):  # a local run keeps none unless asked
             return _run(args, policy, specs, None, signals)
         path = history_path(args)
 
@@ -265,6 +298,10 @@ def _audit(
     args: argparse.Namespace, policy: Policy, progress: _Progress | None, signals: _StopSignals
 ) -> tuple[Report, bool]:
     """The audit; on SIGINT/SIGTERM the hosts finished so far, marked incomplete (and True)."""
+    if getattr(args, "local", False):
+        from auditor.cli.local import local_report
+
+        return local_report(args, policy), False
     finished: dict[str, HostReport] = {}
     opened: list[Targets] = []
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from auditor.evaluate.check import Check
 from auditor.evaluate.checks import (
     bounds,
+    container_toolkit,
     containers,
     cuda_arch,
     cuda_driver,
@@ -21,6 +22,9 @@ from auditor.evaluate.checks import (
     engine_loads,
     gpu_count,
     image,
+    image_digest,
+    image_tags,
+    mig,
     plugins,
     reference,
     tensorrt,
@@ -34,6 +38,8 @@ BUILTIN_CHECKS: tuple[Check, ...] = (
     cuda_arch.CHECK,
     tensorrt.CHECK,
     containers.CHECK,
+    image_tags.CHECK,
+    container_toolkit.CHECK,
 )
 RULE_CHECKS: tuple[Check, ...] = (
     bounds.CHECK,
@@ -42,6 +48,8 @@ RULE_CHECKS: tuple[Check, ...] = (
     engine_loads.CHECK,
     reference.CHECK,
     plugins.CHECK,
+    image_digest.CHECK,
+    mig.CHECK,
 )
 CHECK_IDS: dict[str, str] = {name: what for check in BUILTIN_CHECKS for name, what in check.switches.items()}
 """Every built-in check id a policy's ``disable:`` may name, with what it checks."""

@@ -90,6 +90,10 @@ class Gpu:
     persistence_mode: str | None = None
     vbios_version: str | None = None
     error: str | None = None
+    mig_pending: str | None = None
+    """The MIG mode after the next GPU reset or reboot ("enabled"/"disabled"), when the source gives it."""
+    mig_supported: bool | None = None
+    """False when NVML or nvidia-smi said the GPU has no MIG (not supported, ``[N/A]``); None: not told."""
 
 
 @dataclass(frozen=True)
@@ -427,18 +431,159 @@ class ContainerImage:
 
 @dataclass(frozen=True)
 class RunningContainer:
+    """One container as ``docker ps -a`` and ``docker inspect`` describe it.
+
+    ``image`` is the reference as the user typed it (``.Config.Image``: a tag, ``latest`` or a
+    digest); ``image_id`` the local image it runs (``sha256:...``, not a registry digest);
+    ``digests`` that image's registry digests (``REPO@sha256:...``, ``docker image inspect``'s
+    ``RepoDigests``): empty for an image never pushed or pulled, None when not inspected.
+    ``runtime`` is the OCI runtime (``runc``, ``nvidia``); ``gpus`` what its device requests
+    ask of GPUs (``all``, device IDs ``0,1``, a count), None for none. ``inspected`` is False
+    when only ``docker ps`` answered (older probes, a failed inspect): then the rest is unknown.
+    """
+
     name: str
     image: str | None = None
     id: str | None = None
+    state: str | None = None
+    image_id: str | None = None
+    digests: tuple[str, ...] | None = None
+    runtime: str | None = None
+    gpus: str | None = None
+    inspected: bool = False
+
+    @property
+    def wants_gpus(self) -> bool:
+        """True when the container asks for GPUs: a GPU device request (``--gpus``) or the nvidia runtime."""
+        return self.gpus is not None or self.runtime == "nvidia"
 
 
 @dataclass(frozen=True)
 class ContainerFacts:
-    """Images and running containers; ``runtime`` None when neither docker nor podman is usable."""
+    """Images and containers; ``runtime`` None when neither docker nor podman is usable.
+
+    ``running`` are the containers that are up; ``stopped`` the others (``created``, ``exited``):
+    a GPU container the engine could not start stays ``created``. ``inspect_error`` says why the
+    containers' details (``RunningContainer.inspected``) are missing, when they are.
+    """
 
     runtime: str | None = None
     images: tuple[ContainerImage, ...] = ()
     running: tuple[RunningContainer, ...] = ()
+    error: str | None = None
+    stopped: tuple[RunningContainer, ...] = ()
+    inspect_error: str | None = None
+
+    @property
+    def containers(self) -> tuple[RunningContainer, ...]:
+        """Every container, up or not."""
+        return self.running + self.stopped
+
+
+@dataclass(frozen=True)
+class DockerRuntimeConfig:
+    """docker's runtimes: what ``/etc/docker/daemon.json`` configures and what the daemon loaded.
+
+    ``config`` is the daemon.json path (None: no file); ``runtimes`` its runtime names,
+    ``nvidia_path`` the nvidia runtime's program, ``cdi`` its ``features.cdi``.
+    ``daemon_runtimes`` is what ``docker info`` reported (None: not asked, or ``daemon_error``).
+    """
+
+    config: str | None = None
+    runtimes: tuple[str, ...] = ()
+    default_runtime: str | None = None
+    nvidia_path: str | None = None
+    cdi: bool = False
+    daemon_runtimes: tuple[str, ...] | None = None
+    daemon_default_runtime: str | None = None
+    daemon_error: str | None = None
+    error: str | None = None
+
+    @property
+    def nvidia(self) -> bool | None:
+        """Whether docker runs the nvidia runtime: the daemon's own answer, else daemon.json's."""
+        if self.daemon_runtimes is not None:
+            return "nvidia" in self.daemon_runtimes
+        if self.config is not None and self.error is None:
+            return "nvidia" in self.runtimes
+        return None
+
+
+@dataclass(frozen=True)
+class EngineRuntimeConfig:
+    """containerd's or CRI-O's runtime configuration: the files read, the runtimes they define,
+    the default runtime (containerd), and the program the nvidia runtime runs."""
+
+    configs: tuple[str, ...] = ()
+    runtimes: tuple[str, ...] = ()
+    default_runtime: str | None = None
+    nvidia_program: str | None = None
+    error: str | None = None
+
+    @property
+    def nvidia(self) -> bool:
+        return "nvidia" in self.runtimes
+
+
+@dataclass(frozen=True)
+class ContainerToolkitFacts:
+    """The NVIDIA Container Toolkit and the engines' runtime configuration (``container_toolkit``).
+
+    ``collected`` is False when the probe did not report the section (older probes).
+    ``programs`` maps each toolkit program to its path (None: absent). Each engine's part is
+    None when the host has neither its configuration nor (docker) its command.
+    """
+
+    collected: bool = False
+    installed: bool = False
+    version: str | None = None
+    version_source: str | None = None
+    programs: tuple[tuple[str, str | None], ...] = ()
+    config: str | None = None
+    mode: str | None = None
+    docker: DockerRuntimeConfig | None = None
+    containerd: EngineRuntimeConfig | None = None
+    crio: EngineRuntimeConfig | None = None
+    cdi_specs: tuple[str, ...] = ()
+    notes: str | None = None
+    error: str | None = None
+
+    def program(self, name: str) -> str | None:
+        """Where the toolkit program ``name`` is, or None."""
+        return dict(self.programs).get(name)
+
+
+@dataclass(frozen=True)
+class MigInstance:
+    """One GPU instance (``nvidia-smi mig -lgi``): its profile (``3g.71gb``), profile and instance IDs, placement."""
+
+    profile: str
+    profile_id: int | None = None
+    instance_id: int | None = None
+    placement: str | None = None
+
+
+@dataclass(frozen=True)
+class MigDevice:
+    """One GPU's MIG state: modes "enabled"/"disabled" (None: not told), ``supported`` False for a GPU
+    without MIG, and its GPU instances when MIG is on (None: off, or they could not be listed)."""
+
+    index: int | None = None
+    uuid: str | None = None
+    current: str | None = None
+    pending: str | None = None
+    supported: bool | None = None
+    instances: tuple[MigInstance, ...] | None = None
+
+
+@dataclass(frozen=True)
+class MigFacts:
+    """MIG per GPU (the ``mig`` section); ``collected`` False when the probe did not report it."""
+
+    collected: bool = False
+    devices: tuple[MigDevice, ...] = ()
+    source: str | None = None
+    instances_source: str | None = None
     error: str | None = None
 
 
@@ -577,6 +722,8 @@ class Facts:
     """The probe cut long lists to stay under its output cap (the cut lists' owners say ``truncated``)."""
     reference: ReferenceFacts = ReferenceFacts()
     packages: PackageFacts = PackageFacts(collected=False)
+    container_toolkit: ContainerToolkitFacts = ContainerToolkitFacts()
+    mig: MigFacts = MigFacts()
 
     def section_error(self, name: str) -> str | None:
         """The error a collector reported for its section (``host``, ``driver``, ...), if any."""

@@ -19,20 +19,24 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from auditor.facts.images import IMAGE_ID, BadReference, parse_repo_digest
 from auditor.facts.model import (
     SCHEMA,
     CachedPackage,
     CompatPackage,
     ContainerFacts,
     ContainerImage,
+    ContainerToolkitFacts,
     CudaFacts,
     CudaToolkit,
     CudnnFacts,
     CudnnInstall,
+    DockerRuntimeConfig,
     DriverFacts,
     DriverStatus,
     EngineFacts,
     EngineLoad,
+    EngineRuntimeConfig,
     EnginesFacts,
     Facts,
     FactsError,
@@ -40,6 +44,9 @@ from auditor.facts.model import (
     GpuFacts,
     HostInfo,
     InstalledPackage,
+    MigDevice,
+    MigFacts,
+    MigInstance,
     OfferedVersion,
     PackageAvailability,
     PackageFacts,
@@ -67,6 +74,11 @@ _PACKAGE_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+~:_-]{0,127}$")  # dpkg 
 _PACKAGE_ARCH = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 _LOCK_PATTERN = re.compile(r"^[A-Za-z0-9+._:*?\[\]-]{1,256}$")  # a NEVRA glob of dnf's versionlock list
 _PIN_PRIORITY = 100_000  # apt pin priorities are small integers (100, 500, 990, 1000, 1001); bound them
+_GPU_REQUEST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9,._:-]{0,127}$")  # all, a count, device indexes or UUIDs
+_MIG_PROFILE = re.compile(
+    r"^[1-9]\d?g\.\d{1,4}gb(?:\+[a-z0-9]{1,16}){0,4}$"
+)  # 3g.71gb, 1g.18gb+me (nvidia-smi mig -lgi)
+_PLACEMENT = re.compile(r"^\d{1,2}:\d{1,2}$")  # start:size in memory slices
 
 
 def parse_facts(data: bytes | str) -> Facts:
@@ -108,6 +120,8 @@ def parse_facts(data: bytes | str) -> Facts:
         truncated=root.flag("truncated"),
         reference=_reference(root.sub("reference")),
         packages=_packages(root.sub("packages"), "packages" in document),
+        container_toolkit=_container_toolkit(root, "container_toolkit"),
+        mig=_mig(root, "mig"),
     )
 
 
@@ -274,6 +288,8 @@ def _gpus(r: _Reader) -> GpuFacts:
             persistence_mode=d.text("persistence_mode"),
             vbios_version=d.text("vbios_version"),
             error=d.error(),
+            mig_pending=d.text("mig_pending"),
+            mig_supported=d.optional_flag("mig_supported"),
         )
         for d in r.items("devices")
     )
@@ -452,10 +468,126 @@ def _containers(r: _Reader) -> ContainerFacts:
         ContainerImage(repository=i.text("repository") or "?", tag=i.text("tag"), id=i.text("id"))
         for i in r.items("images")
     )
-    running = tuple(
-        RunningContainer(name=c.text("name") or "?", image=c.text("image"), id=c.text("id")) for c in r.items("running")
+    return ContainerFacts(
+        runtime=r.text("runtime"),
+        images=images,
+        running=tuple(_container(c) for c in r.items("running")),
+        error=r.error(),
+        stopped=tuple(_container(c) for c in r.items("stopped")),
+        inspect_error=r.text("inspect_error"),
     )
-    return ContainerFacts(runtime=r.text("runtime"), images=images, running=running, error=r.error())
+
+
+def _container(c: _Reader) -> RunningContainer:
+    """One container; its image ID, registry digests and GPU request in their strict shapes."""
+    digests: tuple[str, ...] | None = None
+    if c.data.get("digests") is not None:
+        digests = c.texts("digests")
+        for index, text in enumerate(digests):
+            try:
+                parse_repo_digest(text)
+            except BadReference:
+                raise FactsError(
+                    f"{c.path}.digests[{index}] must be REPO@sha256:<64 hex digits>, got {clean(text, 80)!r}"
+                ) from None
+    return RunningContainer(
+        name=c.text("name") or "?",
+        image=c.text("image"),
+        id=c.text("id"),
+        state=c.text("state"),
+        image_id=c.shaped("image_id", IMAGE_ID, "an image ID like sha256:<64 hex digits>"),
+        digests=digests,
+        runtime=c.text("runtime"),
+        gpus=c.shaped("gpus", _GPU_REQUEST, "a GPU request (all, a count or device IDs)"),
+        inspected="image_id" in c.data or "gpus" in c.data,
+    )
+
+
+def _container_toolkit(root: _Reader, key: str) -> ContainerToolkitFacts:
+    """The optional ``container_toolkit`` section (probes before it have none: not collected)."""
+    if root.data.get(key) is None:
+        return ContainerToolkitFacts()
+    r = root.sub(key)
+    programs = r.sub("programs")
+    config = r.sub("config")
+    docker = r.sub("docker") if r.data.get("docker") is not None else None
+    return ContainerToolkitFacts(
+        collected=True,
+        installed=r.flag("installed"),
+        version=r.text("version"),
+        version_source=r.text("version_source"),
+        programs=tuple((str(name), programs.text(name)) for name in sorted(programs.data)),
+        config=config.text("path"),
+        mode=config.text("mode"),
+        docker=None
+        if docker is None
+        else DockerRuntimeConfig(
+            config=docker.text("config"),
+            runtimes=docker.texts("runtimes"),
+            default_runtime=docker.text("default_runtime"),
+            nvidia_path=docker.text("nvidia_path"),
+            cdi=docker.flag("cdi"),
+            daemon_runtimes=docker.texts("daemon_runtimes") if docker.data.get("daemon_runtimes") is not None else None,
+            daemon_default_runtime=docker.text("daemon_default_runtime"),
+            daemon_error=docker.text("daemon_error"),
+            error=docker.error(),
+        ),
+        containerd=_engine_config(r, "containerd", "nvidia_binary"),
+        crio=_engine_config(r, "crio", "nvidia_path"),
+        cdi_specs=r.texts("cdi_specs"),
+        notes=r.text("notes"),
+        error=r.error(),
+    )
+
+
+def _engine_config(r: _Reader, key: str, program: str) -> EngineRuntimeConfig | None:
+    if r.data.get(key) is None:
+        return None
+    e = r.sub(key)
+    return EngineRuntimeConfig(
+        configs=e.texts("configs"),
+        runtimes=e.texts("runtimes"),
+        default_runtime=e.text("default_runtime"),
+        nvidia_program=e.text(program),
+        error=e.error(),
+    )
+
+
+def _mig(root: _Reader, key: str) -> MigFacts:
+    """The optional ``mig`` section (probes before it have none: not collected)."""
+    if root.data.get(key) is None:
+        return MigFacts()
+    r = root.sub(key)
+    devices = []
+    for d in r.items("devices"):
+        instances: tuple[MigInstance, ...] | None = None
+        if d.data.get("instances") is not None:
+            instances = tuple(
+                MigInstance(
+                    profile=i.shaped("profile", _MIG_PROFILE, "a MIG profile like 3g.71gb") or "?",
+                    profile_id=i.integer("profile_id"),
+                    instance_id=i.integer("instance_id"),
+                    placement=i.shaped("placement", _PLACEMENT, "a placement like 0:4"),
+                )
+                for i in d.items("instances")
+            )
+        devices.append(
+            MigDevice(
+                index=d.integer("index"),
+                uuid=d.text("uuid"),
+                current=d.text("current"),
+                pending=d.text("pending"),
+                supported=d.optional_flag("supported"),
+                instances=instances,
+            )
+        )
+    return MigFacts(
+        collected=True,
+        devices=tuple(devices),
+        source=r.text("source"),
+        instances_source=r.text("instances_source"),
+        error=r.error(),
+    )
 
 
 def _packages(r: _Reader, present: bool) -> PackageFacts:

@@ -443,6 +443,7 @@ _KEYS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "minor_version": lambda r: int(r.get("family") or 0),
     "engine_portability": lambda r: str(r.get("id")),
     "driver_states": lambda r: str(r.get("state")),
+    "runtime_states": lambda r: str(r.get("state")),
     "ngc": lambda r: f"{r.get('tag')}" + (f"-{r['variant']}" if r.get("variant") else ""),
 }
 _SITE_FIRST = {"gpus", "architectures", "system_floors"}  # first match wins there: the site's rows come first

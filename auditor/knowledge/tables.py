@@ -43,6 +43,7 @@ TABLES = (
     "tensorrt_releases",
     "engine_portability",
     "driver_states",
+    "runtime_states",
 )
 SITE_KEY = "_site"
 """Set on a row that came from the site overlay: ``"<file>:<line>"``."""

@@ -38,6 +38,7 @@ from auditor.evaluate.checks.containers import CHECK_ID as CONTAINER_CHECK
 from auditor.evaluate.checks.containers import judge_container
 from auditor.evaluate.checks.driver_state import state_cite
 from auditor.evaluate.checks.tensorrt import tensorrt_build_major
+from auditor.facts.images import BadReference, parse_reference, parse_repo_digest
 from auditor.facts.model import DriverStatus, Facts
 from auditor.facts.stack import stack_of
 from auditor.findings import Action, Verdict
@@ -56,6 +57,7 @@ from auditor.plan.model import (
     EngineRecord,
     HostPlan,
     HostStatus,
+    ImageRecord,
     PlanStep,
     PlanWarning,
     Rollback,
@@ -553,4 +555,20 @@ def _rollback(facts: Facts) -> Rollback:
         tensorrt=stack.tensorrt,
         cuda_compat=tuple(p.path for p in facts.cuda.compat),
         engines=tuple(EngineRecord(e.path, e.header_version, e.sha256) for e in facts.engines.items if e.exists),
+        images=running_images(facts),
     )
+
+
+def running_images(facts: Facts) -> tuple[ImageRecord, ...]:
+    """Each running container's image by registry digest: the one matching its reference's repository, else its first."""
+    records = []
+    for container in facts.containers.running:
+        digests = list(container.digests or ())
+        try:
+            repository = parse_reference(container.image or "").canonical
+        except BadReference:
+            repository = None
+        own = [d for d in digests if parse_repo_digest(d).canonical == repository]
+        chosen = own or digests
+        records.append(ImageRecord(container.name, container.image, chosen[0] if chosen else None))
+    return tuple(records)

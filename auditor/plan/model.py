@@ -189,6 +189,19 @@ class PackageVersion:
 
 
 @dataclass(frozen=True)
+class ImageRecord:
+    """A running container's image as it is now: what rolling back redeploys (by digest, not by tag)."""
+
+    container: str
+    image: str | None
+    digest: str | None
+    """``REPO@sha256:...`` the image has in a registry; None when it has none (built here) or was not inspected."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"container": self.container, "image": self.image, "digest": self.digest}
+
+
+@dataclass(frozen=True)
 class Rollback:
     """The host's versions before the plan runs: the state to return to."""
 
@@ -203,9 +216,12 @@ class Rollback:
     packages: tuple[PackageVersion, ...] = ()
     """The installed packages of every component the plan changes, at their current versions, with where
     each can be installed from again: what the rollback reinstalls."""
+    images: tuple[ImageRecord, ...] = ()
+    """The running containers' images by registry digest (``auditor.facts`` ``containers``)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "images": [i.to_json() for i in self.images],
             "driver": self.driver,
             "kernel_module": self.kernel_module,
             "cuda": self.cuda,

@@ -19,15 +19,19 @@ from typing import Any
 
 from auditor import versions
 from auditor.errors import InputError, InputErrors, Location
+from auditor.facts.images import BadReference, parse_reference
 from auditor.findings import Action, Severity
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.policy.model import (
     COMPONENTS,
     CONSISTENT_COMPONENTS,
     EMPTY_POLICY,
+    MIG_MODES,
     SCHEMA,
     Bounds,
     Disabled,
+    ImagePin,
+    MigRequirement,
     Policy,
     RequiredEngine,
     RequiredPlugin,
@@ -70,11 +74,15 @@ RULE_KEYS = (
     "remediation",
     "reference",
     "plugins",
+    "mig",
 )
 PLACEHOLDERS = ("cc", "sm", "gpu")
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _REFERENCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 _PLUGIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:+-]{0,127}$")  # a registered creator name (EfficientNMS_TRT)
+_MIG_PROFILE = re.compile(r"^[1-9]\d?g\.\d{1,4}gb(?:\+[a-z0-9]{1,16}){0,4}$")  # 3g.71gb, 1g.18gb+me
+MIG_KEYS = ("mode", "profiles")
+MAX_MIG_INSTANCES = 8  # GPU instances per GPU: seven on today's GPUs, eight memory slices
 
 
 @dataclass(frozen=True)
@@ -149,7 +157,7 @@ def _stack(name: str, raw: Any, where: Location) -> Stack:
     bounds = [
         b for c in COMPONENTS if c in node and (b := errors.attempt(_bounds, c, node[c], node.loc(c))) is not None
     ]
-    image = errors.attempt(_image, node["image"], node.loc("image")) if "image" in node else None
+    image, pin = (errors.attempt(_image, node["image"], node.loc("image")) if "image" in node else None) or (None, None)
     engines = errors.attempt(_engines, node["engines"], node.loc("engines")) if "engines" in node else ()
     reference = errors.attempt(_reference, node["reference"], node.loc("reference")) if "reference" in node else None
     plugins = errors.attempt(_plugins, node["plugins"], node.loc("plugins")) if "plugins" in node else ()
@@ -160,11 +168,12 @@ def _stack(name: str, raw: Any, where: Location) -> Stack:
         bounds=tuple(bounds),
         location=where,
         image=image,
-        image_location=node.loc("image") if image else None,
+        image_location=node.loc("image") if "image" in node else None,
         engines=engines or (),
         description=str(node["description"]) if node.get("description") else None,
         reference=reference,
         plugins=plugins or (),
+        image_pin=pin,
     )
 
 
@@ -183,10 +192,11 @@ def _rule(raw: Any, where: Location, index: int, checks: Collection[str]) -> Rul
         b for c in COMPONENTS if c in node and (b := errors.attempt(_bounds, c, node[c], node.loc(c))) is not None
     ]
     stack = errors.attempt(as_text, node["stack"], "'stack'", node.loc("stack")) if "stack" in node else None
-    image = errors.attempt(_image, node["image"], node.loc("image")) if "image" in node else None
+    image, pin = (errors.attempt(_image, node["image"], node.loc("image")) if "image" in node else None) or (None, None)
     engines = errors.attempt(_engines, node["engines"], node.loc("engines")) if "engines" in node else ()
     reference = errors.attempt(_reference, node["reference"], node.loc("reference")) if "reference" in node else None
     plugins = errors.attempt(_plugins, node["plugins"], node.loc("plugins")) if "plugins" in node else ()
+    mig = errors.attempt(_mig, node["mig"], node.loc("mig")) if "mig" in node else None
     gpu_count, count_loc = None, None
     if "gpus" in node:
         gpus = errors.attempt(require_map, node["gpus"], "'gpus'", node.loc("gpus"))
@@ -224,7 +234,7 @@ def _rule(raw: Any, where: Location, index: int, checks: Collection[str]) -> Rul
         stack=stack,
         stack_location=node.loc("stack") if stack else None,
         image=image,
-        image_location=node.loc("image") if image else None,
+        image_location=node.loc("image") if "image" in node else None,
         engines=engines or (),
         consistent=consistent or (),
         consistent_location=node.loc("consistent") if consistent else None,
@@ -234,6 +244,8 @@ def _rule(raw: Any, where: Location, index: int, checks: Collection[str]) -> Rul
         remediation=remediation,
         reference=reference,
         plugins=plugins or (),
+        image_pin=pin,
+        mig=mig,
     )
 
 
@@ -303,12 +315,89 @@ def _check_target(component: str, fields: dict[str, Any], where: Location) -> li
     return [InputError(f"'{component}.target' {target} {p}", where) for p in problems]
 
 
-def _image(raw: Any, where: Location) -> str:
+def _image(raw: Any, where: Location) -> tuple[str | None, ImagePin | None]:
+    """``image:``: an NGC image the knowledge base judges (``REPO:YY.MM[-suffix]``), and/or a registry digest pin
+    (``REPO[:TAG]@sha256:<64 hex>``, ``REPO@sha256:<64 hex>``). Returns (image to judge, pin); a pinned image whose
+    tag the knowledge base cannot judge (an internal image, ``latest``) is pinned only."""
     text = as_text(raw, "'image'", where)
+    if "@" not in text:
+        try:
+            trt_kb.parse_image(text)
+        except trt_kb.BadImage as exc:
+            raise InputError(f"'image': {exc}", where) from None
+        return text, None
     try:
-        trt_kb.parse_image(text)
-    except trt_kb.BadImage as exc:
+        reference = parse_reference(text)
+    except BadReference as exc:
         raise InputError(f"'image': {exc}", where) from None
+    if reference.digest is None:
+        raise InputError(f"'image': {text!r}: a pin is REPO[:TAG]@sha256:<64 hex digits>", where)
+    pin = ImagePin(reference.repository, reference.digest, reference.tag, where)
+    if reference.tag is None:
+        return None, pin
+    tagged = f"{reference.repository}:{reference.tag}"
+    try:
+        trt_kb.parse_image(tagged)
+    except trt_kb.BadImage:
+        return None, pin
+    return tagged, pin
+
+
+def _mig(raw: Any, where: Location) -> MigRequirement:
+    """``mig: enabled|disabled`` or ``mig: {mode, profiles}``; profiles a list (one per GPU instance) or a
+    mapping profile -> count (mig-parted's ``mig-devices`` form), only with MIG enabled."""
+    if isinstance(raw, str):
+        raw = {"mode": raw}
+    node = require_map(raw, "'mig'", where)
+    errors = _Errors(check_keys(node, MIG_KEYS, "'mig'", required=("mode",)))
+    mode = (
+        errors.attempt(_enum_text, node["mode"], MIG_MODES, "'mig.mode'", node.loc("mode")) if "mode" in node else None
+    )
+    profiles: list[str] = []
+    if "profiles" in node:
+        loc = node.loc("profiles")
+        value = node["profiles"]
+        if isinstance(value, dict):
+            counts = require_map(value, "'mig.profiles'", loc)
+            for name, number in counts.items():
+                if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= MAX_MIG_INSTANCES:
+                    errors.append(
+                        InputError(
+                            f"'mig.profiles': the count of {name!r} must be 1 to {MAX_MIG_INSTANCES}", counts.loc(name)
+                        )
+                    )
+                else:
+                    profiles += [str(name)] * number
+        else:
+            profiles += list(errors.attempt(_text_list, value, "'mig.profiles'", loc) or ())
+        for name in profiles:
+            if not _MIG_PROFILE.match(name):
+                errors.append(
+                    InputError(f"'mig.profiles': {name!r} is not a MIG profile like 3g.71gb or 1g.18gb+me", loc)
+                )
+        if len(profiles) > MAX_MIG_INSTANCES:
+            errors.append(
+                InputError(f"'mig.profiles': {len(profiles)} GPU instances, a GPU has at most {MAX_MIG_INSTANCES}", loc)
+            )
+        if mode == "disabled" and profiles:
+            errors.append(InputError("'mig.profiles' need 'mode: enabled'", loc))
+    if errors:
+        raise InputErrors(errors)
+    assert mode is not None
+    return MigRequirement(
+        mode=mode,
+        location=where,
+        profiles=tuple(sorted(profiles)),
+        profiles_location=node.loc("profiles") if "profiles" in node else None,
+    )
+
+
+def _enum_text(raw: Any, choices: Sequence[str], what: str, where: Location) -> str:
+    text = as_text(raw, what, where)
+    if text not in choices:
+        raise InputError(
+            f"{what} must be one of {', '.join(choices)}, got {text!r}{did_you_mean(text, choices)}", where
+        )
     return text
 
 
@@ -524,11 +613,13 @@ def _resolve_stacks(rules: list[Rule], stacks: Mapping[str, Stack]) -> list[Rule
         own = {b.component for b in rule.bounds}
         bounds = tuple(b for b in stack.bounds if b.component not in own) + rule.bounds
         order = {c: i for i, c in enumerate(COMPONENTS)}
+        own_image = rule.image_location is not None  # the rule's own image: neither the stack's image nor its pin
         resolved.append(
             replace(
                 rule,
                 bounds=tuple(sorted(bounds, key=lambda b: order[b.component])),
-                image=rule.image or stack.image,
+                image=rule.image if own_image else stack.image,
+                image_pin=rule.image_pin if own_image else stack.image_pin,
                 image_location=rule.image_location or stack.image_location,
                 engines=rule.engines or stack.engines,
                 reference=rule.reference or stack.reference,

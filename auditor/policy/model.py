@@ -103,6 +103,35 @@ class RequiredReference:
 
 
 @dataclass(frozen=True)
+class ImagePin:
+    """``image: REPO[:TAG]@sha256:...``: the registry digest every running container of ``repository`` must run."""
+
+    repository: str
+    digest: str
+    tag: str | None
+    location: Location
+
+    @property
+    def reference(self) -> str:
+        """The pinned reference as written (``REPO[:TAG]@sha256:...``)."""
+        return f"{self.repository}{':' + self.tag if self.tag else ''}@{self.digest}"
+
+
+MIG_MODES = ("enabled", "disabled")
+
+
+@dataclass(frozen=True)
+class MigRequirement:
+    """``mig: {mode, profiles}``: the MIG mode every GPU of a selected host must be in and, with MIG on,
+    the GPU instances each must have (profile names, one per instance: a multiset, order-free)."""
+
+    mode: str
+    location: Location
+    profiles: tuple[str, ...] = ()
+    profiles_location: Location | None = None
+
+
+@dataclass(frozen=True)
 class Disabled:
     """A built-in check switched off for a rule's hosts, with the reason a reviewer reads."""
 
@@ -124,6 +153,7 @@ class Stack:
     description: str | None = None
     reference: RequiredReference | None = None
     plugins: tuple[RequiredPlugin, ...] = ()
+    image_pin: ImagePin | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +180,8 @@ class Rule:
     remediation: str | None = None
     reference: RequiredReference | None = None
     plugins: tuple[RequiredPlugin, ...] = ()
+    image_pin: ImagePin | None = None
+    mig: MigRequirement | None = None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from auditor.report.model import Report
 
 PLACEHOLDERS = ("{timestamp}", "{inventory}")
 _BRACES = re.compile(r"\{[^{}]*\}|[{}]")
-FORMATS = ("table", "json", "md", "html", "junit", "prom", "csv")
+FORMATS = ("table", "json", "md", "html", "junit", "prom", "csv", "k8s-labels", "ansible-inventory")
 DESCRIPTIONS = {
     "table": "readable summary: counts, hosts needing action and their main finding (the default)",
     "json": "auditor.report/1, the machine contract",
@@ -33,6 +33,8 @@ DESCRIPTIONS = {
     "junit": "JUnit XML for CI (one testsuite per host, one testcase per check)",
     "prom": "Prometheus textfile for node_exporter's textfile collector",
     "csv": "one row per finding, for spreadsheets",
+    "k8s-labels": "a shell script of kubectl label node lines: GPU Feature Discovery's labels and auditor/verdict",
+    "ansible-inventory": "a YAML inventory grouping the hosts by verdict, GPU model, compute capability, driver, CUDA",
 }
 
 
@@ -160,4 +162,12 @@ def renderer(name: str, color: bool = False, width: int | None = None) -> Callab
         from auditor.report.writers.csv import render_csv
 
         return render_csv
+    if name == "k8s-labels":
+        from auditor.report.writers.k8s_labels import render_k8s_labels
+
+        return render_k8s_labels
+    if name == "ansible-inventory":
+        from auditor.report.writers.ansible_inventory import render_ansible_inventory
+
+        return render_ansible_inventory
     raise ValueError(name)

@@ -26,6 +26,17 @@ Shape (DESIGN.md)::
     pip: {nvidia-cudnn-cu12: "9.1.0.70"}  # wheels in the host's site-packages
     containers: {runtime: docker, access: ok, images: ["nvcr.io/nvidia/tritonserver:24.05-py3"],
                  running: [{name: triton, image: "nvcr.io/nvidia/tritonserver:24.05-py3"}]}
+    # a container may also say: digest ("sha256:<64 hex>"; default one derived from the image,
+    # "none" for an image never pushed or pulled), gpus (all, "0,1", none; default all),
+    # runtime (runc, nvidia; default runc), state (running, created, exited; default running)
+    container_toolkit: {state: configured, version: "1.17.8", engines: [docker]}
+    # state: configured (the default where containers are given), absent (no toolkit),
+    # unconfigured (installed, docker/containerd not configured), not-restarted (daemon.json
+    # configured, the running daemon without the runtime); engines: docker, containerd
+    gpus: [{model: "NVIDIA H100 80GB HBM3", count: 8,
+            mig: {mode: enabled, pending: enabled, profiles: ["3g.40gb", "3g.40gb"]}}]
+    # MIG on a MIG-capable model: current mode, pending mode (default: the current one),
+    # and the GPU instances each GPU has (profile names as nvidia-smi mig -lgi prints them)
     engines:
       /srv/models/det.plan: {tensorrt: "10.3.0.26", compute_capability: "8.6", outcome: missing-plugin}
     python_tensorrt_lean: "10.3.0.26"     # an importable tensorrt_lean (runs version-compatible plans only)
@@ -54,6 +65,7 @@ An engine's ``outcome`` forces what a test-load meets beyond version and device:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -110,6 +122,7 @@ HOST_KEYS = (
     "gpu_fault",
     "probe_output",
     "packages",
+    "container_toolkit",
 )
 GPU_FAULTS = ("wrong-output", "out-of-memory")
 DRIVER_STATES = ("loaded", "not-loaded", "permission-denied")
@@ -118,6 +131,23 @@ PROBE_OUTPUT_LIMIT = 16 * 1024 * 1024  # a forged document beyond any --max-outp
 PACKAGE_COMPONENTS = ("driver", "cuda", "cudnn", "tensorrt")
 """The components ``packages:`` and ``repository:`` name (a simulated host's dpkg packages belong to one each)."""
 VERSION_KEYS = ("driver", "kernel_module", "cudnn", "tensorrt", "python_tensorrt", "python_tensorrt_lean")
+MIG_CAPABLE = ("A100", "A30", "H100", "H200", "H800", "B200", "GB200")
+"""GPU models (by name) the simulator lets enable MIG (NVIDIA's MIG User Guide, "Supported GPUs")."""
+CONTAINER_STATES = ("running", "created", "exited")
+TOOLKIT_STATES = ("configured", "absent", "unconfigured", "not-restarted")
+TOOLKIT_ENGINES = ("docker", "containerd")
+MIG_MODES = ("enabled", "disabled")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_MIG_PROFILE = re.compile(r"^[1-9]\d?g\.\d{1,4}gb(?:\+[a-z0-9]{1,16}){0,4}$")
+
+
+@dataclass(frozen=True)
+class MigSpec:
+    """MIG on a simulated GPU: the current and pending modes, and the GPU instances (profile names)."""
+
+    mode: str = "disabled"
+    pending: str = "disabled"
+    profiles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +155,7 @@ class GpuSpec:
     model: str
     count: int
     compute_capability: str
+    mig: MigSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -137,13 +168,40 @@ class EngineSpec:
 
 
 @dataclass(frozen=True)
+class ContainerRun:
+    """One container on a simulated host: its image as typed, its image's registry digest ("" for none:
+    never pushed or pulled), what it asks of GPUs ("all", "0,1"; None: nothing), its runtime and state."""
+
+    name: str
+    image: str
+    digest: str | None = None
+    gpus: str | None = "all"
+    runtime: str = "runc"
+    state: str = "running"
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
-    """Container images and running containers a simulated host's docker (or podman) lists."""
+    """Container images and containers a simulated host's docker (or podman) lists.
+
+    ``running`` keeps (name, image) pairs as before; ``containers`` has every container with
+    its details (``ContainerRun``), running or not.
+    """
 
     runtime: str = "docker"
     access: str = "ok"
     images: tuple[str, ...] = ()
     running: tuple[tuple[str, str], ...] = ()
+    containers: tuple[ContainerRun, ...] = ()
+
+
+@dataclass(frozen=True)
+class ToolkitSpec:
+    """The NVIDIA Container Toolkit on a simulated host (``TOOLKIT_STATES``) and the engines it configures."""
+
+    state: str = "configured"
+    version: str = "1.17.8"
+    engines: tuple[str, ...] = ("docker",)
 
 
 @dataclass(frozen=True)
@@ -187,6 +245,8 @@ class SimHost:
     packages: PackageSpec = field(default_factory=PackageSpec, compare=False)
     repository: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False, compare=False)
     """The fleet's repository: versions offered per component besides the installed ones."""
+    container_toolkit: ToolkitSpec | None = None
+    """The NVIDIA Container Toolkit; None: none, unless the host has containers (then configured)."""
 
     @property
     def gpu_count(self) -> int:
@@ -307,6 +367,10 @@ def _host(name: str, spec: Any, defaults: YamlMap | None, where: Location, base:
             fields["probe_output"] = _probe_output(merged["probe_output"], base, loc("probe_output"))
         if merged.get("packages") is not None:
             fields["packages"] = _packages(merged["packages"], loc("packages"))
+        if merged.get("container_toolkit") is not None:
+            fields["container_toolkit"] = _toolkit(merged["container_toolkit"], loc("container_toolkit"))
+        elif fields.get("containers") is not None:
+            fields["container_toolkit"] = ToolkitSpec()
     except InputError as exc:
         errors.extend(exc.problems)
     gpu_fault = merged.get("gpu_fault")
@@ -356,7 +420,9 @@ def _gpus(raw: Any, where: Location) -> tuple[GpuSpec, ...]:
     for index, item in enumerate(items):
         try:
             node = require_map(item, "a GPU entry", items.loc(index))
-            problems = check_keys(node, ("model", "count", "compute_capability"), "a GPU entry", required=("model",))
+            problems = check_keys(
+                node, ("model", "count", "compute_capability", "mig"), "a GPU entry", required=("model",)
+            )
             if problems:
                 errors.extend(problems)
                 continue
@@ -375,7 +441,14 @@ def _gpus(raw: Any, where: Location) -> tuple[GpuSpec, ...]:
                     )
                     continue
                 cc = known.compute_capability
-            result.append(GpuSpec(model=model, count=count, compute_capability=cc))
+            mig = None
+            if node.get("mig") is not None:
+                if not any(m in model for m in MIG_CAPABLE):
+                    raise InputError(
+                        f"'mig' needs a MIG-capable GPU ({', '.join(MIG_CAPABLE)}), not {model!r}", node.loc("mig")
+                    )
+                mig = _mig(node["mig"], node.loc("mig"))
+            result.append(GpuSpec(model=model, count=count, compute_capability=cc, mig=mig))
         except InputError as exc:
             errors.append(exc)
     if errors:
@@ -441,21 +514,63 @@ def _containers(raw: Any, where: Location) -> ContainerSpec:
     if node.get("images") is not None:
         listed = require_list(node["images"], "'images'", node.loc("images"))
         images = tuple(as_text(image, "an image", listed.loc(i)) for i, image in enumerate(listed))
-    running: list[tuple[str, str]] = []
+    runs: list[ContainerRun] = []
     if node.get("running") is not None:
         listed = require_list(node["running"], "'running'", node.loc("running"))
         for index, item in enumerate(listed):
-            entry = require_map(item, "a running container", listed.loc(index))
-            problems = check_keys(entry, ("name", "image"), "a running container", required=("name", "image"))
-            if problems:
-                raise InputErrors(problems)
-            running.append(
-                (
-                    as_text(entry["name"], "'name'", entry.loc("name")),
-                    as_text(entry["image"], "'image'", entry.loc("image")),
-                )
+            runs.append(_container_run(item, listed.loc(index)))
+    running = tuple((run.name, run.image) for run in runs if run.state == "running")
+    return ContainerSpec(runtime=runtime, access=access, images=images, running=running, containers=tuple(runs))
+
+
+def _container_run(raw: Any, where: Location) -> ContainerRun:
+    keys = ("name", "image", "digest", "gpus", "runtime", "state")
+    entry = require_map(raw, "a container", where)
+    problems = check_keys(entry, keys, "a container", required=("name", "image"))
+    if problems:
+        raise InputErrors(problems)
+    text = {k: as_text(entry[k], f"'{k}'", entry.loc(k)) for k in keys if entry.get(k) is not None}
+    digest = text.get("digest")
+    if digest is not None and digest != "none" and not _DIGEST.match(digest):
+        raise InputError(f"'digest' must be sha256:<64 hex digits> or none, got {digest!r}", entry.loc("digest"))
+    state = text.get("state", "running")
+    if state not in CONTAINER_STATES:
+        raise InputError(f"'state' must be one of {', '.join(CONTAINER_STATES)}", entry.loc("state"))
+    gpus = text.get("gpus", "all")
+    if not re.match(r"^(all|none|\d+(,\d+)*)$", gpus):
+        raise InputError("'gpus' must be all, none or device indexes like 0,1", entry.loc("gpus"))
+    runtime = text.get("runtime", "runc")
+    if runtime not in ("runc", "nvidia"):
+        raise InputError("'runtime' must be runc or nvidia", entry.loc("runtime"))
+    return ContainerRun(
+        name=text["name"],
+        image=text["image"],
+        digest="" if digest == "none" else digest,
+        gpus=None if gpus == "none" else gpus,
+        runtime=runtime,
+        state=state,
+    )
+
+
+def _toolkit(raw: Any, where: Location) -> ToolkitSpec:
+    node = require_map(raw, "'container_toolkit'", where)
+    problems = check_keys(node, ("state", "version", "engines"), "'container_toolkit'")
+    if problems:
+        raise InputErrors(problems)
+    state = as_text(node.get("state", "configured"), "'state'", node.loc("state") if "state" in node else where)
+    if state not in TOOLKIT_STATES:
+        raise InputError(f"'state' must be one of {', '.join(TOOLKIT_STATES)}", node.loc("state"))
+    version = _version(node["version"], "'version'", node.loc("version")) if "version" in node else "1.17.8"
+    engines: tuple[str, ...] = ("docker",)
+    if node.get("engines") is not None:
+        listed = require_list(node["engines"], "'engines'", node.loc("engines"))
+        engines = tuple(as_text(e, "an engine", listed.loc(i)) for i, e in enumerate(listed))
+        unknown = [e for e in engines if e not in TOOLKIT_ENGINES]
+        if unknown:
+            raise InputError(
+                f"unknown engine {unknown[0]!r}; one of: {', '.join(TOOLKIT_ENGINES)}", node.loc("engines")
             )
-    return ContainerSpec(runtime=runtime, access=access, images=images, running=tuple(running))
+    return ToolkitSpec(state=state, version=version, engines=engines)
 
 
 def _components(raw: Any, what: str, where: Location) -> tuple[str, ...]:
@@ -509,3 +624,25 @@ def _repository(raw: Any, where: Location) -> dict[str, tuple[str, ...]]:
     if errors:
         raise InputErrors(errors)
     return result
+
+
+def _mig(raw: Any, where: Location) -> MigSpec:
+    node = require_map(raw, "'mig'", where)
+    problems = check_keys(node, ("mode", "pending", "profiles"), "'mig'", required=("mode",))
+    if problems:
+        raise InputErrors(problems)
+    mode = as_text(node["mode"], "'mode'", node.loc("mode"))
+    pending = as_text(node.get("pending", mode), "'pending'", node.loc("pending") if "pending" in node else where)
+    for key, value in (("mode", mode), ("pending", pending)):
+        if value not in MIG_MODES:
+            raise InputError(f"'{key}' must be enabled or disabled", node.loc(key) if key in node else where)
+    profiles: tuple[str, ...] = ()
+    if node.get("profiles") is not None:
+        listed = require_list(node["profiles"], "'profiles'", node.loc("profiles"))
+        profiles = tuple(as_text(p, "a MIG profile", listed.loc(i)) for i, p in enumerate(listed))
+        bad = [p for p in profiles if not _MIG_PROFILE.match(p)]
+        if bad:
+            raise InputError(f"not a MIG profile like 3g.40gb: {bad[0]!r}", node.loc("profiles"))
+        if mode != "enabled":
+            raise InputError("'profiles' need MIG enabled ('mode: enabled')", node.loc("profiles"))
+    return MigSpec(mode=mode, pending=pending, profiles=profiles)

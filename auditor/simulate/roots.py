@@ -28,14 +28,14 @@ from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge.plugins import STANDARD as STANDARD_PLUGINS
 from auditor.simulate.aptview import write_apt_view
-from auditor.simulate.fleet import EngineSpec, SimHost
+from auditor.simulate.fleet import MIG_CAPABLE, EngineSpec, SimHost
+from auditor.simulate.runtimes import container_files, mig_state, toolkit_files
 
 LIBDIR = "usr/lib/x86_64-linux-gnu"
 INCDIR = "usr/include/x86_64-linux-gnu"
 SIM = "usr/share/auditor-sim"
 NVIDIA_SMI_STATE = f"{SIM}/nvidia-smi.json"
 BOOT_EPOCH = calendar.timegm((2026, 11, 1, 4, 0, 0))
-MIG_CAPABLE = ("A100", "A30", "H100", "H200", "H800", "B200", "GB200")
 
 
 def build_root(host: SimHost, base: Path) -> Path:
@@ -74,7 +74,11 @@ def build_root(host: SimHost, base: Path) -> Path:
         _pip_wheel(root, host, name, version)
     _tensorrt_state(root, host, gpus)
     if host.containers is not None:
-        _containers(root, host)
+        for relative, text, mode in container_files(host):
+            _write(root, relative, text, mode)
+    if host.container_toolkit is not None:
+        for relative, text, mode in toolkit_files(host):
+            _write(root, relative, text, mode)
     if write_apt_view(root, host, packages):
         _standin(root, "usr/bin/apt-cache", "standin_apt_cache.py")
     for path, engine in host.engines.items():
@@ -115,6 +119,7 @@ def _gpus(host: SimHost) -> list[dict[str, Any]]:
                     "memory_mib": _memory_mib(spec.model),
                     "bus_id": f"00000000:{0x07 + index * 0x10:02X}:00.0",
                     "mig_capable": any(m in spec.model for m in MIG_CAPABLE),
+                    "mig": mig_state(spec.mig) if spec.mig else None,
                 }
             )
     return gpus
@@ -295,21 +300,6 @@ def _pip_wheel(root: Path, host: SimHost, name: str, version: str) -> None:
             f"{site}/nvidia/cudnn/include/cudnn_version.h",
             f"#define CUDNN_MAJOR {major}\n#define CUDNN_MINOR {minor}\n#define CUDNN_PATCHLEVEL {patch}\n",
         )
-
-
-def _containers(root: Path, host: SimHost) -> None:
-    spec = host.containers
-    assert spec is not None
-    images = []
-    for image in spec.images:
-        repository, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "latest")
-        images.append({"repository": repository, "tag": tag, "id": hashlib.sha256(image.encode()).hexdigest()[:12]})
-    running = [
-        {"name": name, "image": image, "id": hashlib.sha256(f"{host.name}/{name}".encode()).hexdigest()[:12]}
-        for name, image in spec.running
-    ]
-    _write(root, f"{SIM}/containers.json", json.dumps({"access": spec.access, "images": images, "running": running}))
-    _standin(root, f"usr/bin/{spec.runtime}", "standin_docker.py")
 
 
 def _standin(root: Path, relative: str, module: str, preamble: str = "") -> None:

@@ -60,7 +60,8 @@ def field(gpu, name, units):
         "memory.total": "%d MiB" % gpu["memory_mib"] if units else str(gpu["memory_mib"]),
         "pci.bus_id": gpu["bus_id"],
         "persistence_mode": "Enabled",
-        "mig.mode.current": "Disabled" if gpu.get("mig_capable") else "[N/A]",
+        "mig.mode.current": mig_mode(gpu, "current"),
+        "mig.mode.pending": mig_mode(gpu, "pending"),
         "ecc.mode.current": "Enabled",
         "vbios_version": gpu.get("vbios", "96.00.89.00.01"),
         "count": str(len(STATE["gpus"])),
@@ -71,6 +72,38 @@ def field(gpu, name, units):
         sys.stderr.write('Field "%s" is not a valid field to query.\n\n' % name)
         sys.exit(2)
     return values[name]
+
+
+def mig_mode(gpu, which):
+    """``Enabled``/``Disabled`` on a MIG-capable GPU (its ``mig`` state, else off), ``[N/A]`` on others."""
+    if not gpu.get("mig_capable"):
+        return "[N/A]"
+    return (gpu.get("mig") or {}).get(which, "Disabled")
+
+
+def list_gpu_instances():
+    """``nvidia-smi mig -lgi``: the boxed table of NVIDIA's MIG User Guide, or the line a host without MIG prints."""
+    fail_if_unhealthy()
+    rows = [
+        (gpu["index"], i)
+        for gpu in STATE["gpus"]
+        if mig_mode(gpu, "current") == "Enabled"
+        for i in gpu["mig"]["instances"]
+    ]
+    if not any(mig_mode(gpu, "current") == "Enabled" for gpu in STATE["gpus"]):
+        print("No MIG-enabled devices found.")
+        return
+    rule = "+" + "-" * 52 + "+"
+    print(rule)
+    print("| GPU instances:                                     |")
+    print("| GPU   Name          Profile  Instance   Placement  |")
+    print("|                       ID       ID       Start:Size |")
+    print("|" + "=" * 52 + "|")
+    for index, instance in rows:
+        name = "MIG %s" % instance["profile"]
+        placement = "%d:%d" % (instance["start"], instance["size"])
+        print("|%4d  %-15s%4d%9d%13s     |" % (index, name, instance["profile_id"], instance["instance_id"], placement))
+        print(rule)
 
 
 def header_name(name, units):
@@ -126,7 +159,7 @@ def banner():
                 "Default",
             )
         )
-        print("|%41s|%24s| %20s |" % ("", "", "Disabled" if gpu.get("mig_capable") else "N/A"))
+        print("|%41s|%24s| %20s |" % ("", "", mig_mode(gpu, "current").strip("[]")))
         print(columns)
     print("")
     print(rule)
@@ -147,6 +180,8 @@ def main(args):
             print("GPU %d: %s (UUID: %s)" % (gpu["index"], gpu["name"], gpu["uuid"]))
     elif any(a.startswith("--query-gpu=") for a in args):
         query(args)
+    elif args[:2] == ["mig", "-lgi"]:
+        list_gpu_instances()
     else:
         sys.stderr.write("Invalid combination of input arguments. Please run 'nvidia-smi -h' for help.\n")
         sys.exit(2)

@@ -9,6 +9,7 @@ from auditor.findings import Action, Severity, Verdict
 from auditor.report.model import Report
 from auditor.transport.outcome import AuditStep
 from tests.support.demo import FAST_PROBE_TIMEOUT, run_fleet
+from tests.support.paths import ROOT
 
 EXPECTED = {
     "t4-edge-01": Verdict.OK,
@@ -30,6 +31,11 @@ EXPECTED = {
     "t4-lab-02": Verdict.UPGRADE,
     "rtx-lab-01": Verdict.UPGRADE,  # its tensorrt:25.06 container needs driver 575 (no forward compat on GeForce)
     "v100-legacy-01": Verdict.ROLLBACK,
+    "l4-triton-01": Verdict.OK,  # runs the pinned digest
+    "l4-triton-02": Verdict.UPGRADE,  # another digest than the pinned one; a :latest sidecar (warn) too
+    "a10-batch-02": Verdict.UPGRADE,  # GPU containers without the NVIDIA Container Toolkit
+    "h200-mig-01": Verdict.OK,  # MIG on, the instances its rule asks for
+    "h200-mig-02": Verdict.REBOOT,  # a MIG mode change pending; other GPUs cut into the wrong instances
     "h100-serve-03": Verdict.UNREACHABLE,
     "l4-batch-01": Verdict.UNREACHABLE,
     "t4-lab-01": Verdict.ERROR,
@@ -58,7 +64,7 @@ def test_demo_fleet_verdicts(demo_report: Report) -> None:
     expected = expected_verdicts(demo_report)
     assert {h.name: h.verdict for h in demo_report.hosts} == expected
     summary = demo_report.summary()
-    assert summary["total"] == 22
+    assert summary["total"] == 27
     assert {v.value: list(expected.values()).count(v) for v in Verdict} == {
         k: n for k, n in summary.items() if k != "total"
     }
@@ -78,7 +84,10 @@ def test_findings_explain_the_verdicts(demo_report: Report) -> None:
     for host in demo_report.hosts:
         for finding in host.findings:
             assert finding.source and (
-                finding.source.startswith("knowledge:") or ".yaml:" in finding.source or finding.source == "built-in"
+                finding.source.startswith("knowledge:")
+                or ".yaml:" in finding.source
+                or finding.source == "built-in"
+                or finding.source.startswith("knowledge as of ")  # an image the knowledge has no table for
             ), finding
 
 
@@ -96,6 +105,8 @@ def test_every_builtin_check_and_policy_feature_shows(demo_report: Report) -> No
         "tensorrt.cuda",
         "tensorrt.cudnn",
         "containers.image",
+        "containers.tag",
+        "containers.toolkit",
     ):
         assert check in rules, check
     for feature in (
@@ -111,6 +122,9 @@ def test_every_builtin_check_and_policy_feature_shows(demo_report: Report) -> No
         "serving/tensorrt.present",  # a stack's required component
         "batch-cuda/cuda_driver.min",  # the CUDA the driver supports
         "training/cuda.version",  # rule action override
+        "triton-image/image.digest",  # an image pinned by registry digest
+        "mig-pool/mig.profiles",  # the GPU instances MIG must have
+        "mig-pool/mig.pending",  # a MIG mode change waiting for a reset
     ):
         assert feature in rules, feature
     hosts = {h.name: h for h in demo_report.hosts}
@@ -199,3 +213,33 @@ hosts:
     assert hosts["flood"].verdict is Verdict.ERROR and "exceeded 1048576 bytes" in hosts["flood"].error.message
     assert hosts["nopython"].verdict is Verdict.ERROR and "no python3" in hosts["nopython"].error.message
     assert hosts["slow"].verdict is Verdict.OK and hosts["fine"].verdict is Verdict.OK
+
+
+def test_container_and_mig_findings_name_what_to_run(demo_report: Report) -> None:
+    """The issue-15 demo hosts: each new finding cites its source and names the command or digest that fixes it."""
+    hosts = {h.name: h for h in demo_report.hosts}
+    pinned = next(f for f in hosts["l4-triton-02"].findings if f.rule == "triton-image/image.digest")
+    lines = (ROOT / "policies" / "demo.yaml").read_text().splitlines()
+    image_line = next(n for n, line in enumerate(lines, 1) if line.strip().startswith('image: "nvcr.io/nvidia/triton'))
+    assert pinned.action is Action.UPGRADE and (pinned.source or "").endswith(f"demo.yaml:{image_line}")
+    assert pinned.expected == (
+        "nvcr.io/nvidia/tritonserver:25.01-py3@sha256:f4305ed427562c74294dcb05727e934e55860e1bdf46f08e73149e40fdb37e56"
+    )
+    floating = next(f for f in hosts["l4-triton-02"].findings if f.rule == "containers.tag")
+    assert floating.action is Action.INVESTIGATE and "'gpu-metrics'" in floating.message
+    assert (floating.remediation or "").startswith("Pin the image: run nvcr.io/nvidia/k8s/dcgm-exporter@sha256:")
+    assert not [f for f in hosts["l4-triton-01"].findings if f.rule.startswith(("containers.tag", "triton-image"))]
+    toolkit = hosts["a10-batch-02"].main_finding
+    assert toolkit is not None and toolkit.rule == "containers.toolkit" and toolkit.action is Action.UPGRADE
+    assert "nvidia-ctk runtime configure --runtime=docker" in (toolkit.remediation or "")
+    assert (toolkit.source or "").startswith(
+        "knowledge:runtime-states (https://docs.nvidia.com/datacenter/cloud-native/"
+    )
+    pending = hosts["h200-mig-02"].main_finding
+    assert pending is not None and pending.rule == "mig-pool/mig.pending" and pending.message.startswith("GPU 7:")
+    wrong = [f for f in hosts["h200-mig-02"].findings if f.rule == "mig-pool/mig.profiles"]
+    assert [f.message.split(":")[0] for f in wrong] == ["GPU 5", "GPU 6"]
+    assert wrong[0].actual == "7x 1g.18gb" and wrong[0].expected == "2x 3g.71gb"
+    mig = hosts["h200-mig-01"].facts
+    assert mig is not None and {d.current for d in mig.mig.devices} == {"enabled"}
+    assert all(len(d.instances or ()) == 2 for d in mig.mig.devices)

@@ -42,7 +42,7 @@ def test_json_report_on_stdout_and_exit_1_for_findings(capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     report = json.loads(out)
     assert code == 1 and report["exit_code"] == 1
-    assert report["schema"] == "auditor.report/1" and report["summary"]["total"] == 22
+    assert report["schema"] == "auditor.report/1" and report["summary"]["total"] == 27
     assert set(report["exit_codes"]) == {"0", "1", "2", "3", "4", "130"}
     assert report["policy"] == "demo-production + demo-site"
     assert any(note.startswith("EXPIRED WAIVER") for note in report["notes"])

@@ -34,6 +34,8 @@ def test_demo_policy_loads_with_locations() -> None:
         "hgx-gpu-count",
         "hopper-driver",
         "training",
+        "mig-pool",
+        "triton-image",
     ]
     driver = policy.rules[0].bounds[0]
     assert (driver.min, driver.max, driver.deny, driver.target) == ("535.104.05", "580", ("550.54.14",), "580.95.05")
@@ -53,6 +55,8 @@ def test_policy_files_merge_in_order() -> None:
         "hgx-gpu-count",
         "hopper-driver",
         "training",
+        "mig-pool",
+        "triton-image",
         "batch-cuda",
     ]
     hopper = policy.rules[ids.index("hopper-driver")]

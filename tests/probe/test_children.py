@@ -81,6 +81,7 @@ def test_pynvml_child_answers_in_the_ctypes_query_shape(tmp_path: Path) -> None:
         "compute_capability": "9.0",
         "memory_total_mib": 81920,
         "mig_mode": "disabled",
+        "mig_pending": "disabled",
         "ecc_mode": "enabled",
         "persistence_mode": "enabled",
     }

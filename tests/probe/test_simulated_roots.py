@@ -306,7 +306,12 @@ def test_the_nvidia_smi_path_gives_what_nvml_gave_on_the_real_h200(roots: dict[s
     write_h200_state(root)
     real = json.loads((REAL / "probe.json").read_text())
     doc = probe(root)
+    # probe.json predates mig.mode.pending; the real nvidia-smi printed it "Disabled" (workflows/gpu/host.txt)
+    pending = [d.pop("mig_pending") for d in doc["gpus"]["devices"]]
     assert doc["gpus"]["devices"] == real["gpus"]["devices"]
+    assert (
+        pending == ["disabled"] and "NVIDIA H200, Disabled, Disabled" in (REAL / "workflows/gpu/host.txt").read_text()
+    )
     assert (doc["driver"]["version"], doc["driver"]["cuda_version"]) == (
         real["driver"]["version"],
         real["driver"]["cuda_version"],

@@ -80,7 +80,7 @@ def test_format_specs_parse(text: str, spec: OutputSpec) -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("xml", "unknown format 'xml' (choose from table, json, md, html, junit, prom, csv)"),
+    [("xml", "unknown format 'xml' (choose from table, json, md, html, junit, prom, csv, k8s-labels, ansible-inventory)"),
      ("htlm:r.html", "did you mean 'html'?"),
      ("json:", "empty path after ':'")],
 )  # fmt: skip

@@ -96,7 +96,7 @@ def test_json_carries_the_exit_decision_and_failing_since(demo_report: Report) -
 def test_table_lists_hosts_needing_action_with_their_main_finding(demo_report: Report) -> None:
     """The terminal table: counts, each host needing action with its reason, ok hosts by name."""
     text = render_table(with_exit(demo_report), width=100)
-    assert "Needs action (17)" in text and "OK (5): " in text
+    assert "Needs action (20)" in text and "OK (7): " in text
     assert re.search(r"ROLLBACK\s+a10-infer-01\s+NVIDIA driver 550.54.14 is on the deny list", text)
     assert "unreachable 2" in text and text.rstrip().endswith("4 hosts not fully evaluated")
     assert all(line == line.rstrip() for line in text.splitlines())
@@ -154,8 +154,8 @@ def test_markdown_lists_needs_action_then_findings_then_ok(demo_report: Report) 
     """The Markdown follows the table: headline, counts, needs action, findings per host, ok hosts."""
     text = render_md(with_exit(demo_report))
     assert text.startswith("# GPU fleet audit: demo-fleet (simulated)\n")
-    assert "**17 of 22 hosts need action**" in text
-    order = [text.index(s) for s in ("## Needs action", "## Findings per host", "## OK (5)", "Exit 1:")]
+    assert "**20 of 27 hosts need action**" in text
+    order = [text.index(s) for s in ("## Needs action", "## Findings per host", "## OK (7)", "Exit 1:")]
     assert order == sorted(order)
     assert "- **critical · rollback** `fleet-driver/driver.deny`" in text
 

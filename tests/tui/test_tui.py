@@ -36,7 +36,7 @@ async def test_demo_hosts_stream_in_with_their_states_then_verdicts() -> None:
             await pilot.pause(0.02)
         await settle(pilot)
         table = app.main.table
-        assert table.row_count == 22
+        assert table.row_count == 27
         verdicts = {name: str(table.get_cell(name, "verdict")) for name in table.rows}
         assert verdicts["a10-infer-01"] == "↓ ROLLBACK" and verdicts["h100-serve-01"] == "✓ OK"
         assert verdicts["l4-batch-01"] == "○ UNREACHABLE" and verdicts["t4-lab-01"] == "✖ ERROR"

@@ -5,11 +5,11 @@ Everything here runs on the host, not on the controller: standard library only, 
 into ONE program (each compiled under its own file name, in one namespace, in the order
 their relative imports give) and embeds the child programs of ``children/``; the
 controller sends that program on stdin. One collector per module (``host``, ``driver``,
-``gpus``, ``cuda``, ``cudnn``, ``tensorrt``, ``containers``, ``engines``, ``reference``,
-``packages``),
-listed in ``main.COLLECTORS``; ``build`` is the reference-engine build mode. ``startup``
-runs first and starts slow work while the rest compiles; ``forkserver`` runs the child
-programs in forked processes instead of fresh interpreters.
+``gpus``, ``cuda``, ``cudnn``, ``tensorrt``, ``containers``, ``container_toolkit``, ``mig``,
+``engines``, ``reference``, ``packages``), listed in ``main.COLLECTORS``; ``build`` is the
+reference-engine build mode. ``startup`` runs first and starts slow work while the rest
+compiles; ``forkserver`` runs the child programs in forked processes instead of fresh
+interpreters.
 
 Rules the assembly relies on (``auditor.probe.program`` checks them): modules import
 each other only with relative imports (the assembly blanks those lines), never import

@@ -46,6 +46,8 @@ DEFAULT_BUDGETS = {
     "cudnn": 6.0,
     "tensorrt": 20.0,
     "containers": 8.0,
+    "container_toolkit": 8.0,
+    "mig": 8.0,
     "engines": 50.0,
     "reference": 50.0,
     "packages": 10.0,

@@ -64,6 +64,7 @@ import time
 
 from .build import build_main
 from .common import DEFAULT_BUDGETS, MAX_OUTPUT_BYTES, PROBE_VERSION, SCHEMA, clip, deadlines, iso_utc
+from .container_toolkit import collect_container_toolkit
 from .containers import collect_containers
 from .context import ProbeContext, parse_args
 from .cuda import collect_cuda
@@ -73,6 +74,7 @@ from .engines import collect_engines
 from .forkserver import ForkServer
 from .gpus import collect_gpus
 from .host import collect_host
+from .mig import collect_mig
 from .packages import collect_packages
 from .reference import collect_reference, remove_all_private
 from .startup import EARLY
@@ -86,6 +88,8 @@ COLLECTORS = (
     ("cudnn", collect_cudnn),
     ("tensorrt", collect_tensorrt),
     ("containers", collect_containers),
+    ("container_toolkit", collect_container_toolkit),
+    ("mig", collect_mig),
     ("engines", collect_engines),
     ("reference", collect_reference),
     ("packages", collect_packages),

@@ -15,6 +15,9 @@ from .system import find_library, find_module
 NVML_SUCCESS = 0
 
 
+NVML_ERROR_NOT_SUPPORTED = 3
+
+
 NVML_ERROR_NO_PERMISSION = 4
 
 
@@ -141,8 +144,12 @@ def nvml_device(lib, call, index, error_string):
     if lib.nvmlDeviceGetMemoryInfo(handle, ctypes.byref(memory)) == NVML_SUCCESS:
         device["memory_total_mib"] = memory.total // (1024 * 1024)
     current, pending = ctypes.c_uint(), ctypes.c_uint()
-    if lib.nvmlDeviceGetMigMode(handle, ctypes.byref(current), ctypes.byref(pending)) == NVML_SUCCESS:
+    code = lib.nvmlDeviceGetMigMode(handle, ctypes.byref(current), ctypes.byref(pending))
+    if code == NVML_SUCCESS:
         device["mig_mode"] = enabled(current.value)
+        device["mig_pending"] = enabled(pending.value)
+    elif code == NVML_ERROR_NOT_SUPPORTED:  # a GPU without MIG (the mig section tells it from "unknown")
+        device["mig_supported"] = False
     if lib.nvmlDeviceGetEccMode(handle, ctypes.byref(current), ctypes.byref(pending)) == NVML_SUCCESS:
         device["ecc_mode"] = enabled(current.value)
     if lib.nvmlDeviceGetPersistenceMode(handle, ctypes.byref(current)) == NVML_SUCCESS:

@@ -13,6 +13,7 @@ SMI_FIELDS = (
     "memory.total",
     "pci.bus_id",
     "mig.mode.current",
+    "mig.mode.pending",
     "ecc.mode.current",
     "persistence_mode",
     "vbios_version",
@@ -27,6 +28,7 @@ SMI_KEYS = {
     "memory.total": "memory_total_mib",
     "pci.bus_id": "pci_bus_id",
     "mig.mode.current": "mig_mode",
+    "mig.mode.pending": "mig_pending",
     "ecc.mode.current": "ecc_mode",
     "persistence_mode": "persistence_mode",
     "vbios_version": "vbios_version",
@@ -58,7 +60,7 @@ def smi_value(key, value):
         return None
     if key in ("index", "memory_total_mib"):
         return to_int(value.split()[0])
-    if key in ("mig_mode", "ecc_mode", "persistence_mode"):
+    if key in ("mig_mode", "mig_pending", "ecc_mode", "persistence_mode"):
         return value.lower() if value.lower() in ("enabled", "disabled") else clip(value, 64)
     if key == "compute_capability":
         return value if re.match(r"^\d+\.\d+$", value) else None
@@ -79,7 +81,7 @@ def query_smi(ctx):
     banner = ctx.start([smi])  # the banner runs while the query does
     try:
         fields = list(SMI_FIELDS)
-        for _ in range(4):
+        for _ in range(len(SMI_FIELDS)):
             status, out, err = ctx.run(
                 [smi, "--query-gpu=" + ",".join(fields), "--format=csv,noheader,nounits"], timeout=10
             )
@@ -109,6 +111,8 @@ def query_smi(ctx):
                     result["driver_version"] = clip(value, 64)
                 elif smi_value(SMI_KEYS[name], value) is not None:
                     device[SMI_KEYS[name]] = smi_value(SMI_KEYS[name], value)
+                elif name == "mig.mode.current" and value.strip() in ("[N/A]", "N/A"):
+                    device["mig_supported"] = False  # a GPU without MIG prints N/A (the mig section)
             result["gpus"].append(device)
     try:
         _, banner_out, _ = ctx.finish(banner, 10, "nvidia-smi")

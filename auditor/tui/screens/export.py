@@ -32,6 +32,7 @@ from auditor.report.isolation import render_isolated
 from auditor.report.model import Report
 
 EXTENSIONS = {"table": "txt", "json": "json", "md": "md", "html": "html", "junit": "xml", "prom": "prom", "csv": "csv"}
+EXTENSIONS.update({"k8s-labels": "sh", "ansible-inventory": "yaml"})  # the scheduling formats (report/scheduling.py)
 DEFAULT_NAME = "auditor-{inventory}-{timestamp}"
 
 

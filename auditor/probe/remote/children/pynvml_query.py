@@ -37,10 +37,20 @@ GPU_FIELDS = (
     ("compute_capability", lambda n, h: "%d.%d" % tuple(n.nvmlDeviceGetCudaComputeCapability(h))),
     ("memory_total_mib", lambda n, h: int(n.nvmlDeviceGetMemoryInfo(h).total) // (1024 * 1024)),
     ("mig_mode", lambda n, h: "enabled" if n.nvmlDeviceGetMigMode(h)[0] else "disabled"),
+    ("mig_pending", lambda n, h: "enabled" if n.nvmlDeviceGetMigMode(h)[1] else "disabled"),
     ("ecc_mode", lambda n, h: "enabled" if n.nvmlDeviceGetEccMode(h)[0] else "disabled"),
     ("persistence_mode", lambda n, h: "enabled" if n.nvmlDeviceGetPersistenceMode(h) else "disabled"),
     ("vbios_version", lambda n, h: text(n.nvmlDeviceGetVbiosVersion(h))),
 )
+
+
+def mig_not_supported(n, handle):
+    """True when NVML says the GPU has no MIG (NVML_ERROR_NOT_SUPPORTED, 3), not merely that it failed."""
+    try:
+        n.nvmlDeviceGetMigMode(handle)
+    except Exception as exc:
+        return code_of(exc) == 3
+    return False
 
 
 def query():
@@ -68,6 +78,8 @@ def query():
                 continue
             for key, getter in GPU_FIELDS:
                 field(device, key, getter, n, handle)
+            if "mig_mode" not in device and mig_not_supported(n, handle):
+                device["mig_supported"] = False
             out["gpus"].append(device)
     finally:
         n.nvmlShutdown()
