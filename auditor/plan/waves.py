@@ -11,7 +11,8 @@
 * **Canary** (wave 0): one host per GPU model and group, chosen greedily (the host
   covering most uncovered model/group pairs first, inventory order on ties), never
   more than the batch size; pairs left without a canary are named in a note. A host
-  whose GPUs could not be listed stands for no model and is never a canary.
+  whose GPUs could not be listed stands for no model and is a canary only when no planned
+  host's GPUs could be listed (then the first one goes alone, and a note says so).
 * **Waves 1..n**: the remaining planned hosts in inventory order, one batch each.
 """
 
@@ -74,6 +75,11 @@ def assign_waves(plans: Sequence[HostPlan], rollout: Rollout) -> tuple[list[Host
         left = ", ".join(f"{gpu} in {group}" for gpu, group in sorted(uncovered))
         notes.append(
             f"the canary wave holds at most {count(size, 'host')} (--max-unavailable/--max-parallel); no canary for: {left}"
+        )
+    if not canary:  # no planned host's GPUs could be listed: the first one goes alone, still first
+        canary = eligible[:1]
+        notes.append(
+            f"no planned host's GPUs could be listed to stand for a model: the canary is {canary[0].name} alone"
         )
     rest = [p for p in eligible if p not in canary]
     batches = [canary] + [rest[i : i + size] for i in range(0, len(rest), size)]

@@ -66,6 +66,19 @@ def test_canary_takes_one_host_per_gpu_model_and_group_then_batches_follow(polic
     assert unbounded.notes == ()
 
 
+def test_without_any_listed_gpu_the_first_host_is_the_canary_alone(policy: Policy) -> None:
+    """Planned hosts whose GPUs could not be listed still get a canary: the first one, alone, with a note; never an
+    empty wave 0."""
+    reports = [
+        needs_trt(f"blind-{n}", ("serving",), {"count": 0, "devices": [], "error": "NVML: Unknown Error"})
+        for n in (1, 2, 3)
+    ]
+    result = plan(reports, build_target(policy, None, ["tensorrt=10.13.3.9"]), policy, Rollout(max_unavailable="2"))
+    assert [w.hosts for w in result.waves] == [("blind-1",), ("blind-2", "blind-3")]
+    assert result.waves[0].canary and all(w.hosts for w in result.waves)
+    assert any("the canary is blind-1 alone" in n for n in result.notes)
+
+
 def test_blocked_and_unreachable_hosts_are_left_out_of_every_wave(policy: Policy) -> None:
     """Volta (blocked) and the unreachable host get no wave and are listed as left out."""
     result = fleet(policy)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -110,11 +111,11 @@ def host_block(host: HostPlan) -> list[RenderableType]:
         line = Text("  ✗ ", style="bold red")
         line.append(f"{blocker.kind.value} ({blocker.component}): ", style="bold")
         line.append(blocker.reason)
-        if blocker.fix:
-            line.append(f"\n    fix: {blocker.fix}")
-        if blocker.source:
-            line.append(f"\n    source: {blocker.source}", style="dim")
         out.append(line)
+        if blocker.fix:
+            out.append(Text(f"    fix: {blocker.fix}"))
+        if blocker.source:
+            out.append(Text(f"    source: {blocker.source}", style="dim"))
     for warning in host.warnings:
         line = Text("  ? could not tell: " if warning.unknown else "  ! ", style="yellow")
         line.append(warning.message)
@@ -129,7 +130,15 @@ def host_block(host: HostPlan) -> list[RenderableType]:
         out.append(Text(f"  installs: {package_list(host.packages)}", style="dim"))
     if host.rollback is not None and host.rollback.packages and (host.steps or host.blockers):
         out.append(Text(f"  rollback installs: {package_list(host.rollback.packages)}", style="dim"))
-    return [clean_text(item) if isinstance(item, Text) else item for item in out]
+    return [hanging(item) if isinstance(item, Text) else item for item in out]
+
+
+def hanging(line: Text) -> RenderableType:
+    """``line`` cleaned, its leading blanks made a left margin: a long line wraps under its own start, not at column 0."""
+    indent = len(line.plain) - len(line.plain.lstrip(" "))
+    if not indent:
+        return clean_text(line)
+    return Padding(clean_text(line[indent:]), (0, 0, 0, indent))
 
 
 def plan_lines(plan: Plan) -> list[RenderableType]:
@@ -217,7 +226,7 @@ def plan_lines(plan: Plan) -> list[RenderableType]:
             out.append(line)
     out.append(Text(""))
     out.append(Text(f"exit {int(plan.exit_code)}: {plan.exit_reason}", style="dim"))
-    return [clean_text(item) if isinstance(item, Text) else item for item in out]
+    return [hanging(item) if isinstance(item, Text) else item for item in out]
 
 
 def render_plan_table(plan: Plan, width: int | None = None, color: bool = False) -> str:
