@@ -131,7 +131,8 @@ def _rollback(result: PackagePlan, packages: PackageFacts, step: PlanStep, insta
     unknown = None
     if availability is None:
         unknown = (
-            "the probe was not asked which versions the repositories offer (a stored run: plan from a fresh audit)"
+            "the probe was not asked which versions the repositories offer (a stored run or the interactive audit: "
+            "`auditor plan --to STACK` asks)"
         )
     elif availability.error:
         unknown = f"the repositories could not be read: {availability.error}"
