@@ -94,6 +94,25 @@ def test_dpkg_status_installed_holds_and_config_files() -> None:
     }
 
 
+def test_dpkg_status_among_thousands_of_other_stanzas_and_odd_layouts() -> None:
+    """The recorded NVIDIA stanzas hidden among 3,000 others give the same packages; a stanza whose
+    ``Package:`` is not its first field, and one after a blank line holding spaces, are still read."""
+    recorded = text(APT / "dpkg-status-stanzas.out")
+    others = "".join(
+        f"Package: lib-other{i}\nStatus: install ok installed\nVersion: 1.{i}\nArchitecture: amd64\n\n" for i in range(3000)
+    )
+    assert P.parse_dpkg_status(others + recorded + "\n\n" + others) == P.parse_dpkg_status(recorded)
+    odd = (
+        "Status: install ok installed\nPackage: libnvinfer10\nVersion: 10.13.3.9-1+cuda13.0\nArchitecture: amd64\n"
+        " \n"
+        "Package: libcudnn9-cuda-13\nStatus: hold ok installed\nVersion: 9.14.0.64-1\nArchitecture: amd64\n"
+    )
+    assert P.parse_dpkg_status(odd) == [
+        {"name": "libcudnn9-cuda-13", "version": "9.14.0.64-1", "arch": "amd64", "held": True},
+        {"name": "libnvinfer10", "version": "10.13.3.9-1+cuda13.0", "arch": "amd64", "held": False},
+    ]
+
+
 def test_deb_and_rpm_cache_file_names() -> None:
     """Cached package files name package, version (epoch colon as %3a in .deb names) and architecture."""
     debs = [P.parse_deb_filename(n) for n in text(APT / "apt-cache-archives.out").split()]

@@ -30,15 +30,8 @@ import os
 import re
 
 from .common import MAX_LIST, ProbeTimeout, clip, first_line, remaining
+from .system import NVIDIA_PACKAGE, dpkg_stanzas, nvidia_stanzas
 
-# NVIDIA's package families (docs/research/workflows.md A cites NVIDIA's install guides for each):
-# driver (nvidia-driver-580, libnvidia-compute-580, cuda-drivers-580; RPM nvidia-driver, kmod-nvidia-open-dkms,
-# nvidia-kmod-common), CUDA (cuda-*, libcublas-*...), cuDNN (libcudnn9-cuda-12), TensorRT (libnvinfer10, tensorrt).
-INTEREST = re.compile(
-    r"^(nvidia-|libnvidia-|cuda-|libcuda|libcudnn|cudnn|libnvinfer|libnvonnxparser|libnvparsers|python3-libnvinfer"
-    r"|tensorrt|kmod-nvidia|xorg-x11-nvidia|libcublas|libcufft|libcurand|libcusolver|libcusparse|libnpp"
-    r"|libnvjitlink|libnvjpeg|libnccl|graphsurgeon|onnx-graphsurgeon|uff-converter)"
-)
 NAME_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._-]{0,127}$")
 """A package name as dpkg and rpm allow it; anything else is never passed to a command."""
 RPM_PATTERNS = (
@@ -62,7 +55,6 @@ APT_LISTS = "/var/lib/apt/lists"
 VERSIONLOCK_CONF = "/etc/dnf/plugins/versionlock.conf"
 VERSIONLOCK_LIST = "/etc/dnf/plugins/versionlock.list"
 MAX_ASKED = 256
-MAX_DPKG_STATUS = 64 * 1024 * 1024
 
 
 def collect_packages(ctx):
@@ -75,11 +67,11 @@ def collect_packages(ctx):
     """
     facts: dict = {"manager": None, "installed": [], "locks": [], "cached": [], "availability": None}
     errors = []
-    dpkg_text = ctx.read_text(DPKG_STATUS, MAX_DPKG_STATUS)
+    stanzas = dpkg_stanzas(ctx)
     rpm = ctx.which("rpm") if any(ctx.isdir(d) for d in ("/var/lib/rpm", "/usr/lib/sysimage/rpm")) else None
-    if dpkg_text is not None:
+    if stanzas is not None:
         facts["manager"] = "apt" if ctx.which("apt-cache") else "dpkg"
-        facts["installed"] = parse_dpkg_status(dpkg_text)
+        facts["installed"] = installed_debs(stanzas)
         facts["cached"] = cached_debs(ctx)
     if rpm is not None and not facts["installed"]:  # a Debian host with rpm installed is still a Debian host
         try:
@@ -116,18 +108,21 @@ def collect_packages(ctx):
 
 
 def parse_dpkg_status(text):
-    """Installed NVIDIA packages from ``/var/lib/dpkg/status``: [{name, version, arch, held}].
+    """Installed NVIDIA packages from the text of ``/var/lib/dpkg/status``: [{name, version, arch, held}]."""
+    return installed_debs(nvidia_stanzas(text))
+
+
+def installed_debs(stanzas):
+    """Installed NVIDIA packages of ``system.nvidia_stanzas``: [{name, version, arch, held}], by name.
 
     Only stanzas whose state (the third word of ``Status:``) is ``installed``: a removed but
     not purged package (``deinstall ok config-files``) keeps its old version there and is not
     installed. ``held`` is the ``hold`` want (``apt-mark hold`` writes it).
     """
     found = []
-    for stanza in re.split(r"\n\s*\n", text):
-        fields = stanza_fields(stanza)
-        name = fields.get("Package", "")
+    for name, fields in stanzas:
         status = fields.get("Status", "").split()
-        if not INTEREST.match(name) or not NAME_SHAPE.match(name) or len(status) != 3 or status[2] != "installed":
+        if not NAME_SHAPE.match(name) or len(status) != 3 or status[2] != "installed":
             continue
         found.append(
             {
@@ -140,23 +135,12 @@ def parse_dpkg_status(text):
     return sorted(found, key=lambda p: p["name"])
 
 
-def stanza_fields(stanza):
-    """``Key: value`` lines of one RFC-822 stanza (continuation lines are dropped: no field we read has any)."""
-    fields = {}
-    for line in stanza.splitlines():
-        if line[:1] in (" ", "\t", "#") or ":" not in line:
-            continue
-        key, _, value = line.partition(":")
-        fields[key.strip()] = value.strip()
-    return fields
-
-
 def cached_debs(ctx):
     """NVIDIA package files in apt's cache: [{name, version, arch, path}] from ``NAME_VERSION_ARCH.deb``."""
     found = []
     for path in ctx.glob(APT_ARCHIVES + "/*.deb")[: MAX_LIST * 4]:
         entry = parse_deb_filename(os.path.basename(path))
-        if entry is not None and INTEREST.match(entry["name"]):
+        if entry is not None and NVIDIA_PACKAGE.match(entry["name"]):
             entry["path"] = path
             found.append(entry)
     return found[:MAX_LIST]
@@ -247,7 +231,7 @@ def parse_rpm_qa(text):
     found = {}
     for line in text.splitlines():
         parts = line.split("\t")
-        if len(parts) != 3 or not NAME_SHAPE.match(parts[0]) or not INTEREST.match(parts[0]):
+        if len(parts) != 3 or not NAME_SHAPE.match(parts[0]) or not NVIDIA_PACKAGE.match(parts[0]):
             continue
         if not re.match(r"^\d+:\S+-\S+$", parts[1]):
             continue
@@ -316,7 +300,7 @@ def cached_rpms(ctx):
     paths = ctx.glob("/var/cache/dnf/*/packages/*.rpm") + ctx.glob("/var/cache/yum/*/*/packages/*.rpm")
     for path in paths[: MAX_LIST * 4]:
         entry = parse_rpm_filename(os.path.basename(path))
-        if entry is not None and INTEREST.match(entry["name"]):
+        if entry is not None and NVIDIA_PACKAGE.match(entry["name"]):
             entry["path"] = path
             found.append(entry)
     return found[:MAX_LIST]

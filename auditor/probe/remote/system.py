@@ -20,6 +20,19 @@ PACKAGE_INTEREST = re.compile(
 )
 
 
+# NVIDIA's package families (docs/research/workflows.md A cites NVIDIA's install guides for each):
+# driver (nvidia-driver-580, libnvidia-compute-580, cuda-drivers-580; RPM nvidia-driver, kmod-nvidia-open-dkms,
+# nvidia-kmod-common), CUDA (cuda-*, libcublas-*...), cuDNN (libcudnn9-cuda-12), TensorRT (libnvinfer10, tensorrt).
+NVIDIA_PACKAGE = re.compile(
+    r"^(nvidia-|libnvidia-|cuda-|libcuda|libcudnn|cudnn|libnvinfer|libnvonnxparser|libnvparsers|python3-libnvinfer"
+    r"|tensorrt|kmod-nvidia|xorg-x11-nvidia|libcublas|libcufft|libcurand|libcusolver|libcusparse|libnpp"
+    r"|libnvjitlink|libnvjpeg|libnccl|graphsurgeon|onnx-graphsurgeon|uff-converter)"
+)
+STANZA_NAME = re.compile(r"\s*Package:[ \t]*(\S+)")
+"""The first line of a dpkg status stanza (dpkg writes ``Package:`` first)."""
+STANZA_BREAK = re.compile(r"\n[ \t]*\n")
+
+
 TRT_PACKAGE = re.compile(
     r"^(libnvinfer|libnvonnxparser|libnvparsers|python3-libnvinfer|tensorrt|uff-converter"
     r"|graphsurgeon|onnx-graphsurgeon)"
@@ -154,30 +167,59 @@ def find_module(ctx, name):
 
 
 def dpkg_packages(ctx):
-    """Installed dpkg packages of interest, read straight from ``/var/lib/dpkg/status``."""
+    """Installed dpkg packages of interest (``PACKAGE_INTEREST``), from ``dpkg_stanzas``."""
+    stanzas = dpkg_stanzas(ctx)
+    if stanzas is None:
+        return None
+    found = []
+    for name, fields in stanzas:
+        if PACKAGE_INTEREST.match(name) and fields.get("Status", "").strip().endswith(" installed"):
+            version = fields.get("Version", "").split()
+            found.append(
+                {"name": clip(name, 128), "version": clip(version[0], 128) if version else None, "manager": "dpkg"}
+            )
+    return found
+
+
+def dpkg_stanzas(ctx):
+    """``/var/lib/dpkg/status`` read once for every collector: its NVIDIA stanzas (``nvidia_stanzas``), None
+    without a dpkg database."""
 
     def compute():
         text = ctx.read_text("/var/lib/dpkg/status", MAX_DPKG_STATUS_BYTES)
-        if text is None:
-            return None
-        found = []
-        for paragraph in text.split("\n\n"):
-            match = re.match(r"Package: (\S+)", paragraph)
-            if not match or not PACKAGE_INTEREST.match(match.group(1)):
-                continue
-            status = re.search(r"^Status: (.*)$", paragraph, re.M)
-            version = re.search(r"^Version: (\S+)", paragraph, re.M)
-            if status and status.group(1).strip().endswith(" installed"):
-                found.append(
-                    {
-                        "name": clip(match.group(1), 128),
-                        "version": clip(version.group(1), 128) if version else None,
-                        "manager": "dpkg",
-                    }
-                )
-        return found
+        return None if text is None else nvidia_stanzas(text)
 
-    return ctx.once("dpkg", compute)
+    return ctx.once("dpkg-status", compute)
+
+
+def nvidia_stanzas(text):
+    """[(name, fields)] of the stanzas of a dpkg status text whose package ``NVIDIA_PACKAGE`` names.
+
+    A host has thousands of stanzas and a few dozen of NVIDIA's: each is matched on its first
+    line only, and only NVIDIA's are split into fields (the probe's threads share one
+    interpreter lock, so a slow scan here slows every collector).
+    """
+    found = []
+    for stanza in STANZA_BREAK.split(text):
+        match = STANZA_NAME.match(stanza)
+        if match is None:  # not dpkg's own layout: find the field wherever it is
+            match = re.search(r"^Package:[ \t]*(\S+)", stanza, re.M)
+        if match is not None and NVIDIA_PACKAGE.match(match.group(1)):
+            fields = stanza_fields(stanza)
+            if fields.get("Package") == match.group(1):
+                found.append((match.group(1), fields))
+    return found
+
+
+def stanza_fields(stanza):
+    """``Key: value`` lines of one RFC-822 stanza (continuation lines are dropped: no field we read has any)."""
+    fields = {}
+    for line in stanza.splitlines():
+        if line[:1] in (" ", "\t", "#") or ":" not in line:
+            continue
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return fields
 
 
 def rpm_packages(ctx):
