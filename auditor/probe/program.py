@@ -13,6 +13,11 @@ It is shipped as bytes on the SSH channel's stdin and run by the host's own ``py
 BOOTSTRAP`` (which reads it whole); the request travels as one base64 argument, so nothing
 is written on the host and no shell quoting is involved (base64 needs none).
 
+The modules only an engine test-load, a reference run or the reference build use
+(``ON_DEMAND``: a third of the source) are carried as text and compiled only when the
+request asks for them (``load_module``, called by ``main``): every host pays the compile
+time of what it runs, not of what it might.
+
 Reference engines travel inside the program itself (``probe_program``): one first line
 ``AUDITOR_PAYLOAD = "<base64>"`` before the probe, so a host still sees one exec and no
 file transfer. The reference-engine build is the same probe with the builder
@@ -42,7 +47,9 @@ FIRST = "startup"
 """Placed first (after only what it imports): it starts slow work while the rest compiles (``remote/startup.py``)."""
 SHIPPED_AS = "auditor/probe/remote"
 """The directory each module is compiled under: its path in this repository."""
-LOADER_NAMES = ("CHILD_SOURCES", "MODULES", "_shipped_file", "_shipped_text")
+ON_DEMAND = ("engines", "reference", "build")
+"""Modules compiled only when the request needs them (``main.shipped_module``); no other module but ``main`` imports them."""
+LOADER_NAMES = ("CHILD_SOURCES", "MODULES", "ON_DEMAND_MODULES", "load_module", "_shipped_file", "_shipped_text")
 """Names the loader itself binds in the program's namespace; no module may define them."""
 MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
 """The most plan bytes one probe program may carry (base64 makes it a third more on the wire)."""
@@ -164,13 +171,33 @@ def child_sources() -> dict[str, str]:
 @functools.cache
 def probe_source() -> bytes:
     """The probe as one program (see the module docstring), assembled once per process."""
+    ordered = modules()
+    eager = [m for m in ordered if m.name not in ON_DEMAND]
+    later = [m for m in ordered if m.name in ON_DEMAND]
+    for module in eager:
+        needs = sorted(set(module.imports) & set(ON_DEMAND))
+        if needs and module.name != ENTRY:
+            raise AssemblyError(f"{module.name}.py imports {', '.join(needs)}, which only main may (ON_DEMAND)")
     parts = [
         "# auditor probe: read-only facts about one NVIDIA GPU node (auditor.facts/1).\n",
         "# Assembled by auditor.probe.program from auditor/probe/remote/: the child programs, then each\n",
         "# module compiled under its own file name into this one namespace. Python 3.6+, standard library.\n",
         f"CHILD_SOURCES = {child_sources()!r}\n",
+        "ON_DEMAND_MODULES = {\n",
+        *(
+            f"    {m.name!r}: ({f'{SHIPPED_AS}/{m.name}.py'!r}, {m.text!r}, {[d for d in m.imports if d in ON_DEMAND]!r}),\n"
+            for m in later
+        ),
+        "}\n",
+        "def load_module(name, _lock=__import__('threading').RLock()):\n",
+        "    with _lock:  # collectors run in threads; each module runs once, what it imports first\n",
+        "        entry = ON_DEMAND_MODULES.pop(name, None)\n",
+        "        if entry is not None:\n",
+        "            for dependency in entry[2]:\n",
+        "                load_module(dependency)\n",
+        "            exec(compile(entry[1], entry[0], 'exec'), globals())\n",
         "MODULES = (\n",
-        *(f"    ({f'{SHIPPED_AS}/{m.name}.py'!r}, {m.text!r}),\n" for m in modules()),
+        *(f"    ({f'{SHIPPED_AS}/{m.name}.py'!r}, {m.text!r}),\n" for m in eager),
         ")\n",
         "for _shipped_file, _shipped_text in MODULES:\n",
         "    exec(compile(_shipped_text, _shipped_file, 'exec'))\n",

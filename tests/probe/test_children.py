@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.probe.program import AssemblyError, child_sources, modules, probe_source, read_module
+from auditor.probe.program import ON_DEMAND, AssemblyError, child_sources, modules, probe_source, read_module
 from auditor.probe.remote import child
 from auditor.simulate import standin_pynvml
 
@@ -119,6 +119,38 @@ def test_assembly_keeps_every_line_where_the_source_has_it() -> None:
         removed = ast.parse("\n".join(source[i] for i in changed))
         assert all(isinstance(node, ast.ImportFrom) and node.level == 1 for node in removed.body)
     assert {m.name for m in ordered} == {p.stem for p in REMOTE.glob("*.py") if p.name != "__init__.py"}
+
+
+def test_engine_reference_and_build_modules_compile_only_when_asked() -> None:
+    """Loaded but not run, the shipped program has compiled every module but the on-demand ones; loading
+    ``reference`` compiles ``engines`` (which it imports) first, and each module runs once."""
+    namespace: dict[str, object] = {"__name__": "load-only"}
+    exec(compile(probe_source(), "<auditor-probe>", "exec"), namespace)  # noqa: S102 - the probe under test
+    held = namespace["ON_DEMAND_MODULES"]
+    assert isinstance(held, dict) and set(held) == set(ON_DEMAND) == {"engines", "reference", "build"}
+    assert (
+        "collect_packages" in namespace and "collect_engines" not in namespace and "collect_reference" not in namespace
+    )
+    load = namespace["load_module"]
+    assert callable(load)
+    load("reference")
+    assert set(held) == {"build"}
+    assert callable(namespace["collect_engines"]) and callable(namespace["collect_reference"])
+    first = namespace["collect_engines"]
+    load("engines")
+    assert namespace["collect_engines"] is first  # not run again
+
+
+def test_a_plain_probe_leaves_the_on_demand_modules_uncompiled(tmp_path: Path) -> None:
+    """A request without engines or reference engines answers both sections without their modules: the
+    program, run with its own modules made unloadable, still prints both (empty) sections."""
+    poisoned = probe_source().replace(b"ON_DEMAND_MODULES = {", b"ON_DEMAND_MODULES = {} and {", 1)
+    script = tmp_path / "probe.py"
+    script.write_bytes(poisoned)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=120, check=False)
+    document = json.loads(done.stdout)
+    assert document["engines"] == {"items": [], "error": None, "elapsed_s": document["engines"]["elapsed_s"]}
+    assert document["reference"]["requested"] is False and document["reference"]["error"] is None
 
 
 def test_assembly_refuses_what_would_break_the_one_program() -> None:

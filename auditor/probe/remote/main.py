@@ -90,10 +90,38 @@ COLLECTORS = (
     ("containers", collect_containers),
     ("container_toolkit", collect_container_toolkit),
     ("mig", collect_mig),
-    ("engines", collect_engines),
-    ("reference", collect_reference),
+    # their modules are compiled only when the request asks (shipped_module); the lambdas look the names up then
+    (
+        "engines",
+        lambda ctx: on_demand("engines", ctx.request.get("engines") not in (None, []), lambda: collect_engines(ctx)),
+    ),
+    ("reference", lambda ctx: on_demand("reference", "reference" in ctx.request, lambda: collect_reference(ctx))),
     ("packages", collect_packages),
 )
+
+
+def on_demand(name, asked, collect):
+    """Section ``name`` from its module (``engines``, ``reference``), compiled only when ``asked``; else
+    what that collector answers to a request that does not ask: no items."""
+    if not asked:
+        return {"requested": False, "items": []} if name == "reference" else {"items": []}
+    shipped_module(name)
+    return collect()
+
+
+def shipped_module(name):
+    """Compile and run module ``name`` now where the shipped program holds it back
+    (``auditor.probe.program.ON_DEMAND``); imported as a package (the tests) it is there already."""
+    load = globals().get("load_module")
+    if load is not None:
+        load(name)
+
+
+def remove_private_dirs():
+    """Reference runs' private directories removed: none unless the ``reference`` module ran."""
+    remove = globals().get("remove_all_private")
+    if remove is not None:
+        remove()
 
 
 def run_collectors(ctx):
@@ -169,6 +197,7 @@ def main(argv):
     started = EARLY.started if EARLY is not None else time.time()
     builder = shipped("AUDITOR_BUILDER")
     if builder is not None:
+        shipped_module("build")
         return build_main(argv, builder.decode("utf-8"))
     try:
         root, request = parse_args(argv)
@@ -183,13 +212,14 @@ def main(argv):
     ctx = EARLY if EARLY is not None else ProbeContext(root, request, None, ForkServer.start())
     ctx.payload = payload
     if payload is not None:  # the one thing the probe writes must not outlive it
+        shipped_module("reference")
         for signum in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, remove_all_private)
     sections, stuck = run_collectors(ctx)
     ctx.drop_early()
     if ctx.forks is not None:
         ctx.forks.close()
-    remove_all_private()
+    remove_private_dirs()
     document = {
         "schema": SCHEMA,
         "probe_version": PROBE_VERSION,
