@@ -33,10 +33,10 @@ exit codes:
 """
 
 
-def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+def add_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str) -> None:
     parser = subparsers.add_parser(
         "check",
-        help="validate inventory, policy and waivers without contacting any host",
+        help=summary,
         description="Validate the inventory (or fleet), the policy files and the waivers, and show which "
         "rules apply to which hosts. No host is contacted.",
         epilog=EPILOG,

