@@ -128,7 +128,9 @@ def test_a_policy_alone_is_checked_without_an_inventory(capsys: pytest.CaptureFi
     policy = ROOT / "policies/demo.yaml"
     code, out, err = check(capsys, "-p", str(policy), *AS_OF)
     assert code == 0 and err == ""
-    assert out.startswith("targets:  none (the policy alone; -i, --simulate or --demo adds hosts to check it against)\n")
+    assert out.startswith(
+        "targets:  none (the policy alone; -i, --simulate or --demo adds hosts to check it against)\n"
+    )
     assert f"  fleet-driver  {policy}:23\n      selects every host\n" in out
     assert "\nhosts\n" not in out and "warnings" not in out
     assert out.endswith("valid: 1 file checked; no host was contacted\n")
