@@ -152,7 +152,6 @@ def resolve_policy(args: argparse.Namespace) -> Policy:
     from auditor.evaluate.registry import CHECK_IDS
     from auditor.policy.files import load_policies
     from auditor.policy.model import EMPTY_POLICY
-    from auditor.reference.shipment import with_engine_library
 
     paths = list(args.policy or [])
     waivers = getattr(args, "waivers", None)
@@ -163,6 +162,10 @@ def resolve_policy(args: argparse.Namespace) -> Policy:
         return replace(EMPTY_POLICY, as_of=getattr(args, "as_of", None))
     policy = load_policies(paths, waivers=waivers, as_of=getattr(args, "as_of", None), checks=CHECK_IDS)
     policy = policy if paths else replace(policy, name=EMPTY_POLICY.name)
+    if not policy.references:  # the engine library (and the probe's assembly) loads only for a policy that needs it
+        return policy
+    from auditor.reference.shipment import with_engine_library
+
     return with_engine_library(policy, getattr(args, "library", None))  # reference engines checked now too
 
 
