@@ -243,7 +243,8 @@ def summarize(variants: list[Variant], rounds: int, before: str) -> dict[str, An
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python bench/startup.py" + (f" --rounds {rounds}" if rounds != 15 else ""),
         "machine": machine(),
-        "after_commit": git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain") else ""),
+        "after_commit": git("rev-parse", "--short", "HEAD")
+        + ("+changes" if git("status", "--porcelain", "--", "auditor", "bench/startup.py") else ""),
         "before_commit": git("rev-parse", "--short", before),
         "rounds": rounds,
         "bare": bare,
