@@ -1,28 +1,85 @@
 """The ``auditor`` command and ``python -m auditor``: the door to both front ends.
 
 One parser for every subcommand: the headless ones (``auditor.cli``, one module each) and
-the interactive ones (``auditor.tui.command``), which never import each other. Here the
-site knowledge overlay is applied and the targets resolved before any command runs, and
-every error ends as its exit code (``auditor.report.exitcodes``).
+the interactive ones (``auditor.tui.command``), which never import each other. ``COMMANDS``
+names each command's module and one-line help, and only the module of the command being
+run is imported: a command that never connects starts without the SSH and UI libraries.
+Here the site knowledge overlay is applied and the targets resolved before any command
+runs, and every error ends as its exit code (``auditor.report.exitcodes``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from auditor import __version__
 from auditor.errors import InputError, ReportWriteError
 from auditor.report.exitcodes import ExitCode, help_text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from auditor.cli import check, compat, diff, engines, history, inventory, knowledge, plan, probe, report
-    from auditor.tui import command as tui
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its name, the module that defines its parser and runs it, and its one-line help.
 
+    The one-line help lives here, not in the module, so that ``auditor --help`` lists every
+    command without importing any of them (see ``build_parser``).
+    """
+
+    name: str
+    module: str
+    summary: str
+    adder: str = "add_parser"
+    """The module's function that adds the parser: ``adder(subparsers, summary, epilog)``."""
+
+
+COMMANDS = (
+    Command("report", "auditor.cli.report", "audit hosts and write reports (headless: cron, CI)"),
+    Command("tui", "auditor.tui.command", "audit hosts interactively", adder="add_tui_parser"),
+    Command(
+        "demo",
+        "auditor.tui.command",
+        "open the interactive audit on the built-in demo fleet",
+        adder="add_demo_parser",
+    ),
+    Command("probe", "auditor.cli.probe", "run the probe here and print its JSON facts"),
+    Command("history", "auditor.cli.history", "list the audit runs kept in the history"),
+    Command("diff", "auditor.cli.diff", "show what changed between two recorded runs"),
+    Command("check", "auditor.cli.check", "validate inventory, policy and waivers without contacting any host"),
+    Command(
+        "compat",
+        "auditor.cli.compat",
+        "answer a compatibility question from the NVIDIA knowledge base (no host contacted)",
+    ),
+    Command(
+        "knowledge",
+        "auditor.cli.knowledge",
+        "show what the NVIDIA knowledge base knows and how current it is; validate a site overlay",
+    ),
+    Command("engines", "auditor.cli.engines", "reference engines: build on a host, list and verify the library"),
+    Command(
+        "plan",
+        "auditor.cli.plan",
+        "plan an upgrade: steps per host, blockers, waves and rollback (exit 0 nothing to do, 2 changes, 1 error)",
+    ),
+    Command("inventory", "auditor.cli.inventory", "show the hosts an inventory resolves to (no host is contacted)"),
+)
+"""Every subcommand, in the order ``auditor --help`` lists them."""
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``auditor`` parser: every subcommand in full, or with ``command`` only that one.
+
+    With ``command`` the others are listed by name and one-line help alone and their modules
+    are not imported, so ``auditor --help`` and ``auditor compat`` load neither the SSH nor the
+    UI libraries nor the audit machinery (tests/test_import_hygiene.py). A ``command`` that
+    names no subcommand leaves every one a stub: argparse then reports the invalid choice.
+    """
     epilog = help_text()
     parser = argparse.ArgumentParser(
         prog="auditor",
@@ -33,25 +90,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"auditor {__version__}")
     parser.add_argument("--debug", action="store_true", help="log details (and tracebacks) to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    report.add_parser(subparsers, epilog)
-    tui.add_parsers(subparsers, epilog)
-    probe.add_parser(subparsers, epilog)
-    history.add_parser(subparsers, epilog)
-    diff.add_parser(subparsers, epilog)
-    check.add_parser(subparsers, epilog)
-    compat.add_parser(subparsers, epilog)
-    knowledge.add_parser(subparsers, epilog)
-    engines.add_parser(subparsers, epilog)
-    plan.add_parser(subparsers, epilog)
-    inventory.add_parser(subparsers, epilog)
+    for entry in COMMANDS:
+        if command is None or entry.name == command:
+            add = getattr(importlib.import_module(entry.module), entry.adder)
+            add(subparsers, entry.summary, epilog)
+        else:
+            subparsers.add_parser(entry.name, help=entry.summary)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``auditor`` script; returns the exit code.
 
-    Ctrl-C at any point, start-up included (building the parser imports the SSH and
-    UI libraries: seconds on a loaded machine), exits 130 with one line, no traceback.
+    Ctrl-C at any point, start-up included (running an audit imports the SSH and UI
+    libraries: seconds on a loaded machine), exits 130 with one line, no traceback.
     """
     try:
         return _main(argv)
@@ -61,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command(argv) or "")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help

@@ -4,6 +4,10 @@
 (``auditor.tui``) add these to their parsers and turn the parsed arguments into a policy
 (``resolve_policy``) and targets (``targets_from``), so the two front ends ask the same
 questions the same way without importing each other.
+
+Adding the options costs only the standard library: the policy, targets and SSH machinery
+are imported inside the functions that use them, so a command that never connects (``auditor
+check``, ``compat``, ``--help``) does not load them (tests/test_import_hygiene.py).
 """
 
 from __future__ import annotations
@@ -16,16 +20,10 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.audit.demo import DEMO_FLEET, DEMO_POLICIES, DEMO_WAIVERS
-from auditor.audit.targets import SshSettings, Targets, open_targets
-from auditor.evaluate.registry import CHECK_IDS
-from auditor.policy.files import load_policies
-from auditor.policy.model import EMPTY_POLICY, Policy
-from auditor.reference.shipment import with_engine_library
 from auditor.statedir import demo_state_dir, state_dir
-from auditor.transport.hostkeys import default_accept_new_file
 from auditor.transport.options import (
     DEFAULT_AUTH_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
@@ -34,7 +32,12 @@ from auditor.transport.options import (
     DEFAULT_PROBE_TIMEOUT,
     DEFAULT_RETRIES,
     MAX_OUTPUT_BYTES,
+    default_accept_new_file,
 )
+
+if TYPE_CHECKING:  # the policy, targets and SSH machinery load only when a command uses them (start-up time)
+    from auditor.audit.targets import SshSettings, Targets
+    from auditor.policy.model import Policy
 
 DEMO_PROBE_TIMEOUT = 8.0  # the demo's hanging host should not hold the demo for a minute
 
@@ -146,6 +149,10 @@ def apply_knowledge(args: argparse.Namespace) -> None:
 
 def resolve_policy(args: argparse.Namespace) -> Policy:
     """The merged policy and waivers to apply; validated now, before any host is contacted."""
+    from auditor.evaluate.registry import CHECK_IDS
+    from auditor.policy.files import load_policies
+    from auditor.policy.model import EMPTY_POLICY
+
     paths = list(args.policy or [])
     waivers = getattr(args, "waivers", None)
     if getattr(args, "demo", False) and not paths:
@@ -155,12 +162,18 @@ def resolve_policy(args: argparse.Namespace) -> Policy:
         return replace(EMPTY_POLICY, as_of=getattr(args, "as_of", None))
     policy = load_policies(paths, waivers=waivers, as_of=getattr(args, "as_of", None), checks=CHECK_IDS)
     policy = policy if paths else replace(policy, name=EMPTY_POLICY.name)
+    if not policy.references:  # the engine library (and the probe's assembly) loads only for a policy that needs it
+        return policy
+    from auditor.reference.shipment import with_engine_library
+
     return with_engine_library(policy, getattr(args, "library", None))  # reference engines checked now too
 
 
 @contextlib.asynccontextmanager
 async def targets_from(args: argparse.Namespace) -> AsyncIterator[Targets]:
     """The audit targets the arguments name (a simulated fleet is started and stopped here)."""
+    from auditor.audit.targets import open_targets
+
     fleet = str(DEMO_FLEET) if args.demo else args.simulate
     probe_timeout = args.probe_timeout
     if args.demo and probe_timeout is None:
@@ -283,6 +296,7 @@ def retry_file(args: argparse.Namespace) -> str | None:
 
 def ssh_settings(args: argparse.Namespace, probe_timeout: float | None = None) -> SshSettings:
     """The connection settings the arguments give (absent ones left to the defaults)."""
+    from auditor.audit.targets import SshSettings
 
     def arg(name: str) -> Any:
         return getattr(args, name, None)

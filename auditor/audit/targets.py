@@ -18,8 +18,8 @@ from auditor.inventory import Host, Inventory, load_inventories
 from auditor.inventory.hostnames import parse_hop
 from auditor.inventory.patterns import Selection, select
 from auditor.simulate.fleet import Fleet, load_fleet
-from auditor.transport.hostkeys import KNOWN_HOSTS_FILES, HostKeyTrust, default_accept_new_file
-from auditor.transport.options import SshOptions
+from auditor.transport.hostkeys import KNOWN_HOSTS_FILES, HostKeyTrust
+from auditor.transport.options import SshOptions, default_accept_new_file
 from auditor.transport.sshconfig import SshTarget, config_paths
 from auditor.transport.sshconfig import resolve as resolve_ssh
 

@@ -1,7 +1,8 @@
 """``auditor check``: validate inventory, policies and waivers without contacting any host.
 
-Every problem in every file is reported at once, located (exit 2). A valid set
-prints which rules apply to which hosts, the engines each host will be asked to
+Every problem in every file is reported at once, located (exit 2). Without an inventory
+(``-i``, ``--simulate``, ``--demo``) the policy files and waivers are checked alone: what a
+policy author runs first. A valid set prints the rules and, with an inventory, which rules apply to which hosts, the engines each host will be asked to
 test-load, the built-in checks switched off and the waivers in force, then
 warnings (expired waivers, rules or waivers that match no host, selector groups
 the inventory does not have, a stack or rule whose driver bounds admit drivers
@@ -33,19 +34,24 @@ exit codes:
 """
 
 
-def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+def add_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str) -> None:
     parser = subparsers.add_parser(
         "check",
-        help="validate inventory, policy and waivers without contacting any host",
+        help=summary,
         description="Validate the inventory (or fleet), the policy files and the waivers, and show which "
-        "rules apply to which hosts. No host is contacted.",
+        "rules apply to which hosts; without an inventory, the policy files and waivers alone. No host is contacted.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     group = parser.add_argument_group("targets")
-    source = group.add_mutually_exclusive_group(required=True)
+    source = group.add_mutually_exclusive_group()
     source.add_argument(
-        "-i", "--inventory", metavar="INV", action="append", help="Ansible inventory (repeat to merge, as Ansible does)"
+        "-i",
+        "--inventory",
+        metavar="INV",
+        action="append",
+        help="Ansible inventory (repeat to merge, as Ansible does); without one (nor --simulate, --demo) the "
+        "policy files and waivers are checked alone",
     )
     source.add_argument("--simulate", metavar="FLEET", help="a simulated fleet file (auditor.fleet/1)")
     source.add_argument("--demo", action="store_true", help="the built-in demo fleet, policy and waivers")
@@ -77,7 +83,7 @@ class HostRules:
 def run(args: argparse.Namespace) -> int:
     checked, policy, source = _load(args)
     asked = {t.host.name: rules_for_host(policy, t) for t in checked}
-    warnings = find_warnings(policy, checked, asked, _groups(checked))
+    warnings = find_warnings(policy, checked, asked, _groups(checked) if source is not None else None)
     if args.format == "json":
         sys.stdout.write(json.dumps(_json(source, policy, checked, asked, warnings), indent=2) + "\n")
     else:
@@ -88,15 +94,22 @@ def run(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _load(args: argparse.Namespace) -> tuple[list[CheckedHost], Policy, str]:
-    """Every file validated; all problems raised together."""
+def _load(args: argparse.Namespace) -> tuple[list[CheckedHost], Policy, str | None]:
+    """Every file validated; all problems raised together. The source is None without an inventory."""
     from auditor.audit.demo import DEMO_FLEET
 
     errors: list[InputError] = []
     checked: list[CheckedHost] = []
-    source = ", ".join(args.inventory) if args.inventory else (args.simulate or str(DEMO_FLEET))
+    targets = bool(args.inventory or args.simulate or args.demo)
+    if not targets and not args.policy and args.waivers is None:
+        raise InputError(
+            "nothing to check: name policy files (-p), waivers (--waivers) or an inventory (-i, --simulate, --demo)"
+        )
+    source = (", ".join(args.inventory) if args.inventory else (args.simulate or str(DEMO_FLEET))) if targets else None
     try:
-        if args.inventory:
+        if not targets:
+            pass
+        elif args.inventory:
             checked = [CheckedHost(h) for h in load_inventories(args.inventory).hosts]
         else:
             from auditor.simulate.fleet import load_fleet
@@ -163,13 +176,19 @@ def _groups(checked: list[CheckedHost]) -> set[str]:
 
 
 def find_warnings(
-    policy: Policy, checked: list[CheckedHost], asked: dict[str, HostRules], groups: set[str]
+    policy: Policy, checked: list[CheckedHost], asked: dict[str, HostRules], groups: set[str] | None
 ) -> list[str]:
-    """Things that are valid but probably wrong, each located."""
+    """Things that are valid but probably wrong, each located.
+
+    ``groups`` None: no inventory was given, so nothing is said about the hosts and groups
+    rules and waivers select.
+    """
     warnings = [
         f"{w.location}: waiver for {w.finding!r} on {', '.join(w.hosts)} EXPIRED {w.expires} (owner {w.owner}): the findings it covered count again"
         for w in policy.expired_waivers()
     ]
+    if groups is None:
+        return warnings + contradicting_bounds(policy)
     for rule in policy.rules:
         for group in rule.select.groups:
             if group not in groups:
@@ -254,10 +273,14 @@ def shared_engine_paths(policy: Policy, checked: list[CheckedHost], asked: dict[
 
 
 def render(
-    source: str, policy: Policy, checked: list[CheckedHost], asked: dict[str, HostRules], warnings: list[str]
+    source: str | None, policy: Policy, checked: list[CheckedHost], asked: dict[str, HostRules], warnings: list[str]
 ) -> str:
-    """The human-readable check result."""
-    lines = [f"targets:  {source} ({count(len(checked), 'host')})"]
+    """The human-readable check result (without an inventory: the policy alone, no hosts)."""
+    lines = [
+        f"targets:  {source} ({count(len(checked), 'host')})"
+        if source is not None
+        else "targets:  none (the policy alone; -i, --simulate or --demo adds hosts to check it against)"
+    ]
     lines.append(
         f"policy:   {', '.join(policy.files) or '(none: built-in checks only)'} ({count(len(policy.rules), 'rule')}, {count(len(policy.stacks), 'stack')})"
     )
@@ -272,8 +295,8 @@ def render(
         lines.append(f"      selects {_describe_select(rule)}")
         for item in _describe_rule(rule):
             lines.append(f"      {item}")
-    lines.append("")
-    lines.append("hosts")
+    if source is not None:
+        lines += ["", "hosts"]
     for entry in checked:
         plan = asked[entry.host.name]
         gpus = (
@@ -295,7 +318,7 @@ def render(
         lines.append(f"warnings ({len(warnings)})")
         lines += [f"  {w}" for w in warnings]
         lines.append("")
-    files = len(policy.files) + (1 if policy.waivers_file else 0) + 1
+    files = len(policy.files) + (1 if policy.waivers_file else 0) + (1 if source is not None else 0)
     lines.append(f"valid: {count(files, 'file')} checked; no host was contacted")
     return "\n".join(clean(line, 1 << 16) for line in lines) + "\n"  # names and groups reach a terminal
 
@@ -348,7 +371,7 @@ def _describe_rule(rule: Rule) -> list[str]:
 
 
 def _json(
-    source: str, policy: Policy, checked: list[CheckedHost], asked: dict[str, HostRules], warnings: list[str]
+    source: str | None, policy: Policy, checked: list[CheckedHost], asked: dict[str, HostRules], warnings: list[str]
 ) -> dict[str, Any]:
     return {
         "valid": True,

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from auditor.audit.demo import DEMO_FLEET
-from auditor.audit.options import retry_file, warn_unmatched
-from auditor.audit.targets import fleet_label, list_targets
-from auditor.errors import InputError
-from auditor.report.formats import OutputSpec, check_specs
-from auditor.simulate.fleet import load_fleet
+if TYPE_CHECKING:  # the door imports ``fail`` for every command: the rest loads only for audits
+    from auditor.errors import InputError
 
 
 def preflight(args: argparse.Namespace) -> int | None:
@@ -23,7 +20,11 @@ def preflight(args: argparse.Namespace) -> int | None:
     Keeps the selection on ``args`` for ``targets_from``; answers ``--list-hosts``
     itself (the exit code), else returns None and the command runs.
     """
+    from auditor.audit.demo import DEMO_FLEET
+    from auditor.audit.options import warn_unmatched
+    from auditor.audit.targets import fleet_label, list_targets
     from auditor.cli.local import preflight_local
+    from auditor.simulate.fleet import load_fleet
 
     label = preflight_local(args)
     if label is not None:  # --local: one host, this machine; nothing to resolve
@@ -45,8 +46,10 @@ def check_outputs(args: argparse.Namespace, inventory: str) -> None:
 
     ``inventory`` is the report's inventory label, for report paths with ``{inventory}``.
     """
+    from auditor.audit.options import retry_file
     from auditor.cli.history import history_path
     from auditor.cli.paths import check_paths
+    from auditor.report.formats import OutputSpec, check_specs
 
     specs = [spec for spec in getattr(args, "format", None) or () if isinstance(spec, OutputSpec)]
     check_specs(specs, inventory)

@@ -50,10 +50,10 @@ HEADLINE = {
 }
 
 
-def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+def add_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str) -> None:
     parser = subparsers.add_parser(
         "compat",
-        help="answer a compatibility question from the NVIDIA knowledge base (no host contacted)",
+        help=summary,
         description="Can software built with a CUDA toolkit or TensorRT release (or an NGC image) run on a "
         "driver and GPU? Answers from the bundled knowledge base, with reasons and sources.",
         epilog=EPILOG,

@@ -17,10 +17,10 @@ from auditor.cli.history import add_demo_history, add_history_path, open_history
 from auditor.report.drift import diff_reports, render_drift
 
 
-def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+def add_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str) -> None:
     parser = subparsers.add_parser(
         "diff",
-        help="show what changed between two recorded runs",
+        help=summary,
         description="New, resolved and changed findings and version changes per host between two runs "
         "of `auditor history`. Default: the two newest complete runs of the newest run's inventory; "
         "one run: that run against the newest.",

@@ -51,10 +51,10 @@ exit codes:
 """
 
 
-def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+def add_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str) -> None:
     parser = subparsers.add_parser(
         "engines",
-        help="reference engines: build on a host, list and verify the library",
+        help=summary,
         description="The reference engine library: plans of a small fixed network, one per TensorRT build and "
         "GPU architecture, that policies can require every host to load and run correctly.",
     )

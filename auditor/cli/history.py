@@ -65,10 +65,10 @@ def open_history(args: argparse.Namespace) -> History:
     return History(path, create=False)
 
 
-def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+def add_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str) -> None:
     parser = subparsers.add_parser(
         "history",
-        help="list the audit runs kept in the history",
+        help=summary,
         description="List the runs `auditor report` recorded, newest first: when, what, the verdict counts, "
         "the exit code. `auditor diff A B` compares two of them.",
         epilog="exit codes: 0 listed; 2 no or unusable history file (a damaged run is named with the file), "

@@ -18,10 +18,10 @@ from auditor.inventory.patterns import select
 from auditor.text import clean, count
 
 
-def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+def add_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str) -> None:
     parser = subparsers.add_parser(
         "inventory",
-        help="show the hosts an inventory resolves to (no host is contacted)",
+        help=summary,
         description="Resolve Ansible inventories as Ansible does and print the hosts, their groups and variables.",
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -35,10 +35,10 @@ exit codes:
 """
 
 
-def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+def add_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str) -> None:
     parser = subparsers.add_parser(
         "knowledge",
-        help="show what the NVIDIA knowledge base knows and how current it is; validate a site overlay",
+        help=summary,
         description="Show the knowledge base's as-of date, its tables and sources, the conflicts between "
         "NVIDIA's sources and the answers taken, and what a site overlay adds or overrides.",
         epilog=EPILOG,

@@ -98,11 +98,11 @@ exit codes (like terraform plan -detailed-exitcode):
 """ + "\n".join(f"  {int(code):<4}{code.description}" for code in PlanExit)
 
 
-def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+def add_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str) -> None:
     formats = "\n".join(f"  {name:<8} {DESCRIPTIONS[name]}" for name in PLAN_FORMATS)
     parser = subparsers.add_parser(
         "plan",
-        help="plan an upgrade: steps per host, blockers, waves and rollback (exit 0 nothing to do, 2 changes, 1 error)",
+        help=summary,
         description="Plan the move to a target stack before touching any host: the ordered steps on each host "
         "(driver, reboot, toolkit, cuDNN, TensorRT, engine rebuilds), what blocks it and why, the version to roll "
         "back to, and the waves to run it in.",

@@ -13,10 +13,10 @@ from auditor.probe.program import run_local
 from auditor.probe.request import encode_request
 
 
-def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+def add_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str) -> None:
     parser = subparsers.add_parser(
         "probe",
-        help="run the probe here and print its JSON facts",
+        help=summary,
         description="Run the probe exactly as a host would (python3 -c reading the probe from stdin) and print "
         "auditor.facts/1. A --root or --python that does not exist exits 2.",
     )

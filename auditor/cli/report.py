@@ -66,12 +66,12 @@ DEFAULT_LOCK_TIMEOUT = 60.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def add_parser(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+def add_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str) -> None:
     width = max(len(name) for name in FORMATS)
     formats = "\n".join(f"  {name:<{width}} {DESCRIPTIONS[name]}" for name in FORMATS)
     parser = subparsers.add_parser(
         "report",
-        help="audit hosts and write reports (headless: cron, CI)",
+        help=summary,
         description="Audit every host and write reports. stdout carries only the report; logs and progress "
         "go to stderr. Every run is recorded in the history (see `auditor history`, `auditor diff`).",
         epilog=f"formats (--format FMT[:PATH], repeatable; at most one without a path, on stdout):\n{formats}\n\n"

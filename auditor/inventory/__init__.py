@@ -30,12 +30,13 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.errors import InputError, InputErrors, Location
 from auditor.inventory import hostnames
-from auditor.inventory.model import ResolvedHost
-from auditor.inventory.sources import load_sources
+
+if TYPE_CHECKING:  # the file formats (and YAML) load when an inventory is read, not for ``Host`` alone
+    from auditor.inventory.model import ResolvedHost
 
 __all__ = ["Host", "Inventory", "load_inventories", "load_inventory"]
 
@@ -100,6 +101,8 @@ def load_inventory(path: str | Path) -> Inventory:
 
 def load_inventories(sources: Sequence[str]) -> Inventory:
     """Read sources in order into one inventory. Every problem is an located ``InputError``."""
+    from auditor.inventory.sources import load_sources
+
     resolved = load_sources(sources)
     hosts: list[Host] = []
     errors: list[InputError] = []

@@ -33,14 +33,13 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
 from auditor.errors import AuditorError, InputError, Location
-from auditor.report.isolation import render_isolated
-from auditor.report.model import Report, parse_time, utc_now
-from auditor.report.writers.json import report_document
-from auditor.transport.outcome import AuditStep
+
+if TYPE_CHECKING:  # reading runs (auditor history, diff) needs no report model: it loads when a run is written
+    from auditor.report.model import Report
 
 APPLICATION_ID = 0x41554454  # "AUDT": tells our files from any other SQLite database
 BUSY_TIMEOUT_MS = 10_000
@@ -143,6 +142,10 @@ def _encode(document: dict[str, Any]) -> bytes:
 
 def _stored_blob(report: Report) -> bytes:
     """The compressed report document, a host that cannot be encoded stored as an ``error`` at step history."""
+    from auditor.report.isolation import render_isolated
+    from auditor.report.writers.json import report_document
+    from auditor.transport.outcome import AuditStep
+
     return render_isolated(lambda r: _encode(report_document(r)), report, "history", step=AuditStep.HISTORY)
 
 
@@ -361,6 +364,8 @@ class History:
 
     def prune(self, older_than_days: float, now: float | None = None) -> int:
         """Delete runs older than the given age (from ``now``, Unix time); returns how many went."""
+        from auditor.report.model import parse_time
+
         cutoff = (time.time() if now is None else now) - older_than_days * 86400
         old = [r.id for r in self.runs() if parse_time(r.generated_at).timestamp() < cutoff]
         with self._transaction():
@@ -387,6 +392,8 @@ def locked(
     ``HistoryLocked`` naming it. The lock is an ``flock``: the kernel drops it when
     its holder exits, however it exits, so a crashed run never leaves a stale lock.
     """
+    from auditor.report.model import utc_now
+
     lock_path = Path(f"{path}.lock")
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,6 @@ from typing import Any
 import asyncssh
 
 from auditor.inventory import Host
-from auditor.statedir import state_dir
 from auditor.transport.outcome import HostKeyProblem
 
 KNOWN_HOSTS_FILES = (
@@ -51,11 +50,6 @@ def _parseable_lines(path: str, text: str) -> tuple[str, list[str]]:
         else:
             good.append(line)
     return "\n".join(good), bad
-
-
-def default_accept_new_file() -> Path:
-    """Where ``--accept-new`` keeps the keys it trusted: ``$XDG_STATE_HOME/auditor/known_hosts``."""
-    return state_dir() / "known_hosts"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from auditor.statedir import state_dir
 
 if TYPE_CHECKING:  # the trust object holds asyncssh's known_hosts; this module stays importable without it
     from auditor.transport.hostkeys import HostKeyTrust
@@ -21,6 +24,11 @@ DEFAULT_PROBE_TIMEOUT = 60.0
 DEFAULT_MAX_STARTUPS = 8  # sshd drops unauthenticated connections beyond MaxStartups 10:30:100
 DEFAULT_RETRIES = 2
 MAX_OUTPUT_BYTES = 1024 * 1024
+
+
+def default_accept_new_file() -> Path:
+    """Where ``--accept-new`` keeps the keys it trusted: ``$XDG_STATE_HOME/auditor/known_hosts``."""
+    return state_dir() / "known_hosts"
 
 
 @dataclass(frozen=True)

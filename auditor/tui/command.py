@@ -24,21 +24,26 @@ if TYPE_CHECKING:  # Textual is imported only when the interactive commands run
 WATCH_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def add_parsers(subparsers: argparse._SubParsersAction, epilog: str) -> None:
+def add_tui_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str) -> None:
+    """``auditor tui``: the interactive audit of the targets the options name."""
     from auditor.audit.options import add_target_options
 
     tui = subparsers.add_parser(
         "tui",
-        help="audit hosts interactively",
+        help=summary,
         description="Open the interactive audit: hosts stream in as they are probed. Press ? inside for every key. "
         "Needs a terminal (without one it exits 2: use `auditor report`).",
     )
     add_target_options(tui)
     _add_watch(tui)
     tui.set_defaults(run=run)
+
+
+def add_demo_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str) -> None:
+    """``auditor demo``: the interactive audit of the built-in demo fleet."""
     demo = subparsers.add_parser(
         "demo",
-        help="open the interactive audit on the built-in demo fleet",
+        help=summary,
         description="The interactive audit on the built-in simulated GPU nodes served over SSH on 127.0.0.x. "
         "Needs a terminal (without one it exits 2: use `auditor report --demo`); its retry file is its own, in "
         "$XDG_STATE_HOME/auditor/demo.",

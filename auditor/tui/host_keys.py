@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from auditor.transport.hostkeys import default_accept_new_file
+from auditor.transport.options import default_accept_new_file
 from auditor.transport.outcome import HostKeyProblem
 from auditor.tui.model import HostRow
 

@@ -121,3 +121,48 @@ def test_check_flags_bounds_below_the_image_floor_and_one_plan_for_several_gpu_m
     assert "use {gpu} in the path" in out
     code, _, err = check(capsys, "--simulate", str(fleet), "-p", str(policy), "--strict", *AS_OF)
     assert code == 2 and "2 warning(s)" in err
+
+
+def test_a_policy_alone_is_checked_without_an_inventory(capsys: pytest.CaptureFixture[str]) -> None:
+    """-p alone: exit 0, the rules listed, no hosts, and no warning about hosts or groups nothing was given for."""
+    policy = ROOT / "policies/demo.yaml"
+    code, out, err = check(capsys, "-p", str(policy), *AS_OF)
+    assert code == 0 and err == ""
+    assert out.startswith(
+        "targets:  none (the policy alone; -i, --simulate or --demo adds hosts to check it against)\n"
+    )
+    assert f"  fleet-driver  {policy}:23\n      selects every host\n" in out
+    assert "\nhosts\n" not in out and "warnings" not in out
+    assert out.endswith("valid: 1 file checked; no host was contacted\n")
+    code, out, _ = check(capsys, "-p", str(policy), *AS_OF, "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["valid"] is True and data["targets"] is None and data["hosts"] == {}
+    assert data["rules"][0] == {"id": "fleet-driver", "location": f"{policy}:23"}
+
+
+def test_a_policy_alone_still_warns_about_what_needs_no_host(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without an inventory an expired waiver and driver bounds below the image's floor still warn (--strict: 2)."""
+    waivers = str(ROOT / "policies/demo-waivers.yaml")
+    code, out, _ = check(capsys, "-p", str(ROOT / "policies/demo.yaml"), "--waivers", waivers, *AS_OF)
+    assert code == 0
+    assert "warnings (1)\n" in out and "waiver for 'driver.eol' on t4-batch-* EXPIRED 2026-06-30" in out
+    code, _, err = check(capsys, "-p", str(ROOT / "policies/demo.yaml"), "--waivers", waivers, "--strict", *AS_OF)
+    assert code == 2 and "--strict: 1 warning(s)" in err
+
+
+def test_a_broken_policy_alone_is_located(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two broken policy files alone: exit 2, the problems of both as file:line on stderr, nothing on stdout."""
+    policy, other = tmp_path / "policy.yaml", tmp_path / "other.yaml"
+    policy.write_text("schema: auditor.policy/1\nrules:\n  - id: r\n    drivr: {min: '535'}\n")
+    other.write_text("schema: auditor.policy/1\nrules:\n  - id: s\n    stack: missing\n")
+    code, out, err = check(capsys, "-p", str(policy), "-p", str(other))
+    assert code == 2 and out == ""
+    assert f"{policy}:4: unknown key 'drivr' in rule #1; did you mean 'driver'?" in err
+    assert f"{other}:4:" in err and "'missing'" in err
+
+
+def test_check_with_nothing_to_check_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """No policy, waivers nor inventory: exit 2 saying what to name."""
+    code, out, err = check(capsys)
+    assert code == 2 and out == ""
+    assert "nothing to check: name policy files (-p), waivers (--waivers) or an inventory" in err

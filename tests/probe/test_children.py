@@ -165,6 +165,43 @@ def test_assembly_refuses_what_would_break_the_one_program() -> None:
     )
 
 
+def _parsed(source: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """What Python's parser says ``read_module`` must find: the text with the top-level relative
+    imports blanked, the modules they name, and the top-level names defined."""
+    lines = source.splitlines(keepends=True)
+    imports: list[str] = []
+    defines: list[str] = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ImportFrom) and node.level:
+            imports.append(node.module or "")
+            for index in range(node.lineno - 1, node.end_lineno or node.lineno):
+                lines[index] = "\n"
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            defines.append(node.name)
+        elif isinstance(node, ast.Assign):
+            defines.extend(t.id for t in node.targets if isinstance(t, ast.Name))
+    return "".join(lines), tuple(dict.fromkeys(imports)), tuple(defines)
+
+
+def test_the_line_scan_reads_every_shipped_module_as_the_parser_does() -> None:
+    """read_module scans lines instead of parsing (75 ms per start saved): on every file of remote/ it finds
+    exactly the relative imports, blanked lines and top-level names that ast.parse finds."""
+    for path in sorted(REMOTE.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        source = path.read_text(encoding="utf-8")
+        module = read_module(path.stem, source)
+        assert (module.text, module.imports, module.defines) == _parsed(source), path.name
+
+
+def test_the_line_scan_handles_continued_imports_and_chained_names() -> None:
+    """A backslash-continued relative import is blanked whole; `A = B = 1` defines both; `A == B` nothing."""
+    source = "from .common import clip, \\\n    log\nA = B = 1\nC == D\nasync def f(): pass\n"
+    module = read_module("ok", source)
+    assert (module.text, module.imports, module.defines) == _parsed(source)
+    assert module.imports == ("common",) and module.defines == ("A", "B")
+
+
 def test_a_traceback_from_the_shipped_probe_names_the_source_file_and_line(tmp_path: Path) -> None:
     """A probe function failing inside the assembled program points at its own file and line, not at one big blob."""
     shipped = tmp_path / "probe.py"
