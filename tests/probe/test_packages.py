@@ -99,7 +99,8 @@ def test_dpkg_status_among_thousands_of_other_stanzas_and_odd_layouts() -> None:
     ``Package:`` is not its first field, and one after a blank line holding spaces, are still read."""
     recorded = text(APT / "dpkg-status-stanzas.out")
     others = "".join(
-        f"Package: lib-other{i}\nStatus: install ok installed\nVersion: 1.{i}\nArchitecture: amd64\n\n" for i in range(3000)
+        f"Package: lib-other{i}\nStatus: install ok installed\nVersion: 1.{i}\nArchitecture: amd64\n\n"
+        for i in range(3000)
     )
     assert P.parse_dpkg_status(others + recorded + "\n\n" + others) == P.parse_dpkg_status(recorded)
     odd = (
