@@ -187,6 +187,15 @@ def test_commands_that_never_connect_load_no_ssh_ui_or_audit_machinery(
     assert _machinery(loaded) == []
 
 
+@pytest.mark.parametrize("argv", [["check", "-p", "policies/demo.yaml"]], ids=["check-policy"])
+def test_reading_a_policy_loads_no_check_and_no_facts_model(tmp_path: Path, argv: list[str]) -> None:
+    """`auditor check -p` validates `disable:` ids from the switch table alone (``evaluate.switches``):
+    no check module, no facts model."""
+    exit_code, _, loaded = _command_loads(tmp_path, *argv)
+    assert exit_code == 0
+    assert sorted(m for m in loaded if m.startswith(("auditor.evaluate.check", "auditor.facts.model"))) == []
+
+
 def test_top_level_help_loads_no_command_module(tmp_path: Path) -> None:
     """`auditor --help` lists every command from the door's table: no command module is imported."""
     exit_code, out, loaded = _command_loads(tmp_path, "--help")

@@ -149,7 +149,7 @@ def apply_knowledge(args: argparse.Namespace) -> None:
 
 def resolve_policy(args: argparse.Namespace) -> Policy:
     """The merged policy and waivers to apply; validated now, before any host is contacted."""
-    from auditor.evaluate.registry import CHECK_IDS
+    from auditor.evaluate.switches import CHECK_IDS
     from auditor.policy.files import load_policies
     from auditor.policy.model import EMPTY_POLICY
 

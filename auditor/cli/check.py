@@ -333,8 +333,6 @@ def _describe_select(rule: Rule) -> str:
 
 
 def _describe_rule(rule: Rule) -> list[str]:
-    from auditor.evaluate.checks.bounds import describe_bounds
-
     items = []
     if rule.stack:
         items.append(f"stack {rule.stack} ({rule.stack_location})")
@@ -342,9 +340,7 @@ def _describe_rule(rule: Rule) -> list[str]:
         extra = [f"deny {', '.join(bounds.deny)}"] if bounds.deny else []
         extra += [f"target {bounds.target}"] if bounds.target else []
         extra += ["optional"] if not bounds.required else []
-        items.append(
-            f"{bounds.component}: {', '.join([describe_bounds(b) for b in [bounds]] + extra)}  ({bounds.cite('component')})"
-        )
+        items.append(f"{bounds.component}: {', '.join([bounds.describe(), *extra])}  ({bounds.cite('component')})")
     if rule.image:
         items.append(f"image {rule.image} ({rule.image_location})")
     if rule.image_pin is not None:

@@ -52,4 +52,5 @@ RULE_CHECKS: tuple[Check, ...] = (
     mig.CHECK,
 )
 CHECK_IDS: dict[str, str] = {name: what for check in BUILTIN_CHECKS for name, what in check.switches.items()}
-"""Every built-in check id a policy's ``disable:`` may name, with what it checks."""
+"""Every built-in check id a policy's ``disable:`` may name, with what it checks (``switches.CHECK_IDS``, which
+reading a policy uses, is the same table without importing a check)."""

@@ -43,6 +43,16 @@ class Bounds:
         """The bound keys that are set, in checking order."""
         return [k for k in ("min", "max", "deny", "allow", "version") if getattr(self, k)]
 
+    def describe(self) -> str:
+        """``>= 535.104.05, <= 580`` and friends: what a finding expects, what ``auditor check`` lists."""
+        parts = [
+            *([f">= {self.min}"] if self.min else []),
+            *([f"<= {self.max}"] if self.max else []),
+            *([f"{self.version}"] if self.version else []),
+            *([f"one of {', '.join(self.allow)}"] if self.allow else []),
+        ]
+        return ", ".join(parts) or "any version"
+
 
 @dataclass(frozen=True)
 class Selector:

@@ -6,7 +6,7 @@ import dataclasses
 import importlib
 import pkgutil
 
-from auditor.evaluate import checks
+from auditor.evaluate import checks, switches
 from auditor.evaluate.check import Check
 from auditor.evaluate.registry import BUILTIN_CHECKS, CHECK_IDS, RULE_CHECKS
 from auditor.facts.model import Facts
@@ -28,6 +28,16 @@ def test_built_in_and_rule_checks_are_told_apart_by_whether_a_rule_asks() -> Non
     assert all(c.asks is not None and not c.switches for c in RULE_CHECKS)
     assert list(CHECK_IDS)[:4] == ["driver.mismatch", "driver.loaded", "driver.installed", "gpu.visible"]
     assert {"driver.arch", "containers.image", "tensorrt.cudnn"} <= set(CHECK_IDS)
+
+
+def test_the_switch_table_policies_are_read_with_is_the_registry_s() -> None:
+    """``auditor check`` validates ``disable:`` against ``switches.CHECK_IDS`` without importing a check: the
+    same ids, in the same order, as the registered built-in checks; each built-in check's ids are its own."""
+    assert switches.CHECK_IDS == CHECK_IDS and list(switches.CHECK_IDS) == list(CHECK_IDS)
+    owners = {check.id: check for check in BUILTIN_CHECKS}
+    for module, ids in switches.SWITCHES.items():
+        check = importlib.import_module(f"{checks.__name__}.{module}").CHECK
+        assert check.id in owners and check.switches is ids, module
 
 
 def test_every_check_reads_sections_the_facts_have() -> None:

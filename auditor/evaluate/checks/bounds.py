@@ -72,7 +72,7 @@ def _bounds_checks(
                     severity=Severity.HIGH,
                     action=Action.UPGRADE,
                     message=f"{label} is required but not installed",
-                    expected=describe_bounds(bounds),
+                    expected=bounds.describe(),
                     actual="not installed",
                     source=bounds.cite("component"),
                     remediation=f"Install {label} {target}."
@@ -181,18 +181,7 @@ def rollback_target(bounds: Bounds) -> str:
         return bounds.max if exact else f"the newest {bounds.max}.x release"
     if bounds.allow:
         return " or ".join(bounds.allow)
-    return f"a version within {describe_bounds(bounds)}"
-
-
-def describe_bounds(bounds: Bounds) -> str:
-    """``>= 535.104.05, <= 580`` and friends, for ``expected``."""
-    parts = [
-        *([f">= {bounds.min}"] if bounds.min else []),
-        *([f"<= {bounds.max}"] if bounds.max else []),
-        *([f"{bounds.version}"] if bounds.version else []),
-        *([f"one of {', '.join(bounds.allow)}"] if bounds.allow else []),
-    ]
-    return ", ".join(parts) or "any version"
+    return f"a version within {bounds.describe()}"
 
 
 def judge_bounds(run: Run) -> None:

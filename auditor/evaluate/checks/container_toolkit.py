@@ -20,6 +20,7 @@ older probe, a collector error) or whose containers could not be inspected is in
 from __future__ import annotations
 
 from auditor.evaluate.check import Check, Run
+from auditor.evaluate.switches import SWITCHES
 from auditor.facts.model import ContainerToolkitFacts, RunningContainer
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import tables
@@ -155,8 +156,6 @@ CHECK = Check(
     id=CHECK_ID,
     reads=("containers", "container_toolkit"),
     judge=toolkit,
-    switches={
-        CHECK_ID: "containers that ask for GPUs have the NVIDIA Container Toolkit and a runtime configured for it"
-    },
+    switches=SWITCHES["container_toolkit"],
     needs_driver=False,
 )

@@ -21,6 +21,7 @@ TensorRT and CUDA inside it. What the answer means for the host:
 from __future__ import annotations
 
 from auditor.evaluate.check import Check, Run, sentence
+from auditor.evaluate.switches import SWITCHES
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import tables
 from auditor.knowledge import tensorrt as trt_kb
@@ -145,8 +146,5 @@ CHECK = Check(
     id=CHECK_ID,
     reads=("driver", "gpus", "containers"),
     judge=running_containers,
-    switches={
-        CHECK_ID: "every running container's image runs on the host's driver and GPU (floor, forward "
-        "compatibility, GPU class)"
-    },
+    switches=SWITCHES["containers"],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from auditor import versions
 from auditor.evaluate.check import Check, Run, first_source, sentence
+from auditor.evaluate.switches import SWITCHES
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import compat
 from auditor.knowledge.answers import Mode
@@ -45,5 +46,5 @@ CHECK = Check(
     id="cuda.arch",
     reads=("gpus", "cuda"),
     judge=cuda_arch,
-    switches={"cuda.arch": "every installed CUDA toolkit builds for the GPU architecture"},
+    switches=SWITCHES["cuda_arch"],
 )

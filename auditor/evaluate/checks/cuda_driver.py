@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from auditor import versions
 from auditor.evaluate.check import Check, Run, first_source, sentence
+from auditor.evaluate.switches import SWITCHES
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import compat, tables
 from auditor.knowledge import cuda as cuda_kb
@@ -153,5 +154,5 @@ CHECK = Check(
     id="cuda.driver",
     reads=("driver", "gpus", "cuda"),
     judge=cuda_driver,
-    switches={"cuda.driver": "the driver runs every installed CUDA toolkit (native, minor-version, or cuda-compat)"},
+    switches=SWITCHES["cuda_driver"],
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from auditor import versions
 from auditor.evaluate.check import Check, Run, first_source, sentence
+from auditor.evaluate.switches import SWITCHES
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import compat
 from auditor.knowledge.answers import Answer, Mode
@@ -58,7 +59,5 @@ CHECK = Check(
     id="driver.arch",
     reads=("driver", "gpus"),
     judge=driver_arch,
-    switches={
-        "driver.arch": "the driver branch runs the GPU: its architecture's first and last branch, and system floors (HGX)"
-    },
+    switches=SWITCHES["driver_arch"],
 )

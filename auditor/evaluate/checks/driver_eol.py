@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from auditor import versions
 from auditor.evaluate.check import BUILTIN, Check, Run
+from auditor.evaluate.switches import SWITCHES
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge import tables
@@ -68,5 +69,5 @@ CHECK = Check(
     id="driver.eol",
     reads=("driver",),
     judge=driver_eol,
-    switches={"driver.eol": "the driver branch is not past end of life (else warn)"},
+    switches=SWITCHES["driver_eol"],
 )

@@ -8,6 +8,7 @@ A state the probe could not tell is inconclusive (``driver.status``).
 from __future__ import annotations
 
 from auditor.evaluate.check import Check, Run
+from auditor.evaluate.switches import SWITCHES
 from auditor.facts.model import DriverStatus
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import tables
@@ -90,11 +91,6 @@ CHECK = Check(
     id="driver.state",
     reads=("driver", "gpus"),
     judge=driver_state,
-    switches={
-        "driver.mismatch": "kernel module and user-space driver are the same version (else reboot)",
-        "driver.loaded": "the installed driver's kernel module is loaded (else reboot)",
-        "driver.installed": "an NVIDIA driver is installed",
-        "gpu.visible": "the loaded driver sees at least one GPU",
-    },
+    switches=SWITCHES["driver_state"],
     needs_driver=False,
 )

@@ -13,6 +13,7 @@ here, never pushed or pulled) is said so: its provenance cannot be checked at al
 from __future__ import annotations
 
 from auditor.evaluate.check import BUILTIN, Check, Run
+from auditor.evaluate.switches import SWITCHES
 from auditor.facts.images import BadReference, parse_reference, parse_repo_digest
 from auditor.facts.model import RunningContainer
 from auditor.findings import Action, Finding, Severity
@@ -88,8 +89,6 @@ CHECK = Check(
     id=CHECK_ID,
     reads=("containers",),
     judge=floating_tags,
-    switches={
-        CHECK_ID: "no running container on a floating image tag (latest, or any tag not a dated release or digest)"
-    },
+    switches=SWITCHES["image_tags"],
     needs_driver=False,
 )

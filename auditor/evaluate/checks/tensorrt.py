@@ -12,6 +12,7 @@ import re
 from auditor import versions
 from auditor.evaluate.check import Check, Run, first_source, sentence
 from auditor.evaluate.checks.cuda_driver import cuda_driver_finding
+from auditor.evaluate.switches import SWITCHES
 from auditor.facts.model import Facts
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge import compat_tensorrt, tables
@@ -168,9 +169,5 @@ CHECK = Check(
     id="tensorrt",
     reads=("driver", "gpus", "cuda", "cudnn", "tensorrt"),
     judge=tensorrt_checks,
-    switches={
-        "tensorrt.arch": "TensorRT supports the GPU architecture",
-        "tensorrt.cuda": "TensorRT has a build for the installed CUDA and the driver meets its floor",
-        "tensorrt.cudnn": "the cuDNN TensorRT needs is installed (TensorRT before 8.6; optional from 8.6)",
-    },
+    switches=SWITCHES["tensorrt"],
 )
