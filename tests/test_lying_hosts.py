@@ -225,7 +225,10 @@ def test_a_writer_that_fails_on_one_host_renders_it_as_an_error_row() -> None:
     """A host whose facts a writer cannot render (here a non-finite float) is an error row; the others stay."""
     good = host("good-01")
     assert good.facts is not None
-    bad = host("bad-01", facts=dataclasses.replace(good.facts, document=encode_document({**good.facts.raw, "duration_s": float("inf")})))
+    bad = host(
+        "bad-01",
+        facts=dataclasses.replace(good.facts, document=encode_document({**good.facts.raw, "duration_s": float("inf")})),
+    )
     report = Report("inv", "p", (good, bad), generated_at="2026-11-21T06:00:00Z")
     with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
         render_json(report)  # strict JSON: never "Infinity"
