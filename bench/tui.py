@@ -33,7 +33,8 @@ from textual import events
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from auditor.report import HostReport  # noqa: E402 (after the path is set)
+from auditor.inventory import Host  # noqa: E402 (after the path is set)
+from auditor.report.model import HostReport  # noqa: E402
 from auditor.tui.app import AuditApp  # noqa: E402
 from auditor.tui.recorded import load_reports  # noqa: E402
 from auditor.tui.source import ReplaySource  # noqa: E402
@@ -46,12 +47,12 @@ GAP_S = 0.02  # between one key's frame and the next key: a fast typist, not a f
 def fleet(hosts: int) -> list[HostReport]:
     """``hosts`` reports cycling through the recorded demo's verdicts, each under its own name."""
     base = load_reports(RECORDED)
-    return [
-        dataclasses.replace(
-            base[i % len(base)], name=f"gpu-{i:04d}-{base[i % len(base)].name}", address=f"10.{i // 250}.{i % 250}.1"
-        )
-        for i in range(hosts)
-    ]
+    out = []
+    for i in range(hosts):
+        report = base[i % len(base)]
+        host = Host(f"gpu-{i:04d}-{report.name}", f"10.{i // 250}.{i % 250}.1", groups=report.groups)
+        out.append(dataclasses.replace(report, host=host))
+    return out
 
 
 class BenchApp(AuditApp):

@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from auditor.__main__ import main
 from auditor.audit.targets import open_targets
 from auditor.evaluate.registry import CHECK_IDS
-from auditor.facts.model import FactsError
+from auditor.facts.model import FactsError, encode_document
 from auditor.facts.reader import parse_facts
 from auditor.findings import Verdict
 from auditor.inventory import Host
@@ -225,7 +225,10 @@ def test_a_writer_that_fails_on_one_host_renders_it_as_an_error_row() -> None:
     """A host whose facts a writer cannot render (here a non-finite float) is an error row; the others stay."""
     good = host("good-01")
     assert good.facts is not None
-    bad = host("bad-01", facts=dataclasses.replace(good.facts, raw={**good.facts.raw, "duration_s": float("inf")}))
+    bad = host(
+        "bad-01",
+        facts=dataclasses.replace(good.facts, document=encode_document({**good.facts.raw, "duration_s": float("inf")})),
+    )
     report = Report("inv", "p", (good, bad), generated_at="2026-11-21T06:00:00Z")
     with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
         render_json(report)  # strict JSON: never "Infinity"

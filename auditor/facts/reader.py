@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,6 +64,7 @@ from auditor.facts.model import (
     TensorRTModule,
     TensorRTPackage,
     VersionLock,
+    encode_document,
 )
 from auditor.text import clean
 
@@ -113,7 +115,7 @@ def parse_facts(data: bytes | str) -> Facts:
         gpus=_gpus(root.section("gpus")),
         cuda=_cuda(root.section("cuda")),
         tensorrt=_tensorrt(root.section("tensorrt")),
-        raw=document,
+        document=encode_document(document),
         cudnn=_cudnn(root.section("cudnn")),
         engines=_engines(root.section("engines")),
         containers=_containers(root.section("containers")),
@@ -183,7 +185,10 @@ class _Reader:
         return value
 
     def text(self, key: str) -> str | None:
-        return self._get(key, (str,), "a string")
+        value = self._get(key, (str,), "a string")
+        # Interned: a fleet repeats its versions, paths and GPU names on every host, and a large
+        # run keeps every host's facts; one copy of each string serves them all.
+        return None if value is None else sys.intern(value)
 
     def shaped(self, key: str, shape: re.Pattern[str], what: str) -> str | None:
         """A string the probe always writes in one shape (``9.0``); anything else is a ``FactsError``."""
@@ -213,7 +218,7 @@ class _Reader:
         for index, item in enumerate(value or []):
             if not isinstance(item, str):
                 raise FactsError(f"{self.path}.{key}[{index}] must be a string")
-        return tuple(value or ())
+        return tuple(sys.intern(item) for item in value or ())
 
     def sub(self, key: str) -> _Reader:
         """An optional nested object (empty when absent)."""

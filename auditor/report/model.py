@@ -79,7 +79,7 @@ class HostReport:
             "reason": self.reason,
             "findings": [f.to_json() for f in self.findings],
             "checks": list(self.checks),
-            "facts": dict(self.facts.raw) if self.facts else None,
+            "facts": self.facts.raw if self.facts else None,
             "timing": {"connect_s": self.timing.connect_s, "probe_s": self.timing.probe_s},
             "error": self.error.to_json() if self.error else None,
             "stderr": self.stderr or None,

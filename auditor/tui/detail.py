@@ -110,7 +110,7 @@ def render_detail(row: HostRow, now: float) -> RenderableType:
         lines.append(Text(_tail(report.stderr, STDERR_LIMIT) if report.stderr.strip() else "(empty)", style="dim"))
     if report.facts is not None:
         lines.append(section("Probe output (auditor.facts/1)"))
-        raw = json.dumps(dict(report.facts.raw), indent=2, ensure_ascii=False)
+        raw = json.dumps(report.facts.raw, indent=2, ensure_ascii=False)
         if len(raw) > RAW_LIMIT:
             raw = raw[:RAW_LIMIT] + "\n… (cut; the JSON report has all of it)"
         lines.append(Text(raw, style="dim"))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from auditor.facts.model import DriverStatus, EngineLoad, FactsError
-from auditor.facts.reader import parse_facts, read_stored
+from auditor.facts.reader import _clean_tree, parse_facts, read_stored
 from tests.support.documents import document, facts
+from tests.support.paths import REAL
 
 
 def test_valid_document_becomes_typed_facts() -> None:
@@ -162,6 +163,44 @@ def test_new_fields_of_the_wrong_type_are_located(sections: dict[str, object], f
     with pytest.raises(FactsError) as info:
         parse_facts(json.dumps(document(**sections)))
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "name", ["probe.json", "probe-plain.json", "probe-engines.json", "probe-nocuda.json", "probe-denied.json"]
+)
+def test_raw_is_the_probe_document_key_for_key_in_its_order(name: str) -> None:
+    """``raw`` (kept as compact bytes, decoded on demand) equals what the H200 printed, keys in the same order."""
+    original = json.loads((REAL / name).read_bytes())
+    parsed = parse_facts((REAL / name).read_bytes())
+    assert parsed.raw == original
+    assert json.dumps(parsed.raw) == json.dumps(original)  # nested key order too, as reports show it
+
+
+@settings(max_examples=200)
+@given(json_values)
+def test_raw_round_trips_any_value_the_cleaner_keeps(value: object) -> None:
+    """Whatever a host adds to its document comes back from ``raw`` exactly as the cleaner left it."""
+    doc = dict(document(), extra=value)
+    try:
+        cleaned = _clean_tree(doc)
+    except FactsError:
+        assume(False)  # a number the reader refuses: tested above
+    assert json.dumps(parse_facts(json.dumps(doc)).raw) == json.dumps(cleaned)
+
+
+def test_raw_is_a_new_dictionary_each_time() -> None:
+    """A caller that changes what ``raw`` returned changes nothing the facts hold."""
+    parsed = facts()
+    changed = parsed.raw
+    changed["driver"]["version"] = "1.0"
+    assert parsed.raw["driver"]["version"] == parsed.driver.version != "1.0"
+
+
+def test_hosts_share_one_copy_of_each_string() -> None:
+    """Two hosts reporting the same versions and GPU names hold the same string objects (a large fleet keeps all)."""
+    one, two = (parse_facts(json.dumps(document())) for _ in range(2))
+    assert one.driver.version is two.driver.version and one.driver.version is not None
+    assert one.gpus.devices[0].name is two.gpus.devices[0].name and one.gpus.devices[0].name is not None
 
 
 def test_stored_facts_are_read_back_by_the_same_strict_reader() -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor.audit.events import AuditEvent
 from auditor.findings import Verdict
+from auditor.inventory import Host
 from auditor.report.model import Report
 from auditor.report.writers.json import render_json
 from auditor.transport.outcome import HostState
@@ -137,3 +141,56 @@ def test_replay_emits_queued_for_all_then_each_host_through_to_done() -> None:
     last = {e.host.name: e for e in events}
     assert all(e.report is not None for e in last.values())
     assert {e.state for e in last.values()} == {HostState.DONE, HostState.FAILED}
+
+
+def full_sort(model: FleetModel) -> list[str]:
+    """The order the table shows, by definition: one stable sort of every shown row (the model keeps it incrementally)."""
+    rows = [
+        row
+        for row in model.rows.values()
+        if model.filter.matches(row) and (not model.needs_action_only or row.needs_action)
+    ]
+    present = [row for row in rows if not row.sort_key(model.sort)[0]]
+    present.sort(key=lambda row: row.sort_key(model.sort)[1], reverse=model.reverse)  # type: ignore[arg-type,return-value]
+    return [row.name for row in present] + [row.name for row in rows if row.sort_key(model.sort)[0]]
+
+
+_REPORTS = recorded_reports()
+_NAMES = [f"h{i}" for i in range(12)]  # few names, so hosts change many times and many values tie
+_STEPS = st.one_of(
+    st.tuples(st.just("event"), st.sampled_from(_NAMES), st.sampled_from(list(HostState)), st.integers(0, 40)),
+    st.tuples(st.just("sort"), st.sampled_from(list(SortKey)), st.booleans()),
+    st.tuples(st.just("view"), st.sampled_from(["", "a100", "!ok", "upgrade", "h1"]), st.booleans()),
+    st.tuples(st.just("complete"), st.sampled_from(_NAMES), st.integers(0, len(_REPORTS) - 1)),
+    st.tuples(st.just("show")),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_STEPS, max_size=60), st.permutations(_NAMES))
+def test_the_kept_order_and_counts_equal_a_full_sort_and_a_recount(
+    steps: list[tuple[object, ...]], inventory: list[str]
+) -> None:
+    """Whatever hosts, events, sorts, directions, filters and fleet-level results come in any order, ``visible``
+    is what one stable sort of every shown row gives, and ``counts`` what counting every row gives."""
+    model = FleetModel()
+    model.add_hosts(Host(name, "10.0.0.1", groups=("g",) if i % 2 else ()) for i, name in enumerate(inventory[:6]))
+    clock = 0.0
+    for step in steps:
+        if step[0] == "event":
+            _, name, state, pick = step
+            report = _REPORTS[pick % len(_REPORTS)] if pick < len(_REPORTS) and state is HostState.DONE else None
+            host = Host(str(name), "10.0.0.2")
+            clock += 1.0 if pick % 3 else 0.0  # equal ages too
+            model.apply(AuditEvent(host, state, dataclasses.replace(report, host=host) if report else None), clock)  # type: ignore[arg-type]
+        elif step[0] == "sort":
+            model.sort, model.reverse = step[1], step[2]  # type: ignore[assignment]
+        elif step[0] == "view":
+            model.filter, model.needs_action_only = HostFilter(str(step[1])), bool(step[2])
+        elif step[0] == "complete":
+            name, pick = str(step[1]), int(step[2])  # type: ignore[call-overload]
+            if name in model.rows:
+                model.complete([dataclasses.replace(_REPORTS[pick], host=model.rows[name].host)])
+        assert model.visible() == full_sort(model)
+        recount = {v: sum(1 for r in model.rows.values() if r.report and r.report.verdict is v) for v in Verdict}
+        assert model.counts() == recount

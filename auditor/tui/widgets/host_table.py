@@ -188,14 +188,15 @@ class HostTable(ScrollView, can_focus=True):
         model.reshape = False
         selected = self.selected if self.cursor_row > 0 else None
         grown = False
-        for name in visible:
-            # Hidden rows keep their cells: ctrl+z or a cleared filter shows them again without rebuilding.
-            if name not in self._cells or name in dirty:
-                cells = row_cells(model.rows[name], name in model.marked, now)
-                if self._cells.get(name) != cells:
-                    self._set_cells(name, cells)
-                    grown |= self._grow(cells)
         wanted = set(visible)
+        # Only rows that changed or have no cells yet, found with set operations: a walk over every
+        # row per sync was milliseconds of each sync with 10,000 hosts (bench/tui.py). Hidden rows
+        # keep their cells: ctrl+z or a cleared filter shows them again without rebuilding.
+        for name in (dirty & wanted) | (wanted - self._cells.keys()):
+            cells = row_cells(model.rows[name], name in model.marked, now)
+            if self._cells.get(name) != cells:
+                self._set_cells(name, cells)
+                grown |= self._grow(cells)
         for name in dirty - wanted:
             self._cells.pop(name, None)  # changed while hidden: built again when shown
 
