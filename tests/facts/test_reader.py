@@ -179,11 +179,7 @@ hostile_text = st.text(
     alphabet=st.sampled_from("ab \t\n\r\x00\x1b\x7f\x85\x9f\u061c\u200e\u2028\u2029\u202e\u2066é…"), max_size=6
 ) | st.builds(lambda n, c: c * n, st.sampled_from([127, 128, 129, 4095, 4096, 4097]), st.sampled_from("a\n"))
 hostile_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**64), max_value=2**64)
-    | st.floats()
-    | hostile_text,
+    st.none() | st.booleans() | st.integers(min_value=-(2**64), max_value=2**64) | st.floats() | hostile_text,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(hostile_text, children, max_size=4),
     max_leaves=30,
 )

@@ -107,10 +107,12 @@ json_like = st.recursive(
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats()
     | st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from('"\\\n\x00\u2028\ud800'), max_size=8),
-    lambda children: st.lists(children, max_size=4)
-    | st.lists(children, max_size=3).map(tuple)
-    | st.dictionaries(st.text(max_size=6), children, max_size=4)
-    | st.dictionaries(json_keys, children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.lists(children, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=6), children, max_size=4)
+        | st.dictionaries(json_keys, children, max_size=3)
+    ),
     max_leaves=40,
 )
 
