@@ -40,7 +40,7 @@ from auditor.audit.events import AuditEvent
 from auditor.audit.options import add_target_options, non_negative_float, resolve_policy, targets_from
 from auditor.audit.run import collect
 from auditor.audit.targets import Targets
-from auditor.cli.history import add_history_path, history_path
+from auditor.cli.paths import add_history_path, history_path
 from auditor.errors import InputError, ReportWriteError
 from auditor.policy.model import Policy
 from auditor.report.exitcodes import (
