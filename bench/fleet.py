@@ -2,6 +2,7 @@
 
     python bench/fleet.py --hosts 1000 [--forks 64] [--repeat 1] [--json] [--skip-ansible]
         [--baseline-tree PATH] [--tree LABEL=PATH]... [--profile] [--record]
+    python bench/fleet.py --render-recorded     # fleet.md again from fleet.json
 
 The simulated fleet runs in a process of its own (``python -m auditor.simulate.serve``),
 so each client's CPU is counted apart from the servers'. The same hosts are then
@@ -159,7 +160,13 @@ def main() -> int:
     )
     parser.add_argument("--profile", action="store_true", help="profile one more run of each auditor client")
     parser.add_argument("--record", action="store_true", help="write bench/results/fleet.json and fleet.md")
+    parser.add_argument(
+        "--render-recorded", action="store_true", help="only rewrite bench/results/fleet.md from fleet.json"
+    )
     args = parser.parse_args()
+    if args.render_recorded:
+        (RESULTS / "fleet.md").write_text(render_record(json.loads((RESULTS / "fleet.json").read_text())))
+        return 0
     n, forks = args.hosts, args.forks
     trees = _trees(args.baseline_tree, args.tree)
 
@@ -327,31 +334,47 @@ def record(results: dict[str, Any], argv: list[str]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     document = {"date": stamp, "command": command, "machine": machine, "targets": TARGETS, **results}
     (RESULTS / "fleet.json").write_text(json.dumps(document, indent=2) + "\n")
+    (RESULTS / "fleet.md").write_text(render_record(document))
+
+
+def render_record(document: dict[str, Any]) -> str:
+    """fleet.md from what fleet.json holds (``python bench/fleet.py --render-recorded`` redoes it)."""
+    machine = document["machine"]
     lines = [
         "# Fan-out: controller CPU of a full audit against the floor",
         "",
-        f"{stamp}, `{command}`",
+        f"{document['date']}, `{document['command']}`",
         "",
         f"Machine: {machine['cpus']} CPUs ({machine['cpu']}), Python {machine['python']}, {machine['system']}; "
         f"load average at the end {machine['load_average_at_end']} (shared: CPU per host is the number to trust).",
         "",
-        *(f"- `{label}`: {tree}" for label, tree in results["trees"].items()),
+        *(f"- `{label}`: {tree}" for label, tree in document["trees"].items()),
         "",
-        render(results),
+        render(document),
     ]
-    for label, profile in results.get("profiles", {}).items():
+    for label, profile in document.get("profiles", {}).items():
         lines += [
             "",
             f"### Where `{label}`'s CPU went (one profiled run: {profile['cpu_s']} s of CPU under cProfile)",
             "",
-            "| own ms | cumulative ms | calls | function |",
+            "Profiled runs are slower than plain ones (Python code more than C): compare shares, not totals.",
+            "",
+            "| own ms | cumulative ms | calls | function (top by own CPU) |",
             "|---:|---:|---:|---|",
         ]
-        lines += [
-            f"| {row['own_ms']} | {row['cumulative_ms']} | {row['calls']} | `{row['function']}` |"
-            for row in profile["by_own"][:15]
-        ]
-    (RESULTS / "fleet.md").write_text("\n".join(lines) + "\n")
+        lines += [_profile_row(row) for row in profile["by_own"][:8]]
+        if "own_work_by_cumulative" in profile:
+            lines += [
+                "",
+                "| own ms | cumulative ms | calls | the auditor's own work, by cumulative CPU |",
+                "|---:|---:|---:|---|",
+            ]
+            lines += [_profile_row(row) for row in profile["own_work_by_cumulative"][:20]]
+    return "\n".join(lines) + "\n"
+
+
+def _profile_row(row: dict[str, Any]) -> str:
+    return f"| {row['own_ms']} | {row['cumulative_ms']} | {row['calls']} | `{row['function']}` |"
 
 
 def _cpu_model() -> str:
