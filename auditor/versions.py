@@ -9,6 +9,7 @@ compare whole versions (``min: "12.2"`` admits 12.2.0 and anything newer).
 
 from __future__ import annotations
 
+import functools
 import re
 
 from packaging.version import InvalidVersion, Version
@@ -20,6 +21,7 @@ class BadVersion(ValueError):
     """A string that is not a dotted numeric version."""
 
 
+@functools.lru_cache(maxsize=4096)  # a fleet repeats a few versions on every host and check; Version is immutable
 def parse(text: str) -> Version:
     """``535.104.05`` -> Version; anything but dotted integers raises ``BadVersion``."""
     cleaned = text.strip()

