@@ -225,28 +225,6 @@ def test_ldconfig_listing_prefers_the_first_64_bit_entry() -> None:
     assert system.parse_ldconfig(both) == [{"name": "libfoo.so.1", "path": "/usr/lib/libfoo.so.1"}]
 
 
-def test_one_version_call_per_library_file_whatever_links_lead_to_it(tmp_path: Path) -> None:
-    """``/lib`` and ``/usr/lib`` are often one directory: the head start from the usual directories and the path
-    ``ldconfig -p`` prints name one file, so both ask one child (on a live host; under a root paths stay as given)."""
-    real = tmp_path / "usr/lib/x86_64-linux-gnu"
-    real.mkdir(parents=True)
-    (real / "libcudnn.so.9.14.0").write_bytes(b"")
-    (real / "libcudnn.so.9").symlink_to("libcudnn.so.9.14.0")
-    (tmp_path / "lib").symlink_to("usr/lib")
-    live = context.ProbeContext(None, {})
-    files = {
-        system.library_file(live, str(d / "x86_64-linux-gnu/libcudnn.so.9")) for d in (tmp_path / "lib", real.parent)
-    }
-    assert files == {str(real / "libcudnn.so.9.14.0")}
-    rooted = context.ProbeContext(str(tmp_path), {})
-    assert system.library_file(rooted, "/lib/x86_64-linux-gnu/libcudnn.so.9") == str(
-        tmp_path / "lib/x86_64-linux-gnu/libcudnn.so.9"
-    )
-    found = system.usual_libraries(rooted, cudnn.CUDNN_SONAME)
-    assert {"name": "libcudnn.so.9", "path": "/usr/lib/x86_64-linux-gnu/libcudnn.so.9"} in found
-    assert all(e["name"] == "libcudnn.so.9" for e in found)  # the versioned file is not a soname
-
-
 def plan(version: tuple[int, int, int, int] | None, body: bytes = b"\x01" * 64) -> bytes:
     if version is None:
         return b"ftrt" + struct.pack("<I", 7) + bytes(20) + body

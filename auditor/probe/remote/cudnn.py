@@ -12,10 +12,7 @@ from .system import (
     python_dists,
     site_dirs,
     system_packages,
-    usual_libraries,
 )
-
-CUDNN_SONAME = re.compile(r"^libcudnn\.so\.\d+$")
 
 
 def parse_cudnn_header(text):
@@ -38,7 +35,7 @@ def decode_cudnn_int(value):
 
 def cudnn_linked_libraries(ctx):
     """``libcudnn.so.N`` as the dynamic linker knows it (``ldconfig -p``): [{name, path}]."""
-    return [e for e in libraries(ctx) if CUDNN_SONAME.match(e["name"])]
+    return [e for e in libraries(ctx) if re.match(r"^libcudnn\.so\.\d+$", e["name"])]
 
 
 def cudnn_site_libraries(ctx):
@@ -48,15 +45,14 @@ def cudnn_site_libraries(ctx):
         entries += [
             {"name": os.path.basename(p), "path": p}
             for p in ctx.glob(directory + "/nvidia/cudnn/lib/libcudnn.so.*")
-            if CUDNN_SONAME.match(os.path.basename(p))
+            if re.match(r"^libcudnn\.so\.\d+$", os.path.basename(p))
         ]
     return entries
 
 
 def prefetch_cudnn(ctx):
-    """Start the version calls of the wheels' cuDNN libraries and of those in the usual library directories now,
-    for ``collect_cudnn`` (``startup``): the linker's own list comes later, from ``ldconfig -p``."""
-    for entry in cudnn_site_libraries(ctx) + usual_libraries(ctx, CUDNN_SONAME):
+    """Start the version calls of the wheels' cuDNN libraries now, for ``collect_cudnn`` (``startup``)."""
+    for entry in cudnn_site_libraries(ctx):
         prefetch_library_version(ctx, "cudnn", entry["path"])
 
 

@@ -258,45 +258,16 @@ def system_packages(ctx):
     return packages, errors
 
 
-def usual_libraries(ctx, soname):
-    """Libraries whose names ``soname`` (a compiled pattern) matches in ``LIB_DIRS``: [{name, path}].
-
-    Where ``ldconfig -p`` lists them on nearly every host, found without waiting for it: only
-    a head start for their version calls (``startup``); the linker's list stays the answer.
-    Each directory is listed once for every caller.
-    """
-    entries: list = []
-    for directory in LIB_DIRS:
-        names = ctx.once("listdir:" + directory, lambda d=directory: list_names(ctx, d))
-        entries += [{"name": n, "path": directory + "/" + n} for n in names if soname.match(n)]
-    return entries
-
-
-def list_names(ctx, directory):
-    """The names in a directory, sorted; none when it cannot be read."""
-    try:
-        return sorted(os.listdir(ctx.path(directory)))
-    except OSError:
-        return []
-
-
-def library_file(ctx, path):
-    """The file a library path names, whatever links lead to it (``/lib`` and ``/usr/lib`` are often one directory):
-    one version call per file. Under ``--root`` the path stays as given (links there point into the host's tree)."""
-    return ctx.path(path) if ctx.rooted else os.path.realpath(path)
-
-
 def library_version(ctx, kind, path):
     """Call the version function of a library in a child (a broken library cannot hurt us).
 
     ``kind`` "trt": ``getInferLibVersion()`` (+ ``getInferLibBuildVersion()`` on 10+);
     "cudnn": ``cudnnGetVersion()``. Returns {"int", "build"} or {"error"}.
     """
-    file = library_file(ctx, path)
 
     def compute():
         try:
-            status, out, err = ctx.run_child("libversion", [kind, file], timeout=10, bare=True)
+            status, out, err = ctx.run_child("libversion", [kind, ctx.path(path)], timeout=10, bare=True)
         except (OSError, ProbeTimeout) as exc:
             return {"error": clip(str(exc), 300)}
         if status != 0:
@@ -306,9 +277,9 @@ def library_version(ctx, kind, path):
         except ValueError:
             return {"error": "unreadable answer: %s" % clip(first_line(out), 200)}
 
-    return ctx.once("libversion:" + file, compute)
+    return ctx.once("libversion:" + path, compute)
 
 
 def prefetch_library_version(ctx, kind, path):
     """Start ``library_version``'s child for ``path`` now; the call later takes it over (``startup``)."""
-    ctx.start_early("libversion", [kind, library_file(ctx, path)], bare=True)
+    ctx.start_early("libversion", [kind, ctx.path(path)], bare=True)

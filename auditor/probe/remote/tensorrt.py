@@ -14,16 +14,12 @@ from .system import (
     python_dists,
     site_dirs,
     system_packages,
-    usual_libraries,
 )
 
 TRTEXEC_DIRS = ("/usr/src/tensorrt/bin", "/opt/tensorrt/bin", "/usr/local/tensorrt/bin")
 
 
 TRT_MODULES = ("tensorrt", "tensorrt_lean", "tensorrt_dispatch")
-
-
-TRT_SONAME = re.compile(r"^libnvinfer(_lean|_dispatch)?\.so\.\d+$")
 
 
 def decode_trt_int(value):
@@ -106,11 +102,10 @@ def trt_module_names(ctx):
 def prefetch_tensorrt(ctx):
     """Start the children ``collect_tensorrt`` will wait for and can name without ldconfig (``startup``):
     the modules' imports (the slowest facts: 40 ms for the lean runtime on an H200 host) and
-    the version calls of the libraries in pip's ``tensorrt*_libs`` and in the usual library
-    directories (the linker's own list comes later, from ``ldconfig -p``)."""
+    the version calls of the libraries in pip's ``tensorrt*_libs``."""
     for name in trt_module_names(ctx):
         ctx.start_early("module_import", module_import_args(ctx, name))
-    for entry in trt_site_libraries(ctx) + usual_libraries(ctx, TRT_SONAME):
+    for entry in trt_site_libraries(ctx):
         prefetch_library_version(ctx, "trt", entry["path"])
 
 
@@ -141,7 +136,7 @@ def trt_libraries(ctx):
 
 def trt_linked_libraries(ctx):
     """``libnvinfer`` (lean, dispatch) as the dynamic linker knows it (``ldconfig -p``): [{name, path}]."""
-    return [e for e in libraries(ctx) if TRT_SONAME.match(e["name"])]
+    return [e for e in libraries(ctx) if re.match(r"^libnvinfer(_lean|_dispatch)?\.so\.\d+$", e["name"])]
 
 
 def trt_site_libraries(ctx):
@@ -152,7 +147,7 @@ def trt_site_libraries(ctx):
             entries += [
                 {"name": os.path.basename(p), "path": p}
                 for p in ctx.glob("%s/%s/libnvinfer*.so.*" % (directory, sub))
-                if TRT_SONAME.match(os.path.basename(p))
+                if re.match(r"^libnvinfer(_lean|_dispatch)?\.so\.\d+$", os.path.basename(p))
             ]
     return entries
 
