@@ -88,6 +88,19 @@ async def test_slash_filters_across_columns_and_bang_inverts() -> None:
         assert names(app) == ["a10-infer-01"]
 
 
+async def test_a_timer_firing_while_the_screen_is_torn_down_syncs_nothing() -> None:
+    """The age tick or a flush timer may fire between the screen's children going and the screen itself: no crash."""
+    app = replay_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.main.query_one(DetailPane).remove()
+        app.main.flush(ages=True)
+        app.main.flush()
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
 async def test_bare_letter_keys_do_not_fire_while_typing_a_filter() -> None:
     """Typing q, r, R, s, j, k, g, G, p, ? and space into the filter edits it and triggers nothing."""
     app = replay_app()

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input
@@ -100,15 +101,18 @@ class MainScreen(Screen[None]):
         self._flush_timer = None
         if not self.is_mounted:
             return
+        try:
+            detail, table = self.detail, self.table
+        except NoMatches:  # a timer fired while the screen's children are composed or torn down
+            return
         now = self.monotonic()
-        detail_dirty = self.detail.host in self.model.dirty
+        detail_dirty = detail.host in self.model.dirty
         with self.app.batch_update():
-            table = self.table
             table.sync(now)
             if ages:
                 table.refresh_ages(now)
             self._titles(now)
-            if self.detail.display and (detail_dirty or ages or self.detail.host != table.selected):
+            if detail.display and (detail_dirty or ages or detail.host != table.selected):
                 self._show_detail()
         # What just landed (reports, rows) lives as long as the app: move it out of the
         # collector's way. Otherwise every full collection rescans every host's facts, an
