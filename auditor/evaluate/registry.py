@@ -9,6 +9,7 @@ selects the host and asks for them. Fleet-level consistency, which needs every h
 
 from __future__ import annotations
 
+from auditor.evaluate import switches
 from auditor.evaluate.check import Check
 from auditor.evaluate.checks import (
     bounds,
@@ -51,6 +52,6 @@ RULE_CHECKS: tuple[Check, ...] = (
     image_digest.CHECK,
     mig.CHECK,
 )
-CHECK_IDS: dict[str, str] = {name: what for check in BUILTIN_CHECKS for name, what in check.switches.items()}
-"""Every built-in check id a policy's ``disable:`` may name, with what it checks (``switches.CHECK_IDS``, which
-reading a policy uses, is the same table without importing a check)."""
+CHECK_IDS = switches.CHECK_IDS
+"""Every built-in check id a policy's ``disable:`` may name, with what it checks: the table each built-in check
+takes its ``switches`` from (``auditor.evaluate.switches``), which reading a policy uses without importing a check."""

@@ -538,7 +538,7 @@ def load_policies(
     """Read, validate and merge policy files in order, then the waivers file.
 
     ``checks`` are the built-in check ids a rule's ``disable:`` may name (the evaluator's
-    registry: ``auditor.evaluate.registry.CHECK_IDS``); the language does not fix them.
+    table: ``auditor.evaluate.switches.CHECK_IDS``); the language does not fix them.
     Every problem in every file is raised together (``InputErrors``). Stack
     references are resolved after merging, so a site file may use a base file's stacks.
     """
