@@ -105,16 +105,16 @@ def _load(args: argparse.Namespace) -> tuple[list[CheckedHost], Policy, str | No
         raise InputError(
             "nothing to check: name policy files (-p), waivers (--waivers) or an inventory (-i, --simulate, --demo)"
         )
-    source = (", ".join(args.inventory) if args.inventory else (args.simulate or str(DEMO_FLEET))) if targets else None
+    source = None
     try:
-        if not targets:
-            pass
-        elif args.inventory:
+        if args.inventory:
+            source = ", ".join(args.inventory)
             checked = [CheckedHost(h) for h in load_inventories(args.inventory).hosts]
-        else:
+        elif targets:
             from auditor.simulate.fleet import load_fleet
 
-            fleet = load_fleet(args.simulate or DEMO_FLEET)
+            source = args.simulate or str(DEMO_FLEET)
+            fleet = load_fleet(source)
             checked = [
                 CheckedHost(
                     Host(h.name, "simulated", groups=h.groups), tuple((g.model, g.compute_capability) for g in h.gpus)
