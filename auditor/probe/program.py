@@ -228,8 +228,7 @@ def probe_source() -> bytes:
 @functools.cache
 def builder_source() -> bytes:
     """The reference-engine builder that the probe's build mode runs in a child."""
-    with open(os.path.join(REMOTE_DIR, CHILDREN, "builder.py"), "rb") as handle:
-        return handle.read()
+    return child_sources()["builder"].encode("utf-8")
 
 
 def probe_program(payload: bytes | None) -> bytes:

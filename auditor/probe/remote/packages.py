@@ -30,10 +30,8 @@ import os
 import re
 
 from .common import MAX_LIST, ProbeTimeout, clip, first_line, remaining
-from .system import NVIDIA_PACKAGE, dpkg_stanzas, nvidia_stanzas
+from .system import NAME_SHAPE, NVIDIA_PACKAGE, dpkg_installed, installed_debs, nvidia_stanzas
 
-NAME_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._-]{0,127}$")
-"""A package name as dpkg and rpm allow it; anything else is never passed to a command."""
 RPM_PATTERNS = (
     "nvidia*",
     "libnvidia*",
@@ -67,11 +65,11 @@ def collect_packages(ctx):
     """
     facts: dict = {"manager": None, "installed": [], "locks": [], "cached": [], "availability": None}
     errors = []
-    stanzas = dpkg_stanzas(ctx)
+    installed = dpkg_installed(ctx)
     rpm = ctx.which("rpm") if any(ctx.isdir(d) for d in ("/var/lib/rpm", "/usr/lib/sysimage/rpm")) else None
-    if stanzas is not None:
+    if installed is not None:
         facts["manager"] = "apt" if ctx.which("apt-cache") else "dpkg"
-        facts["installed"] = installed_debs(stanzas)
+        facts["installed"] = list(installed)
         facts["cached"] = cached_debs(ctx)
     if rpm is not None and not facts["installed"]:  # a Debian host with rpm installed is still a Debian host
         try:
@@ -81,7 +79,7 @@ def collect_packages(ctx):
             errors.append("rpm: %s" % clip(str(exc), 300))
         if installed or facts["manager"] is None:
             facts["manager"] = rpm_manager(ctx)
-            facts["installed"] = installed
+            facts["installed"] = list(installed)
             facts["cached"] = cached_rpms(ctx)
             locks, problem = versionlocks(ctx)
             facts["locks"] = locks
@@ -110,29 +108,6 @@ def collect_packages(ctx):
 def parse_dpkg_status(text):
     """Installed NVIDIA packages from the text of ``/var/lib/dpkg/status``: [{name, version, arch, held}]."""
     return installed_debs(nvidia_stanzas(text))
-
-
-def installed_debs(stanzas):
-    """Installed NVIDIA packages of ``system.nvidia_stanzas``: [{name, version, arch, held}], by name.
-
-    Only stanzas whose state (the third word of ``Status:``) is ``installed``: a removed but
-    not purged package (``deinstall ok config-files``) keeps its old version there and is not
-    installed. ``held`` is the ``hold`` want (``apt-mark hold`` writes it).
-    """
-    found = []
-    for name, fields in stanzas:
-        status = fields.get("Status", "").split()
-        if not NAME_SHAPE.match(name) or len(status) != 3 or status[2] != "installed":
-            continue
-        found.append(
-            {
-                "name": name,
-                "version": clip(fields.get("Version"), 128),
-                "arch": clip(fields.get("Architecture"), 32),
-                "held": status[0] == "hold",
-            }
-        )
-    return sorted(found, key=lambda p: p["name"])
 
 
 def cached_debs(ctx):

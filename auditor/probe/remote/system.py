@@ -28,6 +28,8 @@ NVIDIA_PACKAGE = re.compile(
     r"|tensorrt|kmod-nvidia|xorg-x11-nvidia|libcublas|libcufft|libcurand|libcusolver|libcusparse|libnpp"
     r"|libnvjitlink|libnvjpeg|libnccl|graphsurgeon|onnx-graphsurgeon|uff-converter)"
 )
+NAME_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._-]{0,127}$")
+"""A package name as dpkg and rpm allow it; anything else is never passed to a command."""
 STANZA_NAME = re.compile(r"\s*Package:[ \t]*(\S+)")
 """The first line of a dpkg status stanza (dpkg writes ``Package:`` first)."""
 STANZA_BREAK = re.compile(r"\n[ \t]*\n")
@@ -167,29 +169,49 @@ def find_module(ctx, name):
 
 
 def dpkg_packages(ctx):
-    """Installed dpkg packages of interest (``PACKAGE_INTEREST``), from ``dpkg_stanzas``."""
-    stanzas = dpkg_stanzas(ctx)
-    if stanzas is None:
+    """Installed dpkg packages of interest (``PACKAGE_INTEREST``): [{name, version, manager}] of ``dpkg_installed``."""
+    installed = dpkg_installed(ctx)
+    if installed is None:
         return None
-    found = []
-    for name, fields in stanzas:
-        if PACKAGE_INTEREST.match(name) and fields.get("Status", "").strip().endswith(" installed"):
-            version = fields.get("Version", "").split()
-            found.append(
-                {"name": clip(name, 128), "version": clip(version[0], 128) if version else None, "manager": "dpkg"}
-            )
-    return found
+    return [
+        {"name": p["name"], "version": p["version"], "manager": "dpkg"}
+        for p in installed
+        if PACKAGE_INTEREST.match(p["name"])
+    ]
 
 
-def dpkg_stanzas(ctx):
-    """``/var/lib/dpkg/status`` read once for every collector: its NVIDIA stanzas (``nvidia_stanzas``), None
-    without a dpkg database."""
+def dpkg_installed(ctx):
+    """``/var/lib/dpkg/status`` read once for every collector: its installed NVIDIA packages
+    (``installed_debs``), None without a dpkg database."""
 
     def compute():
         text = ctx.read_text("/var/lib/dpkg/status", MAX_DPKG_STATUS_BYTES)
-        return None if text is None else nvidia_stanzas(text)
+        return None if text is None else installed_debs(nvidia_stanzas(text))
 
-    return ctx.once("dpkg-status", compute)
+    return ctx.once("dpkg-installed", compute)
+
+
+def installed_debs(stanzas):
+    """Installed NVIDIA packages of ``nvidia_stanzas``: [{name, version, arch, held}], by name.
+
+    Only stanzas whose state (the third word of ``Status:``) is ``installed``: a removed but
+    not purged package (``deinstall ok config-files``) keeps its old version there and is not
+    installed. ``held`` is the ``hold`` want (``apt-mark hold`` writes it).
+    """
+    found = []
+    for name, fields in stanzas:
+        status = fields.get("Status", "").split()
+        if not NAME_SHAPE.match(name) or len(status) != 3 or status[2] != "installed":
+            continue
+        found.append(
+            {
+                "name": name,
+                "version": clip(fields.get("Version"), 128),
+                "arch": clip(fields.get("Architecture"), 32),
+                "held": status[0] == "hold",
+            }
+        )
+    return sorted(found, key=lambda p: p["name"])
 
 
 def nvidia_stanzas(text):
