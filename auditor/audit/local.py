@@ -1,6 +1,6 @@
 """The node-local gate: this machine audited as one host of a fleet, without SSH (``auditor report --local``).
 
-The probe runs here exactly as on a remote host (``python3 -c BOOTSTRAP`` with the probe on
+The probe runs here exactly as on a remote host (``python3 -S -c BOOTSTRAP`` with the probe on
 stdin: ``auditor.probe.program.run_local``), with the request the policy asks of this host
 (its engine templates, its reference engines); its output goes through the same
 ``assess`` -> fleet checks -> ``Report`` path a fleet run takes, so checks, findings,

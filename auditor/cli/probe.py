@@ -17,7 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str
     parser = subparsers.add_parser(
         "probe",
         help=summary,
-        description="Run the probe exactly as a host would (python3 -c reading the probe from stdin) and print "
+        description="Run the probe exactly as a host would (python3 -S -c reading the probe from stdin) and print "
         "auditor.facts/1. A --root or --python that does not exist exits 2.",
     )
     parser.add_argument(

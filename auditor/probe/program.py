@@ -9,9 +9,13 @@ relative imports of each other are blanked (the names are already in that namesp
 every line keeps its number: a traceback from a host, and coverage measured where the
 files exist, point at the source line.
 
-It is shipped as bytes on the SSH channel's stdin and run by the host's own ``python3 -c
+It is shipped as bytes on the SSH channel's stdin and run by the host's own ``python3 -S -c
 BOOTSTRAP`` (which reads it whole); the request travels as one base64 argument, so nothing
-is written on the host and no shell quoting is involved (base64 needs none).
+is written on the host and no shell quoting is involved (base64 needs none). ``-S``: the
+probe itself needs only the standard library; the host's site initialization (its
+site-packages and their ``.pth`` files: 60 ms of every start on the lent H200 host) runs in
+the probe's fork server, beside the compiling, and every child program starts from there
+with it (``remote/forkserver.py``).
 
 The modules only an engine test-load, a reference run or the reference build use
 (``ON_DEMAND``: a third of the source) are carried as text and compiled only when the
@@ -266,8 +270,8 @@ or shell character needs escaping inside single quotes.
 
 
 def interpreter_args(request: str, root: str | None = None) -> list[str]:
-    """Arguments after the interpreter: ``-c BOOTSTRAP --request=... [--root DIR]``."""
-    return ["-c", BOOTSTRAP, *probe_args(request, root)]
+    """Arguments after the interpreter: ``-S -c BOOTSTRAP --request=... [--root DIR]``."""
+    return ["-S", "-c", BOOTSTRAP, *probe_args(request, root)]
 
 
 def probe_args(request: str, root: str | None = None) -> list[str]:
@@ -284,7 +288,7 @@ def remote_command(request: str) -> str:
     RHEL 8 keeps its system Python as ``/usr/libexec/platform-python``; exit 127 with
     a plain message when neither exists, so the report can say "no python3 on host".
     """
-    args = f"-c '{BOOTSTRAP}' " + " ".join(probe_args(request))
+    args = f"-S -c '{BOOTSTRAP}' " + " ".join(probe_args(request))
     return (
         f"if command -v python3 >/dev/null 2>&1; then exec python3 {args}; "
         f"elif [ -x /usr/libexec/platform-python ]; then exec /usr/libexec/platform-python {args}; "
@@ -299,7 +303,7 @@ def run_local(
     timeout: float = 120.0,
     program: bytes | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run the probe on this machine exactly as a host would: ``python3 -c BOOTSTRAP`` with it on stdin.
+    """Run the probe on this machine exactly as a host would: ``python3 -S -c BOOTSTRAP`` with it on stdin.
 
     ``program`` replaces the bundled probe (``probe_program``, ``builder_program``).
     """

@@ -13,7 +13,10 @@ Variants (wall time of the whole command, interpreter start-up included):
   here once the interpreter has started (no such module): shown, not the target's yardstick;
 * ``before``: the probe as main shipped it before issue 16 (``--before``), ``python3 -c BOOTSTRAP``
   with the program on stdin, as the controller runs it;
-* ``after``: the probe of this checkout (``--after``), the same way;
+* ``after``: the probe of this checkout (``--after``), the way this checkout's controller runs
+  it (``auditor.probe.program.interpreter_args``: ``python3 -S -c BOOTSTRAP``);
+* ``after-with-site``: the same program started ``python3 -c BOOTSTRAP``, site initialized in the
+  probe's own process before its first line (as every probe ran before ``-S``);
 * where the time goes: ``python3 -c pass``, ``python3 -S -E -c pass``, the check's TensorRT
   import alone, nvidia-smi alone, nvcc alone, each probe compiled and loaded but not run
   (``*-load``: start-up, compilation, imports, tear-down), and ``after`` with ``os.fork``
@@ -26,7 +29,8 @@ Writes ``DIR/speed.json`` (medians, ratios, per-section medians, every sample) a
 round's documents ``DIR/facts-before.json``, ``facts-after.json``, ``engines-before.json``,
 ``engines-after.json``; prints a table and the ratios. Every round's ``after`` document is
 compared with the same round's ``before`` one, timings aside (``elapsed_s``, ``duration_s``,
-``collected_at``, a load's ``seconds``): ``facts_identical``.
+``collected_at``, a load's ``seconds``): ``facts_identical``; and with the same round's
+``after-with-site`` one: ``site_facts_identical``.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from auditor.probe.program import BOOTSTRAP  # noqa: E402 - the checkout's own, after the path is set
+from auditor.probe.program import BOOTSTRAP, interpreter_args  # noqa: E402 - the checkout's own, after the path is set
 from auditor.probe.request import encode_request  # noqa: E402
 
 TARGET_RATIO = 1.3
@@ -140,23 +144,33 @@ def differences(before: Any, after: Any, path: str = "") -> list[str]:
 
 
 def interleave(
-    variants: list[Variant], rounds: int, env: dict[str, str], rng: random.Random, compare: tuple[str, str] | None
-) -> tuple[dict[str, Samples], dict[str, Any]]:
+    variants: list[Variant], rounds: int, env: dict[str, str], rng: random.Random, compare: tuple[tuple[str, str], ...]
+) -> tuple[dict[str, Samples], list[dict[str, Any]]]:
+    """Every variant once a round, in a fresh shuffled order; each pair in ``compare``: its two
+    documents of the same round compared, timings aside (one verdict per pair)."""
     samples = {v.name: Samples([]) for v in variants}
-    verdict: dict[str, Any] = {"rounds_compared": 0, "rounds_identical": 0, "differences": []}
+    verdicts: list[dict[str, Any]] = [
+        {"pair": list(pair), "rounds_compared": 0, "rounds_identical": 0, "differences": []} for pair in compare
+    ]
     for variant in variants:  # warm-up: page cache, the driver's first NVML session
         run_once(variant, env, Samples([]))
     for _ in range(rounds):
         order = list(variants)
         rng.shuffle(order)
         docs = {v.name: run_once(v, env, samples[v.name]) for v in order}
-        if compare and docs.get(compare[0]) is not None and docs.get(compare[1]) is not None:
-            found = differences(without_timings(docs[compare[0]]), without_timings(docs[compare[1]]))
+        for (first, second), verdict in zip(compare, verdicts, strict=True):
+            if docs.get(first) is None or docs.get(second) is None:
+                continue
+            found = differences(without_timings(docs[first]), without_timings(docs[second]))
             verdict["rounds_compared"] += 1
             verdict["rounds_identical"] += not found
             if found and not verdict["differences"]:
                 verdict["differences"] = found[:20]
-    return samples, verdict
+    return samples, verdicts
+
+
+def identical(verdict: dict[str, Any]) -> bool:
+    return verdict["rounds_compared"] > 0 and verdict["rounds_identical"] == verdict["rounds_compared"]
 
 
 def median(values: list[float]) -> float | None:
@@ -205,31 +219,36 @@ def main() -> None:
     args = parser.parse_args()
     before, after = args.before.read_bytes(), args.after.read_bytes()
     plain, engine = f"--request={encode_request()}", f"--request={encode_request(engines=[args.plan])}"
-    python = ("python3", "-c")
+    python = ("python3", "-c")  # how probes started before -S (``before`` was shipped so)
+    flags = interpreter_args("")
+    after_python = ("python3", *flags[: flags.index("-c") + 1])
     main_variants = [
         Variant("check", ("bash", "-c", CHECK)),
         Variant("check-seed", ("bash", "-c", CHECK_SEED)),
         Variant("before", (*python, BOOTSTRAP, plain), before, probe=True),
-        Variant("after", (*python, BOOTSTRAP, plain), after, probe=True),
+        Variant("after", (*after_python, BOOTSTRAP, plain), after, probe=True),
+        Variant("after-with-site", (*python, BOOTSTRAP, plain), after, probe=True),
         Variant("python-start", (*python, "pass")),
         Variant("python-start-bare", ("python3", "-S", "-E", "-c", "pass")),
         Variant("trt-import", (*python, f"import {TRT_MODULE}")),
         Variant("nvidia-smi", ("nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader")),
         Variant("nvcc", ("nvcc", "--version")),
         Variant("before-load", (*python, LOAD_ONLY), before),
-        Variant("after-load", (*python, LOAD_ONLY), after),
-        Variant("after-spawn", (*python, SPAWN, plain), after, probe=True),
+        Variant("after-load", (*after_python, LOAD_ONLY), after),
+        Variant("after-spawn", (*after_python, SPAWN, plain), after, probe=True),
     ]
     engine_variants = [
         Variant("before-engine", (*python, BOOTSTRAP, engine), before, probe=True),
-        Variant("after-engine", (*python, BOOTSTRAP, engine), after, probe=True),
+        Variant("after-engine", (*after_python, BOOTSTRAP, engine), after, probe=True),
     ]
     env = dict(os.environ)
     rng = random.Random(args.seed)  # noqa: S311 - the order of the variants, not a secret
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    samples, facts = interleave(main_variants, args.rounds, env, rng, ("before", "after"))
-    engine_samples, engines = interleave(
-        engine_variants, args.engine_rounds, env, rng, ("before-engine", "after-engine")
+    samples, (facts, site_facts) = interleave(
+        main_variants, args.rounds, env, rng, (("before", "after"), ("after-with-site", "after"))
+    )
+    engine_samples, (engines,) = interleave(
+        engine_variants, args.engine_rounds, env, rng, (("before-engine", "after-engine"),)
     )
     samples.update(engine_samples)
     stats = summary(samples)
@@ -242,6 +261,7 @@ def main() -> None:
         "after/check": ratio("after", "check"),
         "before/check": ratio("before", "check"),
         "after/before": ratio("after", "before"),
+        "after-with-site/check": ratio("after-with-site", "check"),
         "after-engine/before-engine": ratio("after-engine", "before-engine"),
         "after-engine/check": ratio("after-engine", "check"),
         "after/check-seed": ratio("after", "check-seed"),
@@ -254,6 +274,8 @@ def main() -> None:
             "check": CHECK,
             "check-seed": CHECK_SEED,
             "probe": "python3 -c BOOTSTRAP --request=... < probe (auditor.probe.program.BOOTSTRAP)",
+            "after": " ".join(after_python)
+            + " BOOTSTRAP --request=... < probe (auditor.probe.program.interpreter_args)",
             "engine_plan": args.plan,
             "PYTHONPATH": env.get("PYTHONPATH"),
         },
@@ -266,10 +288,11 @@ def main() -> None:
             name: {k: median(v) for k, v in (samples[name].sections or {}).items()}
             for name in ("before", "after", "after-spawn", "before-engine", "after-engine")
         },
-        "facts_identical": facts["rounds_compared"] > 0 and facts["rounds_identical"] == facts["rounds_compared"],
+        "facts_identical": identical(facts),
         "facts_comparison": facts,
-        "engines_identical": engines["rounds_compared"] > 0
-        and engines["rounds_identical"] == engines["rounds_compared"],
+        "site_facts_identical": identical(site_facts),
+        "site_facts_comparison": site_facts,
+        "engines_identical": identical(engines),
         "engines_comparison": engines,
         "first_output": {
             name: s.first_output if not s.last_doc else s.first_output[-600:] for name, s in samples.items()
@@ -296,10 +319,12 @@ def main() -> None:
     print(
         f"target after/check <= {TARGET_RATIO}: {'met' if met else 'NOT met'}; "
         f"facts identical in {facts['rounds_identical']}/{facts['rounds_compared']} rounds, "
-        f"engine documents in {engines['rounds_identical']}/{engines['rounds_compared']}"
+        f"engine documents in {engines['rounds_identical']}/{engines['rounds_compared']}; "
+        f"after-with-site and after identical in {site_facts['rounds_identical']}/{site_facts['rounds_compared']}"
     )
-    for line in facts["differences"] + engines["differences"]:
-        print("DIFF", line)
+    for verdict in (facts, site_facts, engines):
+        for line in verdict["differences"]:
+            print("DIFF", "/".join(verdict["pair"]), line)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,14 @@ CHILDREN = {
 }
 
 
+def begin(probe: dict[str, Any], argv: list[str]) -> Any:
+    """``startup.begin_probe`` with a fork server of its own, once its prefetches have started their children."""
+    early = probe["begin_probe"](argv, probe["ForkServer"].start())
+    for thread in early.head_starts:
+        thread.join(20)
+    return early
+
+
 def main(root: str) -> dict[str, Any]:
     probe: dict[str, Any] = {"__name__": "forkserver-driver"}
     exec(compile(probe_source(), "<auditor-probe>", "exec"), probe)  # noqa: S102 - the probe as shipped
@@ -77,7 +85,7 @@ def main(root: str) -> dict[str, Any]:
     status, out, err = ctx.run_child("floods", [], timeout=20)
     seen["floods"] = {"status": status, "kept": len(out), "cap": probe["MAX_CHILD_OUTPUT"]}
 
-    early = probe["begin_probe"](["--root", root])  # what startup does in the shipped probe
+    early = begin(probe, ["--root", root])  # what startup does in the shipped probe
     started_early = sorted([key[0], list(key[1])] for key in early._early)
     trt, cudnn = probe["collect_tensorrt"](early), probe["collect_cudnn"](early)
     seen["prefetch"] = {
@@ -90,7 +98,7 @@ def main(root: str) -> dict[str, Any]:
     early.forks.close()
 
     asks = base64.b64encode(json.dumps({"plugins": True}).encode()).decode()
-    early = probe["begin_probe"](["--root", root, "--request=" + asks])  # a policy requires plugins
+    early = begin(probe, ["--root", root, "--request=" + asks])  # a policy requires plugins
     started_early = sorted([key[0], list(key[1])] for key in early._early)
     modules = probe["collect_tensorrt"](early)["modules"]
     probe["collect_cudnn"](early)

@@ -35,6 +35,7 @@ class ProbeContext:
         self.payload = payload
         self.forks = forks
         self.started = time.time()
+        self.head_starts = []  # the threads startup.begin_probe started for the prefetches
         self._early = {}
         self._claimed = set()
         self._children_lock = threading.Lock()
@@ -265,6 +266,23 @@ class ProbeContext:
             return None
         path = interpreter_path()
         return path[:1] + [self.path(p) for p in site_dirs(self)] + path[1:]
+
+    def python_path(self):
+        """``sys.path`` as this host's ``python3`` has it with its ``site`` (its site-packages and
+        ``.pth`` files): ours when site ran here, else what the fork server's site initialization
+        gave (``ForkServer.site_path``), else ours after running ``site.main()`` here."""
+        if not sys.flags.no_site:
+            return list(sys.path)
+        return self.once("python-path", self._site_path)
+
+    def _site_path(self):
+        path = self.forks.site_path() if self.forks is not None else None
+        if path is None:  # no server, or it did not answer: the site initialization python3 skipped, here
+            import site
+
+            site.main()
+            path = list(sys.path)
+        return path
 
     # -- shared, computed once -------------------------------------------------------------
     def once(self, key, compute, wait=None):

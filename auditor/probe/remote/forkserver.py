@@ -34,6 +34,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from .child import child_code
@@ -45,6 +46,9 @@ MAX_CHILD_OUTPUT = 4 * 1024 * 1024  # kept of what a child prints (callers keep 
 
 
 ANSWER_TIMEOUT = 5.0  # the server forks at once: one that names no runner by then is gone or wedged
+
+
+SITE_TIMEOUT = 10.0  # the server's site initialization (.pth files) answers by then, or the probe runs it
 
 
 DRAIN_AFTER_EXIT = 1.0  # a runner's own children may hold its pipes open after it exits: wait this long, no more
@@ -59,6 +63,8 @@ class ForkServer:
     def __init__(self, pid, sock):
         self.pid = pid
         self.sock = sock
+        self._site_lock = threading.Lock()
+        self._site = None  # (answered, path): see site_path
 
     @classmethod
     def start(cls):
@@ -87,10 +93,44 @@ class ForkServer:
         theirs.close()
         return cls(pid, ours)
 
+    def site_path(self, timeout=SITE_TIMEOUT):
+        """``sys.path`` as the server has it after its site initialization (``send_site_path``), or None.
+
+        The server's first message, read once (later calls answer from memory). None when it
+        did not come within ``timeout`` seconds or was not a list of strings: the caller then
+        initializes ``site`` itself.
+        """
+        return self._site_answer(timeout)[1]
+
+    def _site_answer(self, timeout):
+        """(whether the server answered, the path it sent or None), read once."""
+        with self._site_lock:
+            if self._site is None:
+                self._site = self._receive_site_path(timeout)
+            return self._site
+
+    def _receive_site_path(self, timeout):
+        try:
+            ready, _, _ = select.select([self.sock], [], [], timeout)
+            data = self.sock.recv(MAX_REQUEST_BYTES) if ready else b""
+        except OSError:
+            return False, None
+        if not data:
+            return False, None
+        try:
+            path = json.loads(data.decode("utf-8"))
+        except ValueError:
+            path = None
+        if not isinstance(path, list) or not all(isinstance(p, str) for p in path):
+            path = None
+        return True, path
+
     def start_child(self, name, args, env, path):
         """Run child program ``name`` with ``sys.argv[1:] = args``, ``os.environ`` updated with ``env``
-        and ``sys.path`` set to ``path`` (None: the probe's own). Returns a ``ForkedChild``;
-        raises ``OSError`` when the server cannot start it."""
+        and ``sys.path`` set to ``path`` (None: the server's, site-initialized). Returns a ``ForkedChild``;
+        raises ``OSError`` when the server cannot start it (it never answered, or cannot fork)."""
+        if not self._site_answer(SITE_TIMEOUT)[0]:  # still in its site initialization, or gone
+            raise OSError("the fork server did not answer")
         request = json.dumps({"child": name, "args": list(args), "env": env, "path": path}).encode("utf-8")
         if len(request) > MAX_REQUEST_BYTES:
             raise OSError("child request of %d bytes is over %d" % (len(request), MAX_REQUEST_BYTES))
@@ -222,6 +262,7 @@ def serve_forks(sock):
         for fd in (0, 1, 2):  # never hold the probe's stdin, stdout or stderr (the SSH channel) open
             os.dup2(null, fd)
         os.close(null)
+        send_site_path(sock)
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the watchers
         while True:
             data, fds = receive_request(sock)
@@ -237,6 +278,29 @@ def serve_forks(sock):
                     os.close(fd)
     finally:
         os._exit(0)
+
+
+def send_site_path(sock):
+    """Initialize ``site`` here, where the probe (started ``python3 -S``) did not, and send the probe
+    the ``sys.path`` that gives: the server's first message (``ForkServer.site_path``).
+
+    The host's ``site-packages`` and its ``.pth`` files (60 ms on the lent H200 host, where a
+    ``.pth`` imports half of ``importlib``) are processed in this process, beside the probe
+    compiling its modules, and every child program forked from here starts with them as a
+    ``python3 -c`` child would.
+    """
+    if sys.flags.no_site:
+        try:
+            import site
+
+            site.main()
+        except Exception:  # noqa: S110 - a broken .pth: the path as far as site got, as python3 itself would go on
+            pass
+    data = json.dumps(sys.path).encode("utf-8")
+    try:
+        sock.send(data if len(data) <= MAX_REQUEST_BYTES else b"null")
+    except OSError:
+        pass  # the probe has gone or will start interpreters
 
 
 def receive_request(sock):
@@ -330,3 +394,9 @@ def interpreter_path():
     bases = tuple(p for p in (getattr(sys, "base_prefix", sys.prefix), getattr(sys, "base_exec_prefix", "")) if p)
     extra = set(os.environ.get("PYTHONPATH", "").split(os.pathsep))
     return [""] + [p for p in sys.path if p and p.startswith(bases) and "-packages" not in p and p not in extra]
+
+
+SERVER = ForkServer.start() if __name__ == "__main__" and globals().get("AUDITOR_BUILDER") is None else None
+"""The probe's fork server, forked as soon as this module has run (``startup`` hands it to the probe's
+context): the first thing the probe does, so that the server's site initialization runs beside the
+compiling of everything else. None when imported as a package (the tests) and in the build mode."""

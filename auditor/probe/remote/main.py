@@ -1,10 +1,11 @@
 """auditor probe: read-only facts about one NVIDIA GPU node, as ``auditor.facts/1`` JSON.
 
 The program's entry point, last of the modules the shipped probe is assembled from
-(``auditor.probe.program``). Shipped to each host on stdin and run as ``python3 -c
-BOOTSTRAP [--request=B64] [--root DIR]`` (the one line in ``auditor.probe.program.BOOTSTRAP``
-reads stdin whole and executes it; ``python3 -`` works too, but reads a program a
-character at a time); the assembled program also runs as a plain script. Standard library
+(``auditor.probe.program``). Shipped to each host on stdin and run as ``python3 -S -c
+BOOTSTRAP [--request=B64] [--root DIR]`` (``-S``: ``forkserver.send_site_path`` says why; the
+one line in ``auditor.probe.program.BOOTSTRAP`` reads stdin whole and executes it; ``python3 -``
+works too, but reads a program a character at a time); the assembled program also runs as a
+plain script. Standard library
 only, Python 3.6 syntax, never needs root, never writes anything on the host but the one
 exception below.
 

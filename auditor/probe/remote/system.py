@@ -5,7 +5,6 @@ distributions, system packages (dpkg, rpm), and a library's own version number.
 import json
 import os
 import re
-import sys
 
 from .common import LIB_DIRS, MAX_DPKG_STATUS_BYTES, SITE_PATTERNS, ProbeTimeout, clip, describe_exit, first_line, log
 
@@ -124,7 +123,7 @@ def site_dirs(ctx):
         found = []
         candidates = []
         if not ctx.rooted:
-            candidates += [p for p in sys.path if p and os.path.isabs(p)]
+            candidates += [p for p in ctx.python_path() if p and os.path.isabs(p)]
         for pattern in SITE_PATTERNS:
             candidates += ctx.glob(pattern)
         for path in candidates:
