@@ -145,6 +145,7 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_intern = sys.intern
 _TEXT_LIMIT, _KEY_LIMIT = 4096, 128  # ``clean``'s default limit for strings; keys are cut shorter
 _MAX_DEPTH = 32
 _unclean = NOT_CLEAN.search
@@ -244,10 +245,12 @@ class _Reader:
         return value
 
     def text(self, key: str) -> str | None:
-        value = self._get(key, (str,), "a string")
-        # Interned: a fleet repeats its versions, paths and GPU names on every host, and a large
-        # run keeps every host's facts; one copy of each string serves them all.
-        return None if value is None else sys.intern(value)
+        value = self.data.get(key)
+        if type(value) is str:  # the common case without a call to _get: most fields are strings
+            # Interned: a fleet repeats its versions, paths and GPU names on every host, and a large
+            # run keeps every host's facts; one copy of each string serves them all.
+            return _intern(value)
+        return self._get(key, (str,), "a string")  # None, or the FactsError naming what it is
 
     def shaped(self, key: str, shape: re.Pattern[str], what: str) -> str | None:
         """A string the probe always writes in one shape (``9.0``); anything else is a ``FactsError``."""
