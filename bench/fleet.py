@@ -1,7 +1,7 @@
 """Benchmark: a full audit of N simulated hosts against the floor and against Ansible, in one run.
 
     python bench/fleet.py --hosts 1000 [--forks 64] [--repeat 1] [--json] [--skip-ansible]
-        [--baseline-tree PATH] [--tree LABEL=PATH]... [--profile] [--record]
+        [--baseline-tree PATH] [--tree LABEL=PATH]... [--profile] [--record | --record-as NAME]
     python bench/fleet.py --render-recorded     # fleet.md again from fleet.json
 
 The simulated fleet runs in a process of its own (``python -m auditor.simulate.serve``),
@@ -32,7 +32,8 @@ Such a client runs with that tree as its working directory and on ``PYTHONPATH``
 ``--profile`` then profiles one more run of each auditor client by CPU time
 (``bench/profile_client.py``: cProfile on ``time.process_time``; profiled runs are slower,
 so only the shares count) and adds its top functions to the results. ``--record`` writes
-``bench/results/fleet.json`` and ``bench/results/fleet.md``.
+``bench/results/fleet.json`` and ``bench/results/fleet.md``; ``--record-as NAME`` writes the same
+to ``bench/results/NAME.json`` and ``NAME.md`` instead (a run kept beside the reference one).
 """
 
 from __future__ import annotations
@@ -161,12 +162,17 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="profile one more run of each auditor client")
     parser.add_argument("--record", action="store_true", help="write bench/results/fleet.json and fleet.md")
     parser.add_argument(
+        "--record-as", metavar="NAME", help="write bench/results/NAME.json and NAME.md instead of fleet.*"
+    )
+    parser.add_argument(
         "--render-recorded", action="store_true", help="only rewrite bench/results/fleet.md from fleet.json"
     )
     args = parser.parse_args()
     if args.render_recorded:
         (RESULTS / "fleet.md").write_text(render_record(json.loads((RESULTS / "fleet.json").read_text())))
         return 0
+    if args.record_as is not None and (args.record or not args.record_as.replace("-", "").replace("_", "").isalnum()):
+        raise SystemExit("--record-as NAME: letters, digits, - and _ only, and not with --record")
     n, forks = args.hosts, args.forks
     trees = _trees(args.baseline_tree, args.tree)
 
@@ -260,8 +266,8 @@ def main() -> int:
     results["trees"] = {"auditor": _describe(ROOT), **{label: _describe(tree) for label, tree in trees.items()}}
     if profiles:
         results["profiles"] = profiles
-    if args.record:
-        record(results, sys.argv[1:])
+    if args.record or args.record_as:
+        record(results, sys.argv[1:], args.record_as or "fleet")
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -320,8 +326,8 @@ def _describe(tree: Path) -> str:
     return f"{head[:100]}{' + uncommitted changes' if dirty.stdout.strip() else ''}"
 
 
-def record(results: dict[str, Any], argv: list[str]) -> None:
-    """Write bench/results/fleet.json and fleet.md: the machine, the date, the command, the results."""
+def record(results: dict[str, Any], argv: list[str], name: str = "fleet") -> None:
+    """Write bench/results/NAME.json and NAME.md: the machine, the date, the command, the results."""
     machine = {
         "cpus": os.cpu_count(),
         "cpu": _cpu_model(),
@@ -333,8 +339,8 @@ def record(results: dict[str, Any], argv: list[str]) -> None:
     command = "python bench/fleet.py " + " ".join(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     document = {"date": stamp, "command": command, "machine": machine, "targets": TARGETS, **results}
-    (RESULTS / "fleet.json").write_text(json.dumps(document, indent=2) + "\n")
-    (RESULTS / "fleet.md").write_text(render_record(document))
+    (RESULTS / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(render_record(document))
 
 
 def render_record(document: dict[str, Any]) -> str:

@@ -223,3 +223,16 @@ def test_probe_local_loads_only_the_standard_library_and_the_probe_runner(tmp_pa
         "auditor.report",
         "auditor.report.exitcodes",
     ]
+
+
+def test_report_over_an_inventory_loads_neither_rich_nor_the_fleet_format(tmp_path: Path) -> None:
+    """`auditor report -i` gets through its start-up (targets, every output path checked) without Rich's
+    console and tables (the history listing's) or the simulated fleet's file format: a fleet audit pays
+    for neither (issue 16). The report path is refused, so nothing is contacted."""
+    missing = tmp_path / "no-such-directory" / "report.json"
+    exit_code, _, loaded = _command_loads(
+        tmp_path, "report", "-i", "inventories/example.yaml", "--format", f"json:{missing}"
+    )
+    assert exit_code == 2
+    assert "auditor.cli.report" in loaded and "auditor.audit.targets" in loaded
+    assert sorted(m for m in loaded if m.split(".")[0] == "rich" or m.startswith("auditor.simulate")) == []

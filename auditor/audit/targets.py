@@ -12,16 +12,18 @@ import dataclasses
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.inventory import Host, Inventory, load_inventories
 from auditor.inventory.hostnames import parse_hop
 from auditor.inventory.patterns import Selection, select
-from auditor.simulate.fleet import Fleet, load_fleet
 from auditor.transport.hostkeys import KNOWN_HOSTS_FILES, HostKeyTrust
 from auditor.transport.options import SshOptions, default_accept_new_file
 from auditor.transport.sshconfig import SshTarget, config_paths
 from auditor.transport.sshconfig import resolve as resolve_ssh
+
+if TYPE_CHECKING:  # a simulated fleet's file format loads only for --simulate and --demo
+    from auditor.simulate.fleet import Fleet
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ def list_targets(
 ) -> Selection:
     """The hosts an audit would contact, without contacting them (``--list-hosts``)."""
     if fleet is not None:
+        from auditor.simulate.fleet import load_fleet
+
         return select(_fleet_inventory(load_fleet(fleet)), limit)
     return select(load_inventories(_sources(inventory)), limit)
 
@@ -105,6 +109,7 @@ async def open_targets(
     settings = settings or SshSettings()
     options_set = {**settings.overrides(), **{k: v for k, v in overrides.items() if v is not None}}
     if fleet is not None:
+        from auditor.simulate.fleet import load_fleet
         from auditor.simulate.server import SimulatedFleet  # starts listeners: only when asked
 
         parsed = load_fleet(fleet)

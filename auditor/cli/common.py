@@ -24,7 +24,6 @@ def preflight(args: argparse.Namespace) -> int | None:
     from auditor.audit.options import warn_unmatched
     from auditor.audit.targets import fleet_label, list_targets
     from auditor.cli.local import preflight_local
-    from auditor.simulate.fleet import load_fleet
 
     label = preflight_local(args)
     if label is not None:  # --local: one host, this machine; nothing to resolve
@@ -34,7 +33,12 @@ def preflight(args: argparse.Namespace) -> int | None:
     args.selection = list_targets(inventory=args.inventory, fleet=fleet, limit=getattr(args, "limit", None))
     warn_unmatched(args.selection.unmatched)
     if not getattr(args, "list_hosts", False):
-        check_outputs(args, fleet_label(load_fleet(fleet)) if fleet else args.selection.source)
+        if fleet:
+            from auditor.simulate.fleet import load_fleet  # the fleet file's format: only for --simulate and --demo
+
+            check_outputs(args, fleet_label(load_fleet(fleet)))
+        else:
+            check_outputs(args, args.selection.source)
         return None
     hosts = args.selection.hosts
     sys.stdout.write("\n".join([f"  hosts ({len(hosts)}):", *(f"    {host.name}" for host in hosts)]) + "\n")
@@ -47,8 +51,7 @@ def check_outputs(args: argparse.Namespace, inventory: str) -> None:
     ``inventory`` is the report's inventory label, for report paths with ``{inventory}``.
     """
     from auditor.audit.options import retry_file
-    from auditor.cli.history import history_path
-    from auditor.cli.paths import check_paths
+    from auditor.cli.paths import check_paths, history_path  # not cli.history: that loads Rich's tables
     from auditor.report.formats import OutputSpec, check_specs
 
     specs = [spec for spec in getattr(args, "format", None) or () if isinstance(spec, OutputSpec)]

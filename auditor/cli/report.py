@@ -59,6 +59,7 @@ from auditor.report.history import History, HistoryLocked, locked
 from auditor.report.isolation import render_isolated
 from auditor.report.model import HostReport, Report
 from auditor.report.thresholds import decide
+from auditor.report.writers.json import shared_documents
 from auditor.text import clean, count
 from auditor.transport.outcome import HostState
 
@@ -198,6 +199,13 @@ def run(args: argparse.Namespace) -> int:
 def _run(
     args: argparse.Namespace, policy: Policy, specs: list[OutputSpec], history: History | None, signals: _StopSignals
 ) -> int:
+    with _fewer_collections():  # the sweep, then recording and rendering what it found
+        return _audit_and_write(args, policy, specs, history, signals)
+
+
+def _audit_and_write(
+    args: argparse.Namespace, policy: Policy, specs: list[OutputSpec], history: History | None, signals: _StopSignals
+) -> int:
     progress = _Progress() if sys.stderr.isatty() else None
     try:
         report, interrupted = _audit(args, policy, progress, signals)
@@ -214,7 +222,7 @@ def _run(
     elif decision.incomplete and args.unreachable == "warn":
         print(f"auditor: warning: not fully audited: {', '.join(decision.incomplete)}", file=sys.stderr)
     errors: list[str] = []
-    with signals.deferred():
+    with signals.deferred(), shared_documents():  # the history's document is the JSON report's
         if history is not None:
             try:
                 report = history.record(history.with_failing_since(report))
@@ -341,20 +349,21 @@ def _audit(
                 not_audited=tuple(n for n in names if n not in finished),
             )
 
-    with _fewer_collections():
-        report = asyncio.run(main())
+    report = asyncio.run(main())
     return report, bool(stopped)
 
 
 @contextlib.contextmanager
 def _fewer_collections() -> Iterator[None]:
-    """Garbage collection kept out of the sweep's way, as it was before afterwards.
+    """Garbage collection kept out of the sweep's and the reports' way, as it was before afterwards.
 
     What start-up built (modules, the knowledge, the policy, the inventory) lives until
     exit: frozen, no collection scans it again. Collections of the youngest objects come
     every 10,000 allocations instead of 700: the sweep allocates packets, futures and
-    facts by the thousand and nearly all of them are freed by reference counting anyway.
-    At 300 hosts this halves the collector's CPU (about 70 -> 30 ms).
+    facts by the thousand and nearly all of them are freed by reference counting anyway,
+    and the documents written afterwards live until they are written. At 300 hosts this
+    halves the collector's CPU during the sweep (about 70 -> 30 ms), and spares the
+    writing most of its collections (about 12 ms).
     """
     threshold = gc.get_threshold()
     gc.freeze()

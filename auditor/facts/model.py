@@ -705,7 +705,7 @@ class PackageFacts:
 
 
 def encode_document(document: Mapping[str, Any]) -> bytes:
-    """``document`` as ``Facts.document`` keeps it: compact JSON, UTF-8, keys in their order."""
+    """``document`` as ``Facts.document`` keeps a cleaned one: compact JSON, UTF-8, keys in their order."""
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -721,9 +721,10 @@ class Facts:
     cuda: CudaFacts
     tensorrt: TensorRTFacts
     document: bytes
-    """The cleaned probe JSON (``encode_document``), what ``raw`` decodes. One bytes object instead of
-    a tree of dictionaries: a 10,000-host run keeps every host's document, and as a tree the
-    documents were three quarters of what the run held (``bench/scale.py``)."""
+    """The cleaned probe JSON, what ``raw`` decodes: the host's own text when reading it changed
+    nothing (nearly always: no second encoding per host), else ``encode_document`` of the cleaned
+    tree. One bytes object instead of a tree of dictionaries: a 10,000-host run keeps every host's
+    document, and as a tree the documents were three quarters of what the run held (``bench/scale.py``)."""
     cudnn: CudnnFacts = CudnnFacts()
     engines: EnginesFacts = EnginesFacts()
     containers: ContainerFacts = ContainerFacts()

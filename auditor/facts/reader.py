@@ -101,8 +101,11 @@ def parse_facts(data: bytes | str) -> Facts:
         raise FactsError(f"probe output is not JSON: {clean(str(exc), 200)}") from None
     if not isinstance(document, dict):
         raise FactsError(f"probe output must be a JSON object, got {type(document).__name__}")
-    if not _tidy(document, 0):  # nearly always tidy: then the tree is kept as it is, not copied
+    if _tidy(document, 0, _plain(text)):  # nearly always: the tree is kept as it is, and so is the text
+        kept = text.encode("utf-8")  # what ``raw`` decodes: this very document
+    else:
         document = _clean_tree(document)
+        kept = encode_document(document)
     if document.get("schema") != SCHEMA:
         raise FactsError(f"unexpected schema {document.get('schema')!r}, expected {SCHEMA!r}")
     if document.get("error"):
@@ -116,7 +119,7 @@ def parse_facts(data: bytes | str) -> Facts:
         gpus=_gpus(root.section("gpus")),
         cuda=_cuda(root.section("cuda")),
         tensorrt=_tensorrt(root.section("tensorrt")),
-        document=encode_document(document),
+        document=kept,
         cudnn=_cudnn(root.section("cudnn")),
         engines=_engines(root.section("engines")),
         containers=_containers(root.section("containers")),
@@ -142,25 +145,39 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_intern = sys.intern
 _TEXT_LIMIT, _KEY_LIMIT = 4096, 128  # ``clean``'s default limit for strings; keys are cut shorter
 _MAX_DEPTH = 32
 _unclean = NOT_CLEAN.search
 
 
-def _tidy(node: dict[str, Any] | list[Any], depth: int) -> bool:
+def _plain(text: str) -> bool:
+    """True when no string of the JSON ``text`` can hold a character ``clean`` removes.
+
+    Printable ASCII with no escape sequence: ``json.loads`` refuses a raw control character
+    inside a string, so without a backslash every string is a slice of the text, and without
+    DEL and anything beyond ASCII (``\\x7f``-``\\x9f``, the bidirectional controls, the line
+    and paragraph separators) none of its characters is unclean. The probe writes
+    ``ensure_ascii`` JSON: a host with nothing exotic answers in such text.
+    """
+    return text.isascii() and "\\" not in text and "\x7f" not in text
+
+
+def _tidy(node: dict[str, Any] | list[Any], depth: int, plain: bool = False) -> bool:
     """True when ``_clean_tree`` would return ``node`` unchanged and raise nothing.
 
     The fast path of ``parse_facts``: one walk that copies nothing and builds no JSON
     paths. Any string ``clean`` would change, any key it would, any unbounded number or
     too deep a node answers False, and ``_clean_tree`` then does the work (and raises with
-    the path). ``node`` is a container at ``depth`` <= ``_MAX_DEPTH``.
+    the path). ``node`` is a container at ``depth`` <= ``_MAX_DEPTH``; ``plain``: it was
+    read from text that ``_plain`` vouches for, so only the strings' lengths are checked.
     """
     if depth >= _MAX_DEPTH and node:  # its members would be too deep
         return False
     values: Any
     if type(node) is dict:
         for key in node:
-            if len(key) > _KEY_LIMIT or _unclean(key):
+            if len(key) > _KEY_LIMIT or (not plain and _unclean(key)):
                 return False
         values = node.values()
     else:
@@ -168,7 +185,7 @@ def _tidy(node: dict[str, Any] | list[Any], depth: int) -> bool:
     for value in values:
         kind = type(value)
         if kind is str:
-            if len(value) > _TEXT_LIMIT or _unclean(value):
+            if len(value) > _TEXT_LIMIT or (not plain and _unclean(value)):
                 return False
         elif kind is int:
             if not INT_MIN <= value <= INT_MAX:
@@ -177,7 +194,7 @@ def _tidy(node: dict[str, Any] | list[Any], depth: int) -> bool:
             if not math.isfinite(value):
                 return False
         elif kind is dict or kind is list:
-            if not _tidy(value, depth + 1):
+            if not _tidy(value, depth + 1, plain):
                 return False
         elif value is not None and kind is not bool:
             return False
@@ -228,10 +245,12 @@ class _Reader:
         return value
 
     def text(self, key: str) -> str | None:
-        value = self._get(key, (str,), "a string")
-        # Interned: a fleet repeats its versions, paths and GPU names on every host, and a large
-        # run keeps every host's facts; one copy of each string serves them all.
-        return None if value is None else sys.intern(value)
+        value = self.data.get(key)
+        if type(value) is str:  # the common case without a call to _get: most fields are strings
+            # Interned: a fleet repeats its versions, paths and GPU names on every host, and a large
+            # run keeps every host's facts; one copy of each string serves them all.
+            return _intern(value)
+        return self._get(key, (str,), "a string")  # None, or the FactsError naming what it is
 
     def shaped(self, key: str, shape: re.Pattern[str], what: str) -> str | None:
         """A string the probe always writes in one shape (``9.0``); anything else is a ``FactsError``."""

@@ -33,6 +33,7 @@ def newer_than_knowledge(what: str) -> str:
     return f"{what} is newer than the knowledge base ({tables.as_of_text()})"
 
 
+@tables.memo  # the same few questions host after host; an Answer is never changed once made
 def cuda_on_driver(cuda: str, driver: str, gpu: GpuSpec | None = None) -> Answer:
     """Can an application built with CUDA ``cuda`` run on driver ``driver`` (on ``gpu``)?
 
@@ -183,6 +184,7 @@ def _forward_compat(
 # -- architecture gates ------------------------------------------------------------------------
 
 
+@tables.memo  # the same few questions host after host; an Answer is never changed once made
 def cuda_on_gpu(cuda: str, gpu: GpuSpec) -> Answer:
     """Does CUDA ``cuda`` build for (and run on) this GPU's compute capability?
 
@@ -229,6 +231,7 @@ def cuda_on_gpu(cuda: str, gpu: GpuSpec) -> Answer:
     return Answer(Mode.NATIVE, (f"CUDA {cuda} builds for {support.arch} (CC {cc})",), (support.cite,))
 
 
+@tables.memo  # the same few questions host after host; an Answer is never changed once made
 def driver_on_gpu(driver: str, gpu: GpuSpec) -> Answer:
     """Does driver ``driver`` run this GPU? Both ends of the architecture's window, and system floors.
 

@@ -15,6 +15,7 @@ from auditor.knowledge.answers import Answer, GpuSpec, Mode, combine
 from auditor.knowledge.compat import cuda_on_driver
 
 
+@tables.memo  # a fleet asks the same few questions host after host; an Answer is never changed once made
 def tensorrt_on(
     tensorrt: str,
     driver: str | None = None,

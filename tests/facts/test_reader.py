@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from auditor.facts.model import DriverStatus, EngineLoad, FactsError
+from auditor.facts.model import DriverStatus, EngineLoad, FactsError, encode_document
 from auditor.facts.reader import _clean_tree, parse_facts, read_stored
 from tests.support.documents import document, facts
 from tests.support.paths import REAL
@@ -249,3 +249,40 @@ def test_the_fast_path_leaves_too_deep_documents_to_the_full_cleaning(depth: int
             _clean_tree(tree)
     else:
         assert _clean_tree(tree) == tree
+
+
+@settings(max_examples=500)
+@given(hostile_values.filter(lambda v: isinstance(v, (dict, list))), st.booleans())
+def test_text_the_plain_check_vouches_for_needs_no_string_scan(tree: object, ascii_only: bool) -> None:
+    """``_plain`` text (printable ASCII, no escape) decodes to strings ``clean`` leaves alone: the fast
+    path that skips scanning them gives the same answer as the one that scans every string."""
+    from auditor.facts.reader import _plain, _tidy
+
+    text = json.dumps(tree, ensure_ascii=ascii_only)
+    decoded = json.loads(text)
+    if _plain(text):
+        assert _tidy(decoded, 0, plain=True) == _tidy(decoded, 0)
+
+
+@pytest.mark.parametrize("raw_text", ['"caf\u00e9"', '"a\\u001bb"', '"tab\\tin"', '"del\x7f"', '"\u202eevil"'])
+def test_text_with_an_escape_or_beyond_ascii_is_not_plain(raw_text: str) -> None:
+    """Any escape sequence, DEL or non-ASCII character sends the document through the scan of every string."""
+    from auditor.facts.reader import _plain
+
+    assert not _plain('{"name": ' + raw_text + "}")
+    assert _plain('{"name": "gpu-01 H100 80GB HBM3", "count": 8}')
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_a_tidy_document_is_kept_as_the_host_wrote_it_and_a_cleaned_one_compact(ensure_ascii: bool) -> None:
+    """Facts keep the host's own text (stripped) when reading changed nothing, so parsing encodes nothing
+    again; a document whose strings were cleaned is kept as the compact encoding of the cleaned tree.
+    ``raw`` decodes either to the document the reader accepted."""
+    doc = document()
+    text = json.dumps(doc, ensure_ascii=ensure_ascii)
+    parsed = parse_facts(b"\n  " + text.encode("utf-8") + b"\n")
+    assert parsed.document == text.encode("utf-8") and parsed.raw == doc
+    dirty = dict(doc, host=dict(doc["host"], hostname="node\x1b[31m-1\u202e"))
+    cleaned = parse_facts(json.dumps(dirty, ensure_ascii=ensure_ascii))
+    assert cleaned.document == encode_document(_clean_tree(dirty))
+    assert cleaned.raw["host"]["hostname"] == cleaned.host.hostname == "node[31m-1"

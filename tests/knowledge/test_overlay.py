@@ -16,6 +16,8 @@ from auditor.knowledge import gpus as gpus_kb
 from auditor.knowledge import overlay, tables
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.knowledge.answers import GpuSpec, Mode
+from auditor.knowledge.compat import cuda_on_gpu
+from auditor.knowledge.compat_tensorrt import tensorrt_on
 from auditor.knowledge.images import image_on
 from auditor.report.model import HostReport, KnowledgeStamp, Report
 from auditor.report.writers.csv import render_csv
@@ -92,6 +94,19 @@ def test_an_overlay_adds_a_gpu_and_an_internal_image_and_says_where_they_came_fr
     assert tables.about().line().endswith("(2 rows added, 0 overridden)")
     tables.use_overlay(None)
     assert gpus_kb.gpu_model("NVIDIA CMP 170HX") is None  # nothing memoised survives the switch
+
+
+def test_compatibility_answers_are_remembered_per_knowledge_and_forgotten_when_it_changes(tmp_path: Path) -> None:
+    """The compat answers an audit asks host after host are memoised (``tables.memo``): the same question
+    gets the same answer, and switching the overlay on or off forgets them, so none outlives its knowledge."""
+    gpu = GpuSpec("NVIDIA CMP 170HX")
+    before = cuda_on_gpu("12.4", gpu)
+    assert before.mode is Mode.UNKNOWN and cuda_on_gpu("12.4", gpu) is before
+    tables.use_overlay(overlay.load_overlay(write(tmp_path / "k", gpus=SITE_GPU)))
+    assert cuda_on_gpu("12.4", gpu).mode is not Mode.UNKNOWN
+    assert tensorrt_on("10.3.0.26", gpu=gpu).mode is not Mode.UNKNOWN
+    tables.use_overlay(None)
+    assert cuda_on_gpu("12.4", gpu).mode is Mode.UNKNOWN and tensorrt_on("10.3.0.26", gpu=gpu).mode is Mode.UNKNOWN
 
 
 def test_an_overlay_row_with_the_same_key_overrides_and_a_new_month_moves_the_horizon(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import re
+import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,12 +21,14 @@ from markdown_it import MarkdownIt
 from prometheus_client.parser import text_string_to_metric_families
 
 from auditor.findings import Action, Severity
+from auditor.report.exitcodes import ExitCode
 from auditor.report.formats import FORMATS, renderer
-from auditor.report.model import Report, parse_time
+from auditor.report.history import History
+from auditor.report.model import HostReport, Report, parse_time
 from auditor.report.thresholds import decide
 from auditor.report.writers.csv import render_csv
 from auditor.report.writers.html import render_html
-from auditor.report.writers.json import render_json, report_document, strict_json
+from auditor.report.writers.json import render_json, report_document, shared_documents, strict_json
 from auditor.report.writers.junit import render_junit
 from auditor.report.writers.md import md, render_md
 from auditor.report.writers.prom import render_prom
@@ -98,6 +101,51 @@ def test_json_text_is_what_the_standard_library_writes_for_the_demo(demo_report:
     expected = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     assert render_json(with_exit(demo_report)) == expected
     assert any(h["facts"] for h in document["hosts"]) and any(h["error"] for h in document["hosts"])
+
+
+def test_inside_shared_documents_one_report_is_built_once_and_a_changed_one_anew(demo_report: Report) -> None:
+    """``shared_documents``: the same report object (and exit code) gets the very same document, built
+    once; another report, another exit code, or any call outside the block gets a document of its own,
+    equal to what it would have been alone."""
+    r = with_exit(demo_report)
+    alone = report_document(r)
+    with shared_documents():
+        first = report_document(r)
+        assert report_document(r) is first and first == alone
+        recorded = dataclasses.replace(r, run_id=7)
+        assert report_document(recorded) is not first and report_document(recorded)["run_id"] == 7
+        assert report_document(recorded) is report_document(recorded)
+        overridden = report_document(r, ExitCode.INTERNAL)
+        assert overridden is not first and overridden["exit_code"] == 4
+    assert report_document(r) is not first and report_document(r) == alone
+
+
+def test_the_history_and_the_json_report_share_one_document_and_write_what_they_wrote_apart(
+    tmp_path: Path, demo_report: Report
+) -> None:
+    """Recording a run and then rendering its JSON inside ``shared_documents`` builds every host's
+    part once (``HostReport.to_json``, which decodes the facts, runs once a host), and both write
+    byte for byte what each wrote alone."""
+    r = with_exit(demo_report)
+    with History(tmp_path / "alone.sqlite") as history:
+        stored = history.record(r)
+        text_alone = render_json(stored)
+        blob_alone = history.db.execute("SELECT report FROM runs").fetchone()[0]
+    calls: list[str] = []
+    to_json = HostReport.to_json
+
+    def counted(self: HostReport) -> dict[str, object]:
+        calls.append(self.name)
+        return to_json(self)
+
+    with pytest.MonkeyPatch.context() as patch, shared_documents(), History(tmp_path / "shared.sqlite") as history:
+        patch.setattr(HostReport, "to_json", counted)
+        shared = history.record(r)
+        text = render_json(shared)
+        blob = history.db.execute("SELECT report FROM runs").fetchone()[0]
+    assert sorted(calls) == sorted(h.name for h in r.hosts)
+    assert shared == stored and text == text_alone
+    assert zlib.decompress(blob) == zlib.decompress(blob_alone)
 
 
 json_keys = st.text(max_size=6) | st.integers() | st.booleans() | st.none() | st.floats()

@@ -8,17 +8,54 @@ needs no other documentation.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from json.encoder import encode_basestring
 from typing import Any
 
 from auditor.report.exitcodes import ExitCode, legend
 from auditor.report.model import SCHEMA, Report
 
+_Built = list[tuple[Report, ExitCode | None, dict[str, Any]]]
+_shared: ContextVar[_Built | None] = ContextVar("shared_report_documents", default=None)
+
+
+@contextlib.contextmanager
+def shared_documents() -> Iterator[None]:
+    """While open, ``report_document`` builds the document of one ``Report`` object once.
+
+    ``auditor report`` stores the document in the history and writes it as the JSON report;
+    built twice, every host's facts were decoded from their bytes twice. Inside the block the
+    same value is returned for the same report (the very object: a changed report is another
+    one) and exit code, so its users must only read it. Nothing is kept once the block ends: a
+    large run's documents do not outlive the writing.
+    """
+    token = _shared.set([])
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
 
 def report_document(report: Report, exit_code: ExitCode | None = None) -> dict[str, Any]:
-    """The report as plain JSON-ready data (``exit_code`` overrides ``report.exit``)."""
+    """The report as plain JSON-ready data (``exit_code`` overrides ``report.exit``).
+
+    A new value at each call, except inside ``shared_documents``.
+    """
+    built = _shared.get()
+    if built is None:
+        return _document(report, exit_code)
+    for seen, code, document in built:
+        if seen is report and code == exit_code:
+            return document
+    document = _document(report, exit_code)
+    built.append((report, exit_code, document))
+    return document
+
+
+def _document(report: Report, exit_code: ExitCode | None) -> dict[str, Any]:
     code = exit_code if exit_code is not None else (report.exit.code if report.exit else None)
     return {
         "schema": SCHEMA,
