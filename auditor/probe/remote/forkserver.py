@@ -93,20 +93,20 @@ class ForkServer:
         theirs.close()
         return cls(pid, ours)
 
-    def site_path(self, timeout=SITE_TIMEOUT):
+    def site_path(self):
         """``sys.path`` as the server has it after its site initialization (``send_site_path``), or None.
 
         The server's first message, read once (later calls answer from memory). None when it
-        did not come within ``timeout`` seconds or was not a list of strings: the caller then
-        initializes ``site`` itself.
+        did not come within ``SITE_TIMEOUT`` seconds or was not a list of strings: the caller
+        then initializes ``site`` itself.
         """
-        return self._site_answer(timeout)[1]
+        return self._site_answer()[1]
 
-    def _site_answer(self, timeout):
+    def _site_answer(self):
         """(whether the server answered, the path it sent or None), read once."""
         with self._site_lock:
             if self._site is None:
-                self._site = self._receive_site_path(timeout)
+                self._site = self._receive_site_path(SITE_TIMEOUT)
             return self._site
 
     def _receive_site_path(self, timeout):
@@ -129,7 +129,7 @@ class ForkServer:
         """Run child program ``name`` with ``sys.argv[1:] = args``, ``os.environ`` updated with ``env``
         and ``sys.path`` set to ``path`` (None: the server's, site-initialized). Returns a ``ForkedChild``;
         raises ``OSError`` when the server cannot start it (it never answered, or cannot fork)."""
-        if not self._site_answer(SITE_TIMEOUT)[0]:  # still in its site initialization, or gone
+        if not self._site_answer()[0]:  # still in its site initialization, or gone
             raise OSError("the fork server did not answer")
         request = json.dumps({"child": name, "args": list(args), "env": env, "path": path}).encode("utf-8")
         if len(request) > MAX_REQUEST_BYTES:

@@ -5,9 +5,8 @@ The program's entry point, last of the modules the shipped probe is assembled fr
 BOOTSTRAP [--request=B64] [--root DIR]`` (``-S``: ``forkserver.send_site_path`` says why; the
 one line in ``auditor.probe.program.BOOTSTRAP`` reads stdin whole and executes it; ``python3 -``
 works too, but reads a program a character at a time); the assembled program also runs as a
-plain script. Standard library
-only, Python 3.6 syntax, never needs root, never writes anything on the host but the one
-exception below.
+plain script. Standard library only, Python 3.6 syntax, never needs root, never writes
+anything on the host but the one exception below.
 
 Contract:
   * stdout carries exactly one JSON object (``schema: auditor.facts/1``), at most
