@@ -55,9 +55,9 @@ class _Transient(Exception):
 class _Client(asyncssh.SSHClient):
     """Watches one handshake: when authentication starts, and what was wrong with the host key."""
 
-    def __init__(self, trust: HostKeyTrust, auth_started: asyncio.Future[None], label: str) -> None:
+    def __init__(self, trust: HostKeyTrust, clock: _Clock, label: str) -> None:
         self.trust = trust
-        self.auth_started = auth_started
+        self.clock = clock
         self.label = label
         self.problem: KeyProblem | None = None
 
@@ -74,8 +74,41 @@ class _Client(asyncssh.SSHClient):
         return False
 
     def begin_auth(self, username: str) -> None:
-        if not self.auth_started.done():
-            self.auth_started.set_result(None)
+        self.clock.authentication_began()
+
+
+class _Clock:
+    """A handshake's two clocks on one timer: ``connect_timeout`` until authentication
+    begins, then ``auth_timeout``. When one runs out the handshake's task is cancelled and
+    ``expired`` names the step and the limit."""
+
+    def __init__(self, connect_timeout: float, auth_timeout: float) -> None:
+        self.connect_timeout, self.auth_timeout = connect_timeout, auth_timeout
+        self.authenticating = False
+        self.expired: tuple[AuditStep, float] | None = None
+        self._task: asyncio.Future[Any] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self, task: asyncio.Future[Any]) -> None:
+        self._task = task
+        self._timer = asyncio.get_running_loop().call_later(self.connect_timeout, self._expire, AuditStep.CONNECT)
+
+    def authentication_began(self) -> None:
+        if self.authenticating or self._timer is None or self.expired is not None:
+            return
+        self.authenticating = True
+        self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(self.auth_timeout, self._expire, AuditStep.AUTH)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _expire(self, step: AuditStep) -> None:
+        assert self._task is not None
+        if not self._task.done():
+            self.expired = (step, self.connect_timeout if step is AuditStep.CONNECT else self.auth_timeout)
+            self._task.cancel()
 
 
 class Connector:
@@ -200,9 +233,8 @@ class Connector:
         return slot
 
     async def _handshake(self, address: str, options: dict[str, Any], label: str) -> asyncssh.SSHClientConnection:
-        loop = asyncio.get_running_loop()
-        auth_started: asyncio.Future[None] = loop.create_future()
-        client = _Client(self.options.host_keys, auth_started, label)
+        clock = _Clock(self.options.connect_timeout, self.options.auth_timeout)
+        client = _Client(self.options.host_keys, clock, label)
         task = asyncio.ensure_future(
             asyncssh.connect(
                 address,
@@ -215,32 +247,26 @@ class Connector:
                 **(self.options.extra or {}),
             )
         )
+        clock.start(task)
         try:
-            first: set[asyncio.Future[Any]] = {task, auth_started}
-            done, _ = await asyncio.wait(
-                first, timeout=self.options.connect_timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            if not done:
-                raise ConnectFailed(
-                    HostError(AuditStep.CONNECT, f"timed out after {self.options.connect_timeout:g}s", timed_out=True)
-                )
-            if task not in done:
-                done, _ = await asyncio.wait({task}, timeout=self.options.auth_timeout)
-                if not done:
-                    raise ConnectFailed(
-                        HostError(AuditStep.AUTH, f"timed out after {self.options.auth_timeout:g}s", timed_out=True)
-                    )
-            return task.result()
-        except (ConnectFailed, _Transient, asyncio.CancelledError):
+            return await task
+        except asyncio.CancelledError:
+            # Cancelled by this host's clock, or by the sweep being stopped: only the first is a
+            # time-out. (Python >= 3.11 also tells a stop that coincides with the clock.)
+            current = asyncio.current_task()
+            if clock.expired is None or (current is not None and getattr(current, "cancelling", lambda: 0)()):
+                raise
+            step, limit = clock.expired
+            raise ConnectFailed(HostError(step, f"timed out after {limit:g}s", timed_out=True)) from None
+        except (ConnectFailed, _Transient):
             raise
         except Exception as exc:
-            raise _classify(exc, client, auth_started.done()) from None
+            raise _classify(exc, client, clock.authenticating) from None
         finally:
+            clock.stop()
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-            if not auth_started.done():
-                auth_started.cancel()
 
     async def _jump(self, spec: str) -> asyncssh.SSHClientConnection:
         """The shared connection that ends at the last hop of ``spec`` (``a,b``: b reached through a)."""

@@ -146,73 +146,111 @@ async def _probe(
     connect_s = time.monotonic() - started
     emit(HostState.PROBING)
     probe_started = time.monotonic()
+    capture = _Capture(options.max_output)
+    # The probe's clock: when it runs out the connection is aborted, which ends whatever is
+    # still awaited below (opening the session, or its output) with an error.
+    timer = asyncio.get_running_loop().call_later(options.probe_timeout, capture.expire, conn)
     try:
         async with conn:
-            stdout, stderr, status, overflow, killed_by = await asyncio.wait_for(
-                _exec(conn, command, source, options.max_output), options.probe_timeout
+            await _exec(conn, command, source, capture)
+    except (asyncssh.Error, OSError) as exc:
+        if not capture.expired:
+            return ProbeOutcome(
+                error=HostError(AuditStep.PROBE, f"connection lost while probing: {exc}"),
+                timing=Timing(connect_s, time.monotonic() - probe_started),
             )
-    except asyncio.TimeoutError:
+    finally:
+        timer.cancel()
+    if capture.expired:
         return ProbeOutcome(
             error=HostError(AuditStep.PROBE, f"timed out after {options.probe_timeout:g}s", timed_out=True),
             timing=Timing(connect_s, time.monotonic() - probe_started),
         )
-    except (asyncssh.Error, OSError) as exc:
-        return ProbeOutcome(
-            error=HostError(AuditStep.PROBE, f"connection lost while probing: {exc}"),
-            timing=Timing(connect_s, time.monotonic() - probe_started),
-        )
     timing = Timing(round(connect_s, 4), round(time.monotonic() - probe_started, 4))
-    if overflow:
+    if capture.overflow:
         return ProbeOutcome(
-            stderr=stderr,
             error=HostError(
                 AuditStep.PROBE, f"probe output exceeded {options.max_output} bytes (--max-output); output discarded"
             ),
             timing=timing,
         )
-    return ProbeOutcome(stdout=stdout, stderr=stderr, exit_status=status, timing=timing, exit_signal=killed_by)
+    return ProbeOutcome(
+        stdout=b"".join(capture.stdout),
+        stderr=b"".join(capture.stderr),
+        exit_status=capture.exit_status,
+        timing=timing,
+        exit_signal=capture.exit_signal,
+    )
 
 
-async def _exec(
-    conn: asyncssh.SSHClientConnection, command: str, source: bytes, limit: int
-) -> tuple[bytes, bytes, int | None, bool, str | None]:
-    """The probe's stdout, stderr, exit status, whether stdout overflowed, and the signal that killed it."""
-    process = await conn.create_process(command, encoding=None)
+async def _exec(conn: asyncssh.SSHClientConnection, command: str, source: bytes, capture: _Capture) -> None:
+    """Run ``command`` with ``source`` on stdin; ``capture`` holds what it printed once it is over."""
+    channel, _ = await conn.create_session(lambda: capture, command, encoding=None)
     try:
-        process.stdin.write(source)
-        process.stdin.write_eof()
+        channel.write(source)
+        channel.write_eof()
     except (BrokenPipeError, asyncssh.Error):
         pass  # the remote side exited before reading (no python3, say): its output tells why
-    out_task = asyncio.ensure_future(_read_capped(process.stdout, limit))
-    err_task = asyncio.ensure_future(_read_capped(process.stderr, MAX_STDERR_BYTES, drain=True))
-    try:
-        stdout, overflow = await out_task
-        if overflow:
-            process.close()
-            return stdout, b"", None, True, None
-        stderr, _ = await err_task
-        await process.wait_closed()
-        killed_by = process.exit_signal[0] if process.exit_signal else None
-        return stdout, stderr, process.exit_status, False, killed_by
-    finally:
-        # The connection may drop mid-output (or the timeout cancel us): both readers are
-        # collected here, so none is left holding an exception nobody retrieves.
-        for task in (out_task, err_task):
-            if not task.done():
-                task.cancel()
-        await asyncio.gather(out_task, err_task, return_exceptions=True)
+    await capture.closed
 
 
-async def _read_capped(stream: Any, limit: int, drain: bool = False) -> tuple[bytes, bool]:
-    """Read to EOF keeping at most ``limit`` bytes; ``drain`` keeps reading past it, discarding."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await stream.read(65536)
-        if not chunk:
-            return b"".join(chunks), False
-        if size < limit:
-            chunks.append(chunk[: limit - size])
-        size += len(chunk)
-        if size > limit and not drain:
-            return b"".join(chunks), True
+class _Capture(asyncssh.SSHClientSession[bytes]):
+    """One probe session's output, kept as it arrives: no reader tasks, no stream buffers.
+
+    stdout is kept up to ``limit`` bytes; one byte more and the session is closed (the
+    output is discarded: ``overflow``). stderr is kept up to ``MAX_STDERR_BYTES`` and the
+    rest read and dropped, so a chatty probe cannot stall on a full window. ``closed``
+    completes when the channel does, with the connection's error if it was lost.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.stdout: list[bytes] = []
+        self.stderr: list[bytes] = []
+        self.out_size = self.err_size = 0
+        self.overflow = self.expired = False
+        self.exit_status: int | None = None
+        self.exit_signal: str | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._channel: Any = None
+
+    def connection_made(self, chan: Any) -> None:
+        self._channel = chan
+
+    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
+        if datatype == asyncssh.EXTENDED_DATA_STDERR:
+            if self.err_size < MAX_STDERR_BYTES:
+                self.stderr.append(data[: MAX_STDERR_BYTES - self.err_size])
+            self.err_size += len(data)
+            return
+        if self.overflow:
+            return
+        if self.out_size + len(data) > self.limit:
+            self.overflow = True
+            self.stdout.clear()
+            self.stderr.clear()
+            self._channel.close()
+            return
+        self.stdout.append(data)
+        self.out_size += len(data)
+
+    def exit_status_received(self, status: int) -> None:
+        self.exit_status = status
+
+    def exit_signal_received(self, signal: str, core_dumped: bool, msg: str, lang: str) -> None:
+        self.exit_signal = signal
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            if exc is None:
+                self.closed.set_result(None)
+            else:
+                self.closed.set_exception(exc)
+
+    def expire(self, conn: asyncssh.SSHClientConnection) -> None:
+        """The probe's time is up: abort its connection, so that what is awaited ends.
+
+        A probe whose output is complete has not timed out: only its connection's close hung.
+        """
+        self.expired = not self.closed.done()
+        conn.abort()
