@@ -31,7 +31,12 @@ same rounds, as ``before``; ``--tree LABEL=PATH`` adds any other checkout the sa
 Such a client runs with that tree as its working directory and on ``PYTHONPATH``.
 ``--profile`` then profiles one more run of each auditor client by CPU time
 (``bench/profile_client.py``: cProfile on ``time.process_time``; profiled runs are slower,
-so only the shares count) and adds its top functions to the results. ``--record`` writes
+so only the shares count) and adds its top functions to the results. ``--instructions`` also runs every client once more under
+``valgrind --tool=callgrind`` and counts the instructions it executed (user space, the
+client process only: ``getaddrinfo``'s thread pool included, the servers not): on a shared
+machine CPU seconds vary by +-10% from run to run, instruction counts by well under 1%, so
+a change of a few milliseconds shows there first (the run takes ~1 minute per client).
+``--record`` writes
 ``bench/results/fleet.json`` and ``bench/results/fleet.md``; ``--record-as NAME`` writes the same
 to ``bench/results/NAME.json`` and ``NAME.md`` instead (a run kept beside the reference one).
 """
@@ -43,6 +48,8 @@ import datetime
 import json
 import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -111,6 +118,19 @@ def measure(
     return Measure(wall, usage.ru_utime + usage.ru_stime, server), process.returncode
 
 
+def count_instructions(variant: Variant, env: dict[str, str], base: Path, server_pid: int) -> int:
+    """Instructions one run of ``variant`` executes, counted by callgrind (its output is checked as a timed run's)."""
+    counts, log = base / f"{variant.name}.callgrind", base / f"{variant.name}.valgrind.log"
+    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={counts}", f"--log-file={log}", *variant.command]
+    output = base / f"{variant.name}.instructions.out"
+    _, code = measure(command, env, output, server_pid, cwd=variant.tree)
+    text = output.read_text(errors="replace")
+    found = re.search(r"Collected : (\d+)", log.read_text(errors="replace") if log.exists() else "")
+    if found is None or not variant.check(text):
+        raise SystemExit(f"{variant.name} under callgrind did not audit every host (exit {code}):\n{text[-2000:]}")
+    return int(found.group(1))
+
+
 def start_fleet(hosts: int, directory: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     with open(directory.parent / "serve.log", "wb") as log:
         server = subprocess.Popen(
@@ -160,6 +180,9 @@ def main() -> int:
         "--tree", action="append", default=[], metavar="LABEL=PATH", help="also run the auditor of this checkout"
     )
     parser.add_argument("--profile", action="store_true", help="profile one more run of each auditor client")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count each client's instructions once more under callgrind"
+    )
     parser.add_argument("--record", action="store_true", help="write bench/results/fleet.json and fleet.md")
     parser.add_argument(
         "--record-as", metavar="NAME", help="write bench/results/NAME.json and NAME.md instead of fleet.*"
@@ -175,6 +198,8 @@ def main() -> int:
         raise SystemExit("--record-as NAME: letters, digits, - and _ only, and not with --record")
     n, forks = args.hosts, args.forks
     trees = _trees(args.baseline_tree, args.tree)
+    if args.instructions and shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind on PATH (Debian: apt-get install valgrind)")
 
     with tempfile.TemporaryDirectory(prefix="auditor-bench-") as scratch:
         base = Path(scratch)
@@ -238,6 +263,12 @@ def main() -> int:
                         )
                         return 1
                     variant.runs.append(result)
+            instructions = {}
+            if args.instructions:
+                for variant in variants:
+                    if variant.name != "ansible":
+                        run_env = variant.environment(env)
+                        instructions[variant.name] = count_instructions(variant, run_env, base, server.pid)
             profiles = {}
             if args.profile:
                 for variant in variants:
@@ -262,6 +293,11 @@ def main() -> int:
         ratios["ansible_cpu_vs_auditor"] = round(
             results["ansible"]["cpu_per_host_ms"] / results["auditor"]["cpu_per_host_ms"], 1
         )
+    for name, count in instructions.items():
+        results[name]["instructions"] = count
+        if name != "floor":
+            prefix = "" if name == "auditor" else f"{name}_"
+            ratios[f"{prefix}instructions_vs_floor"] = round(count / instructions["floor"], 3)
     results.update(hosts=n, forks=forks, repeat=args.repeat, ratios=ratios)
     results["trees"] = {"auditor": _describe(ROOT), **{label: _describe(tree) for label, tree in trees.items()}}
     if profiles:
@@ -422,6 +458,15 @@ def render(results: dict[str, Any]) -> str:
     target = TARGETS["cpu_vs_floor_max"]
     met = "met" if ratios["cpu_vs_floor"] <= target else "NOT met"
     lines.append(f"auditor CPU / floor CPU: {ratios['cpu_vs_floor']} (target <= {target}: {met})")
+    counted = [name for name in ("auditor", *others, "floor") if "instructions" in results.get(name, {})]
+    if counted:
+        floor_count = results["floor"]["instructions"]
+        lines.append(
+            "instructions (callgrind, one run each): "
+            + ", ".join(f"{name} {results[name]['instructions'] / 1e9:.3f} G" for name in counted)
+            + "; auditor / floor "
+            + f"{results['auditor']['instructions'] / floor_count:.3f}"
+        )
     for name in others:
         lines.append(f"{name} CPU / floor CPU: {ratios[f'{name}_cpu_vs_floor']}")
         lines.append(f"auditor CPU / {name} CPU: {ratios[f'cpu_vs_{name}']}")
