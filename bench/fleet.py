@@ -31,8 +31,8 @@ same rounds, as ``before``; ``--tree LABEL=PATH`` adds any other checkout the sa
 Such a client runs with that tree as its working directory and on ``PYTHONPATH``.
 ``--profile`` then profiles one more run of each auditor client by CPU time
 (``bench/profile_client.py``: cProfile on ``time.process_time``; profiled runs are slower,
-so only the shares count) and adds its top functions to the results. ``--instructions`` also runs every client once more under
-``valgrind --tool=callgrind`` and counts the instructions it executed (user space, the
+so only the shares count) and adds its top functions to the results. ``--instructions``
+also runs every client once more under ``valgrind --tool=callgrind`` and counts the instructions it executed (user space, the
 client process only: ``getaddrinfo``'s thread pool included, the servers not): on a shared
 machine CPU seconds vary by +-10% from run to run, instruction counts by well under 1%, so
 a change of a few milliseconds shows there first (the run takes ~1 minute per client).
@@ -460,12 +460,10 @@ def render(results: dict[str, Any]) -> str:
     lines.append(f"auditor CPU / floor CPU: {ratios['cpu_vs_floor']} (target <= {target}: {met})")
     counted = [name for name in ("auditor", *others, "floor") if "instructions" in results.get(name, {})]
     if counted:
-        floor_count = results["floor"]["instructions"]
         lines.append(
             "instructions (callgrind, one run each): "
             + ", ".join(f"{name} {results[name]['instructions'] / 1e9:.3f} G" for name in counted)
-            + "; auditor / floor "
-            + f"{results['auditor']['instructions'] / floor_count:.3f}"
+            + f"; auditor / floor {ratios['instructions_vs_floor']}"
         )
     for name in others:
         lines.append(f"{name} CPU / floor CPU: {ratios[f'{name}_cpu_vs_floor']}")

@@ -19,11 +19,6 @@ import os
 from auditor.knowledge import tables
 
 
-def path(name: str) -> str:
-    """Where the mirror of table ``name`` lives."""
-    return os.path.join(tables.MIRROR, f"{name}.json")
-
-
 def render(name: str) -> str:
     """The mirror file of table ``name``: its YAML's digest and values (``ValueError`` if JSON cannot hold them)."""
     text = tables._read(f"{name}.yaml")
@@ -42,16 +37,17 @@ def render(name: str) -> str:
 def main() -> int:
     os.makedirs(tables.MIRROR, exist_ok=True)
     for name in tables.bundled_table_names():
+        path = tables.mirror_path(name)
         try:
             text = render(name)
         except ValueError as exc:  # loaded from its YAML, as before mirrors existed
-            if os.path.exists(path(name)):
-                os.remove(path(name))
+            if os.path.exists(path):
+                os.remove(path)
             print(f"not mirrored: {exc}")
             continue
-        with open(path(name), "w", encoding="utf-8") as handle:
+        with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
-        print(f"wrote {os.path.relpath(path(name))}")
+        print(f"wrote {os.path.relpath(path)}")
     return 0
 
 

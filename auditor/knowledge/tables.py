@@ -219,6 +219,11 @@ def bundled(name: str) -> Table:
     return parse_table(_safe_load(text) if data is None else data, name)
 
 
+def mirror_path(name: str) -> str:
+    """Where the JSON mirror of bundled table ``name`` lives."""
+    return os.path.join(MIRROR, f"{name}.json")
+
+
 def yaml_digest(text: str) -> str:
     """The SHA-256 of a table's YAML text, as its mirror records it."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -231,7 +236,7 @@ def _mirrored(name: str, text: str) -> Any:
     JSON builds the bundled tables' values in ~1 ms where libyaml takes ~11 (an ``auditor report``
     run loads eight tables; ``auditor knowledge`` all of them)."""
     try:
-        with open(os.path.join(MIRROR, f"{name}.json"), encoding="utf-8") as handle:
+        with open(mirror_path(name), encoding="utf-8") as handle:
             mirrored = json.load(handle)
     except (OSError, ValueError):
         return None

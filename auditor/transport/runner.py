@@ -227,8 +227,6 @@ class _Capture(asyncssh.SSHClientSession[bytes]):
             return
         if self.out_size + len(data) > self.limit:
             self.overflow = True
-            self.stdout.clear()
-            self.stderr.clear()
             self._channel.close()
             return
         self.stdout.append(data)

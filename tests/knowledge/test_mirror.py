@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,8 @@ from auditor.knowledge import mirror, tables
 
 @pytest.mark.parametrize("name", tables.bundled_table_names())
 def test_every_bundled_table_has_a_current_mirror_equal_to_its_yaml(name: str) -> None:
-    on_disk = Path(mirror.path(name)).read_text(encoding="utf-8") if os.path.exists(mirror.path(name)) else None
+    path = Path(tables.mirror_path(name))
+    on_disk = path.read_text(encoding="utf-8") if path.exists() else None
     try:
         expected = mirror.render(name)
     except ValueError:  # a table JSON cannot hold stays YAML only
@@ -27,7 +27,7 @@ def test_every_bundled_table_has_a_current_mirror_equal_to_its_yaml(name: str) -
 def test_a_mirror_that_does_not_match_the_yaml_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     name = "driver_states"
     text = tables._read(f"{name}.yaml")
-    stale = json.loads(Path(mirror.path(name)).read_text(encoding="utf-8"))
+    stale = json.loads(Path(tables.mirror_path(name)).read_text(encoding="utf-8"))
     stale["data"]["rows"] = stale["data"]["rows"][:1]  # what an old mirror of an edited table would hold
     (tmp_path / f"{name}.json").write_text(json.dumps(stale))
     monkeypatch.setattr(tables, "MIRROR", str(tmp_path))
