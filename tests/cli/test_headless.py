@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import pty
@@ -193,7 +194,7 @@ def test_signal_writes_partial_reports_marked_incomplete_and_exits_130(tmp_path:
     )
     _wait_until_done(process, "a", "b")
     process.send_signal(signum)
-    stdout, stderr = process.communicate(timeout=60)
+    stdout, stderr = _finish(process)
     assert process.returncode == 130, stderr[-2000:]
     assert "interrupted; writing the partial report (2 hosts done)" in stderr
     assert "INCOMPLETE: the run was interrupted; not audited: stuck" in stdout
@@ -204,6 +205,38 @@ def test_signal_writes_partial_reports_marked_incomplete_and_exits_130(tmp_path:
     assert suites["stuck"].get("errors") == "1"
     assert 'auditor_last_run_complete{inventory="fleet (simulated)"} 0.0' in (out / "r.prom").read_text()
     assert history_rows(history) == [(1, 0, 130)]
+
+
+def test_a_signal_taken_by_another_thread_still_stops_the_sweep_at_once(tmp_path: Path) -> None:
+    """SIGTERM delivered to a worker thread (the kernel may pick any): the loop wakes, no wait for the hung probe."""
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "auditor", "--debug", "report", "--simulate"),
+            *(fleet(tmp_path, extra="  stuck: {fault: hang}\n"), *POLICY, "--probe-timeout", "600"),
+            *("--format", "json"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_until_done(process, "a", "b")
+    workers = sorted(int(t) for t in os.listdir(f"/proc/{process.pid}/task") if int(t) != process.pid)
+    assert workers, "the sweep runs no thread besides the main one: this test needs one to aim at"
+    assert ctypes.CDLL(None, use_errno=True).tgkill(process.pid, workers[0], signal.SIGTERM) == 0
+    stdout, stderr = _finish(process)
+    assert process.returncode == 130, stderr[-2000:]
+    doc = json.loads(stdout)
+    assert [h["name"] for h in doc["hosts"]] == ["a", "b"] and doc["not_audited"] == ["stuck"]
+
+
+def _finish(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """The process's output once it exits; killed (and the test failed) if it is still running after 60 s."""
+    try:
+        return process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate()
+        pytest.fail(f"still running 60 s after the signal; stderr ends: {stderr[-2000:]}")
 
 
 def test_progress_bar_with_eta_only_on_a_terminal(tmp_path: Path) -> None:
