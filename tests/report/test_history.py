@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.facts.reader import parse_facts
 from auditor.findings import Action, Severity
 from auditor.report.drift import diff_reports, render_drift
 from auditor.report.history import (
@@ -28,7 +29,7 @@ from auditor.report.history import (
 )
 from auditor.report.model import Report, parse_time
 from auditor.report.writers.json import report_document
-from tests.support.documents import facts
+from tests.support.documents import document, facts
 from tests.support.reports import finding, host, report, unreachable
 
 
@@ -56,6 +57,26 @@ def test_record_stores_the_whole_report_and_lists_runs(tmp_path: Path) -> None:
         assert runs[0].summary["upgrade"] == 1 and runs[0].complete and runs[0].inventory == "inv.yaml"
         with pytest.raises(HistoryError, match="no run #9 in the history"):
             history.document(9)
+
+
+def test_stored_document_is_the_report_document_whatever_text_the_facts_came_in(tmp_path: Path) -> None:
+    """Facts go into the stored run as the text they were kept as: indented, unicode, cleaned, or none."""
+    indented = parse_facts(json.dumps(document(driver={"version": "580.95.05"}), indent=4))
+    unicode_ = parse_facts(json.dumps(document(host={"hostname": "nœud-7"}), ensure_ascii=False))
+    cleaned = parse_facts(json.dumps(document(host={"hostname": "evil\x1b[31mname"})))  # re-encoded once cleaned
+    assert b"\n    " in indented.document and "nœud".encode() in unicode_.document
+    r = report(
+        host("a", facts=indented), host("b", finding(), facts=unicode_), host("c", facts=cleaned), unreachable("d")
+    )
+    with History(tmp_path / "h.sqlite") as history:
+        stored = history.record(r)
+        assert history.document(stored.run_id or 0) == json.loads(json.dumps(report_document(stored)))
+        assert [h["facts"] and h["facts"]["host"]["hostname"] for h in history.document(1)["hosts"]] == [
+            "gpu-01",
+            "nœud-7",
+            "evil[31mname",
+            None,
+        ]
 
 
 def test_failing_since_counts_back_to_the_last_ok_verdict(tmp_path: Path) -> None:
