@@ -7,10 +7,14 @@ answered) and checks every file the run would write; ``fail`` prints located inp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the door imports ``fail`` for every command: the rest loads only for audits
+    import socket
+
     from auditor.errors import InputError
 
 
@@ -65,3 +69,40 @@ def fail(error: InputError) -> int:
     for problem in error.problems:
         print(f"auditor: {problem}", file=sys.stderr)
     return 2
+
+
+@contextlib.contextmanager
+def wake_on_signals() -> Iterator[None]:
+    """While the block runs (inside the running event loop), a signal wakes the loop.
+
+    The kernel may hand a signal sent to the process to any of its threads (the resolver's,
+    say). Python runs the handler in the main thread only once that thread evaluates again,
+    and the loop's ``select`` is not interrupted by a signal another thread took: without a
+    wake-up it sleeps until its next timer, which for a hung host is its probe clock. So the
+    signal also writes a byte to a socket the loop reads (``signal.set_wakeup_fd``); the
+    handler itself stays whatever was installed.
+    """
+    import asyncio
+    import signal
+    import socket
+
+    loop = asyncio.get_running_loop()
+    wake, woken = socket.socketpair()
+    wake.setblocking(False)
+    woken.setblocking(False)
+    loop.add_reader(woken.fileno(), _drain, woken)
+    previous = signal.set_wakeup_fd(wake.fileno(), warn_on_full_buffer=False)
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        loop.remove_reader(woken.fileno())
+        wake.close()
+        woken.close()
+
+
+def _drain(sock: socket.socket) -> None:
+    """Read the wake-up bytes; waking the loop was their only purpose."""
+    with contextlib.suppress(OSError):
+        while sock.recv(4096):
+            pass

@@ -19,6 +19,7 @@ from typing import Any
 from auditor.audit.demo import DEMO_FLEET
 from auditor.audit.options import add_ssh_options, positive_float, ssh_settings
 from auditor.audit.targets import list_targets, open_targets
+from auditor.cli.common import wake_on_signals
 from auditor.cli.paths import check_paths
 from auditor.errors import InputError
 from auditor.reference.build import DEFAULT_TIMEOUT, BuildFailed, BuildRequest, build_on, default_name
@@ -197,9 +198,10 @@ async def _build(args: argparse.Namespace, request: BuildRequest) -> Any:
         source = fleet or ", ".join(args.inventory)
         raise InputError(f"--on {args.on!r}: no such host in {source}{did_you_mean(args.on, names)}")
     settings = replace(ssh_settings(args), retry_file=None)  # one host, one build: no retry file
-    async with open_targets(inventory=args.inventory, fleet=fleet, limit=args.on, settings=settings) as targets:
-        [host] = [h for h in targets.hosts if h.name == args.on]
-        return await build_on(host, targets.options, request)
+    with wake_on_signals():  # Ctrl-C or SIGINT stops the build at once, whichever thread took it
+        async with open_targets(inventory=args.inventory, fleet=fleet, limit=args.on, settings=settings) as targets:
+            [host] = [h for h in targets.hosts if h.name == args.on]
+            return await build_on(host, targets.options, request)
 
 
 # -- list and verify ------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from auditor.audit.demo import DEMO_FLEET
 from auditor.audit.options import add_target_options, non_negative_int, resolve_policy, targets_from
 from auditor.audit.run import collect
 from auditor.audit.targets import list_targets
+from auditor.cli.common import wake_on_signals
 from auditor.cli.history import add_history_path, history_path
 from auditor.errors import InputError, Location, ReportWriteError
 from auditor.facts.model import FactsError
@@ -253,9 +254,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _audit(args: argparse.Namespace, policy: Policy, target: Target) -> tuple[Report, dict[str, Host], str]:
-    async with targets_from(args) as targets:
-        report = await collect(targets, policy, request=plan_request(policy, target))
-        return report, {h.name: h for h in targets.hosts}, targets.name
+    with wake_on_signals():  # Ctrl-C or SIGINT stops the sweep at once, whichever thread took it
+        async with targets_from(args) as targets:
+            report = await collect(targets, policy, request=plan_request(policy, target))
+            return report, {h.name: h for h in targets.hosts}, targets.name
 
 
 def plan_request(policy: Policy, target: Target) -> Callable[[Host], str]:

@@ -29,7 +29,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import sys
 import time
@@ -42,6 +41,7 @@ from auditor.audit.events import AuditEvent
 from auditor.audit.options import add_target_options, non_negative_float, resolve_policy, targets_from
 from auditor.audit.run import collect
 from auditor.audit.targets import Targets
+from auditor.cli.common import wake_on_signals
 from auditor.cli.paths import add_history_path, history_path
 from auditor.errors import InputError, ReportWriteError
 from auditor.policy.model import Policy
@@ -422,27 +422,14 @@ class _StopSignals:
     def cancelling(self, task: asyncio.Future[Any]) -> Iterator[None]:
         """While the block runs, a signal cancels ``task`` (call from inside the running loop).
 
-        The kernel may deliver a signal sent to the process to any of its threads (the
-        resolver's, say). Python runs the handler in the main thread only once that thread
-        evaluates again, and the loop's ``select`` is not interrupted by a signal another
-        thread took: without a wake-up it would sleep until its next timer, a hung host's
-        probe clock. So the signal also writes a byte to a socket the loop reads.
+        Whichever thread the kernel hands the signal to, the loop wakes for it (``wake_on_signals``).
         """
-        loop = asyncio.get_running_loop()
-        wake, woken = socket.socketpair()
-        wake.setblocking(False)
-        woken.setblocking(False)
-        loop.add_reader(woken.fileno(), _drain, woken)
-        previous = signal.set_wakeup_fd(wake.fileno(), warn_on_full_buffer=False)
-        self._task, self._loop = task, loop
+        self._task, self._loop = task, asyncio.get_running_loop()
         try:
-            yield
+            with wake_on_signals():
+                yield
         finally:
             self._task = self._loop = None
-            signal.set_wakeup_fd(previous)
-            loop.remove_reader(woken.fileno())
-            wake.close()
-            woken.close()
 
     @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:
@@ -452,13 +439,6 @@ class _StopSignals:
             yield
         finally:
             self._deferring = False
-
-
-def _drain(sock: socket.socket) -> None:
-    """Read the wake-up bytes; waking the loop was their only purpose."""
-    with contextlib.suppress(OSError):
-        while sock.recv(4096):
-            pass
 
 
 class _Progress:

@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -220,13 +221,39 @@ def test_a_signal_taken_by_another_thread_still_stops_the_sweep_at_once(tmp_path
         text=True,
     )
     _wait_until_done(process, "a", "b")
-    workers = sorted(int(t) for t in os.listdir(f"/proc/{process.pid}/task") if int(t) != process.pid)
-    assert workers, "the sweep runs no thread besides the main one: this test needs one to aim at"
-    assert ctypes.CDLL(None, use_errno=True).tgkill(process.pid, workers[0], signal.SIGTERM) == 0
+    _signal_a_worker_thread(process, signal.SIGTERM)
     stdout, stderr = _finish(process)
     assert process.returncode == 130, stderr[-2000:]
     doc = json.loads(stdout)
     assert [h["name"] for h in doc["hosts"]] == ["a", "b"] and doc["not_audited"] == ["stuck"]
+
+
+def test_plan_stops_at_once_on_sigint_taken_by_another_thread(tmp_path: Path) -> None:
+    """`auditor plan` auditing a fleet with a hung host: SIGINT to a worker thread exits 130 at once."""
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "auditor", "plan", "--simulate"),
+            *(fleet(tmp_path, extra="  stuck: {fault: hang}\n"), *POLICY, "--probe-timeout", "600"),
+            *("--to", "serving-2026", "--format", "json"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(os.listdir(f"/proc/{process.pid}/task")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # connecting: the resolver's threads have started
+    time.sleep(1)  # a and b answer; the loop waits on the stuck host
+    _signal_a_worker_thread(process, signal.SIGINT)
+    _, stderr = _finish(process)
+    assert process.returncode == 130, stderr[-2000:]
+
+
+def _signal_a_worker_thread(process: subprocess.Popen[str], signum: int) -> None:
+    """Send ``signum`` to one of the process's threads other than the main one (tgkill)."""
+    workers = sorted(int(t) for t in os.listdir(f"/proc/{process.pid}/task") if int(t) != process.pid)
+    assert workers, "the sweep runs no thread besides the main one: this test needs one to aim at"
+    assert ctypes.CDLL(None, use_errno=True).tgkill(process.pid, workers[0], signum) == 0
 
 
 def _finish(process: subprocess.Popen[str]) -> tuple[str, str]:
