@@ -8,7 +8,10 @@ last: ``inventory.yaml`` (an Ansible inventory: ``ansible_host``, ``ansible_port
 ``ansible_user``, ``ansible_ssh_private_key_file``), ``known_hosts`` with every
 host's key, ``client_key`` (mode 0600) and ``hosts.json`` (``[[name, address,
 port], ...]``). Serves until SIGTERM or SIGINT. Keeping the servers out of the
-client's process lets a benchmark count the client's CPU alone.
+client's process lets a benchmark count the client's CPU alone; ``--replay-probes S``
+lets each host run the probe once and answer later runs of the same request with that
+output, S seconds after the request (a real host's probe time), so the simulated hosts
+stop competing with the client for the machine's CPUs.
 """
 
 from __future__ import annotations
@@ -45,10 +48,10 @@ def uniform_fleet(count: int) -> Fleet:
     return Fleet(name=f"uniform-{count}", source="<generated>", hosts=hosts)
 
 
-async def serve(fleet: Fleet, out: Path, stop: asyncio.Event) -> None:
-    """Start ``fleet``, describe it in ``out``, and serve until ``stop`` is set."""
+async def serve(fleet: Fleet, out: Path, stop: asyncio.Event, replay_probes: float | None = None) -> None:
+    """Start ``fleet``, describe it in ``out``, and serve until ``stop`` is set (``SimulatedFleet``'s ``replay_probes``)."""
     out.mkdir(parents=True, exist_ok=True)
-    async with SimulatedFleet(fleet, workdir=out / "sim") as sim:
+    async with SimulatedFleet(fleet, workdir=out / "sim", replay_probes=replay_probes) as sim:
         key_path = out / "client_key"
         sim.client_key.write_private_key(str(key_path))
         os.chmod(key_path, 0o600)
@@ -73,6 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     source.add_argument("--hosts", type=int, metavar="N", help="serve N identical compliant nodes")
     source.add_argument("--fleet", metavar="FLEET", help="serve a fleet file (auditor.fleet/1)")
     parser.add_argument("--out", required=True, metavar="DIR", help="where to write the inventory, keys and ready")
+    parser.add_argument(
+        "--replay-probes",
+        type=float,
+        metavar="S",
+        help="a host answers a probe request it answered before with the same output, S seconds after it, without"
+        " running the probe again (benchmarks: the client's CPU, not the simulated hosts', on a small machine)",
+    )
     args = parser.parse_args(argv)
     fleet = uniform_fleet(args.hosts) if args.hosts else load_fleet(args.fleet)
 
@@ -81,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await serve(fleet, Path(args.out), stop)
+        await serve(fleet, Path(args.out), stop, args.replay_probes)
 
     asyncio.run(run())
     return 0

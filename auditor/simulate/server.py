@@ -56,8 +56,16 @@ class _Served:
 class SimulatedFleet:
     """Serve a fleet; use as ``async with SimulatedFleet(fleet) as sim: sim.hosts, sim.options()``."""
 
-    def __init__(self, fleet: Fleet, workdir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, fleet: Fleet, workdir: str | os.PathLike[str] | None = None, replay_probes: float | None = None
+    ) -> None:
+        """``replay_probes`` (seconds): a host answers a probe request it answered before with what its
+        probe printed then (stdin still read whole), that many seconds after the request, instead of
+        running the probe again. Benchmarks then measure the client, not 100-odd ms of simulated
+        host per probe on the same CPUs; the delay stands for the probe's time on a real host."""
         self.fleet = fleet
+        self._replay_after = replay_probes
+        self._answers: dict[tuple[str, str], asyncio.Future[tuple[bytes, bytes, int]]] = {}
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="auditor-sim-"))
         self._served: list[_Served] = []
@@ -198,29 +206,51 @@ class SimulatedFleet:
                     await process.stdout.drain()
                 process.exit(0)
                 return
-            python = interpreter_for(served.sim.python)
-            child = await asyncio.create_subprocess_exec(
-                python,
-                *interpreter_args(match.group(1), str(served.root)),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"},
-            )
-            try:
-                out, err = await child.communicate(script)
-            except asyncio.CancelledError:
-                child.kill()
-                await child.wait()
-                raise
-            process.stdout.write(_as_seen_on_host(out, served.root))
-            process.stderr.write(_as_seen_on_host(err, served.root))
-            process.exit(child.returncode or 0)
+            out, err, status = await self._answer(served, match.group(1), script)
+            process.stdout.write(out)
+            process.stderr.write(err)
+            process.exit(status)
         except (asyncssh.Error, BrokenPipeError, ConnectionError):
             pass  # the client went away (timeout, output cap): nothing to report to
         finally:
             if not process.is_closing():
                 process.close()
+
+    async def _answer(self, served: _Served, request: str, script: bytes) -> tuple[bytes, bytes, int]:
+        """What the probe prints on this host for ``request``: stdout, stderr, exit status.
+
+        With ``replay_probes`` the first answer of a host to a request is kept and given again.
+        """
+        if self._replay_after is None:
+            return await _run_probe(served, request, script)
+        key = (served.sim.name, request)
+        answer = self._answers.get(key)
+        if answer is None or (answer.done() and (answer.cancelled() or answer.exception() is not None)):
+            answer = self._answers[key] = asyncio.ensure_future(_run_probe(served, request, script))
+            self._tasks.add(answer)  # cancelled by close() like the sessions
+            answer.add_done_callback(self._tasks.discard)
+            return await asyncio.shield(answer)
+        await asyncio.sleep(self._replay_after)
+        return await asyncio.shield(answer)
+
+
+async def _run_probe(served: _Served, request: str, script: bytes) -> tuple[bytes, bytes, int]:
+    """Run the probe ``script`` against the host's fixture root; its output as the host would print it."""
+    child = await asyncio.create_subprocess_exec(
+        interpreter_for(served.sim.python),
+        *interpreter_args(request, str(served.root)),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"},
+    )
+    try:
+        out, err = await child.communicate(script)
+    except asyncio.CancelledError:
+        child.kill()
+        await child.wait()
+        raise
+    return _as_seen_on_host(out, served.root), _as_seen_on_host(err, served.root), child.returncode or 0
 
 
 def _as_seen_on_host(output: bytes, root: Path) -> bytes:

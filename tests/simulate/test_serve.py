@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -12,6 +13,12 @@ from pathlib import Path
 import pytest
 
 from auditor.__main__ import main
+from auditor.inventory import Host
+from auditor.probe.program import probe_source, remote_command
+from auditor.probe.request import encode_request
+from auditor.simulate.serve import uniform_fleet
+from auditor.simulate.server import SimulatedFleet
+from auditor.transport.runner import probe_host
 from tests.support.paths import ROOT
 
 
@@ -81,3 +88,25 @@ def test_floor_client_reaches_every_served_host(served: Path) -> None:
         cwd=ROOT,
     )
     assert json.loads(out.stdout) == {"hosts": 3, "ok": 3}
+
+
+@pytest.mark.parametrize("replay", [0.1, None])
+async def test_replayed_probe_answers_again_without_running(tmp_path: Path, replay: float | None) -> None:
+    """With replay_probes a host answers a request again with the very bytes of its first answer (its root
+    gone meanwhile, a live probe would find nothing); without it the probe runs each time."""
+    fleet = uniform_fleet(2)
+    async with SimulatedFleet(fleet, workdir=tmp_path / "sim", replay_probes=replay) as sim:
+        command, source = remote_command(encode_request()), probe_source()
+
+        async def probe(host: Host) -> bytes:
+            outcome = await probe_host(host, sim.options(probe_timeout=60), command, source)
+            assert outcome.error is None and outcome.exit_status == 0, outcome
+            return outcome.stdout
+
+        first = [await probe(host) for host in sim.hosts]
+        assert json.loads(first[0])["host"]["hostname"] == "sim-00001"  # each host its own answer
+        assert json.loads(first[1])["host"]["hostname"] == "sim-00002"
+        for root in (sim.workdir / "roots").iterdir():
+            shutil.rmtree(root)
+        again = [await probe(host) for host in sim.hosts]
+    assert (again == first) is (replay is not None)
