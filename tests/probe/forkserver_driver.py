@@ -31,6 +31,7 @@ CHILDREN = {
     ),
     "hangs": "import time\nprint('started', flush=True)\ntime.sleep(60)\n",
     "floods": "import sys\nfor _ in range(160):\n    sys.stdout.write('x' * 65536)\n",
+    "answers_later": "import sys, time\ntime.sleep(0.3)\nprint(sys.argv[1:])\n",
     "describes": (
         "import json, os, sys\n"
         "print(json.dumps({'argv': sys.argv, 'x': os.environ.get('AUDITOR_TEST_X'),"
@@ -81,6 +82,16 @@ def main(root: str) -> dict[str, Any]:
         except ProcessLookupError:
             alive = False
         seen["hangs"] = {"timed_out": True, "returncode": child.returncode, "out": out.decode(), "alive": alive}
+
+    # The exit read together with the pid (a loaded host: the runner finished before its watcher's
+    # first line was read), and the caller back only after the drain time: the answer is in the pipe.
+    late = ctx.start_child("answers_later", ["late"])  # back with the pid, before the child prints
+    while late.returncode is None:
+        late._data[late._status] += os.read(late._status, 64)
+        late._read_status()
+    time.sleep(probe["DRAIN_AFTER_EXIT"] + 0.3)
+    out, _ = late.communicate(timeout=10)
+    seen["late_reader"] = {"status": late.returncode, "out": out.decode()}
 
     status, out, err = ctx.run_child("floods", [], timeout=20)
     seen["floods"] = {"status": status, "kept": len(out), "cap": probe["MAX_CHILD_OUTPUT"]}

@@ -123,6 +123,11 @@ def test_a_hung_forked_child_is_killed_and_reaped(seen: dict[str, Any]) -> None:
     assert seen["hangs"] == {"timed_out": True, "returncode": -9, "out": "started\n", "alive": False}
 
 
+def test_a_reader_late_past_the_drain_time_still_gets_the_answer(seen: dict[str, Any]) -> None:
+    """Exit known before anything was read, the caller back after DRAIN_AFTER_EXIT: the output is still read."""
+    assert seen["late_reader"] == {"status": 0, "out": "['late']\n"}
+
+
 def test_a_flooding_child_is_drained_not_waited_on(seen: dict[str, Any]) -> None:
     """A child printing 10 MiB finishes; the caller keeps its cap of it."""
     assert seen["floods"]["status"] == 0 and seen["floods"]["kept"] == 256 * 1024

@@ -188,6 +188,13 @@ class ForkedChild:
         deadline = None if timeout is None else time.time() + timeout
         if not self._pump(deadline, self._finished):
             raise subprocess.TimeoutExpired(self.name, timeout)
+        # The drain's time ends the waiting, not the reading: what the pipes hold now is the
+        # child's. Its exit may have been read long before this call, with its pid (a child
+        # started early, taken over by its collector a second later on a loaded host), and
+        # then _finished() held before anything was read.
+        for _ in range(MAX_CHILD_OUTPUT // 65536):
+            if not self._read_ready(0):
+                break
         self._close_all()
         return bytes(self._data[self._out]), bytes(self._data[self._err])
 
@@ -219,18 +226,26 @@ class ForkedChild:
             if not self._open:  # the watcher is gone without a word: nothing more will come
                 self._lost()
                 continue
-            poller = select.poll()
-            for fd in self._open:
-                poller.register(fd, select.POLLIN)
-            for fd, _ in poller.poll(None if wait is None else max(1, int(wait * 1000))):
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    self._open.discard(fd)
-                    os.close(fd)
-                elif len(self._data[fd]) < MAX_CHILD_OUTPUT:
-                    self._data[fd] += chunk
-            self._read_status()
+            self._read_ready(None if wait is None else max(1, int(wait * 1000)))
         return True
+
+    def _read_ready(self, timeout_ms):
+        """One read from each open pipe that is ready within ``timeout_ms`` (None: no limit); False if none was."""
+        if not self._open:
+            return False
+        poller = select.poll()
+        for fd in self._open:
+            poller.register(fd, select.POLLIN)
+        ready = poller.poll(timeout_ms)
+        for fd, _ in ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                self._open.discard(fd)
+                os.close(fd)
+            elif len(self._data[fd]) < MAX_CHILD_OUTPUT:
+                self._data[fd] += chunk
+        self._read_status()
+        return bool(ready)
 
     def _read_status(self):
         lines = bytes(self._data[self._status]).split(b"\n")
