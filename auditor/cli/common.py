@@ -80,12 +80,17 @@ def wake_on_signals() -> Iterator[None]:
     and the loop's ``select`` is not interrupted by a signal another thread took: without a
     wake-up it sleeps until its next timer, which for a hung host is its probe clock. So the
     signal also writes a byte to a socket the loop reads (``signal.set_wakeup_fd``); the
-    handler itself stays whatever was installed.
+    handler itself stays whatever was installed. Off the main thread, where Python delivers
+    no signals, it does nothing.
     """
     import asyncio
     import signal
     import socket
+    import threading
 
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     loop = asyncio.get_running_loop()
     wake, woken = socket.socketpair()
     wake.setblocking(False)

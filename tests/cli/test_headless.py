@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import json
 import os
@@ -12,12 +13,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from auditor.__main__ import main
+from auditor.cli.common import wake_on_signals
 from auditor.report.history import locked
 from tests.support.demo import DEMO_POLICY
 from tests.support.reports import parse_xml
@@ -247,6 +250,36 @@ def test_plan_stops_at_once_on_sigint_taken_by_another_thread(tmp_path: Path) ->
     _signal_a_worker_thread(process, signal.SIGINT)
     _, stderr = _finish(process)
     assert process.returncode == 130, stderr[-2000:]
+
+
+def test_wake_on_signals_runs_on_any_thread() -> None:
+    """On the main thread it sets a wake-up fd and restores the previous one; elsewhere (no signals there) it only runs the block."""
+
+    async def sweep() -> int:
+        with wake_on_signals():
+            inside = signal.set_wakeup_fd(-1)  # what the block had, put back below
+            signal.set_wakeup_fd(inside)
+            await asyncio.sleep(0)
+            return inside
+
+    assert asyncio.run(sweep()) >= 0 and signal.set_wakeup_fd(-1) == -1
+    elsewhere: list[BaseException | None] = []
+
+    def in_a_thread() -> None:
+        async def block() -> None:
+            with wake_on_signals():
+                await asyncio.sleep(0)
+
+        try:
+            asyncio.run(block())
+            elsewhere.append(None)
+        except BaseException as exc:  # handed to the main thread's assertion
+            elsewhere.append(exc)
+
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join()
+    assert elsewhere == [None]
 
 
 def _signal_a_worker_thread(process: subprocess.Popen[str], signum: int) -> None:
