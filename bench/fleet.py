@@ -289,9 +289,10 @@ def main() -> int:
                     )
                 )
                 env_ansible = {**env, "ANSIBLE_CONFIG": str(base / "ansible.cfg")}
-            warm_up = [] if args.live_probes else [None]  # every host answers each client's request once
-            for round_index in [*warm_up, *range(args.repeat)]:
-                shift = (round_index or 0) % len(variants)
+            # Replayed probes: an unmeasured first round, in which every host runs the probe once per request.
+            rounds = [(0, False)] * (not args.live_probes) + [(index, True) for index in range(args.repeat)]
+            for index, measured in rounds:
+                shift = index % len(variants)
                 for variant in variants[shift:] + variants[:shift]:
                     output = base / f"{variant.name}.out"
                     run_env = env_ansible if variant.name == "ansible" else variant.environment(env)
@@ -302,7 +303,7 @@ def main() -> int:
                             f"{variant.name} did not audit every host (exit {code}):\n{text[-2000:]}", file=sys.stderr
                         )
                         return 1
-                    if round_index is not None:
+                    if measured:
                         variant.runs.append(result)
             instructions = {}
             if args.instructions:

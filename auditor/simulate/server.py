@@ -229,8 +229,8 @@ class SimulatedFleet:
             answer = self._answers[key] = asyncio.ensure_future(_run_probe(served, request, script))
             self._tasks.add(answer)  # cancelled by close() like the sessions
             answer.add_done_callback(self._tasks.discard)
-            return await asyncio.shield(answer)
-        await asyncio.sleep(self._replay_after)
+        else:
+            await asyncio.sleep(self._replay_after)
         return await asyncio.shield(answer)
 
 
