@@ -101,10 +101,14 @@ def parse_facts(data: bytes | str) -> Facts:
         raise FactsError(f"probe output is not JSON: {clean(str(exc), 200)}") from None
     if not isinstance(document, dict):
         raise FactsError(f"probe output must be a JSON object, got {type(document).__name__}")
-    if _tidy(document, 0, _plain(text)):  # nearly always: the tree is kept as it is, and so is the text
-        kept = text.encode("utf-8")  # what ``raw`` decodes: this very document
-    else:
+    plain = _plain(text)
+    members = _tidy(document, 0, plain)
+    if members < 0:  # a string to clean, a number out of bounds: the cleaned tree, or FactsError
         document = _clean_tree(document)
+        kept = encode_document(document)
+    elif plain and members == _count_members(text):  # nearly always: the tree is kept as it is, and so is the text
+        kept = text.encode("utf-8")  # what ``raw`` decodes, and what reports write: this very document
+    else:  # escapes, or a key twice (json.loads kept the last): the text of what was read
         kept = encode_document(document)
     if document.get("schema") != SCHEMA:
         raise FactsError(f"unexpected schema {document.get('schema')!r}, expected {SCHEMA!r}")
@@ -163,42 +167,59 @@ def _plain(text: str) -> bool:
     return text.isascii() and "\\" not in text and "\x7f" not in text
 
 
-def _tidy(node: dict[str, Any] | list[Any], depth: int, plain: bool = False) -> bool:
-    """True when ``_clean_tree`` would return ``node`` unchanged and raise nothing.
+def _count_members(text: str) -> int:
+    """How many object members JSON ``text`` that ``_plain`` vouches for holds, when each key is followed by its colon.
+
+    In such text no string holds a quote, so a quote then a colon ends a key and nothing
+    else, except a string that starts with a colon (one too many), and a key followed by
+    a space before its colon is not counted (one too few): either way the count differs
+    and the document is only re-encoded, never trusted more.
+    """
+    return text.count('":')
+
+
+def _tidy(node: dict[str, Any] | list[Any], depth: int, plain: bool = False) -> int:
+    """How many object members ``node`` holds, when ``_clean_tree`` would return it unchanged and raise nothing; else -1.
 
     The fast path of ``parse_facts``: one walk that copies nothing and builds no JSON
     paths. Any string ``clean`` would change, any key it would, any unbounded number or
-    too deep a node answers False, and ``_clean_tree`` then does the work (and raises with
+    too deep a node answers -1, and ``_clean_tree`` then does the work (and raises with
     the path). ``node`` is a container at ``depth`` <= ``_MAX_DEPTH``; ``plain``: it was
     read from text that ``_plain`` vouches for, so only the strings' lengths are checked.
+    The count tells ``parse_facts`` whether the text named a key twice (``json.loads``
+    keeps the last).
     """
     if depth >= _MAX_DEPTH and node:  # its members would be too deep
-        return False
+        return -1
     values: Any
+    members = 0
     if type(node) is dict:
         for key in node:
             if len(key) > _KEY_LIMIT or (not plain and _unclean(key)):
-                return False
+                return -1
         values = node.values()
+        members = len(node)
     else:
         values = node
     for value in values:
         kind = type(value)
         if kind is str:
             if len(value) > _TEXT_LIMIT or (not plain and _unclean(value)):
-                return False
+                return -1
         elif kind is int:
             if not INT_MIN <= value <= INT_MAX:
-                return False
+                return -1
         elif kind is float:
             if not math.isfinite(value):
-                return False
+                return -1
         elif kind is dict or kind is list:
-            if not _tidy(value, depth + 1, plain):
-                return False
+            inner = _tidy(value, depth + 1, plain)
+            if inner < 0:
+                return -1
+            members += inner
         elif value is not None and kind is not bool:
-            return False
-    return True
+            return -1
+    return members
 
 
 def _clean_tree(node: Any, path: str = "$", depth: int = 0) -> Any:

@@ -230,7 +230,7 @@ def test_the_fast_path_keeps_only_documents_the_full_cleaning_leaves_unchanged(t
     """A tree ``_tidy`` passes through uncopied is one ``_clean_tree`` returns equal and without error."""
     from auditor.facts.reader import _clean_tree, _tidy
 
-    if _tidy(tree, 0):  # type: ignore[arg-type]
+    if _tidy(tree, 0) >= 0:  # type: ignore[arg-type]
         assert json.dumps(_clean_tree(tree)) == json.dumps(tree)
 
 
@@ -243,7 +243,7 @@ def test_the_fast_path_leaves_too_deep_documents_to_the_full_cleaning(depth: int
     for _ in range(depth):
         tree = [tree]
     too_deep = depth > _MAX_DEPTH
-    assert _tidy(tree, 0) is not too_deep  # type: ignore[arg-type]
+    assert (_tidy(tree, 0) < 0) is too_deep  # type: ignore[arg-type]
     if too_deep:
         with pytest.raises(FactsError, match="nested too deeply"):
             _clean_tree(tree)
@@ -286,3 +286,49 @@ def test_a_tidy_document_is_kept_as_the_host_wrote_it_and_a_cleaned_one_compact(
     cleaned = parse_facts(json.dumps(dirty, ensure_ascii=ensure_ascii))
     assert cleaned.document == encode_document(_clean_tree(dirty))
     assert cleaned.raw["host"]["hostname"] == cleaned.host.hostname == "node[31m-1"
+
+
+def test_a_document_naming_a_key_twice_is_kept_as_what_was_read_never_as_the_host_wrote_it() -> None:
+    """``json.loads`` keeps the last of two equal keys; the facts read the same, and the text kept
+    (which the JSON report and the history write as it is) is the encoding of what was read, so that
+    no reader of a report can take the other value. So is a document with escapes, or spaces before
+    a colon: only plain, colon-tight text is kept as the host wrote it."""
+    doc = document()
+    text = json.dumps(doc)
+    assert text.startswith('{"schema": ')
+    twice = text.replace('"driver": {', '"driver": {"version": "999.1", ', 1)  # the probe's own comes after
+    parsed = parse_facts(twice)
+    assert parsed.driver.version == doc["driver"]["version"]
+    assert parsed.document == encode_document(json.loads(twice)) and parsed.raw == doc
+    assert b"999.1" not in parsed.document
+    nested = text.replace('"schema": ', '"host": {"hostname": "decoy"}, "schema": ', 1)
+    assert parse_facts(nested).document == encode_document(json.loads(nested))
+    spaced = text.replace('"schema": ', '"schema" : ', 1)
+    assert parse_facts(spaced).document == encode_document(doc)
+    escaped = json.dumps(dict(doc, host=dict(doc["host"], hostname="caf\u00e9")))
+    assert parse_facts(escaped).document == encode_document(json.loads(escaped))
+    assert parse_facts(text).document == text.encode("utf-8")
+
+
+@settings(max_examples=500)
+@given(hostile_values.filter(lambda v: isinstance(v, (dict, list))))
+def test_the_member_count_of_plain_text_matches_the_tree_unless_a_string_starts_with_a_colon(tree: object) -> None:
+    """For text ``_plain`` vouches for, the count of quote-colon pairs is the tree's member count,
+    except that a string starting with a colon adds one: a mismatch only ever re-encodes."""
+    from auditor.facts.reader import _count_members, _plain, _tidy
+
+    text = json.dumps(tree)
+    members = _tidy(json.loads(text), 0, plain=True)
+    assume(_plain(text) and members >= 0)
+    strings = _strings(tree)
+    assert _count_members(text) == members + sum(s.startswith(":") for s in strings)
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [*value.keys(), *(s for v in value.values() for s in _strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
