@@ -39,7 +39,7 @@ from auditor import __version__
 from auditor.errors import AuditorError, InputError, Location
 
 if TYPE_CHECKING:  # reading runs (auditor history, diff) needs no report model: it loads when a run is written
-    from auditor.report.model import HostReport, Report
+    from auditor.report.model import Report
 
 APPLICATION_ID = 0x41554454  # "AUDT": tells our files from any other SQLite database
 BUSY_TIMEOUT_MS = 10_000
@@ -142,28 +142,29 @@ def _compact(value: Any) -> str:
 def _encode(report: Report) -> bytes:
     """``report_document(report)`` as compact strict JSON, compressed.
 
-    Each host's facts go in as the text ``Facts.document`` keeps (strict JSON that the facts
-    reader checked, and what the document's ``facts`` decodes from): encoding the decoded
-    tree again was most of the encoding's work. Decoding the stored text gives the document.
+    Each host's facts go in as the text ``Facts.document`` keeps (``JsonText``: strict JSON
+    that the facts reader checked, and what ``report_document``'s ``facts`` decodes from):
+    encoding the decoded tree again was most of the encoding's work. Decoding the stored
+    text gives ``report_document(report)``.
     """
-    from auditor.report.writers.json import report_document
+    from auditor.report.writers.json import written_document
 
-    document = report_document(report)
-    hosts = ",".join(_host_text(h, entry) for h, entry in zip(report.hosts, document["hosts"], strict=True))
+    document = written_document(report)
+    hosts = ",".join(_host_text(entry) for entry in document["hosts"])
     text = _compact({k: v for k, v in document.items() if k != "hosts"})
     return zlib.compress(f'{text[:-1]},"hosts":[{hosts}]}}'.encode(), 6)
 
 
-def _host_text(host: HostReport, entry: dict[str, Any]) -> str:
+def _host_text(entry: dict[str, Any]) -> str:
     """One host of the document as compact JSON, its ``facts`` the text the probe's answer was kept as."""
-    if host.facts is None or "facts" not in entry:
+    facts = entry.get("facts")
+    if facts is None:
         return _compact(entry)
     keys = list(entry)
     at = keys.index("facts")
     before = _compact({k: entry[k] for k in keys[:at]})[:-1]  # "{..." (a lone "{" when facts comes first)
     after = _compact({k: entry[k] for k in keys[at + 1 :]})[1:]  # '...}' (a lone "}" when it comes last)
-    facts = host.facts.document.decode("utf-8")
-    return f'{before}{"," if at else ""}"facts":{facts}{"," if at < len(keys) - 1 else ""}{after}'
+    return f'{before}{"," if at else ""}"facts":{facts.text}{"," if at < len(keys) - 1 else ""}{after}'
 
 
 def _stored_blob(report: Report) -> bytes:

@@ -7,6 +7,7 @@ been failing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -70,7 +71,9 @@ class HostReport:
         finding = self.main_finding
         return finding.message if finding else ""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, facts: Callable[[Facts], Any] | None = None) -> dict[str, Any]:
+        """The host as ``auditor.report/1`` data; ``facts`` turns its facts into the value stored
+        (default: ``Facts.raw``, the decoded document)."""
         return {
             "name": self.name,
             "address": self.address,
@@ -79,7 +82,7 @@ class HostReport:
             "reason": self.reason,
             "findings": [f.to_json() for f in self.findings],
             "checks": list(self.checks),
-            "facts": self.facts.raw if self.facts else None,
+            "facts": None if self.facts is None else (facts(self.facts) if facts else self.facts.raw),
             "timing": {"connect_s": self.timing.connect_s, "probe_s": self.timing.probe_s},
             "error": self.error.to_json() if self.error else None,
             "stderr": self.stderr or None,

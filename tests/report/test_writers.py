@@ -13,6 +13,7 @@ import re
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from prometheus_client.parser import text_string_to_metric_families
 
+from auditor.facts.model import Facts
 from auditor.findings import Action, Severity
 from auditor.report.exitcodes import ExitCode
 from auditor.report.formats import FORMATS, renderer
@@ -28,7 +30,14 @@ from auditor.report.model import HostReport, Report, parse_time
 from auditor.report.thresholds import decide
 from auditor.report.writers.csv import render_csv
 from auditor.report.writers.html import render_html
-from auditor.report.writers.json import render_json, report_document, shared_documents, strict_json
+from auditor.report.writers.json import (
+    JsonText,
+    render_json,
+    report_document,
+    shared_documents,
+    strict_json,
+    written_document,
+)
 from auditor.report.writers.junit import render_junit
 from auditor.report.writers.md import md, render_md
 from auditor.report.writers.prom import render_prom
@@ -95,57 +104,129 @@ def test_json_carries_the_exit_decision_and_failing_since(demo_report: Report) -
     assert all("failing_since" in h for h in doc["hosts"])
 
 
-def test_json_text_is_what_the_standard_library_writes_for_the_demo(demo_report: Report) -> None:
-    """The report's own encoder writes the demo fleet's report byte for byte as ``json.dumps`` did."""
-    document = report_document(with_exit(demo_report))
-    expected = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    assert render_json(with_exit(demo_report)) == expected
+def test_json_report_is_the_standard_librarys_indented_json_with_each_hosts_facts_as_the_reader_kept_them(
+    demo_report: Report,
+) -> None:
+    """The JSON report is ``json.dumps(indent=2, ensure_ascii=False)`` of the report's document, byte for
+    byte, except that each host's ``facts`` is the text ``Facts.document`` keeps (the probe's answer,
+    strict JSON, one line), written as it is instead of decoded and indented again; it decodes to the
+    same document."""
+    r = with_exit(demo_report)
+    document = report_document(r)
+    text = render_json(r)
+    assert json.loads(text) == document
+    marked = dict(
+        document, hosts=[dict(h, facts=f"@facts {h['name']}@") if h["facts"] else h for h in document["hosts"]]
+    )
+    expected = json.dumps(marked, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    for h in r.hosts:
+        if h.facts is not None:
+            expected = expected.replace(f'"@facts {h.name}@"', h.facts.document.decode("utf-8"))
+    assert text == expected
     assert any(h["facts"] for h in document["hosts"]) and any(h["error"] for h in document["hosts"])
+    facts_lines = [line for line in text.splitlines() if line.lstrip().startswith('"facts": {')]
+    assert len(facts_lines) == sum(h.facts is not None for h in r.hosts)
 
 
 def test_inside_shared_documents_one_report_is_built_once_and_a_changed_one_anew(demo_report: Report) -> None:
-    """``shared_documents``: the same report object (and exit code) gets the very same document, built
-    once; another report, another exit code, or any call outside the block gets a document of its own,
-    equal to what it would have been alone."""
+    """``shared_documents``: the same report object (and exit code) gets the very same written document,
+    built once; another report, another exit code, or any call outside the block gets a document of its
+    own, equal to what it would have been alone. ``report_document`` is always a new, decoded one."""
     r = with_exit(demo_report)
-    alone = report_document(r)
+    alone = written_document(r)
     with shared_documents():
-        first = report_document(r)
-        assert report_document(r) is first and first == alone
+        first = written_document(r)
+        assert written_document(r) is first and json_text(first) == json_text(alone)
         recorded = dataclasses.replace(r, run_id=7)
-        assert report_document(recorded) is not first and report_document(recorded)["run_id"] == 7
-        assert report_document(recorded) is report_document(recorded)
-        overridden = report_document(r, ExitCode.INTERNAL)
+        assert written_document(recorded) is not first and written_document(recorded)["run_id"] == 7
+        assert written_document(recorded) is written_document(recorded)
+        overridden = written_document(r, ExitCode.INTERNAL)
         assert overridden is not first and overridden["exit_code"] == 4
-    assert report_document(r) is not first and report_document(r) == alone
+        assert report_document(r) is not report_document(r)
+    assert written_document(r) is not first and json_text(written_document(r)) == json_text(alone)
+    assert json.loads(json_text(alone)) == report_document(r)
+
+
+def json_text(document: dict[str, object]) -> str:
+    return strict_json(document)
 
 
 def test_the_history_and_the_json_report_share_one_document_and_write_what_they_wrote_apart(
     tmp_path: Path, demo_report: Report
 ) -> None:
     """Recording a run and then rendering its JSON inside ``shared_documents`` builds every host's
-    part once (``HostReport.to_json``, which decodes the facts, runs once a host), and both write
-    byte for byte what each wrote alone."""
+    part once (``HostReport.to_json`` runs once a host), never decodes a host's facts (both write the
+    text ``Facts.document`` keeps), and both write byte for byte what each wrote alone."""
     r = with_exit(demo_report)
     with History(tmp_path / "alone.sqlite") as history:
         stored = history.record(r)
         text_alone = render_json(stored)
         blob_alone = history.db.execute("SELECT report FROM runs").fetchone()[0]
     calls: list[str] = []
+    decoded: list[str] = []
     to_json = HostReport.to_json
+    raw = Facts.raw
 
-    def counted(self: HostReport) -> dict[str, object]:
+    def counted(self: HostReport, facts: Any = None) -> dict[str, object]:
         calls.append(self.name)
-        return to_json(self)
+        return to_json(self, facts)
+
+    def counted_raw(self: Facts) -> dict[str, object]:
+        decoded.append(self.host.hostname or "?")
+        return raw.fget(self)  # type: ignore[no-any-return,misc]
 
     with pytest.MonkeyPatch.context() as patch, shared_documents(), History(tmp_path / "shared.sqlite") as history:
         patch.setattr(HostReport, "to_json", counted)
+        patch.setattr(Facts, "raw", property(counted_raw))
         shared = history.record(r)
         text = render_json(shared)
         blob = history.db.execute("SELECT report FROM runs").fetchone()[0]
     assert sorted(calls) == sorted(h.name for h in r.hosts)
+    assert decoded == []
     assert shared == stored and text == text_alone
     assert zlib.decompress(blob) == zlib.decompress(blob_alone)
+    assert json.loads(zlib.decompress(blob)) == report_document(stored)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": JsonText('{"b": [1, 2.5, "x"]}'), "c": [JsonText("[]"), JsonText('"\\u00e9"')]},
+        [JsonText("{}"), {"n": None, "t": JsonText("true")}],
+        JsonText('{"only": "text"}'),
+        {"empty": {}, "facts": JsonText('{"k": {"deep": [null]}}'), "list": []},
+    ],
+)
+def test_json_text_is_written_as_it_is_where_the_decoded_value_would_be_indented(value: object) -> None:
+    """A ``JsonText`` anywhere (a member, an item, the whole value) is its own text in the output,
+    and the rest is the standard library's indented JSON; decoding the output gives the value
+    with each ``JsonText`` decoded. A value ``strict_json`` leaves to ``json.dumps`` (a tuple in
+    it) comes out as the fully decoded value, indented."""
+    text = strict_json(value)
+    for piece in _json_texts(value):
+        assert piece.text in text
+    assert json.loads(text) == _decode_texts(value)
+    unusual = {"tuple": (1, 2), "value": value}
+    assert strict_json(unusual) == json.dumps(
+        {"tuple": [1, 2], "value": _decode_texts(value)}, indent=2, ensure_ascii=False
+    )
+
+
+def _json_texts(value: object) -> list[JsonText]:
+    if isinstance(value, JsonText):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [t for item in items for t in _json_texts(item)]
+
+
+def _decode_texts(value: object) -> object:
+    if isinstance(value, JsonText):
+        return json.loads(value.text)
+    if isinstance(value, dict):
+        return {k: _decode_texts(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode_texts(v) for v in value]
+    return value
 
 
 json_keys = st.text(max_size=6) | st.integers() | st.booleans() | st.none() | st.floats()
@@ -466,3 +547,20 @@ def test_csv_has_a_row_per_finding_and_defuses_formulas() -> None:
     assert [row["host"] for row in rows] == ["gpu-1", "gpu-1", "'@gpu-2"]
     assert rows[1]["message"] == '\'=HYPERLINK("http://x")' and rows[2]["rule"] == ""
     assert rows[0]["driver"] == "535.104.05" and rows[0]["verdict"] == "upgrade"
+
+
+def test_facts_text_that_may_not_be_strict_json_goes_the_decoded_way() -> None:
+    """Facts whose text holds ``NaN`` or ``Infinity`` (in a string, here) are decoded and indented like
+    any value, so a number strict JSON lacks could only ever raise (that host's error row), never
+    reach the report; the others are written as their text."""
+    plain = host("plain-01")
+    assert plain.facts is not None
+    named = dataclasses.replace(
+        plain.facts, document=plain.facts.document.replace(b'"schema":', b'"note": "NaN and Infinity", "schema":', 1)
+    )
+    odd = dataclasses.replace(host("odd-01"), facts=named)
+    r = report(plain, odd)
+    text = render_json(r)
+    assert json.loads(text) == report_document(r)
+    assert plain.facts.document.decode() in text and named.document.decode() not in text
+    assert '"note": "NaN and Infinity"' in text
