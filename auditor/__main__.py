@@ -11,6 +11,7 @@ runs, and every error ends as its exit code (``auditor.report.exitcodes``).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import sys
@@ -105,14 +106,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     Ctrl-C at any point, start-up included (running an audit imports the SSH and UI
     libraries: seconds on a loaded machine), exits 130 with one line, no traceback.
     """
+    collecting = gc.isenabled()
+    gc.disable()  # until the command runs (see _main)
     try:
-        return _main(argv)
+        return _main(argv, collecting)
     except KeyboardInterrupt:
         print("auditor: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+    finally:
+        gc.unfreeze()  # as a caller in this process had it (a test): start-up's objects collectable again
+        if collecting:
+            gc.enable()
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str] | None, collecting: bool = True) -> int:
+    """Parse ``argv`` and run its command; garbage collection resumes (when ``collecting``) as the command starts.
+
+    Start-up (importing the command's modules, the parser, the knowledge overlay, the
+    targets) builds what lives until exit and frees nothing in cycles: collecting during it
+    only walked the young modules and classes again and again (about 10 ms of an audit's
+    start, 100 collections). What it built is then frozen, so that no collection of the
+    command walks it again either.
+    """
     parser = build_parser(_command(argv) or "")
     try:
         args = parser.parse_args(argv)
@@ -138,6 +153,9 @@ def _main(argv: Sequence[str] | None) -> int:
             listed = preflight(args)
             if listed is not None:
                 return listed
+        gc.freeze()
+        if collecting:
+            gc.enable()
         return int(args.run(args))
     except InputError as error:
         from auditor.cli.common import fail

@@ -161,3 +161,37 @@ def test_probe_local_prints_facts() -> None:
     result = auditor("probe", "--local")
     assert result.returncode == 0
     assert json.loads(result.stdout)["schema"] == "auditor.facts/1"
+
+
+@pytest.mark.parametrize("argv", [["compat", "--cuda", "12.4"], ["compat", "--cuda", "not-a-version"], ["--nope"]])
+def test_collection_is_off_while_starting_and_back_as_the_command_runs_and_after(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Start-up (imports, the parser, the targets) runs without garbage collection; the command runs with
+    it on and what start-up built frozen; however ``main`` ends (an answer, an input error, a usage
+    error) the caller gets collection as it had it, nothing left frozen."""
+    import gc
+
+    import auditor.cli.compat as compat
+
+    seen: list[tuple[bool, int]] = []
+    run = compat.run
+
+    def watched(args: object) -> int:
+        seen.append((gc.isenabled(), gc.get_freeze_count()))
+        return run(args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(compat, "run", watched)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    main(argv)
+    capsys.readouterr()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    if argv[0] == "compat":
+        assert len(seen) == 1 and seen[0][0] and seen[0][1] > 0
+    gc.disable()
+    try:
+        main(argv)
+        assert not gc.isenabled() and gc.get_freeze_count() == 0  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
+        capsys.readouterr()
