@@ -17,7 +17,7 @@ from pathlib import Path
 
 import asyncssh
 
-from auditor.probe.program import probe_source, remote_command
+from auditor.probe.program import ProbeCall, remote_command
 from auditor.probe.request import encode_request
 
 
@@ -25,8 +25,9 @@ async def run(directory: Path, forks: int) -> dict[str, int]:
     hosts = json.loads((directory / "hosts.json").read_text())
     known_hosts = asyncssh.read_known_hosts(str(directory / "known_hosts"))
     key = asyncssh.read_private_key(str(directory / "client_key"))
-    command = remote_command(encode_request())
-    source = probe_source()
+    request = encode_request()
+    command = remote_command(request)
+    source = ProbeCall(request).source  # the bytes the auditor sends: the probe compressed (shipped_probe)
     slots = asyncio.Semaphore(forks)
 
     async def one(address: str, port: int) -> bool:

@@ -9,8 +9,9 @@ relative imports of each other are blanked (the names are already in that namesp
 every line keeps its number: a traceback from a host, and coverage measured where the
 files exist, point at the source line.
 
-It is shipped as bytes on the SSH channel's stdin and run by the host's own ``python3 -S -c
-BOOTSTRAP`` (which reads it whole); the request travels as one base64 argument, so nothing
+It is shipped as bytes on the SSH channel's stdin, compressed (``shipped_probe``: one line
+that inflates it and runs it), and run by the host's own ``python3 -S -c BOOTSTRAP`` (which
+reads it whole); the request travels as one base64 argument, so nothing
 is written on the host and no shell quoting is involved (base64 needs none). ``-S``: the
 probe itself needs only the standard library; the host's site initialization (its
 site-packages and their ``.pth`` files: 60 ms of every start on the lent H200 host) runs in
@@ -36,6 +37,7 @@ import os
 import re
 import subprocess
 import sys
+import zlib
 from dataclasses import dataclass
 
 from auditor.probe.request import encode_request
@@ -75,8 +77,8 @@ class ProbeCall:
 
     @property
     def source(self) -> bytes:
-        """The bytes to send on stdin."""
-        return self.program if self.program is not None else probe_source()
+        """The bytes to send on stdin: ``program``, or the bundled probe compressed (``shipped_probe``)."""
+        return self.program if self.program is not None else shipped_probe()
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,31 @@ def probe_source() -> bytes:
         "    exec(compile(_shipped_text, _shipped_file, 'exec'))\n",
     ]
     return "".join(parts).encode("utf-8")
+
+
+SHIPPED_LEVEL = 6
+"""zlib's level for ``shipped_probe``: 9 saves 0.4 KB more and takes twice the time (7 -> 13 ms here)."""
+
+
+@functools.cache
+def shipped_probe() -> bytes:
+    """``probe_source()`` as a host receives it over SSH: one line that inflates the program and runs it.
+
+    The assembled probe is ~240 KB of text, sent on every host's stdin; compressed and in
+    base64 it is ~90 KB. Each connection then encrypts and sends a third of the bytes in fewer
+    packets: at 300 hosts the controller spends ~0.4 ms less CPU a host (the SSH floor
+    measured with a 60 KB program instead: 912 -> 770 ms of CPU), and a host reads less.
+    The line binds no name: the program runs in the namespace it was given (after an
+    ``AUDITOR_PAYLOAD`` line, say) under the same file name, so every traceback and every
+    module's own file name and line numbers are as before; a host inflates it in about a
+    millisecond with two modules of the standard library (``zlib``, ``base64``).
+    """
+    packed = base64.b64encode(zlib.compress(probe_source(), SHIPPED_LEVEL))
+    return (
+        b"exec(compile(__import__('zlib').decompress(__import__('base64').b64decode(b'"
+        + packed
+        + b"')),'<auditor-probe>','exec'))\n"
+    )
 
 
 @functools.cache

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from auditor.probe.program import probe_source, run_local
+from auditor.probe.program import ProbeCall, probe_source, run_local, shipped_probe
 from auditor.probe.request import encode_request
 from auditor.simulate.fleet import load_fleet
 from auditor.simulate.roots import build_root
@@ -162,6 +162,33 @@ def test_the_facts_are_the_same_forked_or_spawned(name: str, roots: dict[str, Pa
     assert without_timings(first) == without_timings(second)
     loads = [item["load"]["status"] for item in first["engines"]["items"]]
     assert first["tensorrt"]["modules"] and loads[-1] == "not-found" and set(loads) != {"not-found"}
+
+
+def test_the_shipped_probe_is_the_same_program_in_a_third_of_the_bytes(roots: dict[str, Path]) -> None:
+    """What a host receives over SSH (``shipped_probe``) inflates to ``probe_source()`` byte for byte, binds
+    no name of its own, is at most 40% of its size, and gives the same document, engine test-loads and
+    an ``AUDITOR_PAYLOAD`` line before it included, as the program sent as it is."""
+    import base64
+    import re
+    import zlib
+
+    shipped = shipped_probe()
+    assert ProbeCall(encode_request()).source == shipped and shipped.count(b"\n") == 1
+    packed = re.fullmatch(
+        rb"exec\(compile\(__import__\('zlib'\)\.decompress\(__import__\('base64'\)\.b64decode\(b'([A-Za-z0-9+/=]+)'\)\),'<auditor-probe>','exec'\)\)\n",
+        shipped,
+    )
+    assert packed is not None and zlib.decompress(base64.b64decode(packed.group(1))) == probe_source()
+    assert len(shipped) <= 0.4 * len(probe_source())
+    engines = ("/srv/models/resnet50/{sm}.plan", "/srv/models/missing.plan")
+    request = encode_request(engines=engines)
+    plain = run_local(root=str(roots["a100-serve-01"]), request=request)
+    sent = run_local(root=str(roots["a100-serve-01"]), request=request, program=shipped)
+    marked = run_local(root=str(roots["a100-serve-01"]), request=request, program=b'AUDITOR_MARK = "x"\n' + shipped)
+    assert plain.returncode == sent.returncode == marked.returncode == 0, sent.stderr + marked.stderr
+    documents = [without_timings(json.loads(r.stdout)) for r in (plain, sent, marked)]
+    assert documents[0] == documents[1] == documents[2]
+    assert [i["load"]["status"] for i in documents[1]["engines"]["items"]] == ["ok", "not-found"]
 
 
 def test_a_crashing_tensorrt_import_costs_only_its_module(roots: dict[str, Path], tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from auditor.facts.model import DriverStatus
 from auditor.facts.reader import parse_facts
-from auditor.probe.program import probe_source, run_local
+from auditor.probe.program import probe_source, run_local, shipped_probe
 from auditor.probe.remote import context, cudnn, engines, host, main, nvml, smi, system, tensorrt
 from auditor.probe.request import encode_request
 from auditor.simulate.fleet import load_fleet
@@ -30,7 +30,9 @@ FLEET = {h.name: h for h in load_fleet(DEMO_FLEET).hosts}
 
 
 def probe_root(root: Path, python: str | None = None, engines: tuple[str, ...] = (), **budgets: float) -> dict:
-    result = run_local(root=str(root), request=encode_request(budgets=budgets or None, engines=engines), python=python)
+    """The probe's document for ``root``, the probe sent as hosts receive it (``shipped_probe``)."""
+    request = encode_request(budgets=budgets or None, engines=engines)
+    result = run_local(root=str(root), request=request, python=python, program=shipped_probe())
     assert result.returncode == 0, result.stderr.decode()
     return json.loads(result.stdout)
 
@@ -370,12 +372,14 @@ def test_probe_runs_under_every_installed_python(minor: str, roots: dict[str, Pa
 
 def test_probe_source_is_python36_compatible(tmp_path: Path) -> None:
     """vermin finds nothing that needs Python > 3.6 in what ships to hosts: every probe module, every child
-    program, the assembled program itself, and the stand-ins (TensorRT, pynvml) a simulated host imports."""
+    program, the assembled program itself and the line it travels in, and the stand-ins (TensorRT, pynvml) a simulated host imports."""
     vermin = shutil.which("vermin") or str(Path(sys.executable).parent / "vermin")
     remote = Path(main.__file__).parent
     shipped = sorted(p for p in remote.rglob("*.py") if p.name != "__init__.py")
     assembled = tmp_path / "probe.py"
     assembled.write_bytes(probe_source())
+    sent = tmp_path / "shipped.py"
+    sent.write_bytes(shipped_probe())
     standins = [remote.parent.parent / "simulate" / name for name in ("standin_tensorrt.py", "standin_pynvml.py")]
     result = subprocess.run(
         [
@@ -386,6 +390,7 @@ def test_probe_source_is_python36_compatible(tmp_path: Path) -> None:
             "--eval-annotations",
             *map(str, shipped),
             str(assembled),
+            str(sent),
             *map(str, standins),
         ],
         capture_output=True,
