@@ -57,6 +57,7 @@ def main() -> None:
         found += [f"round {index}: {d}" for d in differences(documents["text"], documents["shipped"])]
     medians = {name: statistics.median(values) for name, values in samples.items()}
     result = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
         "command": "python3 -S -c BOOTSTRAP --request=... < program",
         "rounds": args.rounds,

@@ -175,7 +175,7 @@ def test_the_shipped_probe_is_the_same_program_in_a_third_of_the_bytes(roots: di
     shipped = shipped_probe()
     assert ProbeCall(encode_request()).source == shipped and shipped.count(b"\n") == 1
     packed = re.fullmatch(
-        rb"exec\(compile\(__import__\('zlib'\)\.decompress\(__import__\('base64'\)\.b64decode\(b'([A-Za-z0-9+/=]+)'\)\),'<auditor-probe>','exec'\)\)\n",
+        rb"exec\(compile\(__import__\('zlib'\)\.decompress\(__import__\('binascii'\)\.a2b_base64\(b'([A-Za-z0-9+/=]+)'\)\),'<auditor-probe>','exec'\)\)\n",
         shipped,
     )
     assert packed is not None and zlib.decompress(base64.b64decode(packed.group(1))) == probe_source()
