@@ -156,9 +156,15 @@ def _encode(report: Report) -> bytes:
 
 
 def _host_text(entry: dict[str, Any]) -> str:
-    """One host of the document as compact JSON, its ``facts`` the text the probe's answer was kept as."""
+    """One host of the document as compact JSON, its ``facts`` the text the probe's answer was kept as.
+
+    Facts the writer decoded (``JsonText`` is only for text that is surely strict JSON) are
+    encoded with the rest, strictly: a non-finite number raises for this host alone.
+    """
+    from auditor.report.writers.json import JsonText
+
     facts = entry.get("facts")
-    if facts is None:
+    if type(facts) is not JsonText:
         return _compact(entry)
     keys = list(entry)
     at = keys.index("facts")

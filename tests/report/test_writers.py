@@ -549,10 +549,11 @@ def test_csv_has_a_row_per_finding_and_defuses_formulas() -> None:
     assert rows[0]["driver"] == "535.104.05" and rows[0]["verdict"] == "upgrade"
 
 
-def test_facts_text_that_may_not_be_strict_json_goes_the_decoded_way() -> None:
+def test_facts_text_that_may_not_be_strict_json_goes_the_decoded_way(tmp_path: Path) -> None:
     """Facts whose text holds ``NaN`` or ``Infinity`` (in a string, here) are decoded and indented like
     any value, so a number strict JSON lacks could only ever raise (that host's error row), never
-    reach the report; the others are written as their text."""
+    reach the report; the others are written as their text. The history stores both, and reads
+    back the document."""
     plain = host("plain-01")
     assert plain.facts is not None
     named = dataclasses.replace(
@@ -564,3 +565,7 @@ def test_facts_text_that_may_not_be_strict_json_goes_the_decoded_way() -> None:
     assert json.loads(text) == report_document(r)
     assert plain.facts.document.decode() in text and named.document.decode() not in text
     assert '"note": "NaN and Infinity"' in text
+    with History(tmp_path / "history.sqlite") as history:
+        stored = history.record(r)
+        assert [h.verdict for h in stored.hosts] == [h.verdict for h in r.hosts]
+        assert history.document(stored.run_id or 0) == report_document(stored)
