@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("auditor: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     finally:
-        gc.unfreeze()  # as a caller in this process had it (a test): start-up's objects collectable again
+        gc.unfreeze()  # for a caller in this process (a test): what start-up built is collectable again
         if collecting:
             gc.enable()
 

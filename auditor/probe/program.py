@@ -24,7 +24,7 @@ request asks for them (``load_module``, called by ``main``): every host pays the
 time of what it runs, not of what it might.
 
 Reference engines travel inside the program itself (``probe_program``): one first line
-``AUDITOR_PAYLOAD = "<base64>"`` before the probe, so a host still sees one exec and no
+``AUDITOR_PAYLOAD = "<base64>"`` before the shipped probe, so a host still sees one exec and no
 file transfer. The reference-engine build is the same probe with the builder
 (``remote/children/builder.py``) prepended likewise (``builder_program``).
 """
@@ -243,8 +243,9 @@ def shipped_probe() -> bytes:
     base64 it is ~90 KB. Each connection then encrypts and sends a third of the bytes in fewer
     packets: the bare SSH floor of ``bench/fleet.py`` at 300 hosts went from 7.30 to 6.08 G
     instructions (~4 M less a host), the auditor's run from 9.09 to 7.81 G; a host reads less.
-    The line binds no name: the program runs in the namespace it was given (after an
-    ``AUDITOR_PAYLOAD`` line, say) under the same file name, so every traceback and every
+    The line binds no name: the program runs in the namespace it was given (after the
+    ``AUDITOR_PAYLOAD`` or ``AUDITOR_BUILDER`` line of ``probe_program`` and ``builder_program``)
+    under the same file name, so every traceback and every
     module's own file name and line numbers are as before; a host inflates it in about a
     millisecond with two C modules of the standard library (``zlib``, ``binascii``: ``base64``
     would import ``re`` first, ~4 ms before the probe's first line runs).
@@ -264,12 +265,13 @@ def builder_source() -> bytes:
 
 
 def probe_program(payload: bytes | None) -> bytes:
-    """The probe with ``payload`` (reference plans) in a first line ``AUDITOR_PAYLOAD = "<base64>"``.
+    """The probe as shipped (``shipped_probe``) with ``payload`` (reference plans) in a first line
+    ``AUDITOR_PAYLOAD = "<base64>"``.
 
-    None gives the probe unchanged. Raises ``PayloadTooLarge`` above ``MAX_PAYLOAD_BYTES``.
+    None gives the shipped probe alone. Raises ``PayloadTooLarge`` above ``MAX_PAYLOAD_BYTES``.
     """
     if payload is None:
-        return probe_source()
+        return shipped_probe()
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(
             f"{len(payload) / 2**20:.1f} MiB of reference plans is more than the {MAX_PAYLOAD_BYTES // 2**20} MiB "
@@ -279,13 +281,13 @@ def probe_program(payload: bytes | None) -> bytes:
 
 
 def builder_program() -> bytes:
-    """The probe in build mode: ``AUDITOR_BUILDER = "<base64 of builder.py>"`` before its source."""
+    """The probe in build mode: ``AUDITOR_BUILDER = "<base64 of builder.py>"`` before the shipped probe."""
     return _prepend("AUDITOR_BUILDER", builder_source())
 
 
 def _prepend(name: str, data: bytes) -> bytes:
     # base64 has no quote or backslash: the literal needs no escaping
-    return f'{name} = "'.encode() + base64.b64encode(data) + b'"\n' + probe_source()
+    return f'{name} = "'.encode() + base64.b64encode(data) + b'"\n' + shipped_probe()
 
 
 BOOTSTRAP = 'import sys;exec(compile(sys.stdin.buffer.read(),"<auditor-probe>","exec"))'

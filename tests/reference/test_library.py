@@ -20,7 +20,7 @@ from auditor.evaluate.registry import CHECK_IDS
 from auditor.inventory import Host
 from auditor.knowledge import tensorrt as trt_kb
 from auditor.policy.files import load_policy
-from auditor.probe.program import MAX_PAYLOAD_BYTES, PayloadTooLarge, probe_program, probe_source
+from auditor.probe.program import MAX_PAYLOAD_BYTES, PayloadTooLarge, probe_program, shipped_probe
 from auditor.probe.remote import reference
 from auditor.reference.build import BuildRequest
 from auditor.reference.library import Library, LibraryError, LibraryPlan, add_plan, default_library, load_library
@@ -294,11 +294,12 @@ def test_a_shipment_refuses_a_missing_name_a_changed_plan_and_too_many_bytes(cop
 
 
 def test_the_program_carries_the_payload_in_its_first_line() -> None:
-    """probe_program prepends AUDITOR_PAYLOAD as base64; None leaves the probe unchanged; the cap holds."""
+    """probe_program prepends AUDITOR_PAYLOAD as base64 to the probe as shipped; None is the shipped probe
+    alone; the cap holds."""
     program = probe_program(b"\x00plan\xff")
     first, rest = program.split(b"\n", 1)
-    assert first == b'AUDITOR_PAYLOAD = "' + base64.b64encode(b"\x00plan\xff") + b'"' and rest == probe_source()
-    assert probe_program(None) == probe_source()
+    assert first == b'AUDITOR_PAYLOAD = "' + base64.b64encode(b"\x00plan\xff") + b'"' and rest == shipped_probe()
+    assert probe_program(None) == shipped_probe()
     with pytest.raises(PayloadTooLarge):
         probe_program(bytes(MAX_PAYLOAD_BYTES + 1))
 
@@ -329,7 +330,7 @@ def test_calls_carry_each_hosts_references_and_plain_hosts_get_the_plain_probe(
     serving = call(Host("s1", "10.0.0.1", groups=("serving",)))
     request = json.loads(base64.b64decode(serving.request))
     assert [r["name"] for r in request["reference"]] == ["ref-fp32"]
-    assert serving.source.startswith(b"AUDITOR_PAYLOAD = ") and serving.source.endswith(probe_source())
+    assert serving.source.startswith(b"AUDITOR_PAYLOAD = ") and serving.source.endswith(shipped_probe())
     assert call(Host("s2", "10.0.0.2", groups=("serving",))) is serving  # one program for the fleet
     plain = call(Host("o1", "10.0.0.3", groups=("other",)))
     assert plain.program is None and "reference" not in json.loads(base64.b64decode(plain.request))
