@@ -17,8 +17,8 @@ import json
 import math
 import re
 import sys
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from auditor.facts.images import IMAGE_ID, BadReference, parse_repo_digest
 from auditor.facts.model import (
@@ -153,6 +153,10 @@ _intern = sys.intern
 _TEXT_LIMIT, _KEY_LIMIT = 4096, 128  # ``clean``'s default limit for strings; keys are cut shorter
 _MAX_DEPTH = 32
 _unclean = NOT_CLEAN.search
+_Built = TypeVar("_Built")
+_MEMO_TYPES = frozenset({str, int, bool, type(None)})  # no float (-0.0 == 0.0), nothing nested
+_MEMO_LIMIT = 8192  # records kept for reuse; past it the memo starts again (one host costs only itself)
+_memo: dict[tuple[Any, ...], Any] = {}
 
 
 def _plain(text: str) -> bool:
@@ -201,23 +205,26 @@ def _tidy(node: dict[str, Any] | list[Any], depth: int, plain: bool = False) -> 
         members = len(node)
     else:
         values = node
-    for value in values:
+    for value in values:  # the kinds in the order a facts document holds them most
         kind = type(value)
         if kind is str:
             if len(value) > _TEXT_LIMIT or (not plain and _unclean(value)):
                 return -1
+        elif value is None or kind is bool:
+            continue
+        elif kind is dict or kind is list:
+            if value:  # an empty one holds nothing to check or count
+                inner = _tidy(value, depth + 1, plain)
+                if inner < 0:
+                    return -1
+                members += inner
         elif kind is int:
             if not INT_MIN <= value <= INT_MAX:
                 return -1
         elif kind is float:
             if not math.isfinite(value):
                 return -1
-        elif kind is dict or kind is list:
-            inner = _tidy(value, depth + 1, plain)
-            if inner < 0:
-                return -1
-            members += inner
-        elif value is not None and kind is not bool:
+        else:
             return -1
     return members
 
@@ -323,6 +330,34 @@ class _Reader:
             result.append(_Reader(item, f"{self.path}.{key}[{index}]"))
         return result
 
+    def records(self, key: str, build: Callable[[_Reader], _Built]) -> tuple[_Built, ...]:
+        """The objects of the list at ``key``, each built by ``build``, a function of that object alone.
+
+        A fleet repeats its packages, libraries and toolkits on every host: an object with
+        the same keys, values and value types, in the same order, as one built before is
+        that record again (records are frozen, so sharing one is safe, and a large run holds
+        one copy). An object holding a float (``-0.0 == 0.0``) or a nested value is built
+        each time; what fails to build is never kept, so its error names this host's path.
+        """
+        value = self._get(key, (list,), "a list")
+        result = []
+        for index, item in enumerate(value or ()):
+            if type(item) is not dict:
+                raise FactsError(f"{self.path}.{key}[{index}] must be an object")
+            types = tuple(map(type, item.values()))
+            if not _MEMO_TYPES.issuperset(types):
+                result.append(build(_Reader(item, f"{self.path}.{key}[{index}]")))
+                continue
+            memo_key = (build, tuple(item.items()), types)
+            record = _memo.get(memo_key)
+            if record is None:
+                record = build(_Reader(item, f"{self.path}.{key}[{index}]"))
+                if len(_memo) >= _MEMO_LIMIT:
+                    _memo.clear()
+                _memo[memo_key] = record
+            result.append(record)
+        return tuple(result)
+
     def error(self) -> str | None:
         return self.text("error")
 
@@ -388,81 +423,83 @@ def _gpus(r: _Reader) -> GpuFacts:
 
 
 def _cuda(r: _Reader) -> CudaFacts:
-    toolkits = []
-    for t in r.items("toolkits"):
-        path = t.text("path")
-        if not path:
-            raise FactsError(f"{t.path}.path is required")
-        toolkits.append(
-            CudaToolkit(
-                path=path,
-                version=t.text("version"),
-                source=t.text("source"),
-                nvcc_version=t.text("nvcc_version"),
-                error=t.error(),
-            )
-        )
-    compat = []
-    for c in r.items("compat"):
-        path = c.text("path")
-        if not path:
-            raise FactsError(f"{c.path}.path is required")
-        compat.append(
-            CompatPackage(
-                path=path,
-                version=c.text("version"),
-                cuda=c.text("cuda"),
-                active=c.optional_flag("active"),
-                error=c.error(),
-            )
-        )
     return CudaFacts(
-        toolkits=tuple(toolkits),
+        toolkits=r.records("toolkits", _toolkit),
         default=r.text("default"),
         cudart_sonames=r.texts("cudart_sonames"),
-        compat=tuple(compat),
+        compat=r.records("compat", _compat),
         error=r.error(),
     )
 
 
-def _cudnn(r: _Reader) -> CudnnFacts:
-    installs = tuple(
-        CudnnInstall(version=i.text("version"), source=i.text("source") or "?", path=i.text("path"), error=i.error())
-        for i in r.items("installs")
+def _toolkit(t: _Reader) -> CudaToolkit:
+    return CudaToolkit(
+        path=_path(t),
+        version=t.text("version"),
+        source=t.text("source"),
+        nvcc_version=t.text("nvcc_version"),
+        error=t.error(),
     )
-    return CudnnFacts(version=r.text("version"), source=r.text("source"), installs=installs, error=r.error())
+
+
+def _compat(c: _Reader) -> CompatPackage:
+    return CompatPackage(
+        path=_path(c), version=c.text("version"), cuda=c.text("cuda"), active=c.optional_flag("active"), error=c.error()
+    )
+
+
+def _path(r: _Reader) -> str:
+    path = r.text("path")
+    if not path:
+        raise FactsError(f"{r.path}.path is required")
+    return path
+
+
+def _cudnn(r: _Reader) -> CudnnFacts:
+    return CudnnFacts(
+        version=r.text("version"),
+        source=r.text("source"),
+        installs=r.records("installs", _cudnn_install),
+        error=r.error(),
+    )
+
+
+def _cudnn_install(i: _Reader) -> CudnnInstall:
+    return CudnnInstall(version=i.text("version"), source=i.text("source") or "?", path=i.text("path"), error=i.error())
 
 
 def _tensorrt(r: _Reader) -> TensorRTFacts:
-    libraries = tuple(
-        TensorRTLibrary(
-            name=lib.text("name") or "?",
-            path=lib.text("path"),
-            version=lib.text("version"),
-            source=lib.text("source"),
-            error=lib.error(),
-        )
-        for lib in r.items("libraries")
-    )
-    modules = tuple(
-        TensorRTModule(module=m.text("module") or "?", version=m.text("version"), error=m.error(), plugins=_plugins(m))
-        for m in r.items("modules")
-    )
-    packages = tuple(
-        TensorRTPackage(name=p.text("name") or "?", version=p.text("version"), manager=p.text("manager") or "?")
-        for p in r.items("packages")
-    )
     return TensorRTFacts(
         version=r.text("version"),
         source=r.text("source"),
-        libraries=libraries,
+        libraries=r.records("libraries", _tensorrt_library),
         header_version=r.text("header_version"),
-        modules=modules,
-        packages=packages,
+        modules=r.records("modules", _tensorrt_module),
+        packages=r.records("packages", _tensorrt_package),
         error=r.error(),
         trtexec=r.text("trtexec"),
         header_path=r.text("header_path"),
     )
+
+
+def _tensorrt_library(lib: _Reader) -> TensorRTLibrary:
+    return TensorRTLibrary(
+        name=lib.text("name") or "?",
+        path=lib.text("path"),
+        version=lib.text("version"),
+        source=lib.text("source"),
+        error=lib.error(),
+    )
+
+
+def _tensorrt_module(m: _Reader) -> TensorRTModule:
+    return TensorRTModule(
+        module=m.text("module") or "?", version=m.text("version"), error=m.error(), plugins=_plugins(m)
+    )
+
+
+def _tensorrt_package(p: _Reader) -> TensorRTPackage:
+    return TensorRTPackage(name=p.text("name") or "?", version=p.text("version"), manager=p.text("manager") or "?")
 
 
 def _engines(r: _Reader) -> EnginesFacts:
@@ -552,18 +589,18 @@ def _reference(r: _Reader) -> ReferenceFacts:
 
 
 def _containers(r: _Reader) -> ContainerFacts:
-    images = tuple(
-        ContainerImage(repository=i.text("repository") or "?", tag=i.text("tag"), id=i.text("id"))
-        for i in r.items("images")
-    )
     return ContainerFacts(
         runtime=r.text("runtime"),
-        images=images,
+        images=r.records("images", _image),
         running=tuple(_container(c) for c in r.items("running")),
         error=r.error(),
         stopped=tuple(_container(c) for c in r.items("stopped")),
         inspect_error=r.text("inspect_error"),
     )
+
+
+def _image(i: _Reader) -> ContainerImage:
+    return ContainerImage(repository=i.text("repository") or "?", tag=i.text("tag"), id=i.text("id"))
 
 
 def _container(c: _Reader) -> RunningContainer:
@@ -650,15 +687,7 @@ def _mig(root: _Reader, key: str) -> MigFacts:
     for d in r.items("devices"):
         instances: tuple[MigInstance, ...] | None = None
         if d.data.get("instances") is not None:
-            instances = tuple(
-                MigInstance(
-                    profile=i.shaped("profile", _MIG_PROFILE, "a MIG profile like 3g.71gb") or "?",
-                    profile_id=i.integer("profile_id"),
-                    instance_id=i.integer("instance_id"),
-                    placement=i.shaped("placement", _PLACEMENT, "a placement like 0:4"),
-                )
-                for i in d.items("instances")
-            )
+            instances = d.records("instances", _mig_instance)
         devices.append(
             MigDevice(
                 index=d.integer("index"),
@@ -678,6 +707,15 @@ def _mig(root: _Reader, key: str) -> MigFacts:
     )
 
 
+def _mig_instance(i: _Reader) -> MigInstance:
+    return MigInstance(
+        profile=i.shaped("profile", _MIG_PROFILE, "a MIG profile like 3g.71gb") or "?",
+        profile_id=i.integer("profile_id"),
+        instance_id=i.integer("instance_id"),
+        placement=i.shaped("placement", _PLACEMENT, "a placement like 0:4"),
+    )
+
+
 def _packages(r: _Reader, present: bool) -> PackageFacts:
     """The ``packages`` section: names, versions, architectures and lock patterns of their known shapes only
     (a package name or version from a host is later written into a playbook: nothing else may pass)."""
@@ -688,34 +726,6 @@ def _packages(r: _Reader, present: bool) -> PackageFacts:
         manager = PackageManager(text) if text else None
     except ValueError:
         raise FactsError(f"{r.path}.manager: unknown package manager {text!r}") from None
-    installed = tuple(
-        InstalledPackage(
-            name=_required(p, "name", _PACKAGE_NAME, "a package name"),
-            version=_required(p, "version", _PACKAGE_VERSION, "a package version"),
-            arch=p.shaped("arch", _PACKAGE_ARCH, "an architecture"),
-            held=p.flag("held"),
-        )
-        for p in r.items("installed")
-    )
-    locks = tuple(
-        VersionLock(
-            pattern=_required(lock, "pattern", _LOCK_PATTERN, "a version lock pattern"), exclude=lock.flag("exclude")
-        )
-        for lock in r.items("locks")
-    )
-    cached = []
-    for c in r.items("cached"):
-        path = c.text("path")
-        if not path:
-            raise FactsError(f"{c.path}.path is required")
-        cached.append(
-            CachedPackage(
-                name=_required(c, "name", _PACKAGE_NAME, "a package name"),
-                version=_required(c, "version", _PACKAGE_VERSION, "a package version"),
-                path=path,
-                arch=c.shaped("arch", _PACKAGE_ARCH, "an architecture"),
-            )
-        )
     availability = None
     if isinstance(r.data.get("availability"), dict):
         a = r.sub("availability")
@@ -748,12 +758,37 @@ def _packages(r: _Reader, present: bool) -> PackageFacts:
         raise FactsError(f"{r.path}.availability must be an object")
     return PackageFacts(
         manager=manager,
-        installed=installed,
-        locks=locks,
-        cached=tuple(cached),
+        installed=r.records("installed", _installed),
+        locks=r.records("locks", _lock),
+        cached=r.records("cached", _cached),
         availability=availability,
         error=r.error(),
         truncated=r.flag("truncated"),
+    )
+
+
+def _installed(p: _Reader) -> InstalledPackage:
+    return InstalledPackage(
+        name=_required(p, "name", _PACKAGE_NAME, "a package name"),
+        version=_required(p, "version", _PACKAGE_VERSION, "a package version"),
+        arch=p.shaped("arch", _PACKAGE_ARCH, "an architecture"),
+        held=p.flag("held"),
+    )
+
+
+def _lock(lock: _Reader) -> VersionLock:
+    return VersionLock(
+        pattern=_required(lock, "pattern", _LOCK_PATTERN, "a version lock pattern"), exclude=lock.flag("exclude")
+    )
+
+
+def _cached(c: _Reader) -> CachedPackage:
+    path = _path(c)
+    return CachedPackage(
+        name=_required(c, "name", _PACKAGE_NAME, "a package name"),
+        version=_required(c, "version", _PACKAGE_VERSION, "a package version"),
+        path=path,
+        arch=c.shaped("arch", _PACKAGE_ARCH, "an architecture"),
     )
 
 

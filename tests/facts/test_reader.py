@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -332,3 +333,69 @@ def _strings(value: object) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _strings(v)]
     return []
+
+
+def _installed(*items: dict[str, object]) -> str:
+    return json.dumps({"schema": "auditor.facts/1", "packages": {"manager": "apt", "installed": list(items)}})
+
+
+def test_a_package_every_host_has_is_one_record_for_all_of_them() -> None:
+    """The same object on two hosts is the record built for the first: a fleet holds one copy of what it repeats."""
+    item = {"arch": "amd64", "held": False, "name": "libnvinfer10", "version": "10.13.3.9-1+cuda13.0"}
+    one, two = (parse_facts(_installed(dict(item))).packages.installed[0] for _ in range(2))
+    assert one is two and one.name == "libnvinfer10" and one.held is False
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [({"held": False}, {"held": 0}), ({"held": True}, {"held": 1}), ({"held": False}, {"held": None, "x": 1})],
+)
+def test_a_value_equal_to_one_read_before_but_of_another_type_is_read_again(
+    first: dict[str, object], second: dict[str, object]
+) -> None:
+    """``0 == False`` in Python: a host that writes 0 where a boolean belongs is still the located error."""
+    base = {"name": "cuda-toolkit-13-0", "version": "13.0.2-1"}
+    parse_facts(_installed({**base, **first}))
+    if "x" in second:  # unknown keys are ignored, and a None flag is false
+        assert parse_facts(_installed({**base, **second})).packages.installed[0].held is False
+        return
+    with pytest.raises(FactsError, match=r"\$\.packages\.installed\[0\]\.held must be true or false"):
+        parse_facts(_installed({**base, **second}))
+
+
+_LOOKALIKES = [None, True, False, 0, 1, 0.0, -0.0, 1.0, "", "1", "1.0", [], {}]  # equal to each other in Python, often
+
+
+@pytest.mark.parametrize("key", ["name", "version", "arch", "held"])
+def test_what_the_memo_answers_is_what_reading_afresh_answers(key: str) -> None:
+    """A package object read after another that differs in one value (``0`` after ``False``, ``1.0`` after ``"1.0"``,
+    ``-0.0`` after ``0.0``) reads the same, record for record or error for error, as it does with no memo."""
+    import auditor.facts.reader as reader
+
+    base = {"name": "cuda", "version": "1.0", "arch": "amd64", "held": False}
+
+    def outcome(items: list[dict[str, object]]) -> object:
+        try:
+            return parse_facts(_installed(*items)).packages.installed
+        except FactsError as exc:
+            return str(exc)
+
+    for first, second in itertools.product(_LOOKALIKES, repeat=2):
+        items = [{**base, key: first}, {**base, key: second}]
+        warm = outcome(items)  # the second object comes from the memo wherever the memo would answer for it
+        kinds = reader._MEMO_TYPES
+        reader._MEMO_TYPES = frozenset()  # nothing is taken from the memo: every object read afresh
+        try:
+            assert outcome(items) == warm, (first, second)
+        finally:
+            reader._MEMO_TYPES = kinds
+
+
+def test_the_memo_is_bounded() -> None:
+    """A host listing thousands of distinct packages cannot grow what the reader keeps past its limit."""
+    import auditor.facts.reader as reader
+
+    items = [{"name": f"pkg{i}", "version": "1.0", "held": False} for i in range(reader._MEMO_LIMIT + 10)]
+    parse_facts(_installed(*items[: reader._MEMO_LIMIT // 2]))
+    parse_facts(_installed(*items))
+    assert 0 < len(reader._memo) <= reader._MEMO_LIMIT
