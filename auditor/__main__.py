@@ -17,14 +17,14 @@ import logging
 import sys
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from auditor import __version__
 from auditor.errors import InputError, ReportWriteError
+from auditor.records import record
 from auditor.report.exitcodes import ExitCode, help_text
 
 
-@dataclass(frozen=True)
+@record
 class Command:
     """One subcommand: its name, the module that defines its parser and runs it, and its one-line help.
 

@@ -13,14 +13,15 @@ the others.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from auditor.records import record
 
 
 class AuditorError(Exception):
     """Base class: a message a person can act on."""
 
 
-@dataclass(frozen=True)
+@record
 class Location:
     """Where in a user's file a problem is: ``path:line`` (line is 1-based, 0 if unknown)."""
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from auditor.records import record
 
 
 class Verdict(enum.Enum):
@@ -98,7 +100,7 @@ _ACTION_VERDICT = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     """One check's result on one host.
 

@@ -220,6 +220,7 @@ def test_probe_local_loads_only_the_standard_library_and_the_probe_runner(tmp_pa
         "auditor.probe",
         "auditor.probe.program",
         "auditor.probe.request",
+        "auditor.records",
         "auditor.report",
         "auditor.report.exitcodes",
     ]

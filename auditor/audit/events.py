@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from auditor.inventory import Host
+from auditor.records import record
 from auditor.report.model import HostReport
 from auditor.transport.outcome import HostState
 
 
-@dataclass(frozen=True)
+@record
 class AuditEvent:
     """A host changed state; ``report`` is set when it finished (DONE or FAILED)."""
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.inventory import Host, Inventory, load_inventories
 from auditor.inventory.hostnames import parse_hop
 from auditor.inventory.patterns import Selection, select
+from auditor.records import record
 from auditor.transport.hostkeys import KNOWN_HOSTS_FILES, HostKeyTrust
 from auditor.transport.options import SshOptions, default_accept_new_file
 from auditor.transport.sshconfig import SshTarget, config_paths
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # a simulated fleet's file format loads only for --simulate a
     from auditor.simulate.fleet import Fleet
 
 
-@dataclass(frozen=True)
+@record
 class Targets:
     """The hosts of one audit and how to reach them; ``name`` labels reports.
 
@@ -39,7 +39,7 @@ class Targets:
     unmatched: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class SshSettings:
     """What the command line says about reaching hosts; None leaves the default.
 

@@ -23,6 +23,7 @@ from auditor.audit.options import add_policy_options, resolve_policy
 from auditor.errors import InputError, InputErrors
 from auditor.inventory import Host, load_inventories
 from auditor.policy.model import Bounds, Policy, Rule, engine_path
+from auditor.records import record
 from auditor.report.exitcodes import ExitCode
 from auditor.text import clean, count
 from auditor.yamlsrc import did_you_mean
@@ -61,7 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction, summary: str, epilog: str
     parser.set_defaults(run=run)
 
 
-@dataclass(frozen=True)
+@record
 class CheckedHost:
     """A host as ``check`` sees it: GPU models are known only for simulated fleets."""
 

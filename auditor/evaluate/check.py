@@ -18,11 +18,12 @@ from auditor.facts.model import DriverStatus, Facts
 from auditor.findings import Action, Finding, Severity
 from auditor.knowledge.answers import Answer, GpuSpec
 from auditor.policy.model import Disabled, Rule
+from auditor.records import record
 
 BUILTIN = "built-in"
 
 
-@dataclass(frozen=True)
+@record
 class Check:
     """One check of the registry (``auditor.evaluate.registry``): an id, the facts it reads, and its judge.
 

@@ -11,7 +11,7 @@ never a pass and never a policy violation.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from auditor.evaluate.check import Run, inconclusive
 from auditor.evaluate.registry import BUILTIN_CHECKS, RULE_CHECKS
@@ -20,9 +20,10 @@ from auditor.findings import Finding
 from auditor.inventory import Host
 from auditor.policy.model import Disabled, Policy, Rule
 from auditor.policy.waivers import apply_waivers
+from auditor.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Evaluation:
     """The checks run on one host (ids), the findings of those that did not pass, and the
     checks a policy rule switched off (id, why): not applicable, shown as skipped."""

@@ -17,7 +17,8 @@ pinned whatever its tag says.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from auditor.records import record
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 """A registry digest (the only algorithm registries use for image manifests today)."""
@@ -41,7 +42,7 @@ class BadReference(ValueError):
     """Text that is not an image reference (or a digest) of the strict shape above."""
 
 
-@dataclass(frozen=True)
+@record
 class ImageReference:
     """A parsed reference: ``repository`` as written (no tag, no digest), ``tag`` and ``digest`` if given."""
 

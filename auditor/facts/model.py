@@ -10,10 +10,10 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from auditor import versions
+from auditor.records import record
 
 SCHEMA = "auditor.facts/1"
 
@@ -39,7 +39,7 @@ class DriverStatus(enum.Enum):
     """The driver collector failed or timed out."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class HostInfo:
     """``boot_time`` is ISO 8601 UTC (from ``/proc/stat`` btime)."""
 
@@ -54,7 +54,7 @@ class HostInfo:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class DriverFacts:
     """``version`` is the user-space driver; ``cuda_version`` the newest CUDA it supports.
 
@@ -76,7 +76,7 @@ class DriverFacts:
     notes: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Gpu:
     """One GPU as NVML (or nvidia-smi) describes it; modes are "enabled"/"disabled" or None."""
 
@@ -97,7 +97,7 @@ class Gpu:
     """False when NVML or nvidia-smi said the GPU has no MIG (not supported, ``[N/A]``); None: not told."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class GpuFacts:
     """``count`` is None when the probe could not count the GPUs."""
 
@@ -107,7 +107,7 @@ class GpuFacts:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class CudaToolkit:
     """A toolkit directory; ``nvcc_version`` is what its ``bin/nvcc --version`` says."""
 
@@ -118,7 +118,7 @@ class CudaToolkit:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class CompatPackage:
     """A ``cuda-compat`` install: ``<toolkit>/compat/libcuda.so.<driver version>``.
 
@@ -134,7 +134,7 @@ class CompatPackage:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class CudaFacts:
     """Toolkits installed on disk (not what the driver supports: see ``DriverFacts``)."""
 
@@ -154,7 +154,7 @@ class CudaFacts:
         return max(known, key=lambda t: versions.parse(t.version or "0"), default=None)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class CudnnInstall:
     """One place cuDNN was found: ``source`` is header, library, dpkg, rpm or pip.
 
@@ -168,7 +168,7 @@ class CudnnInstall:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class CudnnFacts:
     """cuDNN: the best version found and every installation seen."""
 
@@ -178,7 +178,7 @@ class CudnnFacts:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class TensorRTLibrary:
     name: str
     path: str | None = None
@@ -187,7 +187,7 @@ class TensorRTLibrary:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class PluginCreator:
     """A plugin creator in TensorRT's registry: the plugin's registered name, version and namespace."""
 
@@ -196,7 +196,7 @@ class PluginCreator:
     namespace: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class PluginRegistry:
     """A TensorRT module's plugin registry after loading the standard plugin library where the module can.
 
@@ -213,7 +213,7 @@ class PluginRegistry:
         return any(c.name == name for c in self.creators)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class TensorRTModule:
     """An importable Python module (``tensorrt``, ``tensorrt_lean``, ``tensorrt_dispatch``).
 
@@ -227,7 +227,7 @@ class TensorRTModule:
     plugins: PluginRegistry | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class TensorRTPackage:
     """A package a package manager knows: ``manager`` is dpkg, rpm or pip."""
 
@@ -236,7 +236,7 @@ class TensorRTPackage:
     manager: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class TensorRTFacts:
     """``version`` is the most precise version found (four parts when anything gives the build).
 
@@ -292,7 +292,7 @@ class EngineLoad(enum.Enum):
     """Not attempted (only the header was checked)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class EngineFacts:
     """One engine file the controller asked about: header pre-check and test-load result.
 
@@ -324,7 +324,7 @@ class EngineFacts:
     log: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class EnginesFacts:
     items: tuple[EngineFacts, ...] = ()
     error: str | None = None
@@ -367,7 +367,7 @@ class ReferenceStatus(enum.Enum):
             return None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ReferenceRun:
     """One reference engine run on one GPU model.
 
@@ -400,7 +400,7 @@ class ReferenceRun:
     cleanup: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ReferenceItem:
     """One required reference engine: how many plans were shipped and the run per GPU model."""
 
@@ -410,7 +410,7 @@ class ReferenceItem:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ReferenceFacts:
     """Reference engine runs; ``requested`` False when the controller asked for none (or an older probe)."""
 
@@ -423,14 +423,14 @@ class ReferenceFacts:
         return next((i for i in self.items if i.name == name), None)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ContainerImage:
     repository: str
     tag: str | None = None
     id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class RunningContainer:
     """One container as ``docker ps -a`` and ``docker inspect`` describe it.
 
@@ -459,7 +459,7 @@ class RunningContainer:
         return self.gpus is not None or self.runtime == "nvidia"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ContainerFacts:
     """Images and containers; ``runtime`` None when neither docker nor podman is usable.
 
@@ -481,7 +481,7 @@ class ContainerFacts:
         return self.running + self.stopped
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class DockerRuntimeConfig:
     """docker's runtimes: what ``/etc/docker/daemon.json`` configures and what the daemon loaded.
 
@@ -510,7 +510,7 @@ class DockerRuntimeConfig:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class EngineRuntimeConfig:
     """containerd's or CRI-O's runtime configuration: the files read, the runtimes they define,
     the default runtime (containerd), and the program the nvidia runtime runs."""
@@ -526,7 +526,7 @@ class EngineRuntimeConfig:
         return "nvidia" in self.runtimes
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ContainerToolkitFacts:
     """The NVIDIA Container Toolkit and the engines' runtime configuration (``container_toolkit``).
 
@@ -554,7 +554,7 @@ class ContainerToolkitFacts:
         return dict(self.programs).get(name)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class MigInstance:
     """One GPU instance (``nvidia-smi mig -lgi``): its profile (``3g.71gb``), profile and instance IDs, placement."""
 
@@ -564,7 +564,7 @@ class MigInstance:
     placement: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class MigDevice:
     """One GPU's MIG state: modes "enabled"/"disabled" (None: not told), ``supported`` False for a GPU
     without MIG, and its GPU instances when MIG is on (None: off, or they could not be listed)."""
@@ -577,7 +577,7 @@ class MigDevice:
     instances: tuple[MigInstance, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class MigFacts:
     """MIG per GPU (the ``mig`` section); ``collected`` False when the probe did not report it."""
 
@@ -610,7 +610,7 @@ class PackageManager(enum.Enum):
         return self in (PackageManager.APT, PackageManager.DPKG)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class InstalledPackage:
     """An installed NVIDIA package: ``version`` in the manager's own form (dpkg ``[EPOCH:]UPSTREAM-REVISION``,
     rpm ``EPOCH:VERSION-RELEASE``); ``held`` for an apt hold, or a dnf version lock on this very version."""
@@ -621,7 +621,7 @@ class InstalledPackage:
     held: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class VersionLock:
     """One entry of dnf's version lock list: a glob over ``NAME-EPOCH:VERSION-RELEASE.ARCH``; ``exclude``
     for a ``!`` entry (that version may not be installed)."""
@@ -630,7 +630,7 @@ class VersionLock:
     exclude: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class CachedPackage:
     """A package file in the local cache: installable from ``path`` only, never by name and version.
 
@@ -643,7 +643,7 @@ class CachedPackage:
     arch: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class OfferedVersion:
     """A version a configured repository offers (from the host's metadata, as of its last refresh).
 
@@ -657,7 +657,7 @@ class OfferedVersion:
     sources: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class PackageAvailability:
     """What the repositories offer for ``names`` (the installed NVIDIA packages and the names asked).
 
@@ -682,7 +682,7 @@ class PackageAvailability:
         return tuple(v for v in self.versions if v.name == name)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class PackageFacts:
     """The package manager's view of NVIDIA's packages (``packages`` section, read-only).
 
@@ -709,7 +709,7 @@ def encode_document(document: Mapping[str, Any]) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Facts:
     """Everything one probe run reported, typed. ``raw`` is the cleaned JSON for reports."""
 

@@ -7,12 +7,13 @@ could not tell or the component is absent. Writers still escape these for their 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from auditor.facts.model import Facts
+from auditor.records import record
 
 
-@dataclass(frozen=True)
+@record
 class StackSummary:
     """The versions that decide a node's verdicts, as the host reported them."""
 

@@ -28,12 +28,13 @@ import functools
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.errors import InputError, InputErrors, Location
 from auditor.inventory import hostnames
+from auditor.records import record
 
 if TYPE_CHECKING:  # the file formats (and YAML) load when an inventory is read, not for ``Host`` alone
     from auditor.inventory.model import ResolvedHost
@@ -41,7 +42,7 @@ if TYPE_CHECKING:  # the file formats (and YAML) load when an inventory is read,
 __all__ = ["Host", "Inventory", "load_inventories", "load_inventory"]
 
 
-@dataclass(frozen=True)
+@record
 class Host:
     """One target: where to connect and what the inventory says about it.
 
@@ -66,7 +67,7 @@ class Host:
         return group == "all" or group in self.groups
 
 
-@dataclass(frozen=True)
+@record
 class Inventory:
     """Hosts in declaration order; every group's hosts (through children) in Ansible's order."""
 

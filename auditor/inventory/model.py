@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.errors import InputError, InputErrors, Location
+from auditor.records import record
 
 RESERVED_GROUPS = ("all", "ungrouped")
 
@@ -234,7 +235,7 @@ class InventoryBuilder:
         return tuple(order)
 
 
-@dataclass(frozen=True)
+@record
 class ResolvedHost:
     """A host with its groups (``all`` excluded, ``ungrouped`` when it has none) and merged vars."""
 
@@ -244,7 +245,7 @@ class ResolvedHost:
     where: Location | None = None
 
 
-@dataclass(frozen=True)
+@record
 class ResolvedInventory:
     """Resolved hosts in declaration order, and each group's hosts in Ansible's order."""
 

@@ -31,12 +31,12 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import InputError, Location
 from auditor.inventory import Host, Inventory
 from auditor.inventory.ranges import is_host_entry
+from auditor.records import record
 from auditor.text import count
 
 _BALANCED = re.compile(r"(?:[^\[\]]|\[[^\]]*\])*")
@@ -45,7 +45,7 @@ _PATTERN_TOKEN = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
 _GLOB_CHARS = (".", "?", "*", "[")
 
 
-@dataclass(frozen=True)
+@record
 class Selection:
     """The hosts a limit selects from ``source``, and the patterns in it that matched nothing (worth a warning)."""
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from auditor.knowledge import gpus as gpus_kb
+from auditor.records import record
 
 
 class Mode(enum.Enum):
@@ -51,7 +52,7 @@ _RANK = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Answer:
     """One compatibility answer with its reasons, caveats, sources and a suggested fix."""
 
@@ -110,7 +111,7 @@ def unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
-@dataclass(frozen=True)
+@record
 class GpuSpec:
     """A GPU as an answer needs it: a name (maybe unknown to the table) and/or a compute capability."""
 

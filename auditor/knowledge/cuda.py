@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
-from dataclasses import dataclass
 from typing import Any
 
 from auditor import versions
 from auditor.knowledge import tables
+from auditor.records import record
 
 
-@dataclass(frozen=True)
+@record
 class ToolkitFloor:
     """The driver a toolkit release needs for its full feature set.
 
@@ -99,7 +99,7 @@ def _known_toolkits() -> tuple[str, ...]:
     return tuple(str(r["cuda"]) for r in tables.table("cuda_toolkits").rows)
 
 
-@dataclass(frozen=True)
+@record
 class MvcFamily:
     """Minor-version compatibility of one CUDA major family."""
 
@@ -127,7 +127,7 @@ def mvc_caveats() -> list[str]:
     return [" ".join(str(c["text"]).split()) for c in tables.table("minor_version").section("caveats")]
 
 
-@dataclass(frozen=True)
+@record
 class Branch:
     """A driver branch: native CUDA, type and lifecycle."""
 
@@ -281,7 +281,7 @@ def historical_forward_compat(cuda: str, driver_version: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@record
 class ArchSupport:
     """Which toolkits build for a compute capability, and the first and last branch that run it."""
 
@@ -324,7 +324,7 @@ class ArchSupport:
         return FirstBranch(branch, why, True, False)
 
 
-@dataclass(frozen=True)
+@record
 class FirstBranch:
     """The oldest branch that runs an architecture: ``branch`` (None: see ``known``/``predates``) and why."""
 
@@ -352,7 +352,7 @@ def arch_support(compute_capability: str) -> ArchSupport | None:
     return None
 
 
-@dataclass(frozen=True)
+@record
 class SystemFloor:
     """A driver floor NVIDIA publishes for a whole system (HGX B200), recognised by its GPU names."""
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from auditor.knowledge import tables
+from auditor.records import record
 
 
-@dataclass(frozen=True)
+@record
 class GpuModel:
     """A GPU product as the knowledge base knows it; ``row`` is the table row it came from."""
 

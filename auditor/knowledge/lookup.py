@@ -10,7 +10,6 @@ and TensorRT releases; a TensorRT release's or an image's requirements.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from typing import Any
 
 from auditor import versions
@@ -21,9 +20,10 @@ from auditor.knowledge.answers import Answer, GpuSpec, Mode, combine
 from auditor.knowledge.compat import cuda_on_driver, cuda_on_gpu, driver_on_gpu
 from auditor.knowledge.compat_tensorrt import tensorrt_on
 from auditor.knowledge.images import image_on
+from auditor.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Query:
     """What the user asked about; any field may be absent."""
 

@@ -26,6 +26,7 @@ from auditor import versions
 from auditor.errors import InputError, InputErrors, Location
 from auditor.knowledge import tables
 from auditor.knowledge.tables import Table
+from auditor.records import record
 from auditor.yamlsrc import YamlList, YamlMap, check_keys, did_you_mean, load_yaml, type_name
 
 ENV_VAR = "AUDITOR_KNOWLEDGE"
@@ -46,7 +47,7 @@ GPU_CLASSES = ("datacenter", "workstation", "consumer", "embedded")
 _SITE_NAME = re.compile(r"[^a-z0-9]+")
 
 
-@dataclass(frozen=True)
+@record
 class Change:
     """One row the overlay added or overrode, and where it was written."""
 

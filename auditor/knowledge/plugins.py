@@ -19,7 +19,7 @@ A plugin of another name is not NVIDIA's: only the site knows which library prov
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from auditor.records import record
 
 README = "https://github.com/NVIDIA/TensorRT/blob/147005ffe1dc447bec8af9601539a9d464ca77fd/plugin/README.md"
 INIT = "https://docs.nvidia.com/deeplearning/tensorrt/api/c_api/_nv_infer_plugin_8h.html"
@@ -79,7 +79,7 @@ VERSION_COMPATIBLE: dict[str, tuple[str, ...]] = {"ROIAlign_TRT": ("2",)}
 """What ``libnvinfer_vc_plugin`` registered when the lean runtime loaded it (recorded)."""
 
 
-@dataclass(frozen=True)
+@record
 class PluginHome:
     """Where a plugin comes from: the library, its package, how to load it, and the sources saying so."""
 

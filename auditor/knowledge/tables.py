@@ -31,6 +31,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from auditor.records import record
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 """The bundled tables' directory, read with ``os``: ``importlib.resources`` (and the tempfile,
 zipfile and random modules it loads) added 3 to 6 ms to every ``auditor compat`` and ``knowledge``."""
@@ -73,7 +75,7 @@ class KnowledgeError(RuntimeError):
     """A knowledge table that does not follow the shape every table shares."""
 
 
-@dataclass(frozen=True)
+@record
 class Source:
     """One cited document: where it is and how much it can be trusted."""
 
@@ -85,7 +87,7 @@ class Source:
     """A per-row URL with ``{yy}``/``{mm}`` from the row's ``tag`` (monthly release notes)."""
 
 
-@dataclass(frozen=True)
+@record
 class Conflict:
     """Where sources disagree, and the answer the auditor takes."""
 
@@ -95,7 +97,7 @@ class Conflict:
     sources: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Table:
     """One knowledge table: its name, sources, conflicts, rows and any extra sections."""
 
@@ -145,7 +147,7 @@ class Table:
         return next((c for c in self.conflicts if c.id == conflict_id), None)
 
 
-@dataclass(frozen=True)
+@record
 class About:
     """How current the knowledge is: the date up to which its sources were read."""
 

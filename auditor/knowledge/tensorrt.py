@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge import tables
+from auditor.records import record
 
 
-@dataclass(frozen=True)
+@record
 class TrtRelease:
     """One TensorRT release line ("8.6", "10.13.2") and what it needs."""
 
@@ -150,7 +150,7 @@ class BadImage(ValueError):
     """An image reference that is not ``[registry/path:]YY.MM[-suffix]`` (or a tag of a known image)."""
 
 
-@dataclass(frozen=True)
+@record
 class ImageRef:
     """A parsed image reference: repository, full tag, and for NGC months the month and suffix."""
 
@@ -160,7 +160,7 @@ class ImageRef:
     suffix: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class Container:
     """One NGC container month (or a site image); ``None`` fields are unknown (never guessed).
 
@@ -228,7 +228,7 @@ def parse_image(ref: str) -> ImageRef:
     raise BadImage(f"not an NGC image reference like nvcr.io/nvidia/tensorrt:23.09-py3 (a YY.MM tag): {ref!r}")
 
 
-@dataclass(frozen=True)
+@record
 class ImageLookup:
     """What the knowledge base knows of an image reference: the container, or why not."""
 
@@ -323,7 +323,7 @@ def known_tags(image: str = DEFAULT_IMAGE) -> list[str]:
 # -- engine portability --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class EngineOutcome:
     """What one test-load outcome asks of the operator, and the rule that explains it."""
 

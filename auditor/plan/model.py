@@ -8,10 +8,11 @@ the logic that fills these in lives beside this module (``target``, ``host``,
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from auditor.policy.model import Bounds, RequiredEngine
+from auditor.records import record
 from auditor.report.model import KnowledgeStamp
 
 SCHEMA = "auditor.plan/1"
@@ -48,7 +49,7 @@ class StepAction(enum.Enum):
     """Remove a cuda-compat package the new driver no longer needs."""
 
 
-@dataclass(frozen=True)
+@record
 class PlanStep:
     """One change to one host: ``from_``/``to`` are versions (None: absent / not a version)."""
 
@@ -100,7 +101,7 @@ class BlockerKind(enum.Enum):
     """An apt pin (priority 1000 or more) holds a package the plan installs at another version."""
 
 
-@dataclass(frozen=True)
+@record
 class Blocker:
     """Something that makes the target impossible on a host, with the source it rests on."""
 
@@ -120,7 +121,7 @@ class Blocker:
         }
 
 
-@dataclass(frozen=True)
+@record
 class PlanWarning:
     """A caveat the plan cannot act on but an operator must know (minor-version compatibility...)."""
 
@@ -135,7 +136,7 @@ class PlanWarning:
         return {"message": self.message, "source": self.source, "details": list(self.details), "unknown": self.unknown}
 
 
-@dataclass(frozen=True)
+@record
 class EngineRecord:
     """An engine file as it is now: what rolling back restores."""
 
@@ -160,7 +161,7 @@ class PackageSource(enum.Enum):
     """Could not tell: the probe was not asked, or the host has no repository metadata."""
 
 
-@dataclass(frozen=True)
+@record
 class PackageVersion:
     """One package at one version, as its package manager names them (``manager``: apt, dnf...).
 
@@ -188,7 +189,7 @@ class PackageVersion:
         }
 
 
-@dataclass(frozen=True)
+@record
 class ImageRecord:
     """A running container's image as it is now: what rolling back redeploys (by digest, not by tag)."""
 
@@ -201,7 +202,7 @@ class ImageRecord:
         return {"container": self.container, "image": self.image, "digest": self.digest}
 
 
-@dataclass(frozen=True)
+@record
 class Rollback:
     """The host's versions before the plan runs: the state to return to."""
 
@@ -270,7 +271,7 @@ class HostStatus(enum.Enum):
         )
 
 
-@dataclass(frozen=True)
+@record
 class HostPlan:
     """One host's plan: ordered steps, blockers, warnings, rollback target and wave."""
 
@@ -308,7 +309,7 @@ class HostPlan:
         }
 
 
-@dataclass(frozen=True)
+@record
 class ComponentTarget:
     """Where one component should end up.
 
@@ -342,7 +343,7 @@ class ComponentTarget:
         return {"version": self.version, "source": self.source, "bounds": bounds}
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """What the fleet should run: a policy stack (``--to``), ``--set`` versions, or both."""
 
@@ -371,7 +372,7 @@ class Target:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Rollout:
     """How hosts are batched, in the GPU Operator's vocabulary.
 
@@ -396,7 +397,7 @@ class Rollout:
         return min(count, self.max_parallel) if self.max_parallel else count
 
 
-@dataclass(frozen=True)
+@record
 class Wave:
     """One batch of hosts upgraded together; wave 0 is the canary."""
 
@@ -439,7 +440,7 @@ class PlanExit(enum.IntEnum):
     CHANGES = 2, "changes planned: at least one host needs steps or is blocked"
 
 
-@dataclass(frozen=True)
+@record
 class PlanSource:
     """Where the facts came from: a fresh audit, a stored run (``run_id``) and its age, or the interactive audit.
 
@@ -475,7 +476,7 @@ class PlanSource:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Plan:
     """A whole fleet's plan: the target, every host's plan, the waves, and how the run ends."""
 

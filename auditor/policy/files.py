@@ -13,7 +13,7 @@ import datetime
 import re
 import string
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from auditor.policy.model import (
     Waiver,
 )
 from auditor.policy.waivers import load_waivers
+from auditor.records import record
 from auditor.yamlsrc import (
     YamlList,
     YamlMap,
@@ -85,7 +86,7 @@ MIG_KEYS = ("mode", "profiles")
 MAX_MIG_INSTANCES = 8  # GPU instances per GPU: seven on today's GPUs, eight memory slices
 
 
-@dataclass(frozen=True)
+@record
 class PolicyFile:
     """What one file contributes before merging."""
 

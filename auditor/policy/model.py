@@ -8,19 +8,20 @@ from __future__ import annotations
 import datetime
 import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from auditor.errors import Location
 from auditor.findings import Action, Severity
 from auditor.inventory import Host
 from auditor.knowledge import gpus as gpus_kb
+from auditor.records import record
 
 SCHEMA = "auditor.policy/1"
 COMPONENTS = ("driver", "cuda_driver", "cuda", "cudnn", "tensorrt")
 CONSISTENT_COMPONENTS = COMPONENTS
 
 
-@dataclass(frozen=True)
+@record
 class Bounds:
     """Allowed versions of one component, with where each bound was written."""
 
@@ -54,7 +55,7 @@ class Bounds:
         return ", ".join(parts) or "any version"
 
 
-@dataclass(frozen=True)
+@record
 class Selector:
     """Which hosts a rule applies to: all listed criteria must hold; an empty list is "any"."""
 
@@ -79,7 +80,7 @@ class Selector:
         return self.matches_host(host) and self.matches_gpus(gpu_names)
 
 
-@dataclass(frozen=True)
+@record
 class RequiredEngine:
     """An engine a host must load: a path template with ``{cc}``, ``{sm}``, ``{gpu}`` placeholders."""
 
@@ -96,7 +97,7 @@ def engine_path(template: str, gpu_name: str, compute_capability: str) -> str:
     return template.format(cc=compute_capability, sm=gpus_kb.sm(compute_capability), gpu=gpus_kb.slug(gpu_name))
 
 
-@dataclass(frozen=True)
+@record
 class RequiredPlugin:
     """A TensorRT plugin (its registered creator name) a host's TensorRT registry must hold."""
 
@@ -104,7 +105,7 @@ class RequiredPlugin:
     location: Location
 
 
-@dataclass(frozen=True)
+@record
 class RequiredReference:
     """A reference engine (by library name) every selected host must load and run correctly."""
 
@@ -112,7 +113,7 @@ class RequiredReference:
     location: Location
 
 
-@dataclass(frozen=True)
+@record
 class ImagePin:
     """``image: REPO[:TAG]@sha256:...``: the registry digest every running container of ``repository`` must run."""
 
@@ -130,7 +131,7 @@ class ImagePin:
 MIG_MODES = ("enabled", "disabled")
 
 
-@dataclass(frozen=True)
+@record
 class MigRequirement:
     """``mig: {mode, profiles}``: the MIG mode every GPU of a selected host must be in and, with MIG on,
     the GPU instances each must have (profile names, one per instance: a multiset, order-free)."""
@@ -141,7 +142,7 @@ class MigRequirement:
     profiles_location: Location | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Disabled:
     """A built-in check switched off for a rule's hosts, with the reason a reviewer reads."""
 
@@ -150,7 +151,7 @@ class Disabled:
     location: Location
 
 
-@dataclass(frozen=True)
+@record
 class Stack:
     """A named set of component bounds, an image and required engines that rules reuse."""
 
@@ -166,7 +167,7 @@ class Stack:
     image_pin: ImagePin | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """One policy rule: a selector and everything it asks of the hosts it selects."""
 
@@ -194,7 +195,7 @@ class Rule:
     mig: MigRequirement | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Waiver:
     """An accepted finding: which finding (glob of rule ids) on which hosts, why, who, until when."""
 
@@ -214,7 +215,7 @@ class Waiver:
         return fnmatch.fnmatchcase(rule, self.finding) and any(fnmatch.fnmatchcase(host_name, p) for p in self.hosts)
 
 
-@dataclass(frozen=True)
+@record
 class Policy:
     """A loaded, validated, merged policy, with its waivers and the date it is judged on."""
 

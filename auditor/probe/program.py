@@ -38,9 +38,9 @@ import re
 import subprocess
 import sys
 import zlib
-from dataclasses import dataclass
 
 from auditor.probe.request import encode_request
+from auditor.records import record
 
 REMOTE = "remote"
 CHILDREN = "children"
@@ -65,7 +65,7 @@ class AssemblyError(RuntimeError):
     """The files in ``remote/`` break a rule the assembly relies on (a bug in this package, found by the tests)."""
 
 
-@dataclass(frozen=True)
+@record
 class ProbeCall:
     """One host's probe invocation: the ``--request=`` value and the program for its stdin.
 
@@ -81,7 +81,7 @@ class ProbeCall:
         return self.program if self.program is not None else shipped_probe()
 
 
-@dataclass(frozen=True)
+@record
 class Module:
     """One file of the probe: its name (``engines``), its text with relative imports blanked, what it imports."""
 

@@ -15,7 +15,7 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from auditor import versions
@@ -23,6 +23,7 @@ from auditor.errors import AuditorError
 from auditor.inventory import Host
 from auditor.probe.program import MAX_PAYLOAD_BYTES, builder_program, remote_command
 from auditor.probe.request import encode_request
+from auditor.records import record
 from auditor.reference.library import (
     TOLERANCE,
     Expected,
@@ -53,7 +54,7 @@ class BuildFailed(AuditorError):
         self.unreachable = unreachable
 
 
-@dataclass(frozen=True)
+@record
 class BuildRequest:
     """What to build: ``hardware_compatible`` is none, ampere+ or same-cc; ``gpu`` an index or uuid."""
 
@@ -77,7 +78,7 @@ class BuildRequest:
         return job
 
 
-@dataclass(frozen=True)
+@record
 class Built:
     """A checked plan and its metadata, plus what the host logged."""
 

@@ -31,12 +31,13 @@ import re
 import struct
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from auditor import versions
 from auditor.knowledge import gpus as gpus_kb
+from auditor.records import record
 
 SCHEMA = "auditor.engines/1"
 META = "meta.json"
@@ -69,7 +70,7 @@ def default_library() -> Path:
     return base / "auditor" / "engines"
 
 
-@dataclass(frozen=True)
+@record
 class TensorSpec:
     """An input or output tensor; ``data`` (inputs) is base64 of its bytes, little-endian."""
 
@@ -83,7 +84,7 @@ class TensorSpec:
         return math.prod(self.shape)
 
 
-@dataclass(frozen=True)
+@record
 class Expected:
     """A recorded output: its float values and the sha256 of its exact bytes."""
 
@@ -92,7 +93,7 @@ class Expected:
     sha256: str
 
 
-@dataclass(frozen=True)
+@record
 class PlanMeta:
     """Everything ``meta.json`` says about one plan (see the module docstring)."""
 
@@ -162,7 +163,7 @@ class PlanMeta:
         }
 
 
-@dataclass(frozen=True)
+@record
 class LibraryPlan:
     """A plan in the library: its metadata and where its files are."""
 
@@ -171,7 +172,7 @@ class LibraryPlan:
     meta_path: Path
 
 
-@dataclass(frozen=True)
+@record
 class Library:
     """Every readable plan under ``root``, and a line per entry that could not be read."""
 

@@ -17,19 +17,19 @@ same choice made here, for a host whose facts are known.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
 from auditor.knowledge import tables
+from auditor.records import record
 from auditor.reference.library import LibraryPlan, PlanMeta
 
 FULL: tuple[str, ...] = ("tensorrt",)
 ANY_RUNTIME: tuple[str, ...] = ("tensorrt", "tensorrt_lean", "tensorrt_dispatch")
 
 
-@dataclass(frozen=True)
+@record
 class Acceptance:
     """The runtimes, versions and GPUs a plan loads on, and the portability rules that say so."""
 

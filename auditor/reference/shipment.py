@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from auditor.errors import InputError, InputErrors
@@ -22,11 +22,12 @@ from auditor.inventory import Host
 from auditor.policy.model import Policy
 from auditor.probe.program import MAX_PAYLOAD_BYTES, PayloadTooLarge, ProbeCall, probe_program
 from auditor.probe.request import encode_request
+from auditor.records import record
 from auditor.reference.library import Library, LibraryError, LibraryPlan, load_library
 from auditor.reference.picking import acceptance, ordered
 
 
-@dataclass(frozen=True)
+@record
 class Shipment:
     """The request's ``reference`` list and the payload its candidates point into."""
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass
 
 from auditor import versions
 from auditor.knowledge import cuda as cuda_kb
 from auditor.probe.program import MAX_PAYLOAD_BYTES
+from auditor.records import record
 from auditor.reference.library import Library, LibraryPlan
 
 FEATURE_SINCE = {
@@ -27,7 +27,7 @@ FEATURE_SINCE = {
 }  # docs/research/tensorrt-compat.md 1.6
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """One plan's result: ``problems`` make it unusable, ``warnings`` are worth knowing."""
 

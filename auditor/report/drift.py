@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from rich.console import Console
@@ -21,6 +21,7 @@ from auditor.facts.model import FactsError
 from auditor.facts.reader import read_stored
 from auditor.facts.stack import StackSummary, stack_of
 from auditor.findings import Verdict
+from auditor.records import record
 from auditor.report.writers.terminal import VERDICT_STYLE
 from auditor.text import count
 
@@ -41,7 +42,7 @@ VERSION_LABELS = {
 Doc = Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@record
 class HostDrift:
     """One host's changes; ``status`` is added, removed or changed."""
 
@@ -66,7 +67,7 @@ class HostDrift:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Drift:
     """The differences between run ``before`` and run ``after`` (hosts with no change left out)."""
 

@@ -31,9 +31,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import textwrap
-from dataclasses import dataclass
 
 from auditor.findings import Severity
+from auditor.records import record
 
 
 class ExitCode(enum.IntEnum):
@@ -87,7 +87,7 @@ UNREACHABLE_CHOICES = ("fail", "warn")
 DEFAULT_UNREACHABLE = "fail"
 
 
-@dataclass(frozen=True)
+@record
 class ExitDecision:
     """The exit code of one run and why; every report shows it."""
 

@@ -14,11 +14,11 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from auditor.errors import InputError, InputErrors
+from auditor.records import record
 from auditor.report.files import check_writable
 from auditor.report.model import Report
 
@@ -48,7 +48,7 @@ class _Stamped(Protocol):
     def inventory(self) -> str: ...
 
 
-@dataclass(frozen=True)
+@record
 class OutputSpec:
     """One ``--format`` occurrence: a format and a path (None: stdout)."""
 
@@ -87,7 +87,7 @@ def parse_spec(text: str, formats: Sequence[str] = FORMATS) -> OutputSpec:
     return OutputSpec(name, None if not sep or path == "-" else path)
 
 
-@dataclass(frozen=True)
+@record
 class _Stamp:
     """What a path template needs, before the run: the inventory is known, the time is not."""
 

@@ -31,12 +31,12 @@ import sys
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
 from auditor.errors import AuditorError, InputError, Location
+from auditor.records import record
 
 if TYPE_CHECKING:  # reading runs (auditor history, diff) needs no report model: it loads when a run is written
     from auditor.report.model import Report
@@ -188,7 +188,7 @@ def _decode(blob: bytes) -> dict[str, Any]:
 # ---------------------------------------------------------------- the store
 
 
-@dataclass(frozen=True)
+@record
 class RunInfo:
     """One stored run, as ``auditor history`` lists it."""
 

@@ -8,7 +8,7 @@ been failing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -16,13 +16,14 @@ from auditor.facts.model import Facts
 from auditor.facts.stack import stack_of
 from auditor.findings import Finding, Verdict, main_finding
 from auditor.inventory import Host
+from auditor.records import record
 from auditor.report.exitcodes import ExitDecision
 from auditor.transport.outcome import HostError, Timing
 
 SCHEMA = "auditor.report/1"
 
 
-@dataclass(frozen=True)
+@record
 class HostReport:
     """One host's result: verdict, findings, the facts they came from, or why there are none.
 
@@ -97,7 +98,7 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass(frozen=True)
+@record
 class KnowledgeStamp:
     """The knowledge's as-of date and the site overlay behind a report, as every writer shows them."""
 
@@ -129,7 +130,7 @@ class KnowledgeStamp:
         return {"as_of": self.as_of, "overlay": self.overlay, "site_changes": list(self.site_changes)}
 
 
-@dataclass(frozen=True)
+@record
 class Report:
     """A whole audit. ``complete`` is False when the run was interrupted."""
 

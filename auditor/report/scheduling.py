@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
 
 from auditor import versions
 from auditor.facts.model import Facts
 from auditor.knowledge import gpus as gpus_kb
+from auditor.records import record
 from auditor.report.model import HostReport, Report, parse_time
 from auditor.text import clean
 
@@ -36,7 +36,7 @@ AUDITOR = "auditor"
 """The prefix of the auditor's own labels (a DNS subdomain no one else uses for nodes)."""
 
 
-@dataclass(frozen=True)
+@record
 class Key:
     """One audited fact to label or group by: the label key, and its value as the host reported it."""
 

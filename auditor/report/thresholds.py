@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from auditor.findings import Finding, Severity, Verdict, verdict_of
+from auditor.records import record
 from auditor.report.exitcodes import (
     DEFAULT_FAIL_ON,
     DEFAULT_UNREACHABLE,
@@ -19,7 +19,7 @@ from auditor.report.model import HostReport
 from auditor.text import count
 
 
-@dataclass(frozen=True)
+@record
 class Threshold:
     """What ``--fail-on`` names: a verdict level or a severity level."""
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from auditor import versions
+from auditor.records import record
 from auditor.simulate.fleet import SimHost
 
 REPOSITORY = "file:/srv/auditor-sim ./ Packages"
@@ -34,7 +34,7 @@ LIST_FILE = "var/lib/apt/lists/_srv_auditor-sim_._Packages"
 ARCH = "amd64"
 
 
-@dataclass(frozen=True)
+@record
 class DebPackage:
     """One package version: the component it belongs to, its name and its Debian version."""
 

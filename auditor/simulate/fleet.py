@@ -66,7 +66,7 @@ An engine's ``outcome`` forces what a test-load meets beyond version and device:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,7 @@ from auditor import versions
 from auditor.errors import InputError, InputErrors, Location
 from auditor.inventory import hostnames
 from auditor.knowledge import gpus as gpus_kb
+from auditor.records import record
 from auditor.yamlsrc import (
     YamlMap,
     as_text,
@@ -141,7 +142,7 @@ _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _MIG_PROFILE = re.compile(r"^[1-9]\d?g\.\d{1,4}gb(?:\+[a-z0-9]{1,16}){0,4}$")
 
 
-@dataclass(frozen=True)
+@record
 class MigSpec:
     """MIG on a simulated GPU: the current and pending modes, and the GPU instances (profile names)."""
 
@@ -150,7 +151,7 @@ class MigSpec:
     profiles: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class GpuSpec:
     model: str
     count: int
@@ -158,7 +159,7 @@ class GpuSpec:
     mig: MigSpec | None = None
 
 
-@dataclass(frozen=True)
+@record
 class EngineSpec:
     """An engine file on a simulated host; ``outcome`` forces a load failure (ENGINE_OUTCOMES)."""
 
@@ -167,7 +168,7 @@ class EngineSpec:
     outcome: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class ContainerRun:
     """One container on a simulated host: its image as typed, its image's registry digest ("" for none:
     never pushed or pulled), what it asks of GPUs ("all", "0,1"; None: nothing), its runtime and state."""
@@ -180,7 +181,7 @@ class ContainerRun:
     state: str = "running"
 
 
-@dataclass(frozen=True)
+@record
 class ContainerSpec:
     """Container images and containers a simulated host's docker (or podman) lists.
 
@@ -195,7 +196,7 @@ class ContainerSpec:
     containers: tuple[ContainerRun, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class ToolkitSpec:
     """The NVIDIA Container Toolkit on a simulated host (``TOOLKIT_STATES``) and the engines it configures."""
 
@@ -204,7 +205,7 @@ class ToolkitSpec:
     engines: tuple[str, ...] = ("docker",)
 
 
-@dataclass(frozen=True)
+@record
 class PackageSpec:
     """A simulated host's apt view of its NVIDIA packages (see the module docstring)."""
 
@@ -215,7 +216,7 @@ class PackageSpec:
     pinned: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
-@dataclass(frozen=True)
+@record
 class SimHost:
     """One simulated host's profile."""
 
@@ -253,7 +254,7 @@ class SimHost:
         return sum(g.count for g in self.gpus)
 
 
-@dataclass(frozen=True)
+@record
 class Fleet:
     name: str
     source: str

@@ -19,13 +19,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncssh
 
 from auditor.inventory import Host
+from auditor.records import record
 from auditor.transport.outcome import HostKeyProblem
 
 KNOWN_HOSTS_FILES = (
@@ -52,7 +52,7 @@ def _parseable_lines(path: str, text: str) -> tuple[str, list[str]]:
     return "\n".join(good), bad
 
 
-@dataclass(frozen=True)
+@record
 class AcceptedKey:
     """A host key trusted on first use in this run; ``label`` names the host as the inventory does."""
 
@@ -62,7 +62,7 @@ class AcceptedKey:
     label: str
 
 
-@dataclass(frozen=True)
+@record
 class KeyProblem:
     """A refused host key: why (``kind``), the key as a person reads it, and the message for the report."""
 
@@ -71,7 +71,7 @@ class KeyProblem:
     message: str
 
 
-@dataclass(frozen=True)
+@record
 class OfferedKey:
     """The key one host offers now, as a review shows it and acceptance writes it.
 

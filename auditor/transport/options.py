@@ -7,10 +7,11 @@ hosts at once) both read; the command line's ``--help`` quotes the same defaults
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auditor.records import record
 from auditor.statedir import state_dir
 
 if TYPE_CHECKING:  # the trust object holds asyncssh's known_hosts; this module stays importable without it
@@ -31,7 +32,7 @@ def default_accept_new_file() -> Path:
     return state_dir() / "known_hosts"
 
 
-@dataclass(frozen=True)
+@record
 class SshOptions:
     """How to reach hosts.
 

@@ -7,7 +7,9 @@ into verdicts. Keeping them here lets the core stay free of SSH.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from auditor.records import record
 
 
 class HostState(enum.Enum):
@@ -79,7 +81,7 @@ class HostKeyProblem(enum.Enum):
     """The key was refused for another reason asyncssh gave."""
 
 
-@dataclass(frozen=True)
+@record
 class HostError:
     """Why a host has no usable facts. ``timed_out`` marks a timeout at ``step``.
 
@@ -104,7 +106,7 @@ class HostError:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Timing:
     """Seconds spent connecting (through auth) and running the probe."""
 
@@ -112,7 +114,7 @@ class Timing:
     probe_s: float | None = None
 
 
-@dataclass(frozen=True)
+@record
 class ProbeOutcome:
     """The raw result of one host's probe run: bytes as received, capped by the runner."""
 

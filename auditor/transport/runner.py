@@ -14,12 +14,12 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import asyncssh
 
 from auditor.inventory import Host
+from auditor.records import record
 from auditor.transport.connector import ConnectFailed, Connector
 from auditor.transport.hostkeys import OfferedKey
 from auditor.transport.options import SshOptions
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 MAX_STDERR_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True)
+@record
 class Payload:
     """What to run on a host: the remote ``command`` line, and the bytes it reads on stdin."""
 
@@ -38,7 +38,7 @@ class Payload:
     stdin: bytes
 
 
-@dataclass(frozen=True)
+@record
 class HostEvent:
     """A host changed state; ``outcome`` is set once it is DONE or FAILED."""
 

@@ -24,19 +24,19 @@ import os
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from asyncssh.config import SSHClientConfig
 
 from auditor.errors import InputError, Location
+from auditor.records import record
 
 DEFAULT_CONFIG = "~/.ssh/config"
 DEFAULT_PORT = 22
 
 
-@dataclass(frozen=True)
+@record
 class SshTarget:
     """Where a connection really goes, after the inventory and ``~/.ssh/config``."""
 

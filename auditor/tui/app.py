@@ -18,7 +18,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timezone
 from typing import ClassVar
 
@@ -28,6 +28,7 @@ from textual.screen import Screen
 
 from auditor.errors import InputError
 from auditor.inventory import Host
+from auditor.records import record
 from auditor.report.exitcodes import ExitCode
 from auditor.report.model import Report
 from auditor.report.thresholds import decide
@@ -40,7 +41,7 @@ from auditor.tui.widgets.detail_pane import DetailPane
 from auditor.tui.widgets.host_table import HostTable
 
 
-@dataclass(frozen=True)
+@record
 class Clock:
     """Where the app reads time: tests freeze both so ages and sweep times never change a screen."""
 

@@ -10,16 +10,16 @@ last place before a terminal.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from rich.text import Text
 
+from auditor.records import record
 from auditor.text import clean
 from auditor.tui.legend import state_text, verdict_text
 from auditor.tui.model import HostRow, SortKey
 
 
-@dataclass(frozen=True)
+@record
 class Column:
     """A table column: its key, header label, the sort order clicking it selects, and its widest cell.
 
@@ -66,7 +66,7 @@ def label_width(column: Column) -> int:
     return Text(column.label).cell_len + (1 if column.sort is not None else 0)
 
 
-@dataclass(frozen=True)
+@record
 class Layout:
     """The columns in the order drawn and each one's content width, for one terminal width."""
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -23,6 +22,7 @@ from rich.text import Text
 
 from auditor.facts.model import Facts
 from auditor.findings import Finding
+from auditor.records import record
 from auditor.report.model import HostReport
 from auditor.text import clean, count
 from auditor.tui.cells import format_age, safe
@@ -39,7 +39,7 @@ def section(title: str) -> Text:
     return Text.assemble(("\n" + title, "bold underline"))
 
 
-@dataclass(frozen=True)
+@record
 class Row:
     """A label and its value, the value wrapping under itself; consecutive rows share one grid (``_grids``)."""
 

@@ -7,16 +7,15 @@ looks the same in cron mail and on screen. The help screen prints this legend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 
 from auditor.findings import Severity, Verdict
+from auditor.records import record
 from auditor.report.writers.terminal import VERDICT_STYLE
 from auditor.transport.outcome import HostState
 
 
-@dataclass(frozen=True)
+@record
 class Look:
     """One verdict's or state's glyph, style and what it means to an operator."""
 

@@ -18,12 +18,13 @@ from functools import cached_property
 from auditor.audit.events import AuditEvent
 from auditor.findings import Verdict
 from auditor.inventory import Host
+from auditor.records import record
 from auditor.report.isolation import failed_report, isolated
 from auditor.report.model import HostReport, host_columns
 from auditor.transport.outcome import AuditStep, HostState
 
 
-@dataclass(frozen=True)
+@record
 class HostRow:
     """One host: where it is in the current sweep and its latest report.
 
@@ -204,7 +205,7 @@ class _Order:
         self.entries[row.name] = entry
 
 
-@dataclass(frozen=True)
+@record
 class HostFilter:
     """A case-insensitive substring across every column; a leading ``!`` keeps the hosts that do not match."""
 

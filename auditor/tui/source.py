@@ -27,6 +27,7 @@ from auditor.audit.run import audit
 from auditor.audit.targets import Targets
 from auditor.inventory import Host
 from auditor.policy.model import Policy
+from auditor.records import record
 from auditor.report.assess import apply_consistency
 from auditor.report.model import HostReport
 from auditor.transport.hostkeys import OfferedKey, write_accepted
@@ -74,7 +75,7 @@ class Session(Protocol):
 AuditSource = Callable[[], contextlib.AbstractAsyncContextManager[Session]]
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class LiveSession:
     """A real audit over SSH (or over a simulated fleet's real SSH)."""
 
@@ -171,7 +172,7 @@ class ReplaySource:
         )
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class ReplaySession:
     """One open replay; see ``ReplaySource``."""
 

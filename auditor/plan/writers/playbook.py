@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from auditor.plan.model import COMPONENTS, HostPlan, PackageSource, PackageVersion, Plan, StepAction, Wave
+from auditor.records import record
 from auditor.text import clean
 
 _HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")  # no Ansible pattern character: , : ! & * ? [ ] ~ @
@@ -51,7 +51,7 @@ MANAGERS = ("apt", "dnf")
 """What the playbook installs with: apt, and dnf 4 (dnf 5's and yum's locks and modules are not handled)."""
 
 
-@dataclass(frozen=True)
+@record
 class PlaybookOptions:
     """What the playbook needs beyond the plan.
 

@@ -9,7 +9,7 @@ keys and probes those hosts again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import ClassVar
 
 from rich.text import Text
@@ -19,6 +19,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
+from auditor.records import record
 from auditor.transport.hostkeys import OfferedKey
 from auditor.tui.cells import safe
 
@@ -30,7 +31,7 @@ MARKS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class KeyDecision:
     """What the user decided: keys to trust, hosts whose key was rejected."""
 
