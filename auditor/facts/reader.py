@@ -94,7 +94,7 @@ def parse_facts(data: bytes | str) -> Facts:
     if not text:
         raise FactsError("probe printed nothing")
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = _decode(text)
     except (RecursionError, MemoryError):
         raise FactsError("probe output is nested too deeply") from None
     except ValueError as exc:
@@ -147,6 +147,10 @@ def read_stored(raw: Any) -> Facts:
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+# One decoder for every host: ``json.loads`` with an option makes a new one each call.
+_decode = json.JSONDecoder(parse_constant=_reject_constant).decode
 
 
 _intern = sys.intern

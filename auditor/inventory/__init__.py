@@ -146,7 +146,7 @@ def _make_host(entry: ResolvedHost) -> Host:
         address=address,
         port=port,
         user=None if user is None else str(user),
-        key_file=None if key_file is None else str(Path(str(key_file)).expanduser()),
+        key_file=None if key_file is None else _expanded(str(key_file)),
         groups=tuple(g for g in entry.groups if g != "all"),
         vars=dict(variables),
         proxy_jump=proxy_jump,
@@ -154,8 +154,20 @@ def _make_host(entry: ResolvedHost) -> Host:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _expanded(key_file: str) -> str:
+    """``~`` expanded: a fleet names one key file for all its hosts, and this runs once for it."""
+    return str(Path(key_file).expanduser())
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.:-]*")  # letters, digits and . _ : - (not first): no rule refuses
+
+
 def _check_names(name: str, address: str, user: str | None, proxy_jump: str | None, proxy_command: str | None) -> None:
     """OpenSSH's rules for what reaches ssh and ProxyCommand expansions (``hostnames``); InputError if broken."""
+    plain = _PLAIN_NAME.fullmatch
+    if plain(name) and plain(address) and (user is None or plain(user)) and not proxy_jump and not proxy_command:
+        return  # nearly every host: nothing any rule of ``hostnames`` looks for
     problems = [f"inventory name {problem}" for problem in [hostnames.name_problem(name)] if problem] + [
         f"address {problem}" for problem in [hostnames.address_problem(address)] if problem
     ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from auditor.errors import InputError
 from auditor.inventory import load_inventories, load_inventory
@@ -281,3 +283,12 @@ def test_proxy_settings_come_from_ssh_common_args(
     path = write_file(tmp_path, "hosts", f"h1 ansible_ssh_common_args='{args}'\n")
     host = load_inventory(path).host("h1")
     assert (host.proxy_jump, host.proxy_command) == (jump, command)
+
+
+@given(st.from_regex(r"[A-Za-z0-9_.][A-Za-z0-9_.:-]{0,40}", fullmatch=True))
+def test_a_plain_name_is_one_no_rule_refuses(text: str) -> None:
+    """What the loader lets through without running the rules (letters, digits, ``. _ : -``) passes every rule."""
+    from auditor.inventory import _PLAIN_NAME, hostnames
+
+    assert _PLAIN_NAME.fullmatch(text)
+    assert hostnames.name_problem(text) is hostnames.address_problem(text) is hostnames.user_problem(text) is None
