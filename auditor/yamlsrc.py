@@ -9,7 +9,6 @@ versions written without quotes still mean what the user typed.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -151,6 +150,8 @@ def read_text(path: str | Path) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` when a close match exists, else ``""``."""
+    import difflib  # only when there is a misspelling to suggest a fix for
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 

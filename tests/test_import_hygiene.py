@@ -237,3 +237,6 @@ def test_report_over_an_inventory_loads_neither_rich_nor_the_fleet_format(tmp_pa
     assert exit_code == 2
     assert "auditor.cli.report" in loaded and "auditor.audit.targets" in loaded
     assert sorted(m for m in loaded if m.split(".")[0] == "rich" or m.startswith("auditor.simulate")) == []
+    # nor what only some audits use: a site knowledge overlay, policy files, INI inventories, name suggestions
+    unused = ("auditor.knowledge.overlay", "auditor.policy.files", "auditor.inventory.ini_format", "difflib")
+    assert sorted(m for m in loaded if m in unused) == []

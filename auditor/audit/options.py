@@ -140,17 +140,19 @@ def add_knowledge_option(group: argparse._ArgumentGroup | argparse.ArgumentParse
 
 def apply_knowledge(args: argparse.Namespace) -> None:
     """Load the site overlay ``--knowledge`` or ``$AUDITOR_KNOWLEDGE`` names, if any; ``InputError`` when invalid."""
-    from auditor.knowledge import tables
-    from auditor.knowledge.overlay import load_overlay, resolve_directory
+    from auditor.knowledge import overlay_directory, tables
 
-    directory = resolve_directory(getattr(args, "knowledge", None))
-    tables.use_overlay(load_overlay(directory) if directory else None)
+    directory = overlay_directory(getattr(args, "knowledge", None))
+    if directory is None:
+        tables.use_overlay(None)
+        return
+    from auditor.knowledge.overlay import load_overlay  # only when a site names an overlay
+
+    tables.use_overlay(load_overlay(directory))
 
 
 def resolve_policy(args: argparse.Namespace) -> Policy:
     """The merged policy and waivers to apply; validated now, before any host is contacted."""
-    from auditor.evaluate.switches import CHECK_IDS
-    from auditor.policy.files import load_policies
     from auditor.policy.model import EMPTY_POLICY
 
     paths = list(args.policy or [])
@@ -160,6 +162,9 @@ def resolve_policy(args: argparse.Namespace) -> Policy:
         waivers = waivers or str(DEMO_WAIVERS)
     if not paths and waivers is None:
         return replace(EMPTY_POLICY, as_of=getattr(args, "as_of", None))
+    from auditor.evaluate.switches import CHECK_IDS
+    from auditor.policy.files import load_policies
+
     policy = load_policies(paths, waivers=waivers, as_of=getattr(args, "as_of", None), checks=CHECK_IDS)
     policy = policy if paths else replace(policy, name=EMPTY_POLICY.name)
     if not policy.references:  # the engine library (and the probe's assembly) loads only for a policy that needs it

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from auditor.errors import InputError, InputErrors, Location
 from auditor.inventory import ranges
-from auditor.inventory.ini_format import parse_ini
 from auditor.inventory.model import InventoryBuilder, ResolvedInventory
 from auditor.inventory.varsdirs import VAULT_HEADER, VarsDirs
 from auditor.inventory.yaml_format import is_list_json, parse_list_json, parse_yaml_inventory
@@ -108,9 +107,15 @@ def _load_file(path: Path, builder: InventoryBuilder) -> None:
         if isinstance(data, dict) and data:
             _structured(data, name, builder)
         else:
-            parse_ini(text, name, builder)
+            _ini(text, name, builder)
     else:
-        parse_ini(text, name, builder)
+        _ini(text, name, builder)
+
+
+def _ini(text: str, name: str, builder: InventoryBuilder) -> None:
+    from auditor.inventory.ini_format import parse_ini  # only for INI files: a YAML or JSON fleet never loads it
+
+    parse_ini(text, name, builder)
 
 
 def _structured(data: object, name: str, builder: InventoryBuilder) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
 from typing import Any
@@ -65,6 +64,8 @@ def closest_names(name: str, limit: int = 3) -> list[str]:
             text = str(text)
             if "*" not in text and "?" not in text:
                 candidates.setdefault(text.lower(), text)
+    import difflib  # only to suggest a GPU name for an unknown one
+
     found = difflib.get_close_matches(" ".join(name.split()).lower(), list(candidates), n=limit, cutoff=0.5)
     return [candidates[f] for f in found]
 

@@ -29,7 +29,6 @@ from auditor.knowledge.tables import Table
 from auditor.records import record
 from auditor.yamlsrc import YamlList, YamlMap, check_keys, did_you_mean, load_yaml, type_name
 
-ENV_VAR = "AUDITOR_KNOWLEDGE"
 MAX_FILES = 200  # a knowledge directory is a handful of files; more is a wrong path
 FILE_KEYS = (
     "table",
@@ -93,13 +92,6 @@ class Overlay:
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "changes": [c.to_json() for c in self.changes],
         }
-
-
-def resolve_directory(flag: str | None) -> str | None:
-    """The overlay directory: ``--knowledge DIR`` wins over ``$AUDITOR_KNOWLEDGE``; None for neither."""
-    import os
-
-    return flag or os.environ.get(ENV_VAR) or None
 
 
 def load_overlay(directory: str | Path) -> Overlay:

@@ -10,7 +10,6 @@ reads only those: it would be ignored without a word).
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -69,6 +68,8 @@ def parse_spec(text: str, formats: Sequence[str] = FORMATS) -> OutputSpec:
     name, sep, path = text.partition(":")
     name = name.strip().lower()
     if name not in formats:
+        import difflib  # only to suggest a format for a misspelled one
+
         close = difflib.get_close_matches(name, formats, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else f" (choose from {', '.join(formats)})"
         raise InputError(f"--format {text}: unknown format '{name}'{hint}")
