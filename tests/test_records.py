@@ -104,3 +104,126 @@ def test_every_frozen_dataclass_of_the_package_is_a_record() -> None:
         if "remote" not in path.parts and path.name != "records.py" and "dataclass(frozen=True" in path.read_text()
     ]
     assert offenders == []
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratedFull:
+    name: str
+    size: int = 2
+    tags: list[str] = field(default_factory=list)
+    derived: int = field(default=0, init=False)
+    made: list[int] = field(default_factory=lambda: [1], init=False)
+    _: dataclasses.KW_ONLY
+    flag: bool = False
+    label: str = field(default_factory=str)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "derived", self.size * 10)
+
+
+@record
+class Full:
+    name: str
+    size: int = 2
+    tags: list[str] = field(default_factory=list)
+    derived: int = field(default=0, init=False)
+    made: list[int] = field(default_factory=lambda: [1], init=False)
+    _: dataclasses.KW_ONLY
+    flag: bool = False
+    label: str = field(default_factory=str)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "derived", self.size * 10)
+
+
+@record(slots=True)
+class Lazy:
+    """Never instantiated before the laziness test looks at it."""
+
+    value: int
+    items: tuple[int, ...] = ()
+
+
+@record
+class Undocumented:
+    value: int
+    items: tuple[int, ...] = ()
+
+
+@record
+class Child(Full):
+    extra: int = 7
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratedChild(GeneratedFull):
+    extra: int = 7
+
+
+def test_init_is_the_one_dataclass_writes() -> None:
+    """Parameters, defaults, factories, ``init=False`` fields, keyword-only fields and ``__post_init__``."""
+    import inspect
+    import typing
+
+    assert str(inspect.signature(Full)) == str(inspect.signature(GeneratedFull))
+    assert typing.get_type_hints(Full.__init__) == typing.get_type_hints(GeneratedFull.__init__)
+    for args, kwargs in [(("a",), {}), (("a", 5, ["t"]), {"flag": True, "label": "l"})]:
+        made, generated = Full(*args, **kwargs), GeneratedFull(*args, **kwargs)
+        assert dataclasses.astuple(made) == dataclasses.astuple(generated)
+    one, two = Full("a"), Full("a")
+    assert one.tags == [] and one.tags is not two.tags and one.made is not two.made  # a factory call each
+    assert one.derived == 20 and Full("a", 3).derived == 30
+    with pytest.raises(TypeError, match="positional"):
+        Full("a", 1, [], True)  # type: ignore[misc]
+    with pytest.raises(TypeError, match="missing"):
+        Full()  # type: ignore[call-arg]
+    assert Child("c").extra == 7 and Child("c", 4, extra=1).derived == 40
+    assert str(inspect.signature(Child)) == str(inspect.signature(GeneratedChild))
+
+
+def test_init_is_compiled_when_first_needed() -> None:
+    """Importing a record compiles nothing; the first instance or signature writes ``__init__`` once."""
+    import inspect
+
+    assert getattr(Lazy.__dict__["__init__"], "_record_lazy", False)
+    assert str(inspect.signature(Lazy)) == "(value: 'int', items: 'tuple[int, ...]' = ()) -> None"
+    written = Lazy.__dict__["__init__"]
+    assert not getattr(written, "_record_lazy", False) and written.__qualname__ == "Lazy.__init__"
+    assert Lazy(1) == Lazy(1, ()) and Lazy.__dict__["__init__"] is written
+
+
+def test_a_record_without_a_docstring_is_documented_as_a_dataclass_is() -> None:
+    assert Undocumented.__doc__ == "Undocumented(value: 'int', items: 'tuple[int, ...]' = ())"
+
+
+def test_slotted_records_copy_and_pickle() -> None:
+    import pickle
+
+    # Our own objects round-tripped, nothing untrusted unpickled:
+    assert pickle.loads(pickle.dumps(Slotted(5))) == Slotted(5) and copy.copy(Slotted(6)) == Slotted(6)  # noqa: S301
+    assert pickle.loads(pickle.dumps(Pair("a", 2))) == Pair("a", 2)  # noqa: S301
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del Slotted(1).value
+
+
+def test_what_a_dataclass_refuses_a_record_refuses_at_once() -> None:
+    with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
+
+        @record
+        class _Bad:
+            a: int = 0
+            b: int
+
+    with pytest.raises(TypeError, match="Cannot overwrite attribute __setattr__"):
+
+        @record
+        class _Mutable:
+            a: int
+
+            def __setattr__(self, name: str, value: object) -> None: ...
+
+    with pytest.raises(TypeError, match="InitVar"):
+
+        @record
+        class _Init:
+            a: dataclasses.InitVar[int]

@@ -180,6 +180,8 @@ class CudnnFacts:
 
 @record(slots=True)
 class TensorRTLibrary:
+    """One TensorRT shared library the probe found (``libnvinfer.so.10``), its version where it could tell."""
+
     name: str
     path: str | None = None
     version: str | None = None
@@ -326,6 +328,8 @@ class EngineFacts:
 
 @record(slots=True)
 class EnginesFacts:
+    """The engines the policy asked the probe to check on this host."""
+
     items: tuple[EngineFacts, ...] = ()
     error: str | None = None
 
@@ -425,6 +429,8 @@ class ReferenceFacts:
 
 @record(slots=True)
 class ContainerImage:
+    """One local container image (``docker images``): repository, tag and ID."""
+
     repository: str
     tag: str | None = None
     id: str | None = None
