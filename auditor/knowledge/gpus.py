@@ -41,10 +41,24 @@ def gpu_model(name: str) -> GpuModel | None:
     if not lowered:
         return None
     for row in tables.table("gpus").rows:
-        if any(fnmatch.fnmatchcase(lowered, pattern.lower()) for pattern in row["names"]):
+        if any(_matches(lowered, pattern.lower()) for pattern in row["names"]):
             cc = str(row["cc"]) if row.get("cc") is not None else None
             return GpuModel(row["product"], cc, str(row["arch"]), str(row["class"]), str(row["grade"]), row)
     return None
+
+
+def _matches(name: str, pattern: str) -> bool:
+    """``fnmatchcase``, asked only when ``name`` starts with the pattern's text before its first wildcard.
+
+    Every other pattern cannot match, and a pattern asked is compiled to a regular expression
+    (``fnmatch``): the table's rows before a fleet's product were ~5 ms of every audit's start-up.
+    """
+    literal = len(pattern)
+    for wildcard in "*?[":
+        found = pattern.find(wildcard)
+        if 0 <= found < literal:
+            literal = found
+    return name.startswith(pattern[:literal]) and fnmatch.fnmatchcase(name, pattern)
 
 
 def products() -> list[str]:

@@ -342,3 +342,17 @@ def test_forward_compatibility_classes() -> None:
         assert resolve(name)["class"] == "consumer", name  # type: ignore[index]
     for name in ("Orin (nvgpu)", "NVIDIA Thor"):
         assert resolve(name)["class"] == "embedded", name  # type: ignore[index]
+
+
+def test_the_literal_prefix_shortcut_answers_as_fnmatch_does() -> None:
+    """``gpu_model`` skips a pattern whose text before its first wildcard the name does not start with;
+    for every pattern of the table against every example, printed name and a few near misses, the
+    answer is fnmatch's own."""
+    from auditor.knowledge.gpus import _matches
+
+    patterns = [str(pattern).lower() for row in ROWS for pattern in row["names"]] + ["a[bc]d*", "?x*", "*", ""]
+    names = [" ".join(str(n).split()).lower() for n in [*(e for _, e in EXAMPLES), *PRINTED]]
+    names += [name[:cut] for name in names[:40] for cut in (0, 3, 8)] + ["abd", "acdz", "zx", "x"]
+    for pattern in patterns:
+        for name in names:
+            assert _matches(name, pattern) == fnmatch.fnmatchcase(name, pattern), (name, pattern)
