@@ -13,25 +13,48 @@ libyaml builds the bundled tables' values in ~11 ms of an ``auditor report`` run
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+from typing import Any
 
 from auditor.knowledge import tables
 
 
 def render(name: str) -> str:
-    """The mirror file of table ``name``: its YAML's digest and values (``ValueError`` if JSON cannot hold them)."""
+    """The mirror file of table ``name``: its YAML's digest and values (``ValueError`` if JSON cannot hold them).
+
+    Two kinds of YAML value have no JSON type, and are written as a one-key object that
+    ``tables._typed`` turns back: a mapping with a key that is not a string (``driver: {12: ...}``,
+    CUDA majors) as ``{"\\u0000pairs": [[key, value], ...]}``, and a date as
+    ``{"\\u0000date": "YYYY-MM-DD"}``. Anything else JSON cannot hold (a timestamp, a set), or a
+    value that would not read back equal, keeps the table YAML only.
+    """
     text = tables._read(f"{name}.yaml")
     data = tables._safe_load(text)
     try:
-        same = json.loads(json.dumps(data)) == data
-    except TypeError:  # a date
+        encoded = json.dumps(
+            {"yaml_sha256": tables.yaml_digest(text), "data": _typed(data)}, ensure_ascii=False, sort_keys=True
+        )
+        same = tables._mirrored_text(encoded) == data
+    except (TypeError, ValueError):
         same = False
     if not same:
-        raise ValueError(f"{name}.yaml: holds values JSON cannot (a date, a non-string key); it is read from its YAML")
-    return (
-        json.dumps({"yaml_sha256": tables.yaml_digest(text), "data": data}, ensure_ascii=False, sort_keys=True) + "\n"
-    )
+        raise ValueError(f"{name}.yaml: holds values JSON cannot (a timestamp, a set); it is read from its YAML")
+    return encoded + "\n"
+
+
+def _typed(node: Any) -> Any:
+    """``node`` with each mapping whose keys are not all strings, and each date, in the mirror's marked form."""
+    if isinstance(node, dict):
+        if all(type(key) is str for key in node):
+            return {key: _typed(value) for key, value in node.items()}
+        return {tables._PAIRS: [[key, _typed(value)] for key, value in node.items()]}
+    if isinstance(node, list):
+        return [_typed(item) for item in node]
+    if type(node) is datetime.date:
+        return {tables._DATE: node.isoformat()}
+    return node
 
 
 def main() -> int:

@@ -239,12 +239,40 @@ def _mirrored(name: str, text: str) -> Any:
     run loads eight tables; ``auditor knowledge`` all of them)."""
     try:
         with open(mirror_path(name), encoding="utf-8") as handle:
-            mirrored = json.load(handle)
+            mirrored = _mirror_document(handle.read())
     except (OSError, ValueError):
         return None
     if not isinstance(mirrored, dict) or mirrored.get("yaml_sha256") != yaml_digest(text):
         return None
     return mirrored.get("data")
+
+
+def _mirror_document(raw: str) -> Any:
+    """A mirror file's JSON, its marked values typed again (``_typed``); ``ValueError`` for bad JSON."""
+    return json.loads(raw, object_hook=_typed) if TYPED in raw else json.loads(raw)
+
+
+def _mirrored_text(raw: str) -> Any:
+    """The values a mirror's text holds (what ``_mirrored`` returns for it, the digest not checked)."""
+    document = _mirror_document(raw)
+    return document.get("data") if isinstance(document, dict) else None
+
+
+TYPED = "\\u0000"
+"""How a mirror marks a value JSON has no type for, as its text shows it (``auditor.knowledge.mirror``):
+an object whose one key starts with NUL, a character no table's key holds."""
+_PAIRS, _DATE = "\0pairs", "\0date"
+
+
+def _typed(node: dict[str, Any]) -> Any:
+    """A mirror's object as YAML gave it: ``{"\\u0000pairs": [[12, ...]]}`` a mapping with keys that are not
+    strings (``12:``), ``{"\\u0000date": "2026-12-04"}`` a date; any other object as it is."""
+    if len(node) == 1:
+        if _PAIRS in node:
+            return {key: value for key, value in node[_PAIRS]}
+        if _DATE in node:
+            return datetime.date.fromisoformat(node[_DATE])
+    return node
 
 
 def _read(file_name: str) -> str:

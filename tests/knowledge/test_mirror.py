@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 
@@ -49,7 +50,26 @@ def test_bundled_tables_load_the_same_with_and_without_the_mirror(
         tables.bundled.cache_clear()
 
 
-def test_a_table_json_cannot_hold_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tables, "_read", lambda file_name: "table: x\nas_of: 2026-12-04\n")
+@pytest.mark.parametrize(
+    "yaml_text", ["table: x\nat: 2026-12-04 10:30:00\n", "table: x\nnames: !!set {a, b}\n"], ids=["timestamp", "set"]
+)
+def test_a_table_json_cannot_hold_is_refused(monkeypatch: pytest.MonkeyPatch, yaml_text: str) -> None:
+    monkeypatch.setattr(tables, "_read", lambda file_name: yaml_text)
+    with pytest.raises(ValueError, match="JSON cannot"):
+        mirror.render("x")
+
+
+def test_integer_keys_and_dates_are_mirrored_and_read_back_as_yaml_gives_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``driver: {12: ..., 13: ...}`` (CUDA majors) and dates have no JSON type: the mirror marks them, and
+    what it reads back is the YAML's values, key types included; a string key that looks like a mark is refused."""
+    text = "table: x\nas_of: 2026-12-04\nrows:\n- driver: {12: '525.60', 13: '580'}\n  '12': text key\n  mixed: {1: a, b: 2}\n"
+    monkeypatch.setattr(tables, "_read", lambda file_name: text)
+    rendered = mirror.render("x")
+    assert tables.TYPED in rendered
+    values = tables._mirrored_text(rendered)
+    assert values == tables._safe_load(text)
+    assert list(values["rows"][0]["driver"]) == [12, 13] and values["as_of"] == datetime.date(2026, 12, 4)
+    assert list(values["rows"][0]["mixed"]) == [1, "b"] and "12" in values["rows"][0]
+    monkeypatch.setattr(tables, "_read", lambda file_name: 'table: x\nodd: {"\\0date": "2026-12-04"}\n')
     with pytest.raises(ValueError, match="JSON cannot"):
         mirror.render("x")
