@@ -65,7 +65,7 @@ def _make_loader(path: str) -> type[yaml.SafeLoader]:
         result.path, result.line, result.key_lines = path, node.start_mark.line + 1, {}
         loader.flatten_mapping(node)
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _construct(loader, key_node)
             if not isinstance(key, str):
                 key = _text(key) if isinstance(key, (int, float)) else key
             if not isinstance(key, str):
@@ -78,12 +78,12 @@ def _make_loader(path: str) -> type[yaml.SafeLoader]:
                     f"duplicate key {key!r} (first at line {result.key_lines[key]})",
                     Location(path, key_node.start_mark.line + 1),
                 )
-            result[key] = loader.construct_object(value_node, deep=True)
+            result[key] = _construct(loader, value_node)
             result.key_lines[key] = key_node.start_mark.line + 1
         return result
 
     def construct_seq(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> YamlList:
-        result = YamlList(loader.construct_object(child, deep=True) for child in node.value)
+        result = YamlList(_construct(loader, child) for child in node.value)
         result.path, result.line = path, node.start_mark.line + 1
         result.item_lines = [child.start_mark.line + 1 for child in node.value]
         return result
@@ -97,6 +97,17 @@ def _make_loader(path: str) -> type[yaml.SafeLoader]:
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_seq)
     Loader.add_constructor("tag:yaml.org,2002:float", construct_float)
     return Loader
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """``loader.construct_object(node, deep=True)``; a plain string is the node's own text, as the
+    constructor would return it, without its bookkeeping (an inventory is mostly names and strings)."""
+    if node.tag == _STR_TAG and type(node) is yaml.ScalarNode:
+        return node.value
+    return loader.construct_object(node, deep=True)
 
 
 def _text(value: object) -> str:

@@ -258,7 +258,10 @@ class History:
     def with_failing_since(self, report: Report) -> Report:
         """``report`` with each not-ok host's ``failing_since`` filled in from history."""
         since = self.failing_since(report)
-        hosts = tuple(dataclasses.replace(h, failing_since=since.get(h.name)) for h in report.hosts)
+        hosts = tuple(
+            h if h.failing_since == since.get(h.name) else dataclasses.replace(h, failing_since=since.get(h.name))
+            for h in report.hosts
+        )
         return dataclasses.replace(report, hosts=hosts)
 
     def record(self, report: Report) -> Report:
