@@ -93,19 +93,32 @@ def parse_facts(data: bytes | str) -> Facts:
     text = data.strip()
     if not text:
         raise FactsError("probe printed nothing")
-    try:
-        document = _decode(text)
-    except (RecursionError, MemoryError):
-        raise FactsError("probe output is nested too deeply") from None
-    except ValueError as exc:
-        raise FactsError(f"probe output is not JSON: {clean(str(exc), 200)}") from None
+    plain = _plain(text)
+    spans: dict[str, tuple[int, int]] = {}  # where each member's value is written in ``text`` (plain text only)
+    read = _read_members(text) if plain else None
+    if read is None:  # not plain, or anything _read_members does not vouch for: json's own reading and errors
+        document = _decoded(text)
+    else:
+        document, spans = read
     if not isinstance(document, dict):
         raise FactsError(f"probe output must be a JSON object, got {type(document).__name__}")
-    plain = _plain(text)
-    members = _tidy(document, 0, plain)
+    # Sections a fleet repeats, read before as this very text: their records and member counts (_SeenSections).
+    seen, unseen = _seen.look_up(text, document, spans)
+    rest = {key: value for key, value in document.items() if key not in seen and key not in unseen} if spans else None
+    members = _tidy(document if rest is None else rest, 0, plain)
+    counts: dict[str, int] = {}
+    for name in unseen:
+        count = _tidy(document[name], 1, plain) if members >= 0 else -1
+        members = -1 if count < 0 else members + 1 + count
+        counts[name] = count
+    for _record, count, elapsed in seen.values():
+        if elapsed is not None and not _bounded(elapsed):
+            members = -1  # the number _tidy would refuse: the cleaning path below says where
+        members = -1 if members < 0 else members + 1 + count
     if members < 0:  # a string to clean, a number out of bounds: the cleaned tree, or FactsError
         document = _clean_tree(document)
         kept = encode_document(document)
+        seen, unseen = {}, {}
     elif plain and members == _count_members(text):  # nearly always: the tree is kept as it is, and so is the text
         kept = text.encode("utf-8")  # what ``raw`` decodes, and what reports write: this very document
     else:  # escapes, or a key twice (json.loads kept the last): the text of what was read
@@ -115,24 +128,44 @@ def parse_facts(data: bytes | str) -> Facts:
     if document.get("error"):
         raise FactsError(f"probe failed: {document['error']}")
     root = _Reader(document, "$")
+
+    def shared(name: str, build: Callable[[], _Built]) -> _Built:
+        """The record of section ``name``: the one built for the same text before, else built (and kept)."""
+        if name in seen:
+            return seen[name][0]  # type: ignore[no-any-return]
+        built = build()
+        if name in unseen:
+            _seen.keep(unseen[name], built, counts[name])
+        return built
+
     return Facts(
         probe_version=root.text("probe_version") or "?",
         collected_at=root.text("collected_at"),
         host=_host(root.section("host")),
-        driver=_driver(root.section("driver")),
+        driver=shared("driver", lambda: _driver(root.section("driver"))),
         gpus=_gpus(root.section("gpus")),
-        cuda=_cuda(root.section("cuda")),
-        tensorrt=_tensorrt(root.section("tensorrt")),
+        cuda=shared("cuda", lambda: _cuda(root.section("cuda"))),
+        tensorrt=shared("tensorrt", lambda: _tensorrt(root.section("tensorrt"))),
         document=kept,
-        cudnn=_cudnn(root.section("cudnn")),
-        engines=_engines(root.section("engines")),
-        containers=_containers(root.section("containers")),
+        cudnn=shared("cudnn", lambda: _cudnn(root.section("cudnn"))),
+        engines=shared("engines", lambda: _engines(root.section("engines"))),
+        containers=shared("containers", lambda: _containers(root.section("containers"))),
         truncated=root.flag("truncated"),
-        reference=_reference(root.sub("reference")),
-        packages=_packages(root.sub("packages"), "packages" in document),
-        container_toolkit=_container_toolkit(root, "container_toolkit"),
+        reference=shared("reference", lambda: _reference(root.sub("reference"))),
+        packages=shared("packages", lambda: _packages(root.sub("packages"), "packages" in document)),
+        container_toolkit=shared("container_toolkit", lambda: _container_toolkit(root, "container_toolkit")),
         mig=_mig(root, "mig"),
     )
+
+
+def _decoded(text: str) -> Any:
+    """``text`` decoded by json, its failures as ``FactsError``s."""
+    try:
+        return _decode(text)
+    except (RecursionError, MemoryError):
+        raise FactsError("probe output is nested too deeply") from None
+    except ValueError as exc:
+        raise FactsError(f"probe output is not JSON: {clean(str(exc), 200)}") from None
 
 
 def read_stored(raw: Any) -> Facts:
@@ -150,7 +183,141 @@ def _reject_constant(name: str) -> None:
 
 
 # One decoder for every host: ``json.loads`` with an option makes a new one each call.
-_decode = json.JSONDecoder(parse_constant=_reject_constant).decode
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_decode = _DECODER.decode
+_scan_value = _DECODER.scan_once  # type: ignore[attr-defined]
+"""json's own scanner (C): one value from an index, and the index where it ends."""
+_SPACE = re.compile(r"[ \t\n\r]*")  # what json skips between tokens (json.decoder.WHITESPACE)
+_scan_string: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+"""A string from after its opening quote, as json reads keys (C; strict: no raw control characters)."""
+
+
+def _skip_space(text: str, at: int) -> int:
+    """The index of the first character from ``at`` on that json would not skip."""
+    found = _SPACE.match(text, at)
+    return found.end() if found is not None else at
+
+
+def _read_members(text: str) -> tuple[dict[str, Any], dict[str, tuple[int, int]]] | None:
+    """The JSON object ``text`` as ``json.loads`` reads it, and where each member's value is written.
+
+    The members are read one by one with json's own scanner (a key twice: the last one
+    counts, as for ``json.loads``), so each section's text is known without another pass.
+    None for anything else (not an object, bad JSON, trailing text): the caller then lets
+    ``json.loads`` read it, and fail with its own message.
+    """
+    try:
+        if text[0] != "{":
+            return None
+        document: dict[str, Any] = {}
+        spans: dict[str, tuple[int, int]] = {}
+        at = _skip_space(text, 1)
+        if text[at] == "}":
+            return (document, spans) if at + 1 == len(text) else None
+        while text[at] == '"':
+            key, at = _scan_string(text, at + 1)
+            at = _skip_space(text, at)
+            if text[at] != ":":
+                return None
+            start = _skip_space(text, at + 1)
+            document[key], at = _scan_value(text, start)
+            spans[key] = (start, at)
+            at = _skip_space(text, at)
+            if text[at] == "}":
+                return (document, spans) if at + 1 == len(text) else None
+            if text[at] != ",":
+                return None
+            at = _skip_space(text, at + 1)
+        return None
+    except (ValueError, StopIteration, IndexError, RecursionError, MemoryError):
+        return None
+
+
+_SHARED = frozenset(
+    {"driver", "cuda", "tensorrt", "cudnn", "engines", "containers", "reference", "packages", "container_toolkit"}
+)
+"""Sections a fleet repeats host after host (the same stack), each read by a function of that section alone.
+(``host``, ``gpus`` and ``mig`` name the machine and its devices: no two hosts share them.)"""
+_ELAPSED = '"elapsed_s":'
+_NUMBER = re.compile(r"[ \t\r\n]*-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_SECTION_LIMIT = 16_384  # characters of a section's text worth keeping for comparison
+_SEEN_LIMIT = 1024  # sections kept; past it they are forgotten and learnt again (at most ~16 MB of text)
+
+
+class _SeenSections:
+    """Sections read before, by their text: the record built, its member count, and nothing else.
+
+    A fleet answers with the same driver, CUDA, TensorRT, package and container sections
+    host after host. A section whose JSON text is exactly one read before (in plain text,
+    see ``_plain``: no escapes, so equal text is an equal tree) was checked then (every
+    string, number and depth, by ``_tidy``) and built into a frozen record then: it is that
+    record again, and its member count, without either pass. The collector's
+    ``elapsed_s``, different on every host and read by no builder, is left out of the
+    comparison when the section names it once, at its top (``"elapsed_s":`` in plain text
+    is always a key); its number is still checked on every host. A section that failed
+    to build is never kept, so its error names this host's path as before.
+    """
+
+    def __init__(self) -> None:
+        self.kept: dict[tuple[str, ...], tuple[Any, int]] = {}
+
+    def look_up(
+        self, text: str, document: dict[str, Any], spans: dict[str, tuple[int, int]]
+    ) -> tuple[dict[str, tuple[Any, int, Any]], dict[str, tuple[str, ...]]]:
+        """The sections read before (record, member count, the ``elapsed_s`` to check), and the
+        others that may be kept once built (their keys)."""
+        seen: dict[str, tuple[Any, int, Any]] = {}
+        unseen: dict[str, tuple[str, ...]] = {}
+        for name in _SHARED.intersection(spans):
+            key = _section_key(name, text, document, spans)
+            if key is None:
+                continue
+            hit = self.kept.get(key)
+            if hit is None:
+                unseen[name] = key
+            else:
+                seen[name] = (hit[0], hit[1], document[name]["elapsed_s"] if len(key) == 3 else None)
+        return seen, unseen
+
+    def keep(self, key: tuple[str, ...], built: Any, count: int) -> None:
+        """Remember ``built``, the record of a section that ``_tidy`` passed with ``count`` members."""
+        if len(self.kept) >= _SEEN_LIMIT:
+            self.kept.clear()
+        self.kept[key] = (built, count)
+
+    def clear(self) -> None:
+        self.kept.clear()
+
+
+def _section_key(
+    name: str, text: str, document: dict[str, Any], spans: dict[str, tuple[int, int]]
+) -> tuple[str, ...] | None:
+    """What a section is compared by: ``(name, text)``, or ``(name, before, after)`` around its ``elapsed_s`` number.
+
+    None for a section that is not an object, or too long to keep.
+    """
+    value = document.get(name)
+    start, end = spans[name]
+    if type(value) is not dict or end - start > _SECTION_LIMIT:
+        return None
+    section = text[start:end]
+    at = section.find(_ELAPSED)
+    if at < 0 or type(value.get("elapsed_s")) not in (int, float) or section.find(_ELAPSED, at + 1) >= 0:
+        return (name, section)  # no elapsed_s at its top, or named more than once: the whole text
+    number = _NUMBER.match(section, at + len(_ELAPSED))
+    if number is None:  # pragma: no cover - the decoded value is a number, so its text is one
+        return (name, section)
+    return (name, section[:at], section[number.end() :])
+
+
+_seen = _SeenSections()
+
+
+def _bounded(value: Any) -> bool:
+    """What ``_tidy`` asks of a number: an int within 64 bits, a finite float."""
+    if type(value) is int:
+        return INT_MIN <= value <= INT_MAX
+    return type(value) is float and math.isfinite(value)
 
 
 _intern = sys.intern

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from typing import Any
 
 import pytest
 from hypothesis import assume, given, settings
@@ -399,3 +400,150 @@ def test_the_memo_is_bounded() -> None:
     parse_facts(_installed(*items[: reader._MEMO_LIMIT // 2]))
     parse_facts(_installed(*items))
     assert 0 < len(reader._memo) <= reader._MEMO_LIMIT
+
+
+# --- sections a fleet repeats: read once, by their text --------------------------------------------------------
+
+
+def _fleet_text(elapsed: object = 0.25, **changes: Any) -> str:
+    """A probe answer as the probe writes it (sorted keys, ``", "`` and ``": "``), every collector timed."""
+    sent = document()
+    for value in sent.values():
+        if isinstance(value, dict):
+            value["elapsed_s"] = elapsed
+    for name, value in changes.items():
+        sent[name] = value
+    return json.dumps(sent, sort_keys=True)
+
+
+def _outcome(text: str) -> object:
+    try:
+        parsed = parse_facts(text)
+    except FactsError as exc:
+        return str(exc)
+    return parsed, parsed.document
+
+
+def _afresh(texts: list[str]) -> list[object]:
+    """What each text reads as with nothing kept from an earlier one."""
+    import auditor.facts.reader as reader
+
+    shared, reader._SHARED = reader._SHARED, frozenset()
+    try:
+        return [_outcome(text) for text in texts]
+    finally:
+        reader._SHARED = shared
+
+
+def test_a_section_every_host_sends_is_read_once() -> None:
+    """Two hosts whose driver sections differ only in the collector's elapsed time share one record;
+    a host whose driver differs in anything else gets its own."""
+    one = parse_facts(_fleet_text(elapsed=0.25))
+    two = parse_facts(_fleet_text(elapsed=1.5))
+    assert two.driver is one.driver and two.tensorrt is one.tensorrt
+    driver = {**document()["driver"], "version": "580.95.05", "elapsed_s": 0.25}
+    three = parse_facts(_fleet_text(driver=driver))
+    assert three.driver is not one.driver and three.driver.version == "580.95.05"
+    assert json.loads(two.document)["driver"]["elapsed_s"] == 1.5  # the host's own text is what is kept
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "fragment"),
+    [("1e400", ".elapsed_s: number out of range"), ("1" + "0" * 30, ".elapsed_s: integer out of range")],
+)
+def test_an_unbounded_elapsed_time_in_a_section_read_before_is_still_the_located_error(
+    elapsed: str, fragment: str
+) -> None:
+    """The number left out of the comparison is checked on every host."""
+    first = _fleet_text()
+    parse_facts(first)
+    at = first.index('"elapsed_s": 0.25', first.index('"driver"'))
+    text = first[:at] + f'"elapsed_s": {elapsed}' + first[at + len('"elapsed_s": 0.25') :]
+    with pytest.raises(FactsError, match=r"^\$\.driver\.elapsed_s: ") as caught:
+        parse_facts(text)
+    assert fragment in str(caught.value)
+    assert _afresh([text]) == [_outcome(text)]
+
+
+_SECTION_EDITS = st.sampled_from(
+    [
+        lambda s: s,
+        lambda s: s.replace('"elapsed_s": 0.25', '"elapsed_s": 7', 1),
+        lambda s: s.replace('"elapsed_s": 0.25', '"elapsed_s": -0.0', 1),
+        lambda s: s.replace('"elapsed_s": 0.25', '"elapsed_s": true', 1),
+        lambda s: s.replace('"elapsed_s": 0.25', '"elapsed_s": "soon"', 1),
+        lambda s: s.replace('"elapsed_s": 0.25', '"elapsed_s" : 0.25', 1),
+        lambda s: s.replace('"elapsed_s": 0.25', '"elapsed_s": 1e999', 1),
+        lambda s: s.replace('"version": "535.104.05"', '"version": "535.104.06"', 1),
+        lambda s: s.replace('"version": "535.104.05"', '"version": 535', 1),
+        lambda s: s.replace('"status": "ok"', '"status": "ok", "status": "fine"', 1),
+        lambda s: s.replace('"status": "ok"', '"status": "ok", "elapsed_s": 3', 1),
+        lambda s: s.replace('"mismatch": false', '"mismatch": 0', 1),
+        lambda s: s.replace('"mismatch": false', '"mismatch": false, "x": {"elapsed_s": 2}', 1),
+        lambda s: s.replace('"driver": {', '"driver": {"elapsed_s": 9, ', 1),
+        lambda s: s.replace('"driver": {', '"driver": {"note": "\\u202e", ', 1),
+        lambda s: s.replace('"schema"', '"driver": null, "schema"', 1),
+        lambda s: s.replace(', "schema"', ', "driver": {"status": "ok"}, "schema"', 1),
+        lambda s: s + " x",
+        lambda s: s[:-1],
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_SECTION_EDITS, min_size=1, max_size=6))
+def test_what_sections_read_before_answer_is_what_reading_afresh_answers(edits: list[Any]) -> None:
+    """Hosts that answer with the same sections but for one change (elapsed times of every kind, a version,
+    a key twice, a nested elapsed_s, a wrong type, an escape, broken JSON) read, each of them, exactly as
+    they read with nothing kept: the same facts and kept text, or the same error."""
+    import auditor.facts.reader as reader
+
+    texts = [edit(_fleet_text()) for edit in edits]
+    reader._seen.kept.clear()
+    warm = [_outcome(text) for text in texts]
+    assert warm == _afresh(texts)
+
+
+def test_what_sections_read_before_are_kept_is_bounded() -> None:
+    import auditor.facts.reader as reader
+
+    for index in range(reader._SEEN_LIMIT + 20):
+        driver = {**document()["driver"], "version": f"535.{index}.05", "elapsed_s": 0.1}
+        parse_facts(_fleet_text(driver=driver))
+    assert 0 < len(reader._seen.kept) <= reader._SEEN_LIMIT
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.text(max_size=6), _JSON, max_size=5),
+    st.sampled_from([(", ", ": "), (",", ":"), (" , ", " : ")]),
+    st.sampled_from(["", " ", "\n"]),
+)
+def test_reading_members_one_by_one_is_reading_the_object(
+    value: dict[str, Any], separators: tuple[str, str], pad: str
+) -> None:
+    """Each member is what ``json.loads`` reads and its span is its value's text; anything that is not one
+    object (trailing text, an array, a broken member) is left to json."""
+    from auditor.facts.reader import _read_members
+
+    text = pad + json.dumps(value, separators=separators, ensure_ascii=False) + pad
+    read = _read_members(text.strip())
+    assert read is not None
+    members, spans = read
+    assert members == json.loads(text) and list(members) == list(json.loads(text))
+    for key, (start, end) in spans.items():
+        assert json.loads(text.strip()[start:end]) == members[key]
+    for other in (text.strip() + " 1", text.strip()[:-1], "[" + text.strip() + "]", text.strip().replace(":", "", 1)):
+        try:
+            expected = json.loads(other)
+        except ValueError:
+            expected = None
+        found = _read_members(other)
+        assert (found[0] if found is not None else None) == (expected if isinstance(expected, dict) else None)
