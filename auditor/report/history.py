@@ -240,20 +240,28 @@ class History:
         (runs that did not include the host neither break nor extend the streak); a
         host failing for the first time is failing since this report.
         """
+        needing = [host.name for host in report.hosts if host.verdict.needs_action]
+        if not needing:
+            return {}
+        # Per host that needs action: its last ok run of this inventory, then its first run after that one.
+        # Both walk the host's rows in host_results_host (host, run_id) from an end and stop at the first
+        # match, so a run costs what its failing hosts' streaks hold, not what the whole history holds.
+        # The names go in a temporary table (any number of them, on any SQLite; the history file is not written).
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS failing_hosts (host TEXT NOT NULL)")
+        self.db.execute("DELETE FROM temp.failing_hosts")
+        self.db.executemany("INSERT INTO temp.failing_hosts VALUES (?)", [(name,) for name in needing])
         rows = self.db.execute(
-            """WITH last_ok AS (
-                   SELECT h.host, MAX(h.run_id) AS ok_id FROM host_results h JOIN runs r ON r.id = h.run_id
-                   WHERE r.inventory = ? AND h.verdict = 'ok' GROUP BY h.host)
-               SELECT h.host, MIN(h.run_id), r.generated_at
-               FROM host_results h JOIN runs r ON r.id = h.run_id LEFT JOIN last_ok l ON l.host = h.host
-               WHERE r.inventory = ? AND h.run_id > COALESCE(l.ok_id, 0)
-               GROUP BY h.host""",
-            (report.inventory, report.inventory),
+            """SELECT w.host, (
+                   SELECT r.generated_at FROM host_results h JOIN runs r ON r.id = h.run_id
+                   WHERE h.host = w.host AND r.inventory = ?1 AND h.run_id > COALESCE((
+                       SELECT o.run_id FROM host_results o JOIN runs ro ON ro.id = o.run_id
+                       WHERE o.host = w.host AND o.verdict = 'ok' AND ro.inventory = ?1
+                       ORDER BY o.run_id DESC LIMIT 1), 0)
+                   ORDER BY h.run_id LIMIT 1)
+               FROM temp.failing_hosts w""",
+            (report.inventory,),
         ).fetchall()
-        earlier = {host: generated_at for host, _, generated_at in rows}
-        return {
-            host.name: earlier.get(host.name, report.generated_at) for host in report.hosts if host.verdict.needs_action
-        }
+        return {name: since or report.generated_at for name, since in rows}
 
     def with_failing_since(self, report: Report) -> Report:
         """``report`` with each not-ok host's ``failing_since`` filled in from history."""

@@ -13,6 +13,8 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from auditor.facts.reader import parse_facts
 from auditor.findings import Action, Severity
@@ -27,7 +29,7 @@ from auditor.report.history import (
     locked,
     migrate,
 )
-from auditor.report.model import Report, parse_time
+from auditor.report.model import HostReport, Report, parse_time
 from auditor.report.writers.json import report_document
 from tests.support.documents import document, facts
 from tests.support.reports import finding, host, report, unreachable
@@ -94,6 +96,48 @@ def test_failing_since_counts_back_to_the_last_ok_verdict(tmp_path: Path) -> Non
         assert history.failing_since(other)["a"] == "2026-11-21T06:00:00Z"
         filled = history.with_failing_since(now)
         assert [h.failing_since for h in filled.hosts] == ["2026-11-19T06:00:00Z", "2026-11-21T06:00:00Z", None]
+
+
+_EVERY_ROW = """WITH last_ok AS (
+                   SELECT h.host, MAX(h.run_id) AS ok_id FROM host_results h JOIN runs r ON r.id = h.run_id
+                   WHERE r.inventory = ? AND h.verdict = 'ok' GROUP BY h.host)
+               SELECT h.host, MIN(h.run_id), r.generated_at
+               FROM host_results h JOIN runs r ON r.id = h.run_id LEFT JOIN last_ok l ON l.host = h.host
+               WHERE r.inventory = ? AND h.run_id > COALESCE(l.ok_id, 0)
+               GROUP BY h.host"""
+"""How "failing since" was answered before: one pass over every row of the inventory's history."""
+
+_STATES = st.sampled_from(["ok", "upgrade", "unreachable", "absent"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["inv.yaml", "other.yaml"]), st.lists(_STATES, min_size=4, max_size=4)), max_size=8
+    ),
+    st.lists(_STATES, min_size=4, max_size=4),
+)
+def test_failing_since_answers_as_the_pass_over_every_row_did(
+    tmp_path: Path, runs: list[tuple[str, list[str]]], now: list[str]
+) -> None:
+    """Any history of four hosts in two inventories (ok, failing, unreachable, not in the run): the
+    streak starts found host by host are those the former whole-history query found."""
+
+    def hosts(states: list[str]) -> list[HostReport]:
+        made = {"ok": lambda n: host(n), "upgrade": lambda n: host(n, finding()), "unreachable": unreachable}
+        return [made[state](name) for name, state in zip("abcd", states, strict=True) if state != "absent"]
+
+    path = tmp_path / f"h{len(list(tmp_path.iterdir()))}.sqlite"
+    with History(path) as history:
+        for index, (inventory, states) in enumerate(runs):
+            history.record(
+                report(*hosts(states), inventory=inventory, generated_at=f"2026-11-{index + 1:02d}T06:00:00Z")
+            )
+        current = report(*hosts(now), generated_at="2026-12-01T06:00:00Z")
+        rows = history.db.execute(_EVERY_ROW, (current.inventory, current.inventory)).fetchall()
+        earlier = {name: when for name, _, when in rows}
+        expected = {h.name: earlier.get(h.name, current.generated_at) for h in current.hosts if h.verdict.needs_action}
+        assert history.failing_since(current) == expected
 
 
 def test_migration_from_schema_1_backfills_the_host_table(tmp_path: Path) -> None:
