@@ -90,7 +90,9 @@ def record(cls: _T | None = None, /, *, slots: bool = False) -> _T | Callable[[_
             made.__signature__ = _SIGNATURE
             if not documented:
                 _initialiser(made)
-                made.__doc__ = made.__name__ + str(_inspect().signature(made)).replace(" -> None", "")
+                import inspect  # only for a record without a docstring: the doc dataclass would write
+
+                made.__doc__ = made.__name__ + str(inspect.signature(made)).replace(" -> None", "")
         return made  # type: ignore[no-any-return]
 
     return make if cls is None else make(cls)
@@ -230,9 +232,3 @@ def _write_init(cls: Any) -> Callable[..., None]:
     init: Callable[..., None] = namespace["__create_fn__"](**names)
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init
-
-
-def _inspect() -> Any:
-    import inspect  # only for records without a docstring: the doc dataclass would write
-
-    return inspect

@@ -112,8 +112,8 @@ def parse_facts(data: bytes | str) -> Facts:
         members = -1 if count < 0 else members + 1 + count
         counts[name] = count
     for _record, count, elapsed in seen.values():
-        if elapsed is not None and not _bounded(elapsed):
-            members = -1  # the number _tidy would refuse: the cleaning path below says where
+        if elapsed is not None and _tidy([elapsed], 1, True) < 0:
+            members = -1  # a number _tidy refuses: the cleaning path below says where
         members = -1 if members < 0 else members + 1 + count
     if members < 0:  # a string to clean, a number out of bounds: the cleaned tree, or FactsError
         document = _clean_tree(document)
@@ -285,9 +285,6 @@ class _SeenSections:
             self.kept.clear()
         self.kept[key] = (built, count)
 
-    def clear(self) -> None:
-        self.kept.clear()
-
 
 def _section_key(
     name: str, text: str, document: dict[str, Any], spans: dict[str, tuple[int, int]]
@@ -311,13 +308,6 @@ def _section_key(
 
 
 _seen = _SeenSections()
-
-
-def _bounded(value: Any) -> bool:
-    """What ``_tidy`` asks of a number: an int within 64 bits, a finite float."""
-    if type(value) is int:
-        return INT_MIN <= value <= INT_MAX
-    return type(value) is float and math.isfinite(value)
 
 
 _intern = sys.intern

@@ -25,7 +25,7 @@ def render(name: str) -> str:
     """The mirror file of table ``name``: its YAML's digest and values (``ValueError`` if JSON cannot hold them).
 
     Two kinds of YAML value have no JSON type, and are written as a one-key object that
-    ``tables._typed`` turns back: a mapping with a key that is not a string (``driver: {12: ...}``,
+    ``tables._unmarked`` turns back: a mapping with a key that is not a string (``driver: {12: ...}``,
     CUDA majors) as ``{"\\u0000pairs": [[key, value], ...]}``, and a date as
     ``{"\\u0000date": "YYYY-MM-DD"}``. Anything else JSON cannot hold (a timestamp, a set), or a
     value that would not read back equal, keeps the table YAML only.
@@ -34,7 +34,7 @@ def render(name: str) -> str:
     data = tables._safe_load(text)
     try:
         encoded = json.dumps(
-            {"yaml_sha256": tables.yaml_digest(text), "data": _typed(data)}, ensure_ascii=False, sort_keys=True
+            {"yaml_sha256": tables.yaml_digest(text), "data": _marked(data)}, ensure_ascii=False, sort_keys=True
         )
         same = tables._mirrored_text(encoded) == data
     except (TypeError, ValueError):
@@ -44,14 +44,14 @@ def render(name: str) -> str:
     return encoded + "\n"
 
 
-def _typed(node: Any) -> Any:
+def _marked(node: Any) -> Any:
     """``node`` with each mapping whose keys are not all strings, and each date, in the mirror's marked form."""
     if isinstance(node, dict):
         if all(type(key) is str for key in node):
-            return {key: _typed(value) for key, value in node.items()}
-        return {tables._PAIRS: [[key, _typed(value)] for key, value in node.items()]}
+            return {key: _marked(value) for key, value in node.items()}
+        return {tables._PAIRS: [[key, _marked(value)] for key, value in node.items()]}
     if isinstance(node, list):
-        return [_typed(item) for item in node]
+        return [_marked(item) for item in node]
     if type(node) is datetime.date:
         return {tables._DATE: node.isoformat()}
     return node

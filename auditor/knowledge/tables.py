@@ -231,6 +231,23 @@ def yaml_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+TYPED = "\\u0000"
+"""How a mirror marks a value JSON has no type for, as its text shows it (``auditor.knowledge.mirror``):
+an object whose one key starts with NUL, a character no table's key holds."""
+_PAIRS, _DATE = "\0pairs", "\0date"
+
+
+def _unmarked(node: dict[str, Any]) -> Any:
+    """A mirror's object as YAML gave it: ``{"\\u0000pairs": [[12, ...]]}`` a mapping with keys that are not
+    strings (``12:``), ``{"\\u0000date": "2026-12-04"}`` a date; any other object as it is."""
+    if len(node) == 1:
+        if _PAIRS in node:
+            return {key: value for key, value in node[_PAIRS]}
+        if _DATE in node:
+            return datetime.date.fromisoformat(node[_DATE])
+    return node
+
+
 def _mirrored(name: str, text: str) -> Any:
     """The values of table ``name`` from its JSON mirror, when the mirror was made from this very YAML ``text``;
     else None (the YAML is read instead: an edited table is never shadowed by an old mirror).
@@ -248,31 +265,14 @@ def _mirrored(name: str, text: str) -> Any:
 
 
 def _mirror_document(raw: str) -> Any:
-    """A mirror file's JSON, its marked values typed again (``_typed``); ``ValueError`` for bad JSON."""
-    return json.loads(raw, object_hook=_typed) if TYPED in raw else json.loads(raw)
+    """A mirror file's JSON, its marked values typed again (``_unmarked``); ``ValueError`` for bad JSON."""
+    return json.loads(raw, object_hook=_unmarked) if TYPED in raw else json.loads(raw)
 
 
 def _mirrored_text(raw: str) -> Any:
     """The values a mirror's text holds (what ``_mirrored`` returns for it, the digest not checked)."""
     document = _mirror_document(raw)
     return document.get("data") if isinstance(document, dict) else None
-
-
-TYPED = "\\u0000"
-"""How a mirror marks a value JSON has no type for, as its text shows it (``auditor.knowledge.mirror``):
-an object whose one key starts with NUL, a character no table's key holds."""
-_PAIRS, _DATE = "\0pairs", "\0date"
-
-
-def _typed(node: dict[str, Any]) -> Any:
-    """A mirror's object as YAML gave it: ``{"\\u0000pairs": [[12, ...]]}`` a mapping with keys that are not
-    strings (``12:``), ``{"\\u0000date": "2026-12-04"}`` a date; any other object as it is."""
-    if len(node) == 1:
-        if _PAIRS in node:
-            return {key: value for key, value in node[_PAIRS]}
-        if _DATE in node:
-            return datetime.date.fromisoformat(node[_DATE])
-    return node
 
 
 def _read(file_name: str) -> str:
