@@ -140,6 +140,32 @@ def test_failing_since_answers_as_the_pass_over_every_row_did(
         assert history.failing_since(current) == expected
 
 
+def test_failing_since_reads_the_failing_hosts_rows_not_the_whole_history(tmp_path: Path) -> None:
+    """The work SQLite does (its virtual-machine steps, counted, not timed) for one failing host stays
+    the same whether the history holds 10 or 100 runs of 50 hosts; with every host ok there is no query."""
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    with History(tmp_path / "h.sqlite") as history:
+        fleet = [host(f"n{i:02d}") for i in range(50)]
+        work = {}
+        for runs in (10, 100):
+            while history.db.execute("SELECT count(*) FROM runs").fetchone()[0] < runs:
+                history.record(report(*fleet))
+            history.db.set_progress_handler(count, 1)
+            steps[0] = 0
+            assert history.failing_since(report(*fleet)) == {}
+            assert steps[0] == 0
+            now = report(host("n07", finding()), *fleet[8:], generated_at="2027-01-01T00:00:00Z")
+            assert history.failing_since(now) == {"n07": "2027-01-01T00:00:00Z"}
+            work[runs] = steps[0]
+            history.db.set_progress_handler(None, 1)
+        assert work[100] < 2 * work[10], work
+
+
 def test_migration_from_schema_1_backfills_the_host_table(tmp_path: Path) -> None:
     """A file written at schema 1 (runs only) opens at the current schema with per-host rows rebuilt."""
     path = tmp_path / "old.sqlite"
